@@ -1,5 +1,6 @@
 using System.Reflection;
 using System.Runtime.InteropServices;
+using System.Runtime.Loader;
 
 namespace Mesh.Kafka.Native;
 
@@ -31,6 +32,7 @@ public static class KafkaNative
             if (_loadedPath is not null) return;
             var path = FindLibrary();
             _handle = NativeLibrary.Load(path);
+            AssemblyLoadContext.Default.ResolvingUnmanagedDll += ResolveWhereProbingFailed;
             Confluent.Kafka.Library.Load(path);
             _loadedPath = path;
         }
@@ -40,6 +42,17 @@ public static class KafkaNative
     public static void ResolveImportsFor(Assembly assembly) =>
         NativeLibrary.SetDllImportResolver(assembly, (name, _, _) =>
             name == LibraryName ? Handle : IntPtr.Zero);
+
+    // Confluent.Kafka.Library.Load on Linux (a) P/Invokes a bare "libdl", but glibc 2.34+ ships only
+    // libdl.so.2, and (b) binds its own [DllImport("librdkafka")] by ordinary probing, which finds the
+    // default librdkafka.so that needs libsasl2.so.3. This event fires only after probing failed, so
+    // it changes nothing where the defaults work.
+    private static IntPtr ResolveWhereProbingFailed(Assembly assembly, string name)
+    {
+        if (name == "libdl")
+            return NativeLibrary.TryLoad("libdl.so.2", out var libdl) ? libdl : IntPtr.Zero;
+        return name == LibraryName && _handle != IntPtr.Zero ? _handle : IntPtr.Zero;
+    }
 
     private static string FindLibrary()
     {

@@ -1,0 +1,64 @@
+using System.Net;
+using Mesh.Grains;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Orleans.Configuration;
+
+namespace Mesh.Client.Admin;
+
+/// <summary>An Orleans client connected to one region's silos (each region is its own cluster).</summary>
+public sealed class RegionConnection : IAsyncDisposable
+{
+    private readonly IHost _host;
+
+    private RegionConnection(string region, IHost host)
+    {
+        Region = region;
+        _host = host;
+    }
+
+    public string Region { get; }
+
+    public IClusterClient Client => _host.Services.GetRequiredService<IClusterClient>();
+
+    public static async Task<RegionConnection> ConnectAsync(string region, string clusterId, string serviceId,
+        IReadOnlyList<IPEndPoint> gateways, TimeSpan timeout, CancellationToken cancellationToken = default)
+    {
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+        builder.Logging.ClearProviders();
+        builder.UseOrleansClient(client =>
+        {
+            client.UseStaticClustering([.. gateways]);
+            client.Configure<ClusterOptions>(o => { o.ClusterId = clusterId; o.ServiceId = serviceId; });
+            client.Configure<GatewayOptions>(o => o.GatewayListRefreshPeriod = TimeSpan.FromSeconds(5));
+        });
+        var host = builder.Build();
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(timeout);
+        try
+        {
+            await host.StartAsync(deadline.Token);
+            return new RegionConnection(region, host);
+        }
+        catch (Exception e)
+        {
+            host.Dispose();
+            throw new IOException($"cannot reach region {region}'s silos at {string.Join(", ", gateways)}: {e.Message}", e);
+        }
+    }
+
+    public Task<RegionStatus> GetStatusAsync(TimeSpan timeout) =>
+        Client.GetGrain<IRegionGrain>(Region).GetStatusAsync().WaitAsync(timeout);
+
+    public async ValueTask DisposeAsync()
+    {
+        try
+        {
+            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+            await _host.StopAsync(cts.Token);
+        }
+        catch (Exception) { /* the region may be gone already */ }
+        _host.Dispose();
+    }
+}

@@ -1,0 +1,95 @@
+using System.CommandLine;
+using Mesh.Client.Local;
+using Spectre.Console;
+
+namespace Mesh.Client.Commands;
+
+/// <summary><c>mesh local up|down|kill|start</c>: regions on this machine, each an embedded Kafka and a silo.</summary>
+internal static class LocalCommand
+{
+    public static Command Create()
+    {
+        var local = new Command("local", "Run regions on this machine: each region is an embedded Kafka (librdkafka mock cluster) and an Orleans silo, as background processes");
+        local.Subcommands.Add(Up());
+        local.Subcommands.Add(Down());
+        local.Subcommands.Add(Kill());
+        local.Subcommands.Add(Start());
+        return local;
+    }
+
+    private static Command Up()
+    {
+        var regions = new Option<string>("--regions") { Description = "Comma-separated region ids, at least two (e.g. us-east,eu-west)", Required = true };
+        var brokers = new Option<int>("--brokers") { Description = "Brokers per region's embedded Kafka", DefaultValueFactory = _ => 3 };
+        var partitions = new Option<int>("--partitions") { Description = "Partitions of each topic created", DefaultValueFactory = _ => 8 };
+        var topics = new Option<string>("--topics") { Description = "Comma-separated topics to create in every region", DefaultValueFactory = _ => "orders" };
+        var timeout = new Option<int>("--timeout") { Description = "Seconds to wait for every link to replicate", DefaultValueFactory = _ => 180 };
+        var dir = CommonOptions.Dir();
+        var command = new Command("up", "Start every region (Kafka, then silo) in full-mesh active-active replication, create the topics everywhere, and wait until every link replicates. Prints each region's bootstrap servers and writes them to <dir>/<region>/bootstrap.")
+        {
+            regions, brokers, partitions, topics, timeout, dir,
+        };
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            var mesh = new LocalMesh(parse.GetValue(dir)!, line => AnsiConsole.MarkupLineInterpolated($"[grey]{line}[/]"));
+            var state = await mesh.UpAsync(CommonOptions.SplitList(parse.GetValue(regions)), parse.GetValue(brokers), parse.GetValue(partitions),
+                CommonOptions.SplitList(parse.GetValue(topics)), TimeSpan.FromSeconds(parse.GetValue(timeout)), cancellationToken);
+            var table = new Table().AddColumns("region", "bootstrap servers", "bootstrap file", "silo gateway");
+            foreach (var region in state.Regions)
+                table.AddRow(region.Id, mesh.Bootstrap(region.Id), mesh.Paths.BootstrapFile(region.Id), $"127.0.0.1:{region.GatewayPort}");
+            AnsiConsole.Write(table);
+            AnsiConsole.MarkupLineInterpolated($"[green]{state.Regions.Count} regions replicating[/] topics {string.Join(", ", state.Topics)} in a full mesh. Stop with: mesh local down --dir {mesh.Paths.Root}");
+            return 0;
+        });
+        return command;
+    }
+
+    private static Command Down()
+    {
+        var dir = CommonOptions.Dir();
+        var command = new Command("down", "Stop every process of the local mesh (silos first, then Kafka); nothing is left running") { dir };
+        command.SetAction(async (parse, _) =>
+        {
+            var mesh = new LocalMesh(parse.GetValue(dir)!);
+            await mesh.DownAsync();
+            Console.WriteLine($"Local mesh in {mesh.Paths.Root} stopped.");
+            return 0;
+        });
+        return command;
+    }
+
+    private static Command Kill()
+    {
+        var region = new Argument<string>("region") { Description = "Region to kill" };
+        var silo = new Option<bool>("--silo") { Description = "Kill only the region's silo" };
+        var kafka = new Option<bool>("--kafka") { Description = "Kill only the region's Kafka host (its embedded Kafka loses its data)" };
+        var dir = CommonOptions.Dir();
+        var command = new Command("kill", "SIGKILL a region's processes: all of them, or only its silo or its Kafka host") { region, silo, kafka, dir };
+        command.SetAction(async (parse, _) =>
+        {
+            var mesh = new LocalMesh(parse.GetValue(dir)!);
+            var onlySilo = parse.GetValue(silo);
+            var onlyKafka = parse.GetValue(kafka);
+            var both = onlySilo == onlyKafka;
+            var killed = await mesh.KillAsync(parse.GetValue(region)!, both || onlySilo, both || onlyKafka);
+            Console.WriteLine(killed.Count == 0 ? "Nothing was running." : $"Killed {string.Join(" and ", killed)}.");
+            return 0;
+        });
+        return command;
+    }
+
+    private static Command Start()
+    {
+        var region = new Argument<string>("region") { Description = "Region to start" };
+        var dir = CommonOptions.Dir();
+        var command = new Command("start", "Start whatever of a region is not running (its Kafka host, its silo)") { region, dir };
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            var mesh = new LocalMesh(parse.GetValue(dir)!, line => AnsiConsole.MarkupLineInterpolated($"[grey]{line}[/]"));
+            var started = await mesh.StartAsync(parse.GetValue(region)!, cancellationToken);
+            Console.WriteLine(started.Count == 0 ? "Everything was already running." : $"Started {string.Join(", ", started)}.");
+            return 0;
+        });
+        return command;
+    }
+}

@@ -1,0 +1,108 @@
+using System.CommandLine;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Mesh.Client.Local;
+using Mesh.Grains;
+using Spectre.Console;
+
+namespace Mesh.Client.Commands;
+
+/// <summary><c>mesh status</c>: per region up/down; per link and topic: replicated, lag, latency, error.</summary>
+internal static class StatusCommand
+{
+    public sealed record RegionReport(string Region, bool KafkaUp, bool SiloUp, bool Reachable, string? Error, IReadOnlyList<LinkStatus> Links);
+
+    public static Command Create()
+    {
+        var dir = CommonOptions.Dir();
+        var json = CommonOptions.Json();
+        var command = new Command("status", "Show each region (up/down) and each inbound link per topic: records replicated, lag in records, latest end-to-end replication latency, error") { dir, json };
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            var mesh = new LocalMesh(parse.GetValue(dir)!);
+            var reports = await CollectAsync(mesh, cancellationToken);
+            if (parse.GetValue(json)) Console.WriteLine(ToJson(reports));
+            else Render(reports);
+            return reports.All(r => r.KafkaUp && r.SiloUp && r.Reachable) ? 0 : 3;
+        });
+        return command;
+    }
+
+    public static async Task<IReadOnlyList<RegionReport>> CollectAsync(LocalMesh mesh, CancellationToken cancellationToken)
+    {
+        var state = mesh.State;
+        return await Task.WhenAll(state.Regions.Select(async region =>
+        {
+            var kafkaUp = mesh.IsKafkaRunning(region.Id);
+            var siloUp = mesh.IsSiloRunning(region.Id);
+            if (!siloUp) return new RegionReport(region.Id, kafkaUp, false, false, "silo is not running", []);
+            try
+            {
+                await using var connection = await mesh.ConnectAsync(region.Id, TimeSpan.FromSeconds(10), cancellationToken);
+                var status = await connection.GetStatusAsync(TimeSpan.FromSeconds(15));
+                return new RegionReport(region.Id, kafkaUp, true, true, null, status.InboundLinks);
+            }
+            catch (Exception e) when (e is IOException or TimeoutException or OrleansException)
+            {
+                return new RegionReport(region.Id, kafkaUp, true, false, e.Message, []);
+            }
+        }));
+    }
+
+    public static string ToJson(IReadOnlyList<RegionReport> reports) => JsonSerializer.Serialize(new
+    {
+        regions = reports.Select(r => new
+        {
+            region = r.Region,
+            kafka = r.KafkaUp ? "up" : "down",
+            silo = r.SiloUp ? "up" : "down",
+            reachable = r.Reachable,
+            error = r.Error,
+            links = r.Links.Select(l => new
+            {
+                source = l.Source,
+                destination = l.Destination,
+                error = l.Error,
+                topics = l.Topics.Select(t => new
+                {
+                    topic = t.Topic,
+                    state = t.State.ToString().ToLowerInvariant(),
+                    partitions = t.Partitions,
+                    recordsReplicated = t.RecordsReplicated,
+                    lagRecords = t.LagRecords,
+                    latestLatencyMs = t.LatestLatencyMs,
+                    error = t.Error,
+                }),
+            }),
+        }),
+    }, new JsonSerializerOptions { WriteIndented = true, DefaultIgnoreCondition = JsonIgnoreCondition.Never });
+
+    private static void Render(IReadOnlyList<RegionReport> reports)
+    {
+        var regions = new Table().Title("regions").AddColumns("region", "kafka", "silo", "note");
+        foreach (var r in reports)
+            regions.AddRow(Markup.Escape(r.Region), UpDown(r.KafkaUp), UpDown(r.SiloUp && r.Reachable), Markup.Escape(r.Error ?? ""));
+        AnsiConsole.Write(regions);
+
+        var links = new Table().Title("links").AddColumns("link", "topic", "state", "replicated", "lag", "latest latency", "error");
+        foreach (var link in reports.SelectMany(r => r.Links))
+        {
+            if (link.Topics.Count == 0)
+                links.AddRow($"{link.Source} -> {link.Destination}", "", "", "", "", "", Markup.Escape(link.Error ?? "no topics found yet"));
+            foreach (var t in link.Topics)
+            {
+                links.AddRow(
+                    Markup.Escape($"{link.Source} -> {link.Destination}"),
+                    Markup.Escape(t.Topic),
+                    t.State switch { ReplicationState.Replicating => "[green]replicating[/]", ReplicationState.Stopped => "[red]stopped[/]", _ => "[yellow]starting[/]" },
+                    t.RecordsReplicated.ToString("N0"),
+                    t.LagRecords?.ToString("N0") ?? "?",
+                    t.LatestLatencyMs is double ms ? $"{ms:N0} ms" : "-",
+                    Markup.Escape(t.Error ?? link.Error ?? ""));
+            }
+        }
+        AnsiConsole.Write(links);
+    }
+
+    private static string UpDown(bool up) => up ? "[green]up[/]" : "[red]down[/]";
+}

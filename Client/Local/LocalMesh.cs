@@ -1,0 +1,304 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Mesh.Client.Admin;
+using Mesh.Core.Replication;
+using Mesh.Grains;
+
+namespace Mesh.Client.Local;
+
+/// <summary>
+/// Runs regions on this machine: per region, an embedded Kafka (the region host) and a silo, each
+/// its own background process, all regions pulling from each other (full mesh, identical topic names).
+/// The CLI verbs and the multi-region tests both drive it.
+/// </summary>
+public sealed class LocalMesh(string dir, Action<string>? progress = null)
+{
+    public static readonly TimeSpan DefaultReadyTimeout = TimeSpan.FromMinutes(3);
+    private readonly Action<string> _progress = progress ?? (_ => { });
+
+    public LocalMeshPaths Paths { get; } = new(dir);
+
+    public LocalMeshState State => LocalMeshState.Load(Paths.Root);
+
+    /// <summary>Starts every region, creates the topics everywhere and waits until every link replicates them.</summary>
+    public async Task<LocalMeshState> UpAsync(IReadOnlyList<string> regions, int brokers, int partitions, IReadOnlyList<string> topics,
+        TimeSpan readyTimeout, CancellationToken cancellationToken = default)
+    {
+        ValidateUp(regions, brokers, partitions, topics);
+        if (LocalMeshState.TryLoad(Paths.Root) is { } existing && existing.Regions.Any(r => IsKafkaRunning(r.Id) || IsSiloRunning(r.Id)))
+            throw new MeshCommandException($"A local mesh is already running in {Paths.Root} ({string.Join(", ", existing.Regions.Select(r => r.Id))}). Run 'mesh local down --dir {Paths.Root}' first, or use another --dir.");
+
+        var ports = FreePorts(regions.Count * 2);
+        var state = new LocalMeshState
+        {
+            Regions = [.. regions.Select((id, i) => new LocalRegion { Id = id, SiloPort = ports[2 * i], GatewayPort = ports[2 * i + 1] })],
+            Brokers = brokers,
+            Partitions = partitions,
+            Topics = [.. topics],
+        };
+        state.Save(Paths.Root);
+        try
+        {
+            await Task.WhenAll(state.Regions.Select(r => StartKafkaAsync(state, r.Id, cancellationToken)));
+            foreach (var region in state.Regions) StartSilo(state, region.Id);
+            await WaitUntilReplicatingAsync(state, readyTimeout, cancellationToken);
+            return state;
+        }
+        catch
+        {
+            await DownAsync();
+            throw;
+        }
+    }
+
+    private static void ValidateUp(IReadOnlyList<string> regions, int brokers, int partitions, IReadOnlyList<string> topics)
+    {
+        if (regions.Count < 2)
+            throw new MeshCommandException("--regions needs at least two regions, e.g. --regions us-east,eu-west.", 2);
+        foreach (var region in regions)
+            if (!RegionIds.IsValid(region, out var reason))
+                throw new MeshCommandException($"--regions: {reason}.", 2);
+        if (regions.Distinct().Count() != regions.Count)
+            throw new MeshCommandException($"--regions names a region twice ({string.Join(",", regions)}).", 2);
+        if (brokers is < 1 or > 32) throw new MeshCommandException($"--brokers must be from 1 to 32, not {brokers}.", 2);
+        if (partitions is < 1 or > 1000) throw new MeshCommandException($"--partitions must be from 1 to 1000, not {partitions}.", 2);
+        foreach (var topic in topics)
+        {
+            if (topic.Length is 0 or > 249 || topic.Any(c => !(char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or '-')))
+                throw new MeshCommandException($"--topics: '{topic}' is not a valid Kafka topic name (1-249 of a-z A-Z 0-9 . _ -).", 2);
+            if (TopicFilter.IsInternal(topic))
+                throw new MeshCommandException($"--topics: '{topic}' is an internal name ('__' prefix) and is never replicated; pick another.", 2);
+        }
+    }
+
+    /// <summary>Stops everything this mesh started: silos first (so they checkpoint), then Kafka.</summary>
+    public async Task DownAsync()
+    {
+        var state = LocalMeshState.TryLoad(Paths.Root);
+        var regions = state?.Regions.Select(r => r.Id).ToList()
+            ?? (Directory.Exists(Paths.Root) ? Directory.GetDirectories(Paths.Root).Select(Path.GetFileName).OfType<string>().ToList() : []);
+        await Task.WhenAll(regions.Select(r => StopAsync(Paths.SiloPidFile(r), LocalMeshPaths.SiloBinary)));
+        await Task.WhenAll(regions.Select(r => StopAsync(Paths.KafkaPidFile(r), LocalMeshPaths.RegionHostBinary)));
+        foreach (var region in regions)
+        {
+            File.Delete(Paths.SiloPidFile(region));
+            File.Delete(Paths.KafkaPidFile(region));
+        }
+    }
+
+    private static async Task StopAsync(string pidFile, string binary)
+    {
+        if (LocalProcesses.Running(pidFile, binary) is int pid)
+            await LocalProcesses.StopAsync(pid, binary, TimeSpan.FromSeconds(15));
+    }
+
+    /// <summary>SIGKILLs a region's silo, Kafka, or both; nothing is given a chance to clean up.</summary>
+    public async Task<IReadOnlyList<string>> KillAsync(string region, bool silo, bool kafka)
+    {
+        State.Region(region);
+        var killed = new List<string>();
+        if (silo && LocalProcesses.Running(Paths.SiloPidFile(region), LocalMeshPaths.SiloBinary) is int siloPid)
+        {
+            LocalProcesses.Kill(siloPid);
+            await LocalProcesses.WaitForExitAsync(siloPid, LocalMeshPaths.SiloBinary, TimeSpan.FromSeconds(10));
+            killed.Add($"silo (pid {siloPid})");
+        }
+        if (kafka && LocalProcesses.Running(Paths.KafkaPidFile(region), LocalMeshPaths.RegionHostBinary) is int kafkaPid)
+        {
+            LocalProcesses.Kill(kafkaPid);
+            await LocalProcesses.WaitForExitAsync(kafkaPid, LocalMeshPaths.RegionHostBinary, TimeSpan.FromSeconds(10));
+            killed.Add($"kafka (pid {kafkaPid})");
+        }
+        return killed;
+    }
+
+    /// <summary>
+    /// Starts whatever of a region is not running. A restarted embedded Kafka starts empty on new
+    /// ports, so its topics are created again and every silo that talks to it is restarted with the
+    /// new address.
+    /// </summary>
+    public async Task<IReadOnlyList<string>> StartAsync(string region, CancellationToken cancellationToken = default)
+    {
+        var state = State;
+        state.Region(region);
+        var started = new List<string>();
+        if (!IsKafkaRunning(region))
+        {
+            await StartKafkaAsync(state, region, cancellationToken);
+            started.Add("kafka");
+            foreach (var other in state.Regions.Where(r => r.Id != region && IsSiloRunning(r.Id)))
+            {
+                await StopAsync(Paths.SiloPidFile(other.Id), LocalMeshPaths.SiloBinary);
+                StartSilo(state, other.Id);
+                started.Add($"silo of {other.Id} (restarted with {region}'s new Kafka address)");
+            }
+            if (IsSiloRunning(region))
+            {
+                await StopAsync(Paths.SiloPidFile(region), LocalMeshPaths.SiloBinary);
+            }
+        }
+        if (!IsSiloRunning(region))
+        {
+            StartSilo(state, region);
+            started.Add("silo");
+        }
+        return started;
+    }
+
+    public bool IsKafkaRunning(string region) => LocalProcesses.Running(Paths.KafkaPidFile(region), LocalMeshPaths.RegionHostBinary) is not null;
+
+    public bool IsSiloRunning(string region) => LocalProcesses.Running(Paths.SiloPidFile(region), LocalMeshPaths.SiloBinary) is not null;
+
+    public string Bootstrap(string region) => File.ReadAllText(Paths.BootstrapFile(region)).Trim();
+
+    private string Control(string region) => File.ReadAllText(Paths.KafkaControlFile(region)).Trim();
+
+    private async Task StartKafkaAsync(LocalMeshState state, string region, CancellationToken cancellationToken)
+    {
+        var kafkaDir = Paths.KafkaDir(region);
+        Directory.CreateDirectory(kafkaDir);
+        File.Delete(Paths.KafkaControlFile(region));
+        LocalProcesses.StartDetached(LocalMeshPaths.Binary(LocalMeshPaths.RegionHostBinary),
+            ["--dir", kafkaDir, "--brokers", state.Brokers.ToString(), "--region", region],
+            Paths.KafkaLog(region), Paths.KafkaPidFile(region));
+        _progress($"{region}: starting Kafka ({state.Brokers} brokers)");
+
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        while (!File.Exists(Paths.KafkaControlFile(region)))
+        {
+            if (!IsKafkaRunning(region))
+                throw new MeshCommandException($"{region}'s Kafka host exited during start; see {Paths.KafkaLog(region)}.");
+            if (DateTime.UtcNow > deadline)
+                throw new MeshCommandException($"{region}'s Kafka host did not become ready within 60 s; see {Paths.KafkaLog(region)}.");
+            await Task.Delay(100, cancellationToken);
+        }
+        var bootstrap = File.ReadAllText(Paths.KafkaBootstrapFile(region)).Trim();
+        File.WriteAllText(Paths.BootstrapFile(region), bootstrap + Environment.NewLine);
+
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
+        foreach (var topic in state.Topics)
+            await CreateTopicAsync(http, region, topic, state.Partitions, cancellationToken);
+    }
+
+    /// <summary>Creates a topic in one region through its Kafka host (the embedded Kafka has no CreateTopics).</summary>
+    public async Task CreateTopicAsync(string region, string topic, int partitions, CancellationToken cancellationToken = default)
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
+        await CreateTopicAsync(http, region, topic, partitions, cancellationToken);
+    }
+
+    private async Task CreateTopicAsync(HttpClient http, string region, string topic, int partitions, CancellationToken cancellationToken)
+    {
+        using var response = await http.PutAsync($"{Control(region)}/topics/{Uri.EscapeDataString(topic)}?partitions={partitions}", null, cancellationToken);
+        if (!response.IsSuccessStatusCode)
+            throw new MeshCommandException($"Creating topic '{topic}' in {region} failed: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync(cancellationToken)}");
+    }
+
+    private void StartSilo(LocalMeshState state, string region)
+    {
+        var me = state.Region(region);
+        var peers = new JsonObject();
+        foreach (var peer in state.Regions.Where(r => r.Id != region))
+            peers[peer.Id] = new JsonObject { ["BootstrapServers"] = Bootstrap(peer.Id) };
+        var config = new JsonObject
+        {
+            ["Mesh"] = new JsonObject
+            {
+                ["Region"] = region,
+                ["Kafka"] = new JsonObject { ["BootstrapServers"] = Bootstrap(region), ["EmbeddedControl"] = Control(region) },
+                ["Peers"] = peers,
+                ["Orleans"] = new JsonObject
+                {
+                    ["Clustering"] = "localhost",
+                    ["ClusterId"] = me.ClusterId,
+                    ["SiloPort"] = me.SiloPort,
+                    ["GatewayPort"] = me.GatewayPort,
+                },
+            },
+        };
+        File.WriteAllText(Paths.SiloConfig(region), config.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+        LocalProcesses.StartDetached(LocalMeshPaths.Binary(LocalMeshPaths.SiloBinary), ["--config", Paths.SiloConfig(region)],
+            Paths.SiloLog(region), Paths.SiloPidFile(region));
+        _progress($"{region}: starting silo (gateway 127.0.0.1:{me.GatewayPort})");
+    }
+
+    /// <summary>Connects to one region's silos.</summary>
+    public Task<RegionConnection> ConnectAsync(string region, TimeSpan timeout, CancellationToken cancellationToken = default)
+    {
+        var r = State.Region(region);
+        return RegionConnection.ConnectAsync(region, r.ClusterId, "mesh", [new IPEndPoint(IPAddress.Loopback, r.GatewayPort)], timeout, cancellationToken);
+    }
+
+    /// <summary>Waits until every region reports every peer link replicating every topic.</summary>
+    public async Task WaitUntilReplicatingAsync(LocalMeshState state, TimeSpan timeout, CancellationToken cancellationToken = default)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        var pending = state.Regions.Select(r => r.Id).ToHashSet();
+        var lastReason = new Dictionary<string, string>();
+        while (pending.Count > 0)
+        {
+            foreach (var region in pending.ToArray())
+            {
+                if (!IsSiloRunning(region))
+                    throw new MeshCommandException($"{region}'s silo exited; see {Paths.SiloLog(region)}.");
+                var reason = await NotReplicatingReasonAsync(state, region, cancellationToken);
+                if (reason is null)
+                {
+                    pending.Remove(region);
+                    _progress($"{region}: every inbound link is replicating");
+                }
+                else lastReason[region] = reason;
+            }
+            if (pending.Count == 0) break;
+            if (DateTime.UtcNow > deadline)
+                throw new MeshCommandException("Regions not replicating within " + timeout.TotalSeconds + " s: " +
+                    string.Join("; ", pending.Select(r => $"{r}: {lastReason.GetValueOrDefault(r, "no answer")} (log {Paths.SiloLog(r)})")));
+            await Task.Delay(500, cancellationToken);
+        }
+    }
+
+    private async Task<string?> NotReplicatingReasonAsync(LocalMeshState state, string region, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await using var connection = await ConnectAsync(region, TimeSpan.FromSeconds(10), cancellationToken);
+            var status = await connection.GetStatusAsync(TimeSpan.FromSeconds(10));
+            foreach (var peer in state.Regions.Where(r => r.Id != region))
+            {
+                var link = status.InboundLinks.FirstOrDefault(l => l.Source == peer.Id);
+                if (link is null) return $"no link from {peer.Id}";
+                foreach (var topic in state.Topics)
+                {
+                    var t = link.Topics.FirstOrDefault(x => x.Topic == topic);
+                    if (t is null) return $"{peer.Id}->{region} has not found topic '{topic}' yet{(link.Error is null ? "" : $" ({link.Error})")}";
+                    if (t.State == ReplicationState.Stopped) throw new MeshCommandException($"{peer.Id}->{region} topic '{topic}' stopped: {t.Error}");
+                    if (t.State != ReplicationState.Replicating) return $"{peer.Id}->{region} topic '{topic}' is {t.State}{(t.Error is null ? "" : $": {t.Error}")}";
+                }
+            }
+            return null;
+        }
+        catch (IOException e)
+        {
+            return e.Message;
+        }
+        catch (TimeoutException)
+        {
+            return "status request timed out";
+        }
+    }
+
+    private static int[] FreePorts(int count)
+    {
+        var listeners = Enumerable.Range(0, count).Select(_ =>
+        {
+            var l = new TcpListener(IPAddress.Loopback, 0);
+            l.Start();
+            return l;
+        }).ToList();
+        var ports = listeners.Select(l => ((IPEndPoint)l.LocalEndpoint).Port).ToArray();
+        listeners.ForEach(l => l.Stop());
+        return ports;
+    }
+}

@@ -1,0 +1,47 @@
+namespace Mesh.Client.Local;
+
+/// <summary>Where a local mesh keeps each region's files, and where the built binaries are.</summary>
+public sealed class LocalMeshPaths(string dir)
+{
+    public string Root { get; } = Path.GetFullPath(dir);
+
+    public string RegionDir(string region) => Path.Combine(Root, region);
+    public string KafkaDir(string region) => Path.Combine(Root, region, "kafka");
+    public string BootstrapFile(string region) => Path.Combine(Root, region, "bootstrap");
+    public string KafkaBootstrapFile(string region) => Path.Combine(KafkaDir(region), "bootstrap");
+    public string KafkaControlFile(string region) => Path.Combine(KafkaDir(region), "control");
+    public string KafkaPidFile(string region) => Path.Combine(Root, region, "kafka.pid");
+    public string KafkaLog(string region) => Path.Combine(Root, region, "kafka.log");
+    public string SiloPidFile(string region) => Path.Combine(Root, region, "silo.pid");
+    public string SiloLog(string region) => Path.Combine(Root, region, "silo.log");
+    public string SiloConfig(string region) => Path.Combine(Root, region, "silo.json");
+
+    public const string SiloBinary = "Mesh.Silo.dll";
+    public const string RegionHostBinary = "Mesh.RegionHost.dll";
+
+    /// <summary>
+    /// The silo and region host are built next to the client under artifacts/bin/&lt;project&gt;/&lt;config&gt;/;
+    /// MESH_SILO_DLL and MESH_REGIONHOST_DLL override that.
+    /// </summary>
+    public static string Binary(string fileName)
+    {
+        var variable = fileName == SiloBinary ? "MESH_SILO_DLL" : "MESH_REGIONHOST_DLL";
+        var configured = Environment.GetEnvironmentVariable(variable);
+        if (!string.IsNullOrEmpty(configured)) return configured;
+
+        var project = Path.GetFileNameWithoutExtension(fileName);
+        var here = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
+        // .../artifacts/bin/<client project>/<Configuration>/<tfm>
+        var tfm = here.Name;
+        var configuration = here.Parent?.Name;
+        var bin = here.Parent?.Parent?.Parent;
+        if (bin is not null && configuration is not null)
+        {
+            var candidate = Path.Combine(bin.FullName, project, configuration, tfm, fileName);
+            if (File.Exists(candidate)) return candidate;
+        }
+        var beside = Path.Combine(AppContext.BaseDirectory, fileName);
+        if (File.Exists(beside)) return beside;
+        throw new MeshCommandException($"Cannot find {fileName} (looked under {bin?.FullName ?? AppContext.BaseDirectory}). Build the solution (./mesh builds it) or set {variable}.");
+    }
+}

@@ -1,0 +1,68 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace Mesh.Client.Local;
+
+/// <summary>What <c>mesh local up</c> started, kept in <c>&lt;dir&gt;/mesh.json</c> so later verbs find it.</summary>
+public sealed record LocalMeshState
+{
+    public const string FileName = "mesh.json";
+
+    public required List<LocalRegion> Regions { get; init; }
+    public required int Brokers { get; init; }
+    public required int Partitions { get; init; }
+    public required List<string> Topics { get; init; }
+
+    public LocalRegion Region(string id) =>
+        Regions.FirstOrDefault(r => r.Id == id)
+        ?? throw new MeshCommandException($"There is no region '{id}' in this local mesh; it has {string.Join(", ", Regions.Select(r => r.Id))}.");
+
+    private static readonly JsonSerializerOptions Json = new()
+    {
+        WriteIndented = true,
+        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+    };
+
+    public static string PathIn(string dir) => System.IO.Path.Combine(dir, FileName);
+
+    public static LocalMeshState? TryLoad(string dir)
+    {
+        var path = PathIn(dir);
+        if (!File.Exists(path)) return null;
+        try
+        {
+            return JsonSerializer.Deserialize<LocalMeshState>(File.ReadAllText(path), Json);
+        }
+        catch (JsonException e)
+        {
+            throw new MeshCommandException($"{path} is not a readable local mesh state ({e.Message}). Run 'mesh local down --dir {dir}' and 'mesh local up' again.");
+        }
+    }
+
+    public static LocalMeshState Load(string dir) =>
+        TryLoad(dir) ?? throw new MeshCommandException($"No local mesh in '{dir}' (no {FileName}). Start one with 'mesh local up --regions us-east,eu-west --dir {dir}'.");
+
+    public void Save(string dir)
+    {
+        Directory.CreateDirectory(dir);
+        var path = PathIn(dir);
+        File.WriteAllText(path + ".tmp", JsonSerializer.Serialize(this, Json));
+        File.Move(path + ".tmp", path, overwrite: true);
+    }
+}
+
+/// <summary>One local region: its ports are fixed at <c>up</c> so a restarted silo comes back where clients expect it.</summary>
+public sealed record LocalRegion
+{
+    public required string Id { get; init; }
+    public required int SiloPort { get; init; }
+    public required int GatewayPort { get; init; }
+    public string ClusterId => $"mesh-{Id}";
+}
+
+/// <summary>A command failed for a reason the operator can act on; the message says what and how.</summary>
+public sealed class MeshCommandException(string message, int exitCode = 1) : Exception(message)
+{
+    public int ExitCode { get; } = exitCode;
+}

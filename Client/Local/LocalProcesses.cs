@@ -1,0 +1,92 @@
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+
+namespace Mesh.Client.Local;
+
+/// <summary>
+/// Starts the mesh's background processes detached (own session, output to a log file) and finds
+/// them again by pid file. A pid is trusted only while its command line still names our binary,
+/// so a recycled pid is never signalled.
+/// </summary>
+public static partial class LocalProcesses
+{
+    private const int SigKill = 9;
+    private const int SigTerm = 15;
+
+    [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static partial int SysKill(int pid, int signal);
+
+    public static int StartDetached(string dll, IEnumerable<string> args, string logFile, string pidFile)
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(logFile)!);
+        var start = new ProcessStartInfo("setsid")
+        {
+            UseShellExecute = false,
+            RedirectStandardInput = false,
+            RedirectStandardOutput = false,
+            RedirectStandardError = false,
+        };
+        // setsid keeps Ctrl-C at the terminal from reaching the regions; sh sends output to the log.
+        start.ArgumentList.Add("/bin/sh");
+        start.ArgumentList.Add("-c");
+        start.ArgumentList.Add("exec \"$0\" \"$@\" >>\"$MESH_LOG_FILE\" 2>&1 </dev/null");
+        start.ArgumentList.Add(DotnetHost());
+        start.ArgumentList.Add(dll);
+        foreach (var arg in args) start.ArgumentList.Add(arg);
+        start.Environment["MESH_LOG_FILE"] = logFile;
+        using var process = Process.Start(start) ?? throw new MeshCommandException($"Could not start {dll}.");
+        File.WriteAllText(pidFile, process.Id.ToString());
+        return process.Id;
+    }
+
+    /// <summary>The running pid recorded in <paramref name="pidFile"/>, if that process is still ours.</summary>
+    public static int? Running(string pidFile, string binaryName)
+    {
+        if (!File.Exists(pidFile) || !int.TryParse(File.ReadAllText(pidFile).Trim(), out var pid)) return null;
+        return IsOurs(pid, binaryName) ? pid : null;
+    }
+
+    public static bool IsOurs(int pid, string binaryName)
+    {
+        try
+        {
+            var cmdline = File.ReadAllText($"/proc/{pid}/cmdline");
+            var stat = File.ReadAllText($"/proc/{pid}/stat");
+            var state = stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[0];
+            return state != "Z" && cmdline.Contains(binaryName, StringComparison.Ordinal);
+        }
+        catch (IOException) { return false; }
+        catch (UnauthorizedAccessException) { return false; }
+    }
+
+    public static void Kill(int pid) => SysKill(pid, SigKill);
+
+    /// <summary>SIGTERM, then SIGKILL if the process has not exited within <paramref name="grace"/>.</summary>
+    public static async Task StopAsync(int pid, string binaryName, TimeSpan grace)
+    {
+        SysKill(pid, SigTerm);
+        var deadline = DateTime.UtcNow + grace;
+        while (DateTime.UtcNow < deadline)
+        {
+            if (!IsOurs(pid, binaryName)) return;
+            await Task.Delay(100);
+        }
+        SysKill(pid, SigKill);
+        for (var i = 0; i < 50 && IsOurs(pid, binaryName); i++) await Task.Delay(100);
+    }
+
+    public static async Task WaitForExitAsync(int pid, string binaryName, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (IsOurs(pid, binaryName) && DateTime.UtcNow < deadline) await Task.Delay(50);
+    }
+
+    private static string DotnetHost()
+    {
+        var host = Environment.ProcessPath;
+        if (host is not null && Path.GetFileNameWithoutExtension(host) == "dotnet") return host;
+        var root = Environment.GetEnvironmentVariable("DOTNET_ROOT");
+        if (root is not null && File.Exists(Path.Combine(root, "dotnet"))) return Path.Combine(root, "dotnet");
+        return "dotnet";
+    }
+}

@@ -1,0 +1,71 @@
+using Confluent.Kafka;
+using Mesh.Core.Replication;
+
+namespace Mesh.Client.Traffic;
+
+/// <summary>
+/// Tails a topic in one region and, for every replicated record (one that carries provenance),
+/// notes how long after its origin timestamp it arrived: the end-to-end replication latency.
+/// </summary>
+public sealed class ArrivalProbe : IDisposable
+{
+    private readonly IConsumer<byte[]?, byte[]?> _consumer;
+    private readonly Thread _thread;
+    private readonly CancellationTokenSource _stop = new();
+    private readonly List<double> _latenciesMs = [];
+    private readonly object _gate = new();
+    private long _replicated;
+
+    public ArrivalProbe(string bootstrap, string topic, int partitions)
+    {
+        _consumer = new ConsumerBuilder<byte[]?, byte[]?>(new ConsumerConfig
+        {
+            BootstrapServers = bootstrap,
+            GroupId = "mesh-probe",
+            EnableAutoCommit = false,
+            AutoOffsetReset = AutoOffsetReset.Earliest,
+            FetchWaitMaxMs = 10,
+        }).Build();
+        _consumer.Assign(Enumerable.Range(0, partitions).Select(p => new TopicPartitionOffset(topic, p, Offset.Beginning)));
+        _thread = new Thread(Run) { IsBackground = true, Name = "mesh-arrival-probe" };
+        _thread.Start();
+    }
+
+    public long Replicated => Interlocked.Read(ref _replicated);
+
+    public IReadOnlyList<double> LatenciesMs
+    {
+        get { lock (_gate) return [.. _latenciesMs]; }
+    }
+
+    private void Run()
+    {
+        while (!_stop.IsCancellationRequested)
+        {
+            ConsumeResult<byte[]?, byte[]?>? r;
+            try { r = _consumer.Consume(50); }
+            catch (ConsumeException) { continue; }
+            if (r?.Message?.Headers is null) continue;
+            if (!r.Message.Headers.TryGetLastBytes(ProvenanceCodec.HeaderName, out _)) continue;
+            var latency = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() - r.Message.Timestamp.UnixTimestampMs;
+            lock (_gate) _latenciesMs.Add(latency);
+            Interlocked.Increment(ref _replicated);
+        }
+    }
+
+    public void Dispose()
+    {
+        _stop.Cancel();
+        _thread.Join(TimeSpan.FromSeconds(5));
+        _consumer.Close();
+        _consumer.Dispose();
+    }
+
+    public static double Percentile(IReadOnlyList<double> values, double p)
+    {
+        if (values.Count == 0) return double.NaN;
+        var sorted = values.Order().ToArray();
+        var rank = (int)Math.Ceiling(p / 100.0 * sorted.Length) - 1;
+        return sorted[Math.Clamp(rank, 0, sorted.Length - 1)];
+    }
+}

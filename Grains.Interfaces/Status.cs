@@ -1,0 +1,53 @@
+namespace Mesh.Grains;
+
+[GenerateSerializer, Alias("mesh.ReplicationState")]
+public enum ReplicationState
+{
+    /// <summary>Recovering its checkpoint or waiting for the topic to be ready.</summary>
+    Starting = 0,
+    /// <summary>Reading the source and writing the destination.</summary>
+    Replicating = 1,
+    /// <summary>Stopped by an error that needs an operator (see the error text).</summary>
+    Stopped = 2,
+}
+
+/// <summary>One partition of one topic on one link.</summary>
+[GenerateSerializer, Immutable, Alias("mesh.PartitionStatus")]
+public sealed record PartitionStatus(
+    [property: Id(0)] string Topic,
+    [property: Id(1)] int Partition,
+    [property: Id(2)] ReplicationState State,
+    [property: Id(3)] long RecordsReplicated,
+    [property: Id(4)] long RecordsSkipped,
+    [property: Id(5)] long? LagRecords,
+    [property: Id(6)] double? LatestLatencyMs,
+    [property: Id(7)] DateTimeOffset? LatestReplicatedAt,
+    [property: Id(8)] long NextSourceOffset,
+    [property: Id(9)] string? Error);
+
+/// <summary>One topic on one link, summed over its partitions.</summary>
+[GenerateSerializer, Immutable, Alias("mesh.TopicLinkStatus")]
+public sealed record TopicLinkStatus(
+    [property: Id(0)] string Topic,
+    [property: Id(1)] ReplicationState State,
+    [property: Id(2)] int Partitions,
+    [property: Id(3)] long RecordsReplicated,
+    [property: Id(4)] long? LagRecords,
+    [property: Id(5)] double? LatestLatencyMs,
+    [property: Id(6)] string? Error,
+    [property: Id(7)] IReadOnlyList<PartitionStatus> PartitionDetail);
+
+/// <summary>One inbound link S -> D as seen by D's silos.</summary>
+[GenerateSerializer, Immutable, Alias("mesh.LinkStatus")]
+public sealed record LinkStatus(
+    [property: Id(0)] string Source,
+    [property: Id(1)] string Destination,
+    [property: Id(2)] IReadOnlyList<TopicLinkStatus> Topics,
+    [property: Id(3)] string? Error,
+    [property: Id(4)] DateTimeOffset? LastDiscoveryAt);
+
+/// <summary>Everything a region replicates into itself.</summary>
+[GenerateSerializer, Immutable, Alias("mesh.RegionStatus")]
+public sealed record RegionStatus(
+    [property: Id(0)] string Region,
+    [property: Id(1)] IReadOnlyList<LinkStatus> InboundLinks);

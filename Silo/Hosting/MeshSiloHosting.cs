@@ -1,0 +1,68 @@
+using System.Net;
+using Mesh.Grains.Options;
+using Mesh.Grains.Ports;
+using Mesh.Kafka.Clients;
+using Mesh.Kafka.Replication;
+using Mesh.Silo.Options;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Orleans.Configuration;
+
+namespace Mesh.Silo.Hosting;
+
+public static class MeshSiloHosting
+{
+    /// <summary>Registers replication: the Kafka clients shared by this silo's grains and the supervisor that keeps links running.</summary>
+    public static IServiceCollection AddMeshReplication(this IServiceCollection services, RegionOptions region)
+    {
+        services.Configure<ReplicationOptions>(o =>
+        {
+            o.LocalRegion = region.Region;
+            o.Peers = [.. region.Peers.Keys.Order(StringComparer.Ordinal)];
+            o.TopicsInclude = region.Topics.Include.Count == 0 ? [".*"] : [.. region.Topics.Include];
+            o.TopicsExclude = [.. region.Topics.Exclude];
+            o.MaxBatchRecords = region.Replication.MaxBatchRecords;
+            o.CheckpointInterval = TimeSpan.FromMilliseconds(region.Replication.CheckpointIntervalMs);
+            o.DiscoveryInterval = TimeSpan.FromMilliseconds(region.Replication.DiscoveryIntervalMs);
+        });
+        services.Configure<KafkaRegionsOptions>(o =>
+        {
+            o.LocalRegion = region.Region;
+            o.Clusters[region.Region] = region.Kafka;
+            foreach (var (peer, cluster) in region.Peers) o.Clusters[peer] = cluster;
+        });
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<LocalProducer>();
+        services.TryAddSingleton<KafkaCheckpointStore>();
+        services.TryAddSingleton<ICheckpointStore>(sp => sp.GetRequiredService<KafkaCheckpointStore>());
+        services.TryAddSingleton<IDestinationLog, KafkaDestinationLog>();
+        services.TryAddSingleton<ISourceFeeds, KafkaSourceFeeds>();
+        services.TryAddSingleton<ITopicCatalog, KafkaTopicCatalog>();
+        services.AddHostedService<ReplicationSupervisor>();
+        return services;
+    }
+
+    /// <summary>
+    /// Each region is its own Orleans cluster. <c>localhost</c> runs its silos on this machine;
+    /// <c>adonet</c> is the seam for PostgreSQL membership, which a later release fills in.
+    /// </summary>
+    public static ISiloBuilder UseMeshClustering(this ISiloBuilder silo, RegionOptions region)
+    {
+        var orleans = region.Orleans;
+        var clusterId = orleans.ClusterId ?? $"mesh-{region.Region}";
+        switch (orleans.Clustering.ToLowerInvariant())
+        {
+            case "localhost":
+                var primary = orleans.PrimarySiloPort is int port ? new IPEndPoint(IPAddress.Loopback, port) : null;
+                silo.UseLocalhostClustering(orleans.SiloPort, orleans.GatewayPort, primary, orleans.ServiceId, clusterId);
+                break;
+            case "adonet":
+                throw new NotSupportedException(
+                    "Mesh:Orleans:Clustering \"adonet\" is not available in this build yet; use \"localhost\".");
+            default:
+                throw new ArgumentException($"Unknown clustering '{orleans.Clustering}'.");
+        }
+        silo.Configure<ClusterOptions>(o => { o.ClusterId = clusterId; o.ServiceId = orleans.ServiceId; });
+        return silo;
+    }
+}

@@ -1,0 +1,43 @@
+namespace Mesh.Kafka.Clients;
+
+/// <summary>How to reach one region's Kafka cluster.</summary>
+public sealed class KafkaClusterOptions
+{
+    /// <summary>librdkafka <c>bootstrap.servers</c>.</summary>
+    public string BootstrapServers { get; set; } = "";
+
+    /// <summary>
+    /// Base URL of the embedded region host's control surface. Set only for the local embedded
+    /// Kafka, which has no CreateTopics; real clusters leave it empty and topics are created with
+    /// the Kafka admin API.
+    /// </summary>
+    public string? EmbeddedControl { get; set; }
+
+    /// <summary>Any librdkafka client settings (security.protocol, sasl.*, ssl.*), passed through unchanged.</summary>
+    public Dictionary<string, string> Settings { get; set; } = [];
+
+    /// <summary>Client configuration: our defaults, then the operator's settings, then what correctness requires.</summary>
+    public Dictionary<string, string> BuildConfig(IReadOnlyDictionary<string, string> defaults, IReadOnlyDictionary<string, string> required)
+    {
+        var config = new Dictionary<string, string>(defaults, StringComparer.Ordinal);
+        foreach (var (key, value) in Settings) config[key] = value;
+        config["bootstrap.servers"] = BootstrapServers;
+        foreach (var (key, value) in required) config[key] = value;
+        return config;
+    }
+}
+
+/// <summary>Every cluster this silo talks to: its own region's and its peers'.</summary>
+public sealed class KafkaRegionsOptions
+{
+    public string LocalRegion { get; set; } = "";
+
+    public Dictionary<string, KafkaClusterOptions> Clusters { get; set; } = new(StringComparer.Ordinal);
+
+    public KafkaClusterOptions Cluster(string region) =>
+        Clusters.TryGetValue(region, out var cluster)
+            ? cluster
+            : throw new InvalidOperationException($"No Kafka connection is configured for region '{region}'. Add it under Mesh:Peers.");
+
+    public KafkaClusterOptions Local => Cluster(LocalRegion);
+}

@@ -1,0 +1,205 @@
+using System.Collections.Concurrent;
+using System.Threading.Channels;
+using Confluent.Kafka;
+using ErrorCode = Confluent.Kafka.ErrorCode;
+using Mesh.Core.Replication;
+using Mesh.Grains.Ports;
+using Mesh.Kafka.Clients;
+using Microsoft.Extensions.Logging;
+
+namespace Mesh.Kafka.Replication;
+
+/// <summary>
+/// One consumer per silo per source cluster, shared by every partition replicator that reads that
+/// cluster. Partitions are assigned by hand (no consumer group, so no rebalances); a single thread
+/// consumes and hands each record to its partition's buffer, pausing a partition whose buffer is full.
+/// </summary>
+internal sealed partial class SharedSourceReader : IDisposable
+{
+    private const int BufferHighWater = 4000;
+    private const int BufferLowWater = 1000;
+
+    private readonly IConsumer<byte[]?, byte[]?> _consumer;
+    private readonly ConcurrentDictionary<TopicPartition, PartitionFeed> _feeds = new();
+    private readonly ConcurrentQueue<Action> _commands = new();
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Thread _thread;
+    private readonly string _region;
+    private readonly ILogger _logger;
+
+    public SharedSourceReader(string region, KafkaClusterOptions cluster, string localRegion, ILogger logger)
+    {
+        _region = region;
+        _logger = logger;
+        var config = cluster.BuildConfig(
+            defaults: new Dictionary<string, string>
+            {
+                ["client.id"] = $"mesh-{localRegion}-reads-{region}",
+                ["fetch.wait.max.ms"] = "50",
+                ["fetch.min.bytes"] = "1",
+                ["queued.max.messages.kbytes"] = "65536",
+                ["socket.nagle.disable"] = "true",
+            },
+            required: new Dictionary<string, string>
+            {
+                // Assign-only: the group id is never joined and no offsets are committed to it;
+                // progress lives in the destination's checkpoints.
+                ["group.id"] = $"__mesh-{localRegion}-reader",
+                ["enable.auto.commit"] = "false",
+                ["enable.auto.offset.store"] = "false",
+                ["enable.partition.eof"] = "false",
+                ["auto.offset.reset"] = "earliest",
+                // Never replicate records of aborted transactions.
+                ["isolation.level"] = "read_committed",
+            });
+        _consumer = new ConsumerBuilder<byte[]?, byte[]?>(config)
+            .SetErrorHandler((_, e) => LogClientError(region, e.Code, e.Reason))
+            .SetLogHandler((_, m) => { if (m.Level <= SyslogLevel.Warning) LogClientMessage(region, m.Message); })
+            .Build();
+        _thread = new Thread(ConsumeLoop) { IsBackground = true, Name = $"mesh-reader-{region}" };
+        _thread.Start();
+    }
+
+    public ISourcePartitionFeed Open(string topic, int partition, long startOffset)
+    {
+        var tp = new TopicPartition(topic, partition);
+        var feed = new PartitionFeed(this, tp);
+        if (!_feeds.TryAdd(tp, feed))
+            throw new InvalidOperationException($"{_region} {topic}/{partition} is already being read by this silo.");
+        _commands.Enqueue(() => _consumer.IncrementalAssign([new TopicPartitionOffset(tp, new Offset(startOffset))]));
+        return feed;
+    }
+
+    private void Close(PartitionFeed feed)
+    {
+        if (_feeds.TryRemove(new KeyValuePair<TopicPartition, PartitionFeed>(feed.TopicPartition, feed)))
+            _commands.Enqueue(() => _consumer.IncrementalUnassign([feed.TopicPartition]));
+    }
+
+    private void ConsumeLoop()
+    {
+        while (!_stop.IsCancellationRequested)
+        {
+            while (_commands.TryDequeue(out var command))
+            {
+                try { command(); }
+                catch (KafkaException e) { LogClientError(_region, e.Error.Code, e.Error.Reason); }
+            }
+            ConsumeResult<byte[]?, byte[]?>? result;
+            try
+            {
+                result = _consumer.Consume(50);
+            }
+            catch (ConsumeException e)
+            {
+                if (e.ConsumerRecord?.TopicPartition is { } tp && _feeds.TryGetValue(tp, out var failed)
+                    && e.Error.Code is ErrorCode.TopicAuthorizationFailed)
+                {
+                    failed.Error = $"reading {_region} {tp.Topic}/{tp.Partition}: {e.Error.Reason}";
+                }
+                LogClientError(_region, e.Error.Code, e.Error.Reason);
+                continue;
+            }
+            catch (ObjectDisposedException)
+            {
+                return;
+            }
+            if (result?.Message is null) continue;
+            if (!_feeds.TryGetValue(result.TopicPartition, out var feed)) continue; // closed meanwhile
+            if (feed.Add(ToSourceRecord(result)) >= BufferHighWater && !feed.Paused)
+            {
+                feed.Paused = true;
+                _consumer.Pause([result.TopicPartition]);
+            }
+        }
+    }
+
+    private static SourceRecord ToSourceRecord(ConsumeResult<byte[]?, byte[]?> result)
+    {
+        var message = result.Message;
+        var headers = message.Headers is { Count: > 0 } h
+            ? h.Select(x => new RecordHeader(x.Key, x.GetValueBytes())).ToArray()
+            : [];
+        return new SourceRecord(result.Offset.Value, message.Key, message.Value, message.Timestamp.UnixTimestampMs, headers);
+    }
+
+    public void Dispose()
+    {
+        _stop.Cancel();
+        _thread.Join(TimeSpan.FromSeconds(5));
+        try { _consumer.Close(); } catch (KafkaException) { }
+        _consumer.Dispose();
+    }
+
+    private sealed class PartitionFeed(SharedSourceReader reader, TopicPartition tp) : ISourcePartitionFeed
+    {
+        private readonly Channel<SourceRecord> _records = Channel.CreateUnbounded<SourceRecord>(new UnboundedChannelOptions { SingleWriter = true, SingleReader = true });
+        private int _count;
+
+        public TopicPartition TopicPartition { get; } = tp;
+        public volatile bool Paused;
+        public string? Error { get; set; }
+
+        public long? HighWatermark
+        {
+            get
+            {
+                try
+                {
+                    var high = reader._consumer.GetWatermarkOffsets(TopicPartition).High;
+                    return high.IsSpecial ? null : high.Value;
+                }
+                catch (Exception e) when (e is KafkaException or ObjectDisposedException)
+                {
+                    return null;
+                }
+            }
+        }
+
+        public int Add(SourceRecord record)
+        {
+            _records.Writer.TryWrite(record);
+            return Interlocked.Increment(ref _count);
+        }
+
+        public async ValueTask<bool> WaitForRecordsAsync(TimeSpan maxWait, CancellationToken cancellationToken)
+        {
+            if (_records.Reader.TryPeek(out _)) return true;
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            timeout.CancelAfter(maxWait);
+            try
+            {
+                return await _records.Reader.WaitToReadAsync(timeout.Token);
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                return false;
+            }
+        }
+
+        public int Drain(List<SourceRecord> into, int max)
+        {
+            var taken = 0;
+            while (taken < max && _records.Reader.TryRead(out var record))
+            {
+                into.Add(record);
+                taken++;
+            }
+            var left = Interlocked.Add(ref _count, -taken);
+            if (Paused && left <= BufferLowWater)
+            {
+                Paused = false;
+                reader._commands.Enqueue(() => reader._consumer.Resume([TopicPartition]));
+            }
+            return taken;
+        }
+
+        public void Dispose() => reader.Close(this);
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Kafka reader for {Region}: {Code} {Reason}")]
+    private partial void LogClientError(string region, ErrorCode code, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Kafka reader for {Region}: {Message}")]
+    private partial void LogClientMessage(string region, string message);
+}

@@ -1,0 +1,85 @@
+using Mesh.Core.Replication;
+using Mesh.Kafka.Clients;
+
+namespace Mesh.Silo.Options;
+
+/// <summary>
+/// Checks a region configuration before anything starts. Every problem is reported at once, each
+/// naming the setting (as a JSON path and as an environment variable) and how to fix it.
+/// </summary>
+public static class RegionOptionsValidator
+{
+    public static IReadOnlyList<string> Validate(RegionOptions options)
+    {
+        var problems = new List<string>();
+        void Problem(string path, string what, string fix) =>
+            problems.Add($"{path} (env MESH_{path.Replace(":", "__")}): {what}. {fix}");
+
+        if (string.IsNullOrWhiteSpace(options.Region))
+            Problem("Mesh:Region", "is missing", "Set it to this region's id, e.g. \"us-east\".");
+        else if (!RegionIds.IsValid(options.Region, out var reason))
+            Problem("Mesh:Region", reason, "Pick an id of lower-case letters, digits, '-', '_' or '.'.");
+
+        ValidateCluster("Mesh:Kafka", options.Kafka, Problem);
+
+        foreach (var (peer, cluster) in options.Peers)
+        {
+            var path = $"Mesh:Peers:{peer}";
+            if (!RegionIds.IsValid(peer, out var peerReason))
+                Problem(path, peerReason, "Rename the peer to a valid region id.");
+            if (peer == options.Region)
+                Problem(path, $"names this region ('{peer}') as its own peer", "Remove it: a region never replicates from itself.");
+            ValidateCluster(path, cluster, Problem);
+        }
+
+        for (var i = 0; i < options.Topics.Include.Count; i++)
+            if (!TopicFilter.IsValidPattern(options.Topics.Include[i], out var why))
+                Problem($"Mesh:Topics:Include:{i}", $"'{options.Topics.Include[i]}' is not a valid regular expression ({why})", "Fix the pattern; it must match whole topic names.");
+        for (var i = 0; i < options.Topics.Exclude.Count; i++)
+            if (!TopicFilter.IsValidPattern(options.Topics.Exclude[i], out var why))
+                Problem($"Mesh:Topics:Exclude:{i}", $"'{options.Topics.Exclude[i]}' is not a valid regular expression ({why})", "Fix the pattern; it must match whole topic names.");
+
+        if (options.Replication.MaxBatchRecords is < 1 or > 100_000)
+            Problem("Mesh:Replication:MaxBatchRecords", $"is {options.Replication.MaxBatchRecords}", "Use a value from 1 to 100000 (default 1000).");
+        if (options.Replication.CheckpointIntervalMs is < 10 or > 600_000)
+            Problem("Mesh:Replication:CheckpointIntervalMs", $"is {options.Replication.CheckpointIntervalMs}", "Use a value from 10 to 600000 (default 1000).");
+        if (options.Replication.DiscoveryIntervalMs is < 100 or > 3_600_000)
+            Problem("Mesh:Replication:DiscoveryIntervalMs", $"is {options.Replication.DiscoveryIntervalMs}", "Use a value from 100 to 3600000 (default 5000).");
+
+        var orleans = options.Orleans;
+        switch (orleans.Clustering.ToLowerInvariant())
+        {
+            case "localhost":
+                break;
+            case "adonet":
+                if (string.IsNullOrWhiteSpace(orleans.AdoNet.ConnectionString))
+                    Problem("Mesh:Orleans:AdoNet:ConnectionString", "is missing", "Set the PostgreSQL connection string of the region's membership database.");
+                break;
+            default:
+                Problem("Mesh:Orleans:Clustering", $"'{orleans.Clustering}' is not a clustering mode", "Use \"localhost\" (silos on one machine) or \"adonet\" (PostgreSQL membership).");
+                break;
+        }
+        if (orleans.SiloPort is < 1 or > 65535)
+            Problem("Mesh:Orleans:SiloPort", $"{orleans.SiloPort} is not a TCP port", "Use a free port from 1 to 65535.");
+        if (orleans.GatewayPort is < 1 or > 65535)
+            Problem("Mesh:Orleans:GatewayPort", $"{orleans.GatewayPort} is not a TCP port", "Use a free port from 1 to 65535.");
+        if (orleans.SiloPort == orleans.GatewayPort)
+            Problem("Mesh:Orleans:GatewayPort", $"equals SiloPort ({orleans.SiloPort})", "Give the silo and the gateway different ports.");
+        return problems;
+    }
+
+    private static void ValidateCluster(string path, KafkaClusterOptions cluster, Action<string, string, string> problem)
+    {
+        if (string.IsNullOrWhiteSpace(cluster.BootstrapServers))
+            problem($"{path}:BootstrapServers", "is missing", "Set the cluster's bootstrap servers, e.g. \"broker1:9092,broker2:9092\".");
+        foreach (var key in cluster.Settings.Keys)
+        {
+            if (key == "bootstrap.servers")
+                problem($"{path}:Settings:{key}", "duplicates BootstrapServers", "Remove it from Settings and use BootstrapServers.");
+            if (key is "group.id" or "enable.auto.commit" or "enable.idempotence" or "isolation.level")
+                problem($"{path}:Settings:{key}", "is managed by the mesh (correctness depends on it)", "Remove it from Settings.");
+        }
+        if (!string.IsNullOrEmpty(cluster.EmbeddedControl) && !Uri.TryCreate(cluster.EmbeddedControl, UriKind.Absolute, out _))
+            problem($"{path}:EmbeddedControl", $"'{cluster.EmbeddedControl}' is not an absolute URL", "Use the URL from the region host's 'control' file, or leave it empty for a real Kafka cluster.");
+    }
+}

@@ -1,0 +1,80 @@
+using Mesh.Kafka.Native;
+using Mesh.Silo.Hosting;
+using Mesh.Silo.Options;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+// One silo of one region. Configuration: appsettings.json beside the binary, then the file given
+// with --config, then MESH_-prefixed environment variables (MESH_Mesh__Region=us-east).
+if (args.Contains("--help") || args.Contains("-h"))
+{
+    Console.WriteLine("""
+        Mesh.Silo: runs one Orleans silo of one region.
+
+        Usage: Mesh.Silo [--config <region.json>]
+
+        The region configuration is the "Mesh" section of appsettings.json, the --config file and
+        environment variables prefixed MESH_ (use __ for nesting, e.g. MESH_Mesh__Region=us-east):
+          Mesh:Region                    this region's id
+          Mesh:Kafka:BootstrapServers    this region's Kafka
+          Mesh:Kafka:Settings:<key>      any librdkafka setting (security.protocol, sasl.*, ssl.*)
+          Mesh:Kafka:EmbeddedControl     region host URL (embedded Kafka only)
+          Mesh:Peers:<region>:...        each region to pull from, same shape as Mesh:Kafka
+          Mesh:Topics:Include / Exclude  whole-name regular expressions
+          Mesh:Orleans:Clustering        localhost | adonet
+          Mesh:Orleans:SiloPort / GatewayPort / ClusterId / ServiceId / PrimarySiloPort
+        """);
+    return 0;
+}
+
+var configPath = ArgValue(args, "--config");
+if (configPath is not null && !File.Exists(configPath))
+{
+    Console.Error.WriteLine($"--config: file '{configPath}' does not exist. Pass the path of the region's JSON configuration.");
+    return 2;
+}
+
+var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = [], ContentRootPath = AppContext.BaseDirectory });
+builder.Configuration.Sources.Clear();
+builder.Configuration.AddJsonFile("appsettings.json", optional: true);
+if (configPath is not null) builder.Configuration.AddJsonFile(Path.GetFullPath(configPath), optional: false);
+builder.Configuration.AddEnvironmentVariables("MESH_");
+
+var region = new RegionOptions();
+try
+{
+    builder.Configuration.GetSection(RegionOptions.Section).Bind(region);
+}
+catch (InvalidOperationException e)
+{
+    Console.Error.WriteLine($"Invalid region configuration: {e.Message}");
+    return 2;
+}
+var problems = RegionOptionsValidator.Validate(region);
+if (problems.Count > 0)
+{
+    Console.Error.WriteLine($"Invalid region configuration ({problems.Count} problem{(problems.Count == 1 ? "" : "s")}):");
+    foreach (var problem in problems) Console.Error.WriteLine($"  - {problem}");
+    return 2;
+}
+
+KafkaNative.EnsureLoaded();
+builder.Logging.ClearProviders();
+builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss.fff "; });
+builder.Logging.AddFilter("Orleans", LogLevel.Warning);
+builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
+builder.Logging.AddFilter("Polly", LogLevel.Warning);
+builder.UseOrleans(silo => silo.UseMeshClustering(region));
+builder.Services.AddMeshReplication(region);
+
+using var host = builder.Build();
+await host.RunAsync();
+return 0;
+
+static string? ArgValue(string[] args, string name)
+{
+    var i = Array.IndexOf(args, name);
+    return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
+}

@@ -1,0 +1,582 @@
+using Mesh.Core.Replication;
+using static Mesh.Core.Tests.Replication.TestData;
+
+namespace Mesh.Core.Tests.Replication;
+
+/// <summary>One link us-east -> eu-west, partition 3; ap-south is the third region of the mesh.</summary>
+public sealed class PartitionReplicationTests
+{
+    private const string S = "us-east";
+    private const string D = "eu-west";
+    private const string Other = "ap-south";
+    private const int P = 3;
+
+    private static ReplicationCheckpoint Fresh => new(0, new OriginVector(), 0);
+
+    private static PartitionReplication Link(ReplicationCheckpoint? start = null, IForwardingPolicy? forwarding = null) =>
+        new(S, D, P, forwarding ?? FullMeshForwarding.Instance, start ?? Fresh);
+
+    private static ReplicationCheckpoint StartAt(long next, long dest, params (string Origin, long Offset)[] entries)
+    {
+        var vector = new OriginVector();
+        foreach (var (origin, offset) in entries) vector.Advance(origin, offset);
+        return new ReplicationCheckpoint(next, vector, dest);
+    }
+
+    /// <summary>Forwards every origin on every link: a policy that leaves loop and duplicate protection to the runtime.</summary>
+    private sealed class Flooding : IForwardingPolicy
+    {
+        public List<(string Origin, string From, string To)> Calls { get; } = [];
+
+        public bool ShouldForward(string origin, string from, string to)
+        {
+            Calls.Add((origin, from, to));
+            return true;
+        }
+    }
+
+    private static string Text(byte[]? bytes) => bytes is null ? "<null>" : System.Text.Encoding.UTF8.GetString(bytes);
+
+    // ---------------------------------------------------------------- construction
+
+    [Theory]
+    [InlineData("", D, "source")]
+    [InlineData("US-EAST", D, "source")]
+    [InlineData("us east", D, "source")]
+    [InlineData(S, "", "destination")]
+    [InlineData(S, "EU-WEST", "destination")]
+    [InlineData(S, "eu|west", "destination")]
+    public void Constructor_rejects_invalid_region_ids(string source, string destination, string parameter)
+    {
+        var error = Assert.Throws<ArgumentException>(() => new PartitionReplication(source, destination, P, FullMeshForwarding.Instance, Fresh));
+
+        Assert.Equal(parameter, error.ParamName);
+    }
+
+    [Fact]
+    public void Constructor_rejects_a_link_into_itself()
+    {
+        var error = Assert.Throws<ArgumentException>(() => new PartitionReplication(S, S, P, FullMeshForwarding.Instance, Fresh));
+
+        Assert.Contains("a link cannot replicate region 'us-east' into itself", error.Message);
+    }
+
+    [Fact]
+    public void Constructor_rejects_a_negative_partition()
+    {
+        Assert.Throws<ArgumentOutOfRangeException>(() => new PartitionReplication(S, D, -1, FullMeshForwarding.Instance, Fresh));
+    }
+
+    [Fact]
+    public void Constructor_resumes_from_the_checkpoint_and_copies_its_vector()
+    {
+        var start = StartAt(120, 4411, (S, 119));
+
+        var link = Link(start);
+        start.Vector.Advance(S, 500); // the caller's checkpoint is not the live state
+
+        Assert.Equal(S, link.Source);
+        Assert.Equal(D, link.Destination);
+        Assert.Equal(P, link.Partition);
+        Assert.Equal(120L, link.NextSourceOffset);
+        Assert.Equal(4411L, link.DestinationEndOffset);
+        Assert.Equal("us-east:119", link.Vector.ToString());
+        Assert.Equal("1;next=120;dest=4411;vector=us-east:119", link.Checkpoint().Encode());
+    }
+
+    // ---------------------------------------------------------------- a local record's first hop
+
+    [Fact]
+    public void A_local_record_gets_provenance_for_its_first_hop()
+    {
+        var key = Utf8("k");
+        var value = Utf8("v");
+        var record = new SourceRecord(7, key, value, -1732480000000, []);
+
+        var plan = Link().Plan([record]);
+
+        var outbound = Assert.Single(plan.Outbound);
+        Assert.Equal(Prov(S, P, 7, -1732480000000, S, D), outbound.Provenance);
+        Assert.Same(key, outbound.Key);
+        Assert.Same(value, outbound.Value);
+        Assert.Equal(-1732480000000L, outbound.TimestampMs);
+        Assert.Equal(7L, outbound.SourceOffset);
+        var header = Assert.Single(outbound.Headers);
+        Assert.Equal("mesh.provenance", header.Name);
+        Assert.Equal("1|us-east|3|7|-1732480000000|us-east,eu-west", Text(header.Value));
+        Assert.Null(plan.Rejection);
+        Assert.Empty(plan.Skipped);
+        Assert.Equal(8L, plan.NextSourceOffset);
+    }
+
+    [Fact]
+    public void A_local_record_keeps_its_application_headers_in_order_and_unchanged()
+    {
+        var traceValue = Utf8("trace-1");
+        RecordHeader[] application =
+        [
+            new("trace", traceValue),
+            new("tenant", Utf8("acme")),
+            new("empty", []),
+            new("nothing", null),
+            new("tenant", Utf8("second-tenant-header")),
+        ];
+        var record = new SourceRecord(0, null, null, 1, application);
+
+        var outbound = Assert.Single(Link().Plan([record]).Outbound);
+
+        Assert.Equal(6, outbound.Headers.Count);
+        for (var i = 0; i < application.Length; i++)
+        {
+            Assert.Equal(application[i].Name, outbound.Headers[i].Name);
+            Assert.Equal(Text(application[i].Value), Text(outbound.Headers[i].Value));
+        }
+        Assert.Same(traceValue, outbound.Headers[0].Value);
+        Assert.Null(outbound.Headers[3].Value);
+        Assert.Equal(new RecordHeader("mesh.provenance", null).Name, outbound.Headers[5].Name);
+        Assert.Equal("1|us-east|3|0|1|us-east,eu-west", Text(outbound.Headers[5].Value));
+        Assert.Null(outbound.Key);
+        Assert.Null(outbound.Value);
+        Assert.Equal(5, record.Headers.Count); // the source record is not modified
+    }
+
+    [Fact]
+    public void A_forwarded_record_carries_its_original_identity_and_replaces_its_provenance_header()
+    {
+        // Flooding, so that a record that originated at ap-south and passed through us-east is carried on.
+        var link = Link(forwarding: new Flooding());
+        var record = new SourceRecord(50, Utf8("k"), Utf8("v"), 999,
+        [
+            new("a", Utf8("1")),
+            ProvenanceHeader(Prov(Other, P, 12, 123, Other, S)),
+            new("b", Utf8("2")),
+        ]);
+
+        var outbound = Assert.Single(link.Plan([record]).Outbound);
+
+        Assert.Equal(Prov(Other, P, 12, 123, Other, S, D), outbound.Provenance);
+        Assert.Equal(50L, outbound.SourceOffset);
+        Assert.Equal(999L, outbound.TimestampMs);
+        Assert.Equal(["a", "b", "mesh.provenance"], outbound.Headers.Select(h => h.Name));
+        Assert.Equal("1|ap-south|3|12|123|ap-south,us-east,eu-west", Text(outbound.Headers[2].Value));
+        Assert.Empty(link.Vector.Entries);
+    }
+
+    [Fact]
+    public void The_forwarding_policy_is_asked_about_origin_source_and_destination()
+    {
+        var flooding = new Flooding();
+        var link = Link(forwarding: flooding);
+
+        link.Plan([Record(0), Record(1, ProvenanceHeader(Prov(Other, P, 4, 0, Other, S)))]);
+
+        Assert.Equal([(S, S, D), (Other, S, D)], flooding.Calls);
+    }
+
+    // ---------------------------------------------------------------- the per-record rule
+
+    public static TheoryData<string, RecordHeader[], DecisionKind> DecisionTable => new()
+    {
+        { "local record", [], DecisionKind.Forward },
+        { "local record with application headers", [new("x", Utf8("y"))], DecisionKind.Forward },
+        { "explicit local provenance", [ProvenanceHeader(Prov(S, P, 9, 0, S))], DecisionKind.Forward },
+        { "came from the destination", [ProvenanceHeader(Prov(D, P, 9, 0, D, S))], DecisionKind.SkipLoop },
+        { "passed through the destination", [ProvenanceHeader(Prov(Other, P, 9, 0, Other, D, S))], DecisionKind.SkipLoop },
+        { "already carries the destination as last hop", [ProvenanceHeader(Prov(S, P, 9, 0, S, D))], DecisionKind.SkipLoop },
+        { "originated at the third region", [ProvenanceHeader(Prov(Other, P, 9, 0, Other, S))], DecisionKind.SkipNotOnRoute },
+    };
+
+    [Theory]
+    [MemberData(nameof(DecisionTable))]
+    public void Decide_applies_the_full_mesh_rule(string description, RecordHeader[] headers, DecisionKind expected)
+    {
+        var decision = Link().Decide(Record(9, headers), new OriginVector());
+
+        Assert.True(expected == decision.Kind, $"{description}: expected {expected}, got {decision.Kind} ({decision.Reason})");
+        Assert.Equal(expected == DecisionKind.Forward, decision.Outbound is not null);
+        Assert.Null(decision.Reason);
+    }
+
+    public static TheoryData<string, RecordHeader[], string> RejectionTable => new()
+    {
+        {
+            "malformed provenance",
+            [ProvenanceHeader("garbage")],
+            "offset 9: malformed 'mesh.provenance' header: expected 6 '|'-separated fields, found 1"
+        },
+        {
+            "provenance with a null value",
+            [new RecordHeader(ProvenanceCodec.HeaderName, null)],
+            "offset 9: malformed 'mesh.provenance' header: expected 6 '|'-separated fields, found 1"
+        },
+        {
+            "looped hops",
+            [ProvenanceHeader("1|us-east|3|9|0|us-east,eu-west,us-east")],
+            "offset 9: malformed 'mesh.provenance' header: hops list a region twice (us-east,eu-west,us-east): the record has looped"
+        },
+        {
+            "unknown version",
+            [ProvenanceHeader("2|us-east|3|9|0|us-east")],
+            "offset 9: malformed 'mesh.provenance' header: unsupported provenance format version '2' (this build reads version 1)"
+        },
+        {
+            "invalid UTF-8",
+            [new RecordHeader(ProvenanceCodec.HeaderName, [0xFF, 0xFE])],
+            "offset 9: malformed 'mesh.provenance' header: header is not valid UTF-8"
+        },
+        {
+            "two provenance headers",
+            [ProvenanceHeader(Prov(S, P, 9, 0, S)), ProvenanceHeader(Prov(S, P, 9, 0, S))],
+            "offset 9: more than one 'mesh.provenance' header"
+        },
+        {
+            "hops miss the source",
+            [ProvenanceHeader(Prov(Other, P, 9, 0, Other))],
+            "offset 9: provenance hops ap-south do not include the region it was read from ('us-east')"
+        },
+        {
+            "hops miss the source, several hops",
+            [ProvenanceHeader(Prov(Other, P, 9, 0, Other, "sa-east"))],
+            "offset 9: provenance hops ap-south,sa-east do not include the region it was read from ('us-east')"
+        },
+    };
+
+    [Theory]
+    [MemberData(nameof(RejectionTable))]
+    public void Decide_rejects_a_record_whose_provenance_cannot_be_trusted(string description, RecordHeader[] headers, string expectedReason)
+    {
+        var decision = Link().Decide(Record(9, headers), new OriginVector());
+
+        Assert.True(decision.Kind == DecisionKind.Reject, $"{description}: got {decision.Kind}");
+        Assert.Null(decision.Outbound);
+        Assert.Equal(expectedReason, decision.Reason);
+    }
+
+    [Theory]
+    [InlineData(0L, DecisionKind.SkipAlreadyApplied)]
+    [InlineData(40L, DecisionKind.SkipAlreadyApplied)]
+    [InlineData(41L, DecisionKind.SkipAlreadyApplied)]
+    [InlineData(42L, DecisionKind.Forward)]
+    [InlineData(1000L, DecisionKind.Forward)]
+    public void Decide_skips_what_the_vector_has_applied(long offset, DecisionKind expected)
+    {
+        var vector = new OriginVector();
+        vector.Advance(S, 41);
+        vector.Advance(Other, 1_000_000);
+
+        Assert.Equal(expected, Link().Decide(Record(offset), vector).Kind);
+        Assert.Equal(expected, Link().Decide(Record(offset, ProvenanceHeader(Prov(S, P, offset, 0, S))), vector).Kind);
+    }
+
+    [Fact]
+    public void Decide_uses_the_provenance_offset_not_the_source_offset_for_the_vector()
+    {
+        var vector = new OriginVector();
+        vector.Advance(Other, 10);
+        var link = Link(forwarding: new Flooding());
+
+        // Source offset 500 is far above the vector; origin offset 10 is not.
+        Assert.Equal(DecisionKind.SkipAlreadyApplied, link.Decide(Record(500, ProvenanceHeader(Prov(Other, P, 10, 0, Other, S))), vector).Kind);
+        Assert.Equal(DecisionKind.Forward, link.Decide(Record(5, ProvenanceHeader(Prov(Other, P, 11, 0, Other, S))), vector).Kind);
+    }
+
+    [Fact]
+    public void Decide_checks_loops_before_routes_and_routes_before_the_vector()
+    {
+        var vector = new OriginVector();
+        vector.Advance(D, 100);
+        vector.Advance(Other, 100);
+
+        // Looped, off route and applied: loop wins.
+        Assert.Equal(DecisionKind.SkipLoop, Link().Decide(Record(1, ProvenanceHeader(Prov(D, P, 5, 0, D, S))), vector).Kind);
+        // Off route and applied: route wins.
+        Assert.Equal(DecisionKind.SkipNotOnRoute, Link().Decide(Record(1, ProvenanceHeader(Prov(Other, P, 5, 0, Other, S))), vector).Kind);
+        // Malformed beats everything.
+        Assert.Equal(DecisionKind.Reject, Link().Decide(Record(1, ProvenanceHeader(Prov(D, P, 5, 0, D))), vector).Kind);
+    }
+
+    [Fact]
+    public void Decide_does_not_touch_the_vector_it_is_given()
+    {
+        var vector = new OriginVector();
+
+        Link().Decide(Record(3), vector);
+
+        Assert.Empty(vector.Entries);
+    }
+
+    // ---------------------------------------------------------------- planning a batch
+
+    [Fact]
+    public void Plan_counts_every_kind_of_skip_and_forwards_the_rest_in_order()
+    {
+        var link = Link(StartAt(0, 0, (S, 1)));
+        SourceRecord[] batch =
+        [
+            Record(0),                                                            // applied
+            Record(1),                                                            // applied
+            Record(2),                                                            // forward
+            Record(3, ProvenanceHeader(Prov(D, P, 0, 0, D, S))),                  // loop
+            Record(4, ProvenanceHeader(Prov(Other, P, 0, 0, Other, S))),          // not on route
+            Record(5),                                                            // forward
+            Record(6, ProvenanceHeader(Prov(Other, P, 1, 0, Other, D, S))),       // loop
+            Record(7, new RecordHeader("app", Utf8("x"))),                        // forward
+        ];
+
+        var plan = link.Plan(batch);
+
+        Assert.Null(plan.Rejection);
+        Assert.Equal([2L, 5L, 7L], plan.Outbound.Select(o => o.SourceOffset));
+        Assert.Equal([2L, 5L, 7L], plan.Outbound.Select(o => o.Provenance.OriginOffset));
+        Assert.Equal(
+            new Dictionary<DecisionKind, int> { [DecisionKind.SkipAlreadyApplied] = 2, [DecisionKind.SkipLoop] = 2, [DecisionKind.SkipNotOnRoute] = 1 },
+            plan.Skipped);
+        Assert.Equal(8L, plan.NextSourceOffset);
+    }
+
+    [Fact]
+    public void Plan_of_an_empty_batch_stays_where_it_is()
+    {
+        var plan = Link(StartAt(17, 3)).Plan([]);
+
+        Assert.Empty(plan.Outbound);
+        Assert.Empty(plan.Skipped);
+        Assert.Null(plan.Rejection);
+        Assert.Equal(17L, plan.NextSourceOffset);
+    }
+
+    [Fact]
+    public void Plan_moves_past_gaps_in_source_offsets()
+    {
+        var plan = Link().Plan([Record(0), Record(5), Record(9)]);
+
+        Assert.Equal([0L, 5L, 9L], plan.Outbound.Select(o => o.Provenance.OriginOffset));
+        Assert.Equal(10L, plan.NextSourceOffset);
+    }
+
+    [Fact]
+    public void Plan_ignores_records_below_the_next_source_offset()
+    {
+        var link = Link(StartAt(5, 0));
+
+        var plan = link.Plan([Record(3), Record(4), Record(5), Record(6)]);
+
+        Assert.Equal([5L, 6L], plan.Outbound.Select(o => o.SourceOffset));
+        Assert.Empty(plan.Skipped); // ignored, not counted as skipped
+        Assert.Equal(7L, plan.NextSourceOffset);
+    }
+
+    [Fact]
+    public void Plan_ignores_records_redelivered_within_the_batch()
+    {
+        var plan = Link().Plan([Record(0), Record(1), Record(1), Record(0), Record(2)]);
+
+        Assert.Equal([0L, 1L, 2L], plan.Outbound.Select(o => o.SourceOffset));
+        Assert.Empty(plan.Skipped);
+        Assert.Equal(3L, plan.NextSourceOffset);
+    }
+
+    [Fact]
+    public void Plan_skips_a_duplicate_of_an_origin_offset_planned_earlier_in_the_same_batch()
+    {
+        // With flooding, the same ap-south record may reach us-east twice (over two routes).
+        var link = Link(forwarding: new Flooding());
+        var header = ProvenanceHeader(Prov(Other, P, 4, 0, Other, S));
+
+        var plan = link.Plan([Record(0, header), Record(1, header)]);
+
+        Assert.Equal([0L], plan.Outbound.Select(o => o.SourceOffset));
+        Assert.Equal(new Dictionary<DecisionKind, int> { [DecisionKind.SkipAlreadyApplied] = 1 }, plan.Skipped);
+        Assert.Equal(2L, plan.NextSourceOffset);
+    }
+
+    [Fact]
+    public void Plan_stops_at_a_malformed_record()
+    {
+        var link = Link(StartAt(10, 0));
+        SourceRecord[] batch =
+        [
+            Record(10),
+            Record(11, ProvenanceHeader(Prov(Other, P, 0, 0, Other, S))),
+            Record(12, ProvenanceHeader("1|us-east|3|x|0|us-east")),
+            Record(13),
+        ];
+
+        var plan = link.Plan(batch);
+
+        Assert.Equal([10L], plan.Outbound.Select(o => o.SourceOffset));
+        Assert.Equal(new Dictionary<DecisionKind, int> { [DecisionKind.SkipNotOnRoute] = 1 }, plan.Skipped);
+        Assert.Equal("offset 12: malformed 'mesh.provenance' header: origin offset 'x' is not a non-negative integer", plan.Rejection);
+        Assert.Equal(12L, plan.NextSourceOffset);
+    }
+
+    [Fact]
+    public void Plan_rejecting_the_first_record_does_not_move()
+    {
+        var plan = Link(StartAt(10, 0)).Plan([Record(10, ProvenanceHeader("")), Record(11)]);
+
+        Assert.Empty(plan.Outbound);
+        Assert.Empty(plan.Skipped);
+        Assert.Equal("offset 10: malformed 'mesh.provenance' header: expected 6 '|'-separated fields, found 1", plan.Rejection);
+        Assert.Equal(10L, plan.NextSourceOffset);
+    }
+
+    [Fact]
+    public void A_malformed_record_keeps_stopping_the_partition_after_commit()
+    {
+        var link = Link();
+        SourceRecord[] log = [Record(0), Record(1, ProvenanceHeader("bad")), Record(2)];
+
+        var first = link.Plan(log);
+        link.Commit(first, 1);
+        var second = link.Plan(log);
+
+        Assert.Equal(1L, link.NextSourceOffset);
+        Assert.Empty(second.Outbound);
+        Assert.Equal("offset 1: malformed 'mesh.provenance' header: expected 6 '|'-separated fields, found 1", second.Rejection);
+        Assert.Equal(1L, second.NextSourceOffset);
+    }
+
+    [Fact]
+    public void Plan_does_not_change_the_state()
+    {
+        var link = Link(StartAt(2, 40, (S, 1), (Other, 7)));
+        var before = link.Checkpoint();
+
+        var plan = link.Plan([Record(2), Record(3), Record(4)]);
+
+        Assert.Equal(3, plan.Outbound.Count);
+        Assert.Equal(before, link.Checkpoint());
+        Assert.Equal(2L, link.NextSourceOffset);
+        Assert.Equal(40L, link.DestinationEndOffset);
+        Assert.Equal("ap-south:7,us-east:1", link.Vector.ToString());
+
+        var again = link.Plan([Record(2), Record(3), Record(4)]);
+        Assert.Equal(plan.Outbound.Select(o => o.Provenance), again.Outbound.Select(o => o.Provenance));
+        Assert.Equal(plan.NextSourceOffset, again.NextSourceOffset);
+    }
+
+    // ---------------------------------------------------------------- commit, checkpoint, recovery
+
+    [Fact]
+    public void Commit_advances_vector_next_offset_and_destination_end()
+    {
+        var link = Link(StartAt(0, 100));
+        var plan = link.Plan([Record(0), Record(1, ProvenanceHeader(Prov(Other, P, 0, 0, Other, S))), Record(2)]);
+
+        link.Commit(plan, 102);
+
+        Assert.Equal(3L, link.NextSourceOffset);
+        Assert.Equal(102L, link.DestinationEndOffset);
+        Assert.Equal("us-east:2", link.Vector.ToString());
+        Assert.Equal("1;next=3;dest=102;vector=us-east:2", link.Checkpoint().Encode());
+    }
+
+    [Fact]
+    public void Commit_of_a_plan_that_only_skipped_still_moves_the_source_offset()
+    {
+        var link = Link(StartAt(0, 100));
+        var plan = link.Plan([Record(0, ProvenanceHeader(Prov(Other, P, 0, 0, Other, S)))]);
+
+        link.Commit(plan, 100);
+
+        Assert.Equal(1L, link.NextSourceOffset);
+        Assert.Equal(100L, link.DestinationEndOffset);
+        Assert.Empty(link.Vector.Entries);
+    }
+
+    [Fact]
+    public void Commit_never_moves_anything_backwards()
+    {
+        var link = Link();
+        var stale = link.Plan([Record(0)]);
+        var fresh = link.Plan([Record(0), Record(1), Record(2)]);
+        link.Commit(fresh, 50);
+
+        link.Commit(stale, 10);
+
+        Assert.Equal(3L, link.NextSourceOffset);
+        Assert.Equal(50L, link.DestinationEndOffset);
+        Assert.Equal("us-east:2", link.Vector.ToString());
+    }
+
+    [Fact]
+    public void After_commit_the_same_records_are_not_planned_again()
+    {
+        var link = Link();
+        SourceRecord[] log = [Record(0), Record(1)];
+        link.Commit(link.Plan(log), 2);
+
+        var plan = link.Plan(log);
+
+        Assert.Empty(plan.Outbound);
+        Assert.Empty(plan.Skipped);
+        Assert.Equal(2L, plan.NextSourceOffset);
+    }
+
+    [Fact]
+    public void Checkpoint_is_a_copy()
+    {
+        var link = Link();
+        link.Commit(link.Plan([Record(0)]), 1);
+
+        var checkpoint = link.Checkpoint();
+        checkpoint.Vector.Advance(S, 99);
+
+        Assert.Equal("us-east:0", link.Vector.ToString());
+        Assert.Equal(new ReplicationCheckpoint(1, link.Vector.Clone(), 1), link.Checkpoint());
+    }
+
+    [Fact]
+    public void Observe_folds_recovered_provenance_into_the_vector()
+    {
+        var link = Link(StartAt(0, 10));
+
+        link.Observe(Prov(S, P, 4, 0, S, D), 12);
+
+        Assert.Equal("us-east:4", link.Vector.ToString());
+        Assert.Equal(13L, link.DestinationEndOffset);
+        Assert.Equal(0L, link.NextSourceOffset); // re-reading the source is what finds the gap
+
+        link.Observe(Prov(S, P, 2, 0, S, D), 11); // older provenance, earlier position: nothing moves back
+        Assert.Equal("us-east:4", link.Vector.ToString());
+        Assert.Equal(13L, link.DestinationEndOffset);
+
+        link.Observe(Prov(Other, P, 8, 0, Other, D), 20);
+        Assert.Equal("ap-south:8,us-east:4", link.Vector.ToString());
+        Assert.Equal(21L, link.DestinationEndOffset);
+    }
+
+    [Fact]
+    public void A_crash_between_write_and_commit_duplicates_nothing_after_observe()
+    {
+        var link = Link();
+        SourceRecord[] source = [Record(0), Record(1), Record(2), Record(3), Record(4)];
+        var destination = new List<OutboundRecord>();
+
+        var first = link.Plan(source[..2]);
+        link.Commit(first, Write(first.Outbound));
+        var checkpoint = link.Checkpoint();
+        Assert.Equal("1;next=2;dest=2;vector=us-east:1", checkpoint.Encode());
+
+        // Records 2 and 3 are written, then the replicator dies before Commit.
+        Write(link.Plan(source[..4]).Outbound);
+
+        var recovered = Link(checkpoint);
+        for (var offset = checkpoint.DestinationEndOffset; offset < destination.Count; offset++)
+            recovered.Observe(destination[(int)offset].Provenance, offset);
+
+        Assert.Equal("us-east:3", recovered.Vector.ToString());
+        Assert.Equal(4L, recovered.DestinationEndOffset);
+        var plan = recovered.Plan(source);
+        Assert.Equal([4L], plan.Outbound.Select(o => o.SourceOffset));
+        Assert.Equal(new Dictionary<DecisionKind, int> { [DecisionKind.SkipAlreadyApplied] = 2 }, plan.Skipped);
+        Assert.Equal(5L, plan.NextSourceOffset);
+
+        long Write(List<OutboundRecord> records)
+        {
+            destination.AddRange(records);
+            return destination.Count;
+        }
+    }
+}
