@@ -14,7 +14,8 @@ var root = new RootCommand("mesh: Kafka geo-replication across regions, with ide
 };
 try
 {
-    return await root.Parse(args).InvokeAsync();
+    // Our own errors carry an exit code and a message meant for the operator, not a stack trace.
+    return await root.Parse(args).InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
 }
 catch (MeshCommandException e)
 {

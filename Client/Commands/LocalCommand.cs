@@ -34,10 +34,10 @@ internal static class LocalCommand
             var mesh = new LocalMesh(parse.GetValue(dir)!, line => AnsiConsole.MarkupLineInterpolated($"[grey]{line}[/]"));
             var state = await mesh.UpAsync(CommonOptions.SplitList(parse.GetValue(regions)), parse.GetValue(brokers), parse.GetValue(partitions),
                 CommonOptions.SplitList(parse.GetValue(topics)), TimeSpan.FromSeconds(parse.GetValue(timeout)), cancellationToken);
-            var table = new Table().AddColumns("region", "bootstrap servers", "bootstrap file", "silo gateway");
+            // Plain lines, never wrapped, so scripts and people can copy the bootstrap servers.
+            var width = state.Regions.Max(r => r.Id.Length);
             foreach (var region in state.Regions)
-                table.AddRow(region.Id, mesh.Bootstrap(region.Id), mesh.Paths.BootstrapFile(region.Id), $"127.0.0.1:{region.GatewayPort}");
-            AnsiConsole.Write(table);
+                Console.WriteLine($"{region.Id.PadRight(width)}  bootstrap {mesh.Bootstrap(region.Id)}  (in {mesh.Paths.BootstrapFile(region.Id)}; silo gateway 127.0.0.1:{region.GatewayPort})");
             AnsiConsole.MarkupLineInterpolated($"[green]{state.Regions.Count} regions replicating[/] topics {string.Join(", ", state.Topics)} in a full mesh. Stop with: mesh local down --dir {mesh.Paths.Root}");
             return 0;
         });

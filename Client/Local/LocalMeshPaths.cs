@@ -18,6 +18,7 @@ public sealed class LocalMeshPaths(string dir)
 
     public const string SiloBinary = "Mesh.Silo.dll";
     public const string RegionHostBinary = "Mesh.RegionHost.dll";
+    public const string ClientBinary = "mesh.dll";
 
     /// <summary>
     /// The silo and region host are built next to the client under artifacts/bin/&lt;project&gt;/&lt;config&gt;/;
@@ -25,11 +26,16 @@ public sealed class LocalMeshPaths(string dir)
     /// </summary>
     public static string Binary(string fileName)
     {
-        var variable = fileName == SiloBinary ? "MESH_SILO_DLL" : "MESH_REGIONHOST_DLL";
+        var (project, variable) = fileName switch
+        {
+            SiloBinary => ("Mesh.Silo", "MESH_SILO_DLL"),
+            RegionHostBinary => ("Mesh.RegionHost", "MESH_REGIONHOST_DLL"),
+            ClientBinary => ("Mesh.Client", "MESH_CLIENT_DLL"),
+            _ => throw new ArgumentException($"unknown binary {fileName}", nameof(fileName)),
+        };
         var configured = Environment.GetEnvironmentVariable(variable);
         if (!string.IsNullOrEmpty(configured)) return configured;
 
-        var project = Path.GetFileNameWithoutExtension(fileName);
         var here = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
         // .../artifacts/bin/<client project>/<Configuration>/<tfm>
         var tfm = here.Name;
@@ -40,8 +46,6 @@ public sealed class LocalMeshPaths(string dir)
             var candidate = Path.Combine(bin.FullName, project, configuration, tfm, fileName);
             if (File.Exists(candidate)) return candidate;
         }
-        var beside = Path.Combine(AppContext.BaseDirectory, fileName);
-        if (File.Exists(beside)) return beside;
         throw new MeshCommandException($"Cannot find {fileName} (looked under {bin?.FullName ?? AppContext.BaseDirectory}). Build the solution (./mesh builds it) or set {variable}.");
     }
 }

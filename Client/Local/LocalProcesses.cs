@@ -35,6 +35,10 @@ public static partial class LocalProcesses
         foreach (var arg in args) start.ArgumentList.Add(arg);
         start.Environment["MESH_LOG_FILE"] = logFile;
         using var process = Process.Start(start) ?? throw new MeshCommandException($"Could not start {dll}.");
+        // Until the child has exec'd, /proc shows the parent's command line; wait so that later
+        // checks of "is it ours and alive" are not fooled by that instant.
+        var binaryName = Path.GetFileName(dll);
+        for (var i = 0; i < 100 && !IsOurs(process.Id, binaryName) && !process.HasExited; i++) Thread.Sleep(20);
         File.WriteAllText(pidFile, process.Id.ToString());
         return process.Id;
     }

@@ -1,0 +1,77 @@
+using Confluent.Kafka;
+using ErrorCode = Confluent.Kafka.ErrorCode;
+using Mesh.Client.Local;
+using Mesh.Client.Traffic;
+using Mesh.Grains;
+using Mesh.Kafka.Native;
+
+namespace Mesh.Integration.Tests.Infrastructure;
+
+/// <summary>A local mesh in a fresh folder, always torn down (no process left behind).</summary>
+public sealed class TestMesh : IAsyncDisposable
+{
+    private TestMesh(string dir)
+    {
+        KafkaNative.EnsureLoaded();
+        Dir = dir;
+        Local = new LocalMesh(dir);
+    }
+
+    public string Dir { get; }
+    public LocalMesh Local { get; }
+
+    public static TestMesh InNewFolder(string name)
+    {
+        var dir = Path.Combine(Path.GetTempPath(), "mesh-tests", $"{name}-{Guid.NewGuid():N}"[..(name.Length + 9)]);
+        Directory.CreateDirectory(dir);
+        return new TestMesh(dir);
+    }
+
+    public Task UpAsync(string[] regions, int partitions, params string[] topics) =>
+        Local.UpAsync(regions, brokers: 3, partitions, topics, TimeSpan.FromMinutes(2));
+
+    /// <summary>Sum of the partitions' end offsets of a topic in a region (0 if the topic is absent).</summary>
+    public long RecordCount(string region, string topic)
+    {
+        var bootstrap = Local.Bootstrap(region);
+        using var admin = new AdminClientBuilder(new AdminClientConfig { BootstrapServers = bootstrap }).Build();
+        var metadata = admin.GetMetadata(TimeSpan.FromSeconds(10)).Topics.FirstOrDefault(t => t.Topic == topic && t.Error.Code == ErrorCode.NoError);
+        if (metadata is null) return 0;
+        using var consumer = new ConsumerBuilder<Ignore, Ignore>(new ConsumerConfig { BootstrapServers = bootstrap, GroupId = "mesh-test-count" }).Build();
+        return metadata.Partitions.Sum(p => consumer.QueryWatermarkOffsets(new TopicPartition(topic, p.PartitionId), TimeSpan.FromSeconds(10)).High.Value);
+    }
+
+    public int PartitionCount(string region, string topic)
+    {
+        using var admin = new AdminClientBuilder(new AdminClientConfig { BootstrapServers = Local.Bootstrap(region) }).Build();
+        return admin.GetMetadata(TimeSpan.FromSeconds(10)).Topics.FirstOrDefault(t => t.Topic == topic && t.Error.Code == ErrorCode.NoError)?.Partitions.Count ?? 0;
+    }
+
+    public async Task<RegionStatus> StatusAsync(string region)
+    {
+        await using var connection = await Local.ConnectAsync(region, TimeSpan.FromSeconds(10));
+        return await connection.GetStatusAsync(TimeSpan.FromSeconds(15));
+    }
+
+    /// <summary>Waits until every region holds <paramref name="expectedPerRegion"/> records of the topic, then checks them exactly.</summary>
+    public async Task<ReplicaCheck.Result> WaitAndCheckAsync(string topic, IReadOnlyDictionary<string, int> produced, TimeSpan timeout)
+    {
+        var expected = produced.Values.Sum();
+        var regions = Local.State.Regions.Select(r => r.Id).ToArray();
+        await Eventually.WaitAsync($"every region to hold {expected} records of '{topic}'",
+            () => Task.FromResult(regions.ToDictionary(r => r, r => RecordCount(r, topic))),
+            counts => counts.Values.All(c => c >= expected),
+            timeout,
+            counts => string.Join(", ", counts.Select(c => $"{c.Key}={c.Value}")));
+        var logs = regions.ToDictionary(r => r, r => TestTraffic.ReadAll(Local.Bootstrap(r), topic, TimeSpan.FromSeconds(60)));
+        return ReplicaCheck.Check(logs, produced);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await Local.DownAsync();
+        // MESH_KEEP_TEST_DIRS=1 keeps the logs of every region for a post-mortem.
+        if (Environment.GetEnvironmentVariable("MESH_KEEP_TEST_DIRS") != "1")
+            try { Directory.Delete(Dir, recursive: true); } catch (IOException) { }
+    }
+}
