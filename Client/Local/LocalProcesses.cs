@@ -19,28 +19,28 @@ public static partial class LocalProcesses
     public static int StartDetached(string dll, IEnumerable<string> args, string logFile, string pidFile)
     {
         Directory.CreateDirectory(Path.GetDirectoryName(logFile)!);
-        var start = new ProcessStartInfo("setsid")
-        {
-            UseShellExecute = false,
-            RedirectStandardInput = false,
-            RedirectStandardOutput = false,
-            RedirectStandardError = false,
-        };
-        // setsid keeps Ctrl-C at the terminal from reaching the regions; sh sends output to the log.
+        File.Delete(pidFile);
+        var start = new ProcessStartInfo("setsid") { UseShellExecute = false };
+        // setsid --fork: a new session, so Ctrl-C at the terminal never reaches the regions. The
+        // shell records its own pid, which stays the pid of the program it then becomes (exec).
+        start.ArgumentList.Add("--fork");
         start.ArgumentList.Add("/bin/sh");
         start.ArgumentList.Add("-c");
-        start.ArgumentList.Add("exec \"$0\" \"$@\" >>\"$MESH_LOG_FILE\" 2>&1 </dev/null");
+        start.ArgumentList.Add("echo $$ >\"$MESH_PID_FILE.tmp\" && mv \"$MESH_PID_FILE.tmp\" \"$MESH_PID_FILE\" && exec \"$0\" \"$@\" >>\"$MESH_LOG_FILE\" 2>&1 </dev/null");
         start.ArgumentList.Add(DotnetHost());
         start.ArgumentList.Add(dll);
         foreach (var arg in args) start.ArgumentList.Add(arg);
         start.Environment["MESH_LOG_FILE"] = logFile;
-        using var process = Process.Start(start) ?? throw new MeshCommandException($"Could not start {dll}.");
-        // Until the child has exec'd, /proc shows the parent's command line; wait so that later
-        // checks of "is it ours and alive" are not fooled by that instant.
-        var binaryName = Path.GetFileName(dll);
-        for (var i = 0; i < 100 && !IsOurs(process.Id, binaryName) && !process.HasExited; i++) Thread.Sleep(20);
-        File.WriteAllText(pidFile, process.Id.ToString());
-        return process.Id;
+        start.Environment["MESH_PID_FILE"] = pidFile;
+        using (var launcher = Process.Start(start) ?? throw new MeshCommandException($"Could not start {dll}."))
+            launcher.WaitForExit();
+
+        for (var i = 0; i < 500; i++)
+        {
+            if (File.Exists(pidFile) && int.TryParse(File.ReadAllText(pidFile).Trim(), out var pid)) return pid;
+            Thread.Sleep(10);
+        }
+        throw new MeshCommandException($"{Path.GetFileName(dll)} did not start (no pid in {pidFile} after 5 s); see {logFile}.");
     }
 
     /// <summary>The running pid recorded in <paramref name="pidFile"/>, if that process is still ours.</summary>
