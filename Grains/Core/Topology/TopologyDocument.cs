@@ -1,0 +1,176 @@
+namespace Mesh.Core.Topology;
+
+/// <summary>
+/// A topology file as written: what the operator said, not yet checked against itself.
+/// <see cref="TopologyValidator"/> finds what is wrong with it; <see cref="Topology.FromDocument"/>
+/// derives links, routes and forwarding from a valid one. Documents compare by content.
+/// </summary>
+public sealed record TopologyDocument
+{
+    public string? Name { get; init; }
+
+    /// <summary>Only ever increases from one applied topology to the next; null when the file has none.</summary>
+    public long? Version { get; init; }
+
+    public NamingPolicy Naming { get; init; } = NamingPolicy.Identity;
+
+    public TopologyPattern Pattern { get; init; } = TopologyPattern.Custom;
+
+    /// <summary>The region that takes writes under <see cref="TopologyPattern.ActivePassive"/>.</summary>
+    public string? Primary { get; init; }
+
+    /// <summary>The centre of <see cref="TopologyPattern.HubSpoke"/>.</summary>
+    public string? Hub { get; init; }
+
+    public ValueList<Region> Regions { get; init; } = [];
+
+    /// <summary>Links that add to, change or (with <see cref="LinkDocument.Enabled"/> false) remove what the pattern expands to.</summary>
+    public ValueList<LinkDocument> Links { get; init; } = [];
+
+    public TopicRules Topics { get; init; } = TopicRules.Default;
+
+    /// <summary>Consumer-group offset settings carried over from MirrorMaker 2; null when the file has none.</summary>
+    public OffsetSettings? Offsets { get; init; }
+
+    /// <summary>Where each part of the document was read from, for problem reports. Not part of equality.</summary>
+    public SourceMap Source { get; init; } = SourceMap.None;
+}
+
+/// <param name="Id">Region id: lower-case letters, digits, '-', '_' (see <c>RegionIds</c>).</param>
+/// <param name="Kafka">librdkafka settings for the region's cluster; values may be <c>${ENV_VAR}</c> references.</param>
+/// <param name="Gateway">The region's silo gateway endpoints, <c>host:port</c>.</param>
+public sealed record Region(string Id, KafkaSettings Kafka, ValueList<string> Gateway)
+{
+    public Region(string id) : this(id, KafkaSettings.Empty, [])
+    {
+    }
+}
+
+/// <summary>A link as the file states it; fields left out take the pattern's or the defaults' values.</summary>
+public sealed record LinkDocument(string From, string To)
+{
+    public LinkMode? Mode { get; init; }
+
+    /// <summary>Replaces the default topic selection field by field; null keeps the defaults.</summary>
+    public TopicOverride? Topics { get; init; }
+
+    /// <summary>False removes the link, typically one the pattern would create.</summary>
+    public bool Enabled { get; init; } = true;
+}
+
+/// <summary>
+/// Which topics a link carries: a topic is carried when some <see cref="Include"/> expression
+/// matches its whole name and no <see cref="Exclude"/> expression does (as MirrorMaker 2 does).
+/// </summary>
+public sealed record TopicSelector(ValueList<string> Include, ValueList<string> Exclude)
+{
+    public static TopicSelector All { get; } = new([".*"], []);
+
+    public bool Matches(string topic) =>
+        Include.Any(p => TopicPattern.IsMatch(p, topic)) && !Exclude.Any(p => TopicPattern.IsMatch(p, topic));
+
+    /// <summary>An empty include list carries nothing.</summary>
+    public bool IsEmpty => Include.Count == 0;
+
+    public override string ToString() =>
+        "include " + (Include.Count == 0 ? "(nothing)" : string.Join(", ", Include))
+        + (Exclude.Count == 0 ? "" : "; exclude " + string.Join(", ", Exclude));
+}
+
+/// <summary>A link's own topic selection; a null list keeps the default one.</summary>
+public sealed record TopicOverride(ValueList<string>? Include, ValueList<string>? Exclude)
+{
+    public TopicSelector Over(TopicSelector defaults) => new(Include ?? defaults.Include, Exclude ?? defaults.Exclude);
+}
+
+/// <param name="Selection">The topics every link carries unless it says otherwise.</param>
+/// <param name="Conflict">Conflict policy per topic name or expression, first match wins after exact names.</param>
+public sealed record TopicRules(TopicSelector Selection, ValueList<ConflictRule> Conflict)
+{
+    public static TopicRules Default { get; } = new(TopicSelector.All, []);
+
+    /// <summary>An exact name wins over expressions; among expressions the first in the file wins; otherwise none.</summary>
+    public ConflictPolicy PolicyFor(string topic)
+    {
+        foreach (var rule in Conflict)
+        {
+            if (rule.Topic == topic) return rule.Policy;
+        }
+        foreach (var rule in Conflict)
+        {
+            if (TopicPattern.IsValid(rule.Topic, out _) && TopicPattern.IsMatch(rule.Topic, topic)) return rule.Policy;
+        }
+        return ConflictPolicy.None;
+    }
+}
+
+/// <param name="Topic">A topic name or a regular expression over whole names.</param>
+public sealed record ConflictRule(string Topic, ConflictPolicy Policy);
+
+/// <summary>
+/// Consumer-group offset settings. The topology schema's replication model needs none of them
+/// (offsets translate through the origin vector); they are kept so that an MM2 migration loses
+/// nothing the operator configured.
+/// </summary>
+public sealed record OffsetSettings
+{
+    /// <summary>MM2 <c>emit.checkpoints.enabled</c>.</summary>
+    public bool? Checkpoints { get; init; }
+
+    /// <summary>MM2 <c>sync.group.offsets.enabled</c>.</summary>
+    public bool? Sync { get; init; }
+
+    /// <summary>MM2 <c>sync.group.offsets.interval.seconds</c>.</summary>
+    public long? IntervalSeconds { get; init; }
+
+    /// <summary>Consumer groups to translate (regular expressions); MM2 <c>groups</c>.</summary>
+    public ValueList<string>? Groups { get; init; }
+
+    /// <summary>MM2 <c>groups.exclude</c>.</summary>
+    public ValueList<string>? GroupsExclude { get; init; }
+}
+
+public enum NamingPolicy
+{
+    /// <summary>A replicated topic keeps its name in every region.</summary>
+    Identity,
+
+    /// <summary>MirrorMaker 2 style: topic T from region S is named <c>S.T</c> at the destination.</summary>
+    Prefix,
+}
+
+public enum TopologyPattern
+{
+    /// <summary>Only the links the file lists.</summary>
+    Custom,
+
+    /// <summary>The primary replicates to each standby.</summary>
+    ActivePassive,
+
+    /// <summary>Two regions replicate to each other.</summary>
+    ActiveActive,
+
+    /// <summary>The hub and each spoke replicate to each other; spokes reach each other through the hub.</summary>
+    HubSpoke,
+
+    /// <summary>Every region replicates to every other.</summary>
+    Mesh,
+}
+
+public enum LinkMode
+{
+    /// <summary>The replicator runs in the destination region and reads the source's Kafka.</summary>
+    Pull,
+
+    /// <summary>The replicator runs in the source region and writes to the destination's Kafka.</summary>
+    Push,
+}
+
+public enum ConflictPolicy
+{
+    /// <summary>Records apply in arrival order.</summary>
+    None,
+
+    /// <summary>Last writer wins on the record version (origin timestamp, origin region as tie-break).</summary>
+    Lww,
+}
