@@ -19,7 +19,11 @@ internal static class LocalCommand
 
     private static Command Up()
     {
-        var regions = new Option<string>("--regions") { Description = "Comma-separated region ids, at least two (e.g. us-east,eu-west)", Required = true };
+        var regions = new Option<string>("--regions") { Description = "Comma-separated region ids, at least two (e.g. us-east,eu-west); not with --topology" };
+        var pattern = new Option<string>("--pattern") { Description = "How the regions replicate: mesh (default: every region from every other), active-active (two regions), active-passive (with --primary), hub-spoke (with --hub)" };
+        var hub = new Option<string>("--hub") { Description = "The hub region of --pattern hub-spoke" };
+        var primary = new Option<string>("--primary") { Description = "The primary region of --pattern active-passive" };
+        var topologyFile = new Option<FileInfo>("--topology") { Description = "A topology file (YAML or JSON, see 'mesh topology'): its regions run locally, its links and forwarding table are used" };
         var brokers = new Option<int>("--brokers") { Description = "Brokers per region's embedded Kafka", DefaultValueFactory = _ => 3 };
         var partitions = new Option<int>("--partitions") { Description = "Partitions of each topic created", DefaultValueFactory = _ => 8 };
         var topics = new Option<string>("--topics") { Description = "Comma-separated topics to create in every region", DefaultValueFactory = _ => "orders" };
@@ -27,21 +31,42 @@ internal static class LocalCommand
         var dir = CommonOptions.Dir();
         var command = new Command("up", "Start every region (Kafka, then silo) in full-mesh active-active replication, create the topics everywhere, and wait until every link replicates. Prints each region's bootstrap servers and writes them to <dir>/<region>/bootstrap.")
         {
-            regions, brokers, partitions, topics, timeout, dir,
+            regions, pattern, hub, primary, topologyFile, brokers, partitions, topics, timeout, dir,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
             var mesh = new LocalMesh(parse.GetValue(dir)!, line => AnsiConsole.MarkupLineInterpolated($"[grey]{line}[/]"));
-            var state = await mesh.UpAsync(CommonOptions.SplitList(parse.GetValue(regions)), parse.GetValue(brokers), parse.GetValue(partitions),
+            var plan = Plan(CommonOptions.SplitList(parse.GetValue(regions)), parse.GetValue(pattern), parse.GetValue(hub), parse.GetValue(primary), parse.GetValue(topologyFile));
+            var state = await mesh.UpAsync(plan, parse.GetValue(brokers), parse.GetValue(partitions),
                 CommonOptions.SplitList(parse.GetValue(topics)), TimeSpan.FromSeconds(parse.GetValue(timeout)), cancellationToken);
             // Plain lines, never wrapped, so scripts and people can copy the bootstrap servers.
             var width = state.Regions.Max(r => r.Id.Length);
             foreach (var region in state.Regions)
                 Console.WriteLine($"{region.Id.PadRight(width)}  bootstrap {mesh.Bootstrap(region.Id)}  (in {mesh.Paths.BootstrapFile(region.Id)}; silo gateway 127.0.0.1:{region.GatewayPort})");
-            AnsiConsole.MarkupLineInterpolated($"[green]{state.Regions.Count} regions replicating[/] topics {string.Join(", ", state.Topics)} in a full mesh. Stop with: mesh local down --dir {mesh.Paths.Root}");
+            foreach (var link in state.Links)
+                Console.WriteLine($"link {link.From} -> {link.To} carries records from {string.Join(", ", link.Origins)}");
+            AnsiConsole.MarkupLineInterpolated($"[green]{state.Regions.Count} regions replicating[/] topics {string.Join(", ", state.Topics)}, {state.Topology}. Stop with: mesh local down --dir {mesh.Paths.Root}");
             return 0;
         });
         return command;
+    }
+
+    private static LocalTopologyPlan Plan(List<string> regions, string? pattern, string? hub, string? primary, FileInfo? topology)
+    {
+        if (topology is not null)
+        {
+            if (regions.Count > 0 || pattern is not null || hub is not null || primary is not null)
+                throw new MeshCommandException("--topology names the regions and the pattern itself; leave out --regions, --pattern, --hub and --primary.", 2);
+            return LocalTopologyPlan.FromFile(topology.FullName);
+        }
+        if (regions.Count == 0)
+            throw new MeshCommandException("--regions is required (e.g. --regions us-east,eu-west), unless you give --topology <file>.", 2);
+        if (hub is not null && pattern != "hub-spoke")
+            throw new MeshCommandException("--hub goes with --pattern hub-spoke.", 2);
+        if (primary is not null && pattern != "active-passive")
+            throw new MeshCommandException("--primary goes with --pattern active-passive.", 2);
+        LocalMesh.ValidateRegions(regions);
+        return pattern is null ? LocalTopologyPlan.FullMesh(regions) : LocalTopologyPlan.FromPattern(regions, pattern, hub, primary);
     }
 
     private static Command Down()

@@ -22,10 +22,19 @@ public sealed class LocalMesh(string dir, Action<string>? progress = null)
 
     public LocalMeshState State => LocalMeshState.Load(Paths.Root);
 
-    /// <summary>Starts every region, creates the topics everywhere and waits until every link replicates them.</summary>
-    public async Task<LocalMeshState> UpAsync(IReadOnlyList<string> regions, int brokers, int partitions, IReadOnlyList<string> topics,
+    /// <summary>Starts every region in a full mesh, creates the topics everywhere and waits until every link replicates them.</summary>
+    public Task<LocalMeshState> UpAsync(IReadOnlyList<string> regions, int brokers, int partitions, IReadOnlyList<string> topics,
         TimeSpan readyTimeout, CancellationToken cancellationToken = default)
     {
+        ValidateUp(regions, brokers, partitions, topics);
+        return UpAsync(LocalTopologyPlan.FullMesh(regions), brokers, partitions, topics, readyTimeout, cancellationToken);
+    }
+
+    /// <summary>Starts every region of <paramref name="plan"/>, creates the topics everywhere and waits until every link replicates them.</summary>
+    public async Task<LocalMeshState> UpAsync(LocalTopologyPlan plan, int brokers, int partitions, IReadOnlyList<string> topics,
+        TimeSpan readyTimeout, CancellationToken cancellationToken = default)
+    {
+        var regions = plan.Regions;
         ValidateUp(regions, brokers, partitions, topics);
         if (LocalMeshState.TryLoad(Paths.Root) is { } existing && existing.Regions.Any(r => IsKafkaRunning(r.Id) || IsSiloRunning(r.Id)))
             throw new MeshCommandException($"A local mesh is already running in {Paths.Root} ({string.Join(", ", existing.Regions.Select(r => r.Id))}). Run 'mesh local down --dir {Paths.Root}' first, or use another --dir.");
@@ -37,6 +46,8 @@ public sealed class LocalMesh(string dir, Action<string>? progress = null)
             Brokers = brokers,
             Partitions = partitions,
             Topics = [.. topics],
+            Topology = plan.Description,
+            Links = [.. plan.Links],
         };
         state.Save(Paths.Root);
         try
@@ -55,13 +66,7 @@ public sealed class LocalMesh(string dir, Action<string>? progress = null)
 
     private static void ValidateUp(IReadOnlyList<string> regions, int brokers, int partitions, IReadOnlyList<string> topics)
     {
-        if (regions.Count < 2)
-            throw new MeshCommandException("--regions needs at least two regions, e.g. --regions us-east,eu-west.", 2);
-        foreach (var region in regions)
-            if (!RegionIds.IsValid(region, out var reason))
-                throw new MeshCommandException($"--regions: {reason}.", 2);
-        if (regions.Distinct().Count() != regions.Count)
-            throw new MeshCommandException($"--regions names a region twice ({string.Join(",", regions)}).", 2);
+        ValidateRegions(regions);
         if (brokers is < 1 or > 32) throw new MeshCommandException($"--brokers must be from 1 to 32, not {brokers}.", 2);
         if (partitions is < 1 or > 1000) throw new MeshCommandException($"--partitions must be from 1 to 1000, not {partitions}.", 2);
         foreach (var topic in topics)
@@ -71,6 +76,18 @@ public sealed class LocalMesh(string dir, Action<string>? progress = null)
             if (TopicFilter.IsInternal(topic))
                 throw new MeshCommandException($"--topics: '{topic}' is an internal name ('__' prefix) and is never replicated; pick another.", 2);
         }
+    }
+
+    /// <summary>At least two distinct, valid region ids.</summary>
+    public static void ValidateRegions(IReadOnlyList<string> regions)
+    {
+        if (regions.Count < 2)
+            throw new MeshCommandException("--regions needs at least two regions, e.g. --regions us-east,eu-west.", 2);
+        foreach (var region in regions)
+            if (!RegionIds.IsValid(region, out var reason))
+                throw new MeshCommandException($"--regions: {reason}.", 2);
+        if (regions.Distinct().Count() != regions.Count)
+            throw new MeshCommandException($"--regions names a region twice ({string.Join(",", regions)}).", 2);
     }
 
     /// <summary>Stops everything this mesh started: silos first (so they checkpoint), then Kafka.</summary>
@@ -200,8 +217,19 @@ public sealed class LocalMesh(string dir, Action<string>? progress = null)
     {
         var me = state.Region(region);
         var peers = new JsonObject();
-        foreach (var peer in state.Regions.Where(r => r.Id != region))
-            peers[peer.Id] = new JsonObject { ["BootstrapServers"] = Bootstrap(peer.Id) };
+        foreach (var link in state.LinksInto(region))
+        {
+            peers[link.From] = new JsonObject
+            {
+                ["BootstrapServers"] = Bootstrap(link.From),
+                ["Origins"] = new JsonArray([.. link.Origins.Select(o => (JsonNode)o)]),
+                ["Topics"] = new JsonObject
+                {
+                    ["Include"] = new JsonArray([.. link.Include.Select(o => (JsonNode)o)]),
+                    ["Exclude"] = new JsonArray([.. link.Exclude.Select(o => (JsonNode)o)]),
+                },
+            };
+        }
         var config = new JsonObject
         {
             ["Mesh"] = new JsonObject
@@ -265,11 +293,13 @@ public sealed class LocalMesh(string dir, Action<string>? progress = null)
         {
             await using var connection = await ConnectAsync(region, TimeSpan.FromSeconds(10), cancellationToken);
             var status = await connection.GetStatusAsync(TimeSpan.FromSeconds(10));
-            foreach (var peer in state.Regions.Where(r => r.Id != region))
+            foreach (var expected in state.LinksInto(region))
             {
+                var peer = new { Id = expected.From };
                 var link = status.InboundLinks.FirstOrDefault(l => l.Source == peer.Id);
                 if (link is null) return $"no link from {peer.Id}";
-                foreach (var topic in state.Topics)
+                var filter = new TopicFilter(expected.Include, expected.Exclude);
+                foreach (var topic in state.Topics.Where(filter.Matches))
                 {
                     var t = link.Topics.FirstOrDefault(x => x.Topic == topic);
                     if (t is null) return $"{peer.Id}->{region} has not found topic '{topic}' yet{(link.Error is null ? "" : $" ({link.Error})")}";

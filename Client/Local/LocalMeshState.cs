@@ -13,6 +13,14 @@ public sealed record LocalMeshState
     public required int Partitions { get; init; }
     public required List<string> Topics { get; init; }
 
+    /// <summary>The pattern the links came from, for people.</summary>
+    public string Topology { get; init; } = "full mesh";
+
+    /// <summary>Every link: who pulls from whom, which origins and topics it carries.</summary>
+    public required List<LocalLink> Links { get; init; }
+
+    public IEnumerable<LocalLink> LinksInto(string region) => Links.Where(l => l.To == region);
+
     public LocalRegion Region(string id) =>
         Regions.FirstOrDefault(r => r.Id == id)
         ?? throw new MeshCommandException($"There is no region '{id}' in this local mesh; it has {string.Join(", ", Regions.Select(r => r.Id))}.");

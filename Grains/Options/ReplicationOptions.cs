@@ -1,3 +1,5 @@
+using Mesh.Core.Replication;
+
 namespace Mesh.Grains.Options;
 
 /// <summary>What the grains of one region need to know; the silo fills it from the region configuration.</summary>
@@ -8,6 +10,9 @@ public sealed class ReplicationOptions
 
     /// <summary>Regions this region pulls from.</summary>
     public List<string> Peers { get; set; } = [];
+
+    /// <summary>Per inbound link (keyed by source region): what the topology says it carries, when it says more than the full-mesh default.</summary>
+    public Dictionary<string, InboundLinkOptions> Links { get; set; } = new(StringComparer.Ordinal);
 
     /// <summary>Regular expressions (whole-name) of topics to replicate; empty means all.</summary>
     public List<string> TopicsInclude { get; set; } = [".*"];
@@ -22,4 +27,28 @@ public sealed class ReplicationOptions
 
     /// <summary>How often a link looks for new topics in its source.</summary>
     public TimeSpan DiscoveryInterval { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>The forwarding rule of link <paramref name="source"/> -> this region.</summary>
+    public IForwardingPolicy ForwardingFrom(string source) =>
+        Links.TryGetValue(source, out var link) && link.Origins is { } origins
+            ? new OriginSetForwarding(origins)
+            : FullMeshForwarding.Instance;
+
+    /// <summary>The topic filter of link <paramref name="source"/> -> this region.</summary>
+    public TopicFilter TopicsFrom(string source) =>
+        Links.TryGetValue(source, out var link) && link.TopicsInclude is { } include
+            ? new TopicFilter(include, link.TopicsExclude ?? [])
+            : new TopicFilter(TopicsInclude, TopicsExclude);
+}
+
+/// <summary>One inbound link's row of the topology.</summary>
+public sealed class InboundLinkOptions
+{
+    /// <summary>The origins whose records the link carries; null: only the source's own (full mesh).</summary>
+    public List<string>? Origins { get; set; }
+
+    /// <summary>The link's own topic selection; null: the region's.</summary>
+    public List<string>? TopicsInclude { get; set; }
+
+    public List<string>? TopicsExclude { get; set; }
 }

@@ -19,7 +19,7 @@ public sealed partial class LinkGrain(
     ILogger<LinkGrain> logger) : Grain, ILinkGrain
 {
     private readonly ReplicationOptions _options = options.Value;
-    private readonly TopicFilter _filter = new(options.Value.TopicsInclude, options.Value.TopicsExclude);
+    private TopicFilter _filter = TopicFilter.All;
     private readonly SortedDictionary<string, TopicPlan> _topics = new(StringComparer.Ordinal);
     private string _source = "", _destination = "";
     private string? _error;
@@ -30,6 +30,7 @@ public sealed partial class LinkGrain(
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
         (_source, _destination) = GrainKeys.ParseLink(this.GetPrimaryKeyString());
+        _filter = _options.TopicsFrom(_source);
         this.RegisterGrainTimer(DiscoverAsync, new GrainTimerCreationOptions
         {
             DueTime = TimeSpan.Zero,

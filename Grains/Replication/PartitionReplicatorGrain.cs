@@ -118,7 +118,7 @@ public sealed partial class PartitionReplicatorGrain(
             await checkpoints.WriteAsync(Key, checkpoint, cancellationToken);
         }
 
-        var replication = new PartitionReplication(_source, _destination, _partition, FullMeshForwarding.Instance, checkpoint);
+        var replication = new PartitionReplication(_source, _destination, _partition, _options.ForwardingFrom(_source), checkpoint);
         var destinationEnd = await destination.GetEndOffsetAsync(_topic, _partition, cancellationToken);
         if (destinationEnd > checkpoint.DestinationEndOffset)
         {

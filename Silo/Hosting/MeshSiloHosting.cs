@@ -21,6 +21,15 @@ public static class MeshSiloHosting
             o.Peers = [.. region.Peers.Keys.Order(StringComparer.Ordinal)];
             o.TopicsInclude = region.Topics.Include.Count == 0 ? [".*"] : [.. region.Topics.Include];
             o.TopicsExclude = [.. region.Topics.Exclude];
+            foreach (var (peer, link) in region.Peers)
+            {
+                o.Links[peer] = new InboundLinkOptions
+                {
+                    Origins = link.Origins.Count == 0 ? null : [.. link.Origins],
+                    TopicsInclude = link.Topics is { } t ? (t.Include.Count == 0 ? [".*"] : [.. t.Include]) : null,
+                    TopicsExclude = link.Topics is { } e ? [.. e.Exclude] : null,
+                };
+            }
             o.MaxBatchRecords = region.Replication.MaxBatchRecords;
             o.CheckpointInterval = TimeSpan.FromMilliseconds(region.Replication.CheckpointIntervalMs);
             o.DiscoveryInterval = TimeSpan.FromMilliseconds(region.Replication.DiscoveryIntervalMs);

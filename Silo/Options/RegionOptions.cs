@@ -17,13 +17,26 @@ public sealed class RegionOptions
     public KafkaClusterOptions Kafka { get; set; } = new();
 
     /// <summary>The regions this region pulls from, by region id, each with its Kafka connection.</summary>
-    public Dictionary<string, KafkaClusterOptions> Peers { get; set; } = new(StringComparer.Ordinal);
+    public Dictionary<string, PeerOptions> Peers { get; set; } = new(StringComparer.Ordinal);
 
     public TopicSelectionOptions Topics { get; set; } = new();
 
     public ReplicationTuningOptions Replication { get; set; } = new();
 
     public ClusteringOptions Orleans { get; set; } = new();
+}
+
+/// <summary>A region this region pulls from: its Kafka, and what the topology says the link carries.</summary>
+public sealed class PeerOptions : KafkaClusterOptions
+{
+    /// <summary>
+    /// The origin regions whose records this link carries (the topology's forwarding table). Empty:
+    /// only the peer's own records, which is right for a full mesh.
+    /// </summary>
+    public List<string> Origins { get; set; } = [];
+
+    /// <summary>This link's topic selection; unset: the region's <c>Mesh:Topics</c>.</summary>
+    public TopicSelectionOptions? Topics { get; set; }
 }
 
 public sealed class TopicSelectionOptions

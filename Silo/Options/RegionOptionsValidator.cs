@@ -30,14 +30,19 @@ public static class RegionOptionsValidator
             if (peer == options.Region)
                 Problem(path, $"names this region ('{peer}') as its own peer", "Remove it: a region never replicates from itself.");
             ValidateCluster(path, cluster, Problem);
+            for (var i = 0; i < cluster.Origins.Count; i++)
+            {
+                var origin = cluster.Origins[i];
+                if (!RegionIds.IsValid(origin, out var originReason))
+                    Problem($"{path}:Origins:{i}", originReason, "List region ids whose records this link carries.");
+                else if (origin == options.Region)
+                    Problem($"{path}:Origins:{i}", $"names this region ('{origin}')", "Remove it: a region's own records never come back to it.");
+            }
+            if (cluster.Topics is { } topics)
+                ValidatePatterns($"{path}:Topics", topics, Problem);
         }
 
-        for (var i = 0; i < options.Topics.Include.Count; i++)
-            if (!TopicFilter.IsValidPattern(options.Topics.Include[i], out var why))
-                Problem($"Mesh:Topics:Include:{i}", $"'{options.Topics.Include[i]}' is not a valid regular expression ({why})", "Fix the pattern; it must match whole topic names.");
-        for (var i = 0; i < options.Topics.Exclude.Count; i++)
-            if (!TopicFilter.IsValidPattern(options.Topics.Exclude[i], out var why))
-                Problem($"Mesh:Topics:Exclude:{i}", $"'{options.Topics.Exclude[i]}' is not a valid regular expression ({why})", "Fix the pattern; it must match whole topic names.");
+        ValidatePatterns("Mesh:Topics", options.Topics, Problem);
 
         if (options.Replication.MaxBatchRecords is < 1 or > 100_000)
             Problem("Mesh:Replication:MaxBatchRecords", $"is {options.Replication.MaxBatchRecords}", "Use a value from 1 to 100000 (default 1000).");
@@ -66,6 +71,14 @@ public static class RegionOptionsValidator
         if (orleans.SiloPort == orleans.GatewayPort)
             Problem("Mesh:Orleans:GatewayPort", $"equals SiloPort ({orleans.SiloPort})", "Give the silo and the gateway different ports.");
         return problems;
+    }
+
+    private static void ValidatePatterns(string path, TopicSelectionOptions topics, Action<string, string, string> problem)
+    {
+        foreach (var (list, name) in new[] { (topics.Include, "Include"), (topics.Exclude, "Exclude") })
+            for (var i = 0; i < list.Count; i++)
+                if (!TopicFilter.IsValidPattern(list[i], out var why))
+                    problem($"{path}:{name}:{i}", $"'{list[i]}' is not a valid regular expression ({why})", "Fix the pattern; it must match whole topic names.");
     }
 
     private static void ValidateCluster(string path, KafkaClusterOptions cluster, Action<string, string, string> problem)

@@ -21,3 +21,17 @@ public sealed class FullMeshForwarding : IForwardingPolicy
     public bool ShouldForward(string origin, string from, string to) =>
         string.Equals(origin, from, StringComparison.Ordinal) && !string.Equals(from, to, StringComparison.Ordinal);
 }
+
+/// <summary>
+/// A link that carries exactly the given origins' records: one row of the topology's forwarding
+/// table, as handed to the region that runs the link.
+/// </summary>
+public sealed class OriginSetForwarding(IEnumerable<string> origins) : IForwardingPolicy
+{
+    private readonly HashSet<string> _origins = new(origins, StringComparer.Ordinal);
+
+    public IReadOnlySet<string> Origins => _origins;
+
+    public bool ShouldForward(string origin, string from, string to) =>
+        !string.Equals(from, to, StringComparison.Ordinal) && _origins.Contains(origin);
+}

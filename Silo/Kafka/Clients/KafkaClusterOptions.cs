@@ -1,7 +1,7 @@
 namespace Mesh.Kafka.Clients;
 
 /// <summary>How to reach one region's Kafka cluster.</summary>
-public sealed class KafkaClusterOptions
+public class KafkaClusterOptions
 {
     /// <summary>librdkafka <c>bootstrap.servers</c>.</summary>
     public string BootstrapServers { get; set; } = "";

@@ -42,3 +42,15 @@ public sealed class FullMeshForwardingTests
         Assert.Same(FullMeshForwarding.Instance, FullMeshForwarding.Instance);
     }
 }
+
+public sealed class OriginSetForwardingTests
+{
+    [Theory]
+    [InlineData("hq", "hq", "east", true)]
+    [InlineData("west", "hq", "east", true)]
+    [InlineData("east", "hq", "east", false)]
+    [InlineData("north", "hq", "east", false)]
+    [InlineData("hq", "hq", "hq", false)]
+    public void Carries_exactly_the_listed_origins(string origin, string from, string to, bool expected) =>
+        Assert.Equal(expected, new Mesh.Core.Replication.OriginSetForwarding(["hq", "west"]).ShouldForward(origin, from, to));
+}

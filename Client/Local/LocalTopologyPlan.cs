@@ -1,0 +1,64 @@
+using System.Text;
+using Mesh.Core.Topology;
+
+namespace Mesh.Client.Local;
+
+/// <summary>One link as a local mesh runs it: where it pulls from, which origins it carries, which topics.</summary>
+public sealed record LocalLink(string From, string To, List<string> Origins, List<string> Include, List<string> Exclude);
+
+/// <summary>
+/// Which local regions replicate what from where, derived from the topology model: the full mesh
+/// by default, a preset pattern (<c>--pattern</c>), or a topology file (<c>--topology</c>).
+/// </summary>
+public sealed record LocalTopologyPlan(string Description, IReadOnlyList<string> Regions, IReadOnlyList<LocalLink> Links)
+{
+    public static LocalTopologyPlan FullMesh(IReadOnlyList<string> regions) =>
+        FromPattern(regions, "mesh", hub: null, primary: null);
+
+    /// <summary>Expands a preset pattern over the given regions.</summary>
+    public static LocalTopologyPlan FromPattern(IReadOnlyList<string> regions, string pattern, string? hub, string? primary)
+    {
+        var yaml = new StringBuilder();
+        yaml.AppendLine("name: local").AppendLine("version: 1").AppendLine("naming: identity");
+        yaml.AppendLine($"pattern: {pattern}");
+        if (hub is not null) yaml.AppendLine($"hub: {hub}");
+        if (primary is not null) yaml.AppendLine($"primary: {primary}");
+        yaml.AppendLine("regions:");
+        foreach (var region in regions) yaml.AppendLine($"  {region}: {{}}");
+        return Build(yaml.ToString(), $"--pattern {pattern}", option: "--pattern/--hub/--primary");
+    }
+
+    /// <summary>Reads a topology file; its regions become the local regions (each with an embedded Kafka).</summary>
+    public static LocalTopologyPlan FromFile(string path)
+    {
+        if (!File.Exists(path)) throw new MeshCommandException($"--topology: file '{path}' does not exist.", 2);
+        return Build(File.ReadAllText(path), Path.GetFileName(path), option: "--topology");
+    }
+
+    private static LocalTopologyPlan Build(string text, string sourceName, string option)
+    {
+        var load = Topology.Load(text, sourceName);
+        if (load.Topology is not { } topology)
+            throw new MeshCommandException($"{option}: the topology is invalid:\n" +
+                string.Join("\n", load.Errors.Select(p => $"  {p.Describe(sourceName)}\n    fix: {p.Fix}")), 2);
+        if (topology.Naming != NamingPolicy.Identity)
+            throw new MeshCommandException($"{option}: naming '{topology.Naming}' is not run by the local runtime yet; use 'naming: identity' (topics keep their names everywhere).", 2);
+        if (topology.Links.FirstOrDefault(l => l.Mode == LinkMode.Push) is { } push)
+            throw new MeshCommandException($"{option}: link {push} is in push mode, which the runtime does not run yet; use pull (the default).", 2);
+
+        var links = topology.Links
+            .Where(l => l.Carries)
+            .Select(l => new LocalLink(l.From, l.To, [.. topology.Forwarding.OriginsCarried(l.From, l.To).Order(StringComparer.Ordinal)],
+                [.. l.Topics.Include], [.. l.Topics.Exclude]))
+            .Where(l => l.Origins.Count > 0)
+            .ToList();
+        var description = topology.Pattern switch
+        {
+            TopologyPattern.HubSpoke => $"hub-spoke (hub {topology.Hub})",
+            TopologyPattern.ActivePassive => $"active-passive (primary {topology.Primary})",
+            TopologyPattern.Mesh => "full mesh",
+            _ => TopologyKeywords.Word(topology.Pattern),
+        };
+        return new LocalTopologyPlan(description, [.. topology.Regions.Select(r => r.Id)], links);
+    }
+}
