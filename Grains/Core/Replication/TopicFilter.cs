@@ -1,4 +1,4 @@
-using System.Text.RegularExpressions;
+using Mesh.Core.Topology;
 
 namespace Mesh.Core.Replication;
 
@@ -12,14 +12,18 @@ public sealed class TopicFilter
     /// <summary>Prefix of every topic the mesh itself owns (checkpoints and the like).</summary>
     public const string MeshInternalPrefix = "__mesh";
 
-    private readonly Regex[] _include;
-    private readonly Regex[] _exclude;
+    private readonly string[] _include;
+    private readonly string[] _exclude;
 
+    /// <exception cref="ArgumentException">A pattern is not a valid regular expression.</exception>
     public TopicFilter(IEnumerable<string> include, IEnumerable<string> exclude)
     {
-        _include = [.. include.Select(Compile)];
-        _exclude = [.. exclude.Select(Compile)];
-        if (_include.Length == 0) _include = [Compile(".*")];
+        _include = [.. include];
+        _exclude = [.. exclude];
+        if (_include.Length == 0) _include = [".*"];
+        foreach (var pattern in _include.Concat(_exclude))
+            if (!IsValidPattern(pattern, out var reason))
+                throw new ArgumentException($"topic pattern '{pattern}' is invalid: {reason}");
     }
 
     public static TopicFilter All { get; } = new([".*"], []);
@@ -27,28 +31,12 @@ public sealed class TopicFilter
     public static bool IsInternal(string topic) =>
         topic.StartsWith("__", StringComparison.Ordinal) || topic.StartsWith(MeshInternalPrefix, StringComparison.Ordinal);
 
+    // Whole-name matching, shared with the topology model: 'orders' must not also select 'orders-dlq'.
     public bool Matches(string topic) =>
         !IsInternal(topic)
-        && _include.Any(r => r.IsMatch(topic))
-        && !_exclude.Any(r => r.IsMatch(topic));
+        && _include.Any(p => TopicPattern.IsMatch(p, topic))
+        && !_exclude.Any(p => TopicPattern.IsMatch(p, topic));
 
     /// <summary>Checks a pattern; <paramref name="reason"/> carries the parser's complaint.</summary>
-    public static bool IsValidPattern(string pattern, out string reason)
-    {
-        try
-        {
-            _ = Compile(pattern);
-            reason = "";
-            return true;
-        }
-        catch (ArgumentException e)
-        {
-            reason = e.Message;
-            return false;
-        }
-    }
-
-    // Anchored: 'orders' must not also select 'orders-dlq'.
-    private static Regex Compile(string pattern) =>
-        new($"^(?:{pattern})$", RegexOptions.CultureInvariant | RegexOptions.Compiled, TimeSpan.FromSeconds(1));
+    public static bool IsValidPattern(string pattern, out string reason) => TopicPattern.IsValid(pattern, out reason);
 }
