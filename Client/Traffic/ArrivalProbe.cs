@@ -16,7 +16,8 @@ public sealed class ArrivalProbe : IDisposable
     private readonly object _gate = new();
     private long _replicated;
 
-    public ArrivalProbe(string bootstrap, string topic, int partitions)
+    /// <param name="skipExisting">Start at the topic's end instead of its beginning.</param>
+    public ArrivalProbe(string bootstrap, string topic, int partitions, bool skipExisting = false)
     {
         _consumer = new ConsumerBuilder<byte[]?, byte[]?>(new ConsumerConfig
         {
@@ -26,7 +27,9 @@ public sealed class ArrivalProbe : IDisposable
             AutoOffsetReset = AutoOffsetReset.Earliest,
             FetchWaitMaxMs = 10,
         }).Build();
-        _consumer.Assign(Enumerable.Range(0, partitions).Select(p => new TopicPartitionOffset(topic, p, Offset.Beginning)));
+        _consumer.Assign(Enumerable.Range(0, partitions).Select(p => new TopicPartitionOffset(topic, p, skipExisting
+            ? _consumer.QueryWatermarkOffsets(new TopicPartition(topic, p), TimeSpan.FromSeconds(10)).High
+            : Offset.Beginning)));
         _thread = new Thread(Run) { IsBackground = true, Name = "mesh-arrival-probe" };
         _thread.Start();
     }

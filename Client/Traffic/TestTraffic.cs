@@ -19,8 +19,9 @@ public static class TestTraffic
 
     /// <summary>Produces <paramref name="count"/> records into <paramref name="topic"/> of one region; reports progress as records are acknowledged.</summary>
     public static async Task ProduceAsync(string bootstrap, string region, string topic, int count, int keys,
-        Action<int>? onAcked = null, CancellationToken cancellationToken = default, long firstSequence = 0)
+        Action<int>? onAcked = null, CancellationToken cancellationToken = default, long firstSequence = 0, int recordsPerSecond = 0)
     {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         var config = new ProducerConfig
         {
             BootstrapServers = bootstrap,
@@ -35,6 +36,12 @@ public static class TestTraffic
         for (long i = firstSequence; i < firstSequence + count; i++)
         {
             cancellationToken.ThrowIfCancellationRequested();
+            if (recordsPerSecond > 0)
+            {
+                // Paced traffic: each record waits for its slot, as a steady application would send it.
+                var due = TimeSpan.FromSeconds((double)(i - firstSequence) / recordsPerSecond);
+                if (due > clock.Elapsed) await Task.Delay(due - clock.Elapsed, cancellationToken);
+            }
             var message = new Message<string, string>
             {
                 Key = $"{region}-key-{i % keys}",
