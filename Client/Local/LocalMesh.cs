@@ -145,6 +145,8 @@ public sealed class LocalMesh(string dir, Action<string>? progress = null)
         {
             await StartKafkaAsync(state, region, cancellationToken);
             started.Add("kafka");
+            _progress($"{region}'s embedded Kafka started empty: it is refilled from its peers, and the links from it stop with an error " +
+                      "rather than mistake its new records for ones already replicated (rebuilding a region is not built yet)");
             foreach (var other in state.Regions.Where(r => r.Id != region && IsSiloRunning(r.Id)))
             {
                 await StopAsync(Paths.SiloPidFile(other.Id), LocalMeshPaths.SiloBinary);
@@ -161,6 +163,7 @@ public sealed class LocalMesh(string dir, Action<string>? progress = null)
             StartSilo(state, region);
             started.Add("silo");
         }
+        await WaitUntilAnsweringAsync(state.Regions.Where(r => IsSiloRunning(r.Id)).Select(r => r.Id), TimeSpan.FromMinutes(1), cancellationToken);
         return started;
     }
 
@@ -287,6 +290,32 @@ public sealed class LocalMesh(string dir, Action<string>? progress = null)
         }
     }
 
+    /// <summary>Waits until each region's silos answer a status request (a silo that died at start is reported).</summary>
+    public async Task WaitUntilAnsweringAsync(IEnumerable<string> regions, TimeSpan timeout, CancellationToken cancellationToken = default)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        foreach (var region in regions)
+        {
+            while (true)
+            {
+                if (!IsSiloRunning(region))
+                    throw new MeshCommandException($"{region}'s silo exited; see {Paths.SiloLog(region)}.");
+                try
+                {
+                    await using var connection = await ConnectAsync(region, TimeSpan.FromSeconds(10), cancellationToken);
+                    await connection.GetStatusAsync(TimeSpan.FromSeconds(10));
+                    break;
+                }
+                catch (Exception e) when (e is IOException or TimeoutException or OrleansException)
+                {
+                    if (DateTime.UtcNow > deadline)
+                        throw new MeshCommandException($"{region}'s silo did not answer within {timeout.TotalSeconds} s ({e.Message}); see {Paths.SiloLog(region)}.");
+                    await Task.Delay(500, cancellationToken);
+                }
+            }
+        }
+    }
+
     private async Task<string?> NotReplicatingReasonAsync(LocalMeshState state, string region, CancellationToken cancellationToken)
     {
         try
@@ -316,6 +345,10 @@ public sealed class LocalMesh(string dir, Action<string>? progress = null)
         catch (TimeoutException)
         {
             return "status request timed out";
+        }
+        catch (OrleansException e)
+        {
+            return e.Message;
         }
     }
 

@@ -80,27 +80,16 @@ public sealed partial class LinkGrain(
             foreach (var (topic, partitions) in sourceTopics)
             {
                 if (!_filter.Matches(topic)) continue;
-                string? error = null;
-                if (!localTopics.TryGetValue(topic, out var localPartitions))
+                // One topic's trouble (its creation refused, say) must not keep the others from running.
+                try
                 {
-                    await catalog.CreateTopicAsync(_destination, topic, partitions, cancellationToken);
-                    LogCreatedTopic(topic, partitions, _destination);
+                    await PlanTopicAsync(topic, partitions, localTopics, cancellationToken);
                 }
-                else if (localPartitions != partitions)
+                catch (Exception e) when (e is not OperationCanceledException)
                 {
-                    error = $"partition count mismatch: '{topic}' has {partitions} partitions in {_source} and {localPartitions} in {_destination}; " +
-                            $"replication of this topic on {_source}->{_destination} is stopped so that no record lands in the wrong partition. " +
-                            "Give both topics the same partition count.";
-                }
-                if (!_topics.TryGetValue(topic, out var known) || known != new TopicPlan(partitions, error))
-                {
-                    if (error is not null) LogTopicStopped(topic, error);
+                    var error = $"cannot prepare '{topic}' in {_destination}: {e.Message}";
+                    if (_topics.GetValueOrDefault(topic)?.Error != error) LogTopicStopped(topic, error);
                     _topics[topic] = new TopicPlan(partitions, error);
-                }
-                if (error is null)
-                {
-                    await Task.WhenAll(Enumerable.Range(0, partitions).Select(p =>
-                        GrainFactory.GetGrain<IPartitionReplicatorGrain>(GrainKeys.Partition(_source, _destination, topic, p)).EnsureRunningAsync()));
                 }
             }
             _error = null;
@@ -110,6 +99,33 @@ public sealed partial class LinkGrain(
         {
             _error = $"cannot list or create topics: {e.Message}";
             LogDiscoveryFailed(e, _source, _destination);
+        }
+    }
+
+    private async Task PlanTopicAsync(string topic, int partitions, IReadOnlyDictionary<string, int> localTopics, CancellationToken cancellationToken)
+    {
+        string? error = null;
+        if (!localTopics.TryGetValue(topic, out var localPartitions))
+        {
+            await catalog.CreateTopicAsync(_destination, topic, partitions, cancellationToken);
+            LogCreatedTopic(topic, partitions, _destination);
+        }
+        else if (localPartitions != partitions)
+        {
+            error = $"partition count mismatch: '{topic}' has {partitions} partitions in {_source} and {localPartitions} in {_destination}; " +
+                    $"replication of this topic on {_source}->{_destination} is stopped so that no record lands in the wrong partition. " +
+                    "Give both topics the same partition count.";
+        }
+        var plan = new TopicPlan(partitions, error);
+        if (_topics.GetValueOrDefault(topic) != plan)
+        {
+            if (error is not null) LogTopicStopped(topic, error);
+            _topics[topic] = plan;
+        }
+        if (error is null)
+        {
+            await Task.WhenAll(Enumerable.Range(0, partitions).Select(p =>
+                GrainFactory.GetGrain<IPartitionReplicatorGrain>(GrainKeys.Partition(_source, _destination, topic, p)).EnsureRunningAsync()));
         }
     }
 

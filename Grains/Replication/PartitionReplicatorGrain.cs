@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Mesh.Core.Replication;
 using Mesh.Grains.Options;
 using Mesh.Grains.Ports;
@@ -24,6 +23,7 @@ public sealed partial class PartitionReplicatorGrain(
     private static readonly TimeSpan TurnBudget = TimeSpan.FromMilliseconds(500);
     private static readonly TimeSpan IdleWait = TimeSpan.FromMilliseconds(200);
     private static readonly TimeSpan RetryBackoff = TimeSpan.FromSeconds(2);
+    private static readonly TimeSpan Running = TimeSpan.FromMilliseconds(1);
 
     private readonly ReplicationOptions _options = options.Value;
     private readonly List<SourceRecord> _buffer = [];
@@ -38,17 +38,18 @@ public sealed partial class PartitionReplicatorGrain(
     private DateTimeOffset? _latestReplicatedAt;
     private long _lastCheckpointAt;
     private bool _checkpointDirty;
-    private long _retryAfter;
+    private IGrainTimer? _timer;
 
     private string Key => this.GetPrimaryKeyString();
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
         (_source, _destination, _topic, _partition) = GrainKeys.ParsePartition(Key);
-        this.RegisterGrainTimer(ReplicateAsync, new GrainTimerCreationOptions
+        // Each turn drains for up to TurnBudget and then yields, so status calls and deactivation get in.
+        _timer = this.RegisterGrainTimer(ReplicateAsync, new GrainTimerCreationOptions
         {
             DueTime = TimeSpan.Zero,
-            Period = TimeSpan.FromMilliseconds(1),
+            Period = Running,
             KeepAlive = true,
         });
         return Task.CompletedTask;
@@ -79,10 +80,13 @@ public sealed partial class PartitionReplicatorGrain(
     private async Task ReplicateAsync(CancellationToken cancellationToken)
     {
         if (_state == ReplicationState.Stopped) return;
-        if (time.GetTimestamp() < _retryAfter) return;
         try
         {
-            if (_replication is null) await RecoverAsync(cancellationToken);
+            if (_replication is null)
+            {
+                await RecoverAsync(cancellationToken);
+                _timer?.Change(TimeSpan.Zero, Running);
+            }
             await RunBatchesAsync(cancellationToken);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -101,22 +105,18 @@ public sealed partial class PartitionReplicatorGrain(
             _feed?.Dispose();
             _feed = null;
             _replication = null;
-            _retryAfter = time.GetTimestamp() + (long)(RetryBackoff.TotalSeconds * Stopwatch.Frequency);
+            _timer?.Change(RetryBackoff, Running);
             LogTransientFailure(e, Key);
         }
     }
 
     private async Task RecoverAsync(CancellationToken cancellationToken)
     {
-        var checkpoint = await checkpoints.ReadAsync(Key, cancellationToken);
-        if (checkpoint is null)
-        {
-            // First start of this link on this partition: replicate the source from its beginning, and
-            // remember where the destination ended so a crash before the next checkpoint can be undone.
-            var end = await destination.GetEndOffsetAsync(_topic, _partition, cancellationToken);
-            checkpoint = new ReplicationCheckpoint(0, new OriginVector(), end);
-            await checkpoints.WriteAsync(Key, checkpoint, cancellationToken);
-        }
+        // First start of this link on this partition: replicate the source from its beginning, and
+        // read the whole destination first, so whatever already arrived (over another link, or before
+        // a lost checkpoint) is not written again.
+        var checkpoint = await checkpoints.ReadAsync(Key, cancellationToken)
+            ?? new ReplicationCheckpoint(0, new OriginVector(), 0);
 
         var replication = new PartitionReplication(_source, _destination, _partition, _options.ForwardingFrom(_source), checkpoint);
         var destinationEnd = await destination.GetEndOffsetAsync(_topic, _partition, cancellationToken);
@@ -183,6 +183,7 @@ public sealed partial class PartitionReplicatorGrain(
     private void Stop(string error)
     {
         _state = ReplicationState.Stopped;
+        _timer?.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
         _error = error;
         _feed?.Dispose();
         _feed = null;

@@ -57,8 +57,7 @@ public static class RegionOptionsValidator
             case "localhost":
                 break;
             case "adonet":
-                if (string.IsNullOrWhiteSpace(orleans.AdoNet.ConnectionString))
-                    Problem("Mesh:Orleans:AdoNet:ConnectionString", "is missing", "Set the PostgreSQL connection string of the region's membership database.");
+                Problem("Mesh:Orleans:Clustering", "\"adonet\" (PostgreSQL membership) is not available in this build yet", "Use \"localhost\" for now.");
                 break;
             default:
                 Problem("Mesh:Orleans:Clustering", $"'{orleans.Clustering}' is not a clustering mode", "Use \"localhost\" (silos on one machine) or \"adonet\" (PostgreSQL membership).");
@@ -89,7 +88,8 @@ public static class RegionOptionsValidator
         {
             if (key == "bootstrap.servers")
                 problem($"{path}:Settings:{key}", "duplicates BootstrapServers", "Remove it from Settings and use BootstrapServers.");
-            if (key is "group.id" or "enable.auto.commit" or "enable.idempotence" or "isolation.level")
+            if (key is "group.id" or "enable.auto.commit" or "enable.auto.offset.store" or "enable.idempotence" or "enable.gapless.guarantee"
+                or "isolation.level" or "transactional.id" or "acks" or "auto.offset.reset")
                 problem($"{path}:Settings:{key}", "is managed by the mesh (correctness depends on it)", "Remove it from Settings.");
         }
         if (!string.IsNullOrEmpty(cluster.EmbeddedControl) && !Uri.TryCreate(cluster.EmbeddedControl, UriKind.Absolute, out _))

@@ -66,3 +66,46 @@ public sealed class SiloCrashTests
         Assert.Contains(recoveries, r => r.end > r.checkpointEnd);
     }
 }
+
+/// <summary>
+/// A region's embedded Kafka SIGKILLed and started again comes back empty. Its peers must neither
+/// lose nor mis-identify anything: the link from it stops with an error that says why, the other
+/// regions keep exactly what they had, and the emptied region is refilled from its peers.
+/// </summary>
+public sealed class KafkaCrashTests
+{
+    private static readonly string[] Regions = ["us-east", "eu-west"];
+    private const string Topic = "orders";
+
+    [Fact]
+    public async Task A_region_whose_kafka_restarts_empty_is_refilled_and_its_peers_stop_the_link_from_it_with_a_reason()
+    {
+        await using var mesh = TestMesh.InNewFolder("kafka");
+        await mesh.UpAsync(Regions, partitions: 2, Topic);
+        var produced = Regions.ToDictionary(r => r, _ => 500);
+        await Task.WhenAll(Regions.Select(r => Task.Run(() => TestTraffic.ProduceAsync(mesh.Local.Bootstrap(r), r, Topic, 500, keys: 10))));
+        var before = await mesh.WaitAndCheckAsync(Topic, produced, TimeSpan.FromMinutes(1));
+        Assert.True(before.Ok, string.Join("\n", before.Problems));
+
+        var killed = await mesh.Local.KillAsync("eu-west", silo: false, kafka: true);
+        Assert.Single(killed);
+        var started = await mesh.Local.StartAsync("eu-west");
+        Assert.Contains("kafka", started);
+
+        // eu-west lost its own records with its Kafka; us-east's come back to it, each once.
+        var refill = await mesh.WaitAndCheckAsync(Topic, new Dictionary<string, int> { ["us-east"] = 500 }, TimeSpan.FromMinutes(1),
+            reaches: (region, origin) => region == "eu-west");
+        Assert.True(refill.Problems.Where(p => p.StartsWith("eu-west", StringComparison.Ordinal)).ToList() is { Count: 0 },
+            string.Join("\n", refill.Problems));
+        Assert.Equal(500, refill.RecordsPerRegion["eu-west"]);
+
+        // us-east keeps exactly what it had, and says why it no longer pulls from eu-west.
+        var link = await Eventually.WaitAsync("us-east's link from eu-west to stop with a reason",
+            async () => (await mesh.StatusAsync("us-east")).InboundLinks.Single().Topics.Single(t => t.Topic == Topic),
+            t => t.State == Mesh.Grains.ReplicationState.Stopped, TimeSpan.FromMinutes(1), t => $"{t.State} {t.Error}");
+        Assert.Contains("lost its data", link.Error);
+        Assert.Equal(1000, mesh.RecordCount("us-east", Topic));
+        var status = await MeshProcesses.MeshAsync(TimeSpan.FromMinutes(1), "status", "--dir", mesh.Dir);
+        Assert.Equal(4, status.ExitCode);
+    }
+}

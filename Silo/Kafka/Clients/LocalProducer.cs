@@ -12,12 +12,15 @@ namespace Mesh.Kafka.Clients;
 public sealed partial class LocalProducer : IDisposable
 {
     private readonly ILogger<LocalProducer> _logger;
+    private readonly Dictionary<string, string> _config;
+    private readonly object _gate = new();
+    private IProducer<byte[]?, byte[]?> _producer;
 
     public LocalProducer(IOptions<KafkaRegionsOptions> regions, ILogger<LocalProducer> logger)
     {
         _logger = logger;
         var local = regions.Value.Local;
-        var config = local.BuildConfig(
+        _config = local.BuildConfig(
             defaults: new Dictionary<string, string>
             {
                 ["client.id"] = $"mesh-{regions.Value.LocalRegion}-writer",
@@ -31,13 +34,39 @@ public sealed partial class LocalProducer : IDisposable
             {
                 ["enable.idempotence"] = "true",
                 ["acks"] = "all",
+                // A record that fails must fail every record after it in its partition: recovery
+                // finds the highest origin offset in the destination and must be able to trust
+                // that nothing below it is missing.
+                ["enable.gapless.guarantee"] = "true",
             });
-        Producer = new ProducerBuilder<byte[]?, byte[]?>(config)
-            .SetErrorHandler((_, e) => LogClientError(e.Code, e.Reason, e.IsFatal))
-            .Build();
+        _producer = Build();
     }
 
-    public IProducer<byte[]?, byte[]?> Producer { get; }
+    /// <summary>The current producer; replaced when librdkafka reports a fatal error.</summary>
+    public IProducer<byte[]?, byte[]?> Producer => Volatile.Read(ref _producer);
+
+    private IProducer<byte[]?, byte[]?> Build() =>
+        new ProducerBuilder<byte[]?, byte[]?>(_config).SetErrorHandler(OnError).Build();
+
+    private void OnError(IProducer<byte[]?, byte[]?> producer, Error error)
+    {
+        LogClientError(error.Code, error.Reason, error.IsFatal);
+        // A fatal error (the idempotence guarantee could not be kept) leaves the producer unusable;
+        // every write in flight fails, the replicators recover from their checkpoints, and they
+        // write again through a fresh producer.
+        if (error.IsFatal) _ = Task.Run(() => Replace(producer));
+    }
+
+    private void Replace(IProducer<byte[]?, byte[]?> failed)
+    {
+        lock (_gate)
+        {
+            if (!ReferenceEquals(_producer, failed)) return;
+            Volatile.Write(ref _producer, Build());
+        }
+        LogReplaced();
+        failed.Dispose();
+    }
 
     /// <summary>Produces, waiting and retrying while the local queue is full instead of failing.</summary>
     public async ValueTask ProduceAsync(TopicPartition tp, Message<byte[]?, byte[]?> message, Action<DeliveryReport<byte[]?, byte[]?>> onDelivery, CancellationToken cancellationToken)
@@ -64,4 +93,7 @@ public sealed partial class LocalProducer : IDisposable
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Local Kafka producer: {Code} {Reason} (fatal: {Fatal})")]
     private partial void LogClientError(ErrorCode code, string reason, bool fatal);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Local Kafka producer replaced after a fatal error")]
+    private partial void LogReplaced();
 }

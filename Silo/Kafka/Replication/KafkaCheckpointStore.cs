@@ -20,7 +20,7 @@ public sealed partial class KafkaCheckpointStore : ICheckpointStore, IDisposable
     private static readonly TopicPartition Partition = new(Topic, 0);
 
     private readonly LocalProducer _producer;
-    private readonly IConsumer<string, string> _tail;
+    private readonly IConsumer<string?, string?> _tail;
     private readonly Dictionary<string, ReplicationCheckpoint> _latest = new(StringComparer.Ordinal);
     private readonly object _gate = new();
     private readonly CancellationTokenSource _stop = new();
@@ -41,7 +41,7 @@ public sealed partial class KafkaCheckpointStore : ICheckpointStore, IDisposable
                 ["auto.offset.reset"] = "earliest",
                 ["fetch.wait.max.ms"] = "20",
             });
-        _tail = new ConsumerBuilder<string, string>(config).Build();
+        _tail = new ConsumerBuilder<string?, string?>(config).Build();
     }
 
     /// <summary>Starts tailing; the topic must exist (the silo creates it at start).</summary>
@@ -56,17 +56,22 @@ public sealed partial class KafkaCheckpointStore : ICheckpointStore, IDisposable
     {
         while (!_stop.IsCancellationRequested)
         {
-            ConsumeResult<string, string>? result;
+            ConsumeResult<string?, string?>? result;
             try { result = _tail.Consume(100); }
             catch (ConsumeException e) { LogTailError(e.Error.Reason); continue; }
             catch (ObjectDisposedException) { return; }
             if (result?.Message is null) continue;
             lock (_gate)
             {
-                if (ReplicationCheckpoint.TryDecode(result.Message.Value, out var checkpoint, out var reason))
-                    _latest[result.Message.Key] = checkpoint!;
+                var key = result.Message.Key;
+                if (key is null)
+                    LogBadCheckpoint("(no key)", result.Offset.Value, "a checkpoint record needs its replicator's key");
+                else if (result.Message.Value is null)
+                    _latest.Remove(key); // a tombstone resets that replicator
+                else if (ReplicationCheckpoint.TryDecode(result.Message.Value, out var checkpoint, out var reason))
+                    _latest[key] = checkpoint!;
                 else
-                    LogBadCheckpoint(result.Message.Key, result.Offset.Value, reason);
+                    LogBadCheckpoint(key, result.Offset.Value, reason);
                 _position = result.Offset.Value + 1;
                 Monitor.PulseAll(_gate);
             }

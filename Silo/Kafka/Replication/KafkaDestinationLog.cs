@@ -29,6 +29,8 @@ public sealed class KafkaDestinationLog : IDestinationLog, IDisposable
                 ["enable.partition.eof"] = "true",
                 ["auto.offset.reset"] = "earliest",
                 ["fetch.wait.max.ms"] = "50",
+                // The high watermark bounds the scan; read_committed would stall behind an open transaction.
+                ["isolation.level"] = "read_uncommitted",
             });
         _scanner = new ConsumerBuilder<byte[]?, byte[]?>(config).Build();
     }
@@ -88,21 +90,43 @@ public sealed class KafkaDestinationLog : IDestinationLog, IDisposable
         var pending = records.Count;
         long lastOffset = -1;
         Error? firstError = null;
+        void Settle()
+        {
+            if (firstError is not null) done.TrySetException(ToException(firstError, tp));
+            else done.TrySetResult(lastOffset + 1);
+        }
         void OnDelivery(DeliveryReport<byte[]?, byte[]?> report)
         {
             if (report.Error.IsError) Interlocked.CompareExchange(ref firstError, report.Error, null);
             else InterlockedMax(ref lastOffset, report.Offset.Value);
-            if (Interlocked.Decrement(ref pending) == 0)
-            {
-                if (firstError is not null) done.TrySetException(ToException(firstError, tp));
-                else done.TrySetResult(lastOffset + 1);
-            }
+            if (Interlocked.Decrement(ref pending) == 0) Settle();
         }
 
-        foreach (var record in records)
-            await _producer.ProduceAsync(tp, ToMessage(record), OnDelivery, cancellationToken);
-        return await done.Task.WaitAsync(cancellationToken);
+        var queued = 0;
+        try
+        {
+            foreach (var record in records)
+            {
+                await _producer.ProduceAsync(tp, ToMessage(record), OnDelivery, cancellationToken);
+                queued++;
+            }
+        }
+        catch (Exception e)
+        {
+            // Records already queued are still delivered; wait for them, so that whoever recovers
+            // this partition next sees them in the destination instead of writing them again.
+            if (Interlocked.Add(ref pending, queued - records.Count) == 0) Settle();
+            await done.Task.WaitAsync(InFlightLimit).ContinueWith(_ => { }, TaskScheduler.Default);
+            if (e is ProduceException<byte[]?, byte[]?> pe && !pe.Error.IsFatal && pe.Error.Code is ErrorCode.MsgSizeTooLarge)
+                throw new ReplicationFailedException($"writing {topic}/{partition}: a record is larger than the destination accepts ({pe.Error.Reason}); raise the topic's max.message.bytes or the client's message.max.bytes.");
+            throw;
+        }
+        // Not cancellable: a write in flight must finish (or fail) before anyone recovers this partition.
+        return await done.Task.WaitAsync(InFlightLimit);
     }
+
+    /// <summary>Longer than the producer's message.timeout.ms, after which every queued record has settled.</summary>
+    private static readonly TimeSpan InFlightLimit = TimeSpan.FromMinutes(3);
 
     private static Message<byte[]?, byte[]?> ToMessage(OutboundRecord record)
     {
@@ -120,7 +144,7 @@ public sealed class KafkaDestinationLog : IDestinationLog, IDisposable
     private static Exception ToException(Error error, TopicPartition tp)
     {
         var message = $"writing {tp.Topic}/{tp.Partition}: {error.Code}: {error.Reason}";
-        return error.IsFatal || error.Code is ErrorCode.TopicAuthorizationFailed or ErrorCode.MsgSizeTooLarge or ErrorCode.InvalidRecord
+        return error.Code is ErrorCode.TopicAuthorizationFailed or ErrorCode.MsgSizeTooLarge or ErrorCode.InvalidRecord
             ? new ReplicationFailedException(message)
             : new KafkaException(error);
     }

@@ -48,7 +48,9 @@ internal sealed partial class SharedSourceReader : IDisposable
                 ["enable.auto.commit"] = "false",
                 ["enable.auto.offset.store"] = "false",
                 ["enable.partition.eof"] = "false",
-                ["auto.offset.reset"] = "earliest",
+                // A checkpointed offset the source no longer has (retention ran ahead of the link,
+                // or the source cluster lost its data) must stop the link, never silently skip.
+                ["auto.offset.reset"] = "error",
                 // Never replicate records of aborted transactions.
                 ["isolation.level"] = "read_committed",
             });
@@ -66,7 +68,14 @@ internal sealed partial class SharedSourceReader : IDisposable
         var feed = new PartitionFeed(this, tp);
         if (!_feeds.TryAdd(tp, feed))
             throw new InvalidOperationException($"{_region} {topic}/{partition} is already being read by this silo.");
-        _commands.Enqueue(() => _consumer.IncrementalAssign([new TopicPartitionOffset(tp, new Offset(startOffset))]));
+        // Offset 0 is "from the start", wherever retention has moved the log's start to.
+        var offset = startOffset == 0 ? Offset.Beginning : new Offset(startOffset);
+        _commands.Enqueue(() =>
+        {
+            _consumer.IncrementalAssign([new TopicPartitionOffset(tp, offset)]);
+            // A pause set while an earlier feed of this partition was full outlives the unassign.
+            _consumer.Resume([tp]);
+        });
         return feed;
     }
 
@@ -92,10 +101,14 @@ internal sealed partial class SharedSourceReader : IDisposable
             }
             catch (ConsumeException e)
             {
-                if (e.ConsumerRecord?.TopicPartition is { } tp && _feeds.TryGetValue(tp, out var failed)
-                    && e.Error.Code is ErrorCode.TopicAuthorizationFailed)
+                if (e.ConsumerRecord?.TopicPartition is { } tp && _feeds.TryGetValue(tp, out var failed))
                 {
-                    failed.Error = $"reading {_region} {tp.Topic}/{tp.Partition}: {e.Error.Reason}";
+                    if (e.Error.Code is ErrorCode.OffsetOutOfRange or ErrorCode.Local_AutoOffsetReset)
+                        failed.Error = $"reading {_region} {tp.Topic}/{tp.Partition.Value} at offset {e.ConsumerRecord.Offset}: the source no longer has that offset " +
+                                       $"({e.Error.Reason}). Either retention deleted records before they were replicated, or {_region}'s Kafka lost its data; " +
+                                       "replication of this partition stopped rather than skip records.";
+                    else if (e.Error.Code is ErrorCode.TopicAuthorizationFailed)
+                        failed.Error = $"reading {_region} {tp.Topic}/{tp.Partition.Value}: {e.Error.Reason}";
                 }
                 LogClientError(_region, e.Error.Code, e.Error.Reason);
                 continue;
