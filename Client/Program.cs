@@ -15,8 +15,19 @@ var root = new RootCommand("mesh: Kafka geo-replication across regions, with ide
 try
 {
     // Our own errors carry an exit code and a message meant for the operator, not a stack trace.
+    var parsed = root.Parse(args);
+    if (parsed.Errors.Count > 0)
+    {
+        // Usage errors exit 2, like every other "you asked for something invalid" in mesh.
+        foreach (var error in parsed.Errors) Console.Error.WriteLine($"mesh: {error.Message}");
+        var path = new List<string>();
+        for (var result = parsed.CommandResult; result.Parent is System.CommandLine.Parsing.CommandResult parent; result = parent)
+            path.Insert(0, result.Command.Name);
+        Console.Error.WriteLine($"Run '{string.Join(' ', ["mesh", .. path, "--help"])}' for usage.");
+        return 2;
+    }
     // Ctrl-C cancels the verb, which then stops whatever it started; give that time to finish.
-    return await root.Parse(args).InvokeAsync(new InvocationConfiguration
+    return await parsed.InvokeAsync(new InvocationConfiguration
     {
         EnableDefaultExceptionHandler = false,
         ProcessTerminationTimeout = TimeSpan.FromSeconds(90),

@@ -77,6 +77,18 @@ public sealed class ConfigurationAndCliTests
         Assert.Contains("--dir", result.Stdout);
     }
 
+    [Theory]
+    [InlineData("topology validate", "Required argument 'file' missing", "mesh topology validate --help")]
+    [InlineData("local kill us-east --bogus", "'--bogus'", "mesh local kill --help")]
+    [InlineData("", "Required command was not provided", "mesh --help")]
+    public async Task Usage_errors_exit_2_and_point_at_the_right_help(string args, string message, string help)
+    {
+        var result = await MeshProcesses.MeshAsync(TimeSpan.FromMinutes(1), args.Split(' ', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains(message, result.Stderr);
+        Assert.Contains(help, result.Stderr);
+    }
+
     [Fact]
     public async Task Status_of_a_folder_without_a_mesh_says_how_to_start_one()
     {
