@@ -12,7 +12,7 @@ public sealed class ArrivalProbe : IDisposable
     private readonly IConsumer<byte[]?, byte[]?> _consumer;
     private readonly Thread _thread;
     private readonly CancellationTokenSource _stop = new();
-    private readonly List<double> _latenciesMs = [];
+    private readonly List<(long OriginTimestampMs, double LatencyMs)> _arrivals = [];
     private readonly object _gate = new();
     private long _replicated;
 
@@ -36,9 +36,12 @@ public sealed class ArrivalProbe : IDisposable
 
     public long Replicated => Interlocked.Read(ref _replicated);
 
-    public IReadOnlyList<double> LatenciesMs
+    public IReadOnlyList<double> LatenciesMs => LatenciesSince(long.MinValue);
+
+    /// <summary>Latencies of the records produced at or after <paramref name="originTimestampMs"/>.</summary>
+    public IReadOnlyList<double> LatenciesSince(long originTimestampMs)
     {
-        get { lock (_gate) return [.. _latenciesMs]; }
+        lock (_gate) return [.. _arrivals.Where(a => a.OriginTimestampMs >= originTimestampMs).Select(a => a.LatencyMs)];
     }
 
     private void Run()
@@ -50,8 +53,9 @@ public sealed class ArrivalProbe : IDisposable
             catch (ConsumeException) { continue; }
             if (r?.Message?.Headers is null) continue;
             if (!r.Message.Headers.TryGetLastBytes(ProvenanceCodec.HeaderName, out _)) continue;
-            var latency = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() - r.Message.Timestamp.UnixTimestampMs;
-            lock (_gate) _latenciesMs.Add(latency);
+            var origin = r.Message.Timestamp.UnixTimestampMs;
+            var latency = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() - origin;
+            lock (_gate) _arrivals.Add((origin, latency));
             Interlocked.Increment(ref _replicated);
         }
     }
