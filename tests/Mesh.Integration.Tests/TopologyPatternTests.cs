@@ -53,6 +53,46 @@ public sealed class TopologyPatternTests
     }
 
     [Fact]
+    public async Task A_topology_file_selects_topics_with_include_and_exclude_expressions()
+    {
+        var file = Path.GetTempFileName();
+        await File.WriteAllTextAsync(file, """
+            name: selective
+            version: 1
+            naming: identity
+            pattern: active-active
+            regions:
+              left: {}
+              right: {}
+            topics:
+              include: [ "orders.*" ]
+              exclude: [ ".*-dlq" ]
+            """);
+        await using var mesh = TestMesh.InNewFolder("select");
+        try
+        {
+            var up = await MeshProcesses.MeshAsync(TimeSpan.FromMinutes(3),
+                "local", "up", "--topology", file, "--partitions", "2", "--topics", "orders,orders-dlq,audit", "--dir", mesh.Dir);
+            Assert.True(up.ExitCode == 0, up.ToString());
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+
+        foreach (var topic in new[] { "orders", "orders-dlq", "audit" })
+            await TestTraffic.ProduceAsync(mesh.Local.Bootstrap("left"), "left", topic, 100, keys: 10);
+        var check = await mesh.WaitAndCheckAsync("orders", new Dictionary<string, int> { ["left"] = 100 }, TimeSpan.FromMinutes(1));
+        Assert.True(check.Ok, string.Join("\n", check.Problems));
+
+        // Discovery has seen every topic (orders replicated), yet the excluded and the unselected stay home.
+        var link = (await mesh.StatusAsync("right")).InboundLinks.Single();
+        Assert.Equal(["orders"], link.Topics.Select(t => t.Topic));
+        Assert.Equal(0, mesh.RecordCount("right", "orders-dlq"));
+        Assert.Equal(0, mesh.RecordCount("right", "audit"));
+    }
+
+    [Fact]
     public async Task An_invalid_topology_file_is_refused_before_anything_starts()
     {
         var file = Path.GetTempFileName();
