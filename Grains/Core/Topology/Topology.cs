@@ -118,7 +118,7 @@ public sealed class Topology
     public IReadOnlyDictionary<string, string> ResolveKafkaSettings(string regionId) =>
         ResolveKafkaSettings(regionId, Environment.GetEnvironmentVariable);
 
-    public override string ToString() => $"topology '{Name}' version {Version}: {TopologyKeywords.Word(Pattern)}, {Regions.Count} regions, {Links.Count} links";
+    public override string ToString() => $"topology '{Name}' version {Version}: {TopologyKeywords.Word(Pattern)}, {Regions.Count} region{(Regions.Count == 1 ? "" : "s")}, {Links.Count} link{(Links.Count == 1 ? "" : "s")}";
 
     private static bool IsWithin(string path, string ancestor) =>
         path == ancestor
