@@ -27,22 +27,23 @@ internal static class LocalCommand
         var brokers = new Option<int>("--brokers") { Description = "Brokers per region's embedded Kafka", DefaultValueFactory = _ => 3 };
         var partitions = new Option<int>("--partitions") { Description = "Partitions of each topic created", DefaultValueFactory = _ => 8 };
         var topics = new Option<string>("--topics") { Description = "Comma-separated topics to create in every region", DefaultValueFactory = _ => "orders" };
+        var silos = new Option<int>("--silos") { Description = "Silos per region (one Orleans cluster per region; replicators spread over its silos)", DefaultValueFactory = _ => 1 };
         var timeout = new Option<int>("--timeout") { Description = "Seconds to wait for every link to replicate", DefaultValueFactory = _ => 180 };
         var dir = CommonOptions.Dir();
         var command = new Command("up", "Start every region (Kafka, then silo) in full-mesh active-active replication, create the topics everywhere, and wait until every link replicates. Prints each region's bootstrap servers and writes them to <dir>/<region>/bootstrap.")
         {
-            regions, pattern, hub, primary, topologyFile, brokers, partitions, topics, timeout, dir,
+            regions, pattern, hub, primary, topologyFile, brokers, partitions, topics, silos, timeout, dir,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
             var mesh = new LocalMesh(parse.GetValue(dir)!, line => AnsiConsole.MarkupLineInterpolated($"[grey]{line}[/]"));
             var plan = Plan(CommonOptions.SplitList(parse.GetValue(regions)), parse.GetValue(pattern), parse.GetValue(hub), parse.GetValue(primary), parse.GetValue(topologyFile));
             var state = await mesh.UpAsync(plan, parse.GetValue(brokers), parse.GetValue(partitions),
-                CommonOptions.SplitList(parse.GetValue(topics)), TimeSpan.FromSeconds(parse.GetValue(timeout)), cancellationToken);
+                CommonOptions.SplitList(parse.GetValue(topics)), TimeSpan.FromSeconds(parse.GetValue(timeout)), cancellationToken, parse.GetValue(silos));
             // Plain lines, never wrapped, so scripts and people can copy the bootstrap servers.
             var width = state.Regions.Max(r => r.Id.Length);
             foreach (var region in state.Regions)
-                Console.WriteLine($"{region.Id.PadRight(width)}  bootstrap {mesh.Bootstrap(region.Id)}  (in {mesh.Paths.BootstrapFile(region.Id)}; silo gateway 127.0.0.1:{region.GatewayPort})");
+                Console.WriteLine($"{region.Id.PadRight(width)}  bootstrap {mesh.Bootstrap(region.Id)}  (in {mesh.Paths.BootstrapFile(region.Id)}; silo gateways {string.Join(", ", region.Silos.Select(s => $"127.0.0.1:{s.GatewayPort}"))})");
             foreach (var link in state.Links)
                 Console.WriteLine($"link {link.From} -> {link.To} carries records from {string.Join(", ", link.Origins)}");
             AnsiConsole.MarkupLineInterpolated($"[green]{state.Regions.Count} regions replicating[/] topics {string.Join(", ", state.Topics)}, {state.Topology}. Stop with: mesh local down --dir {mesh.Paths.Root}");
@@ -86,17 +87,20 @@ internal static class LocalCommand
     private static Command Kill()
     {
         var region = new Argument<string>("region") { Description = "Region to kill" };
-        var silo = new Option<bool>("--silo") { Description = "Kill only the region's silo" };
+        var silo = new Option<bool>("--silo") { Description = "Kill only the region's silos" };
+        var instance = new Option<int?>("--instance") { Description = "With --silo: only this silo of the region (1 is the first)" };
         var kafka = new Option<bool>("--kafka") { Description = "Kill only the region's Kafka host (its embedded Kafka loses its data)" };
         var dir = CommonOptions.Dir();
-        var command = new Command("kill", "SIGKILL a region's processes: all of them, or only its silo or its Kafka host") { region, silo, kafka, dir };
+        var command = new Command("kill", "SIGKILL a region's processes: all of them, or only its silos (or one of them) or its Kafka host") { region, silo, instance, kafka, dir };
         command.SetAction(async (parse, _) =>
         {
             var mesh = new LocalMesh(parse.GetValue(dir)!);
             var onlySilo = parse.GetValue(silo);
             var onlyKafka = parse.GetValue(kafka);
             var both = onlySilo == onlyKafka;
-            var killed = await mesh.KillAsync(parse.GetValue(region)!, both || onlySilo, both || onlyKafka);
+            var one = parse.GetValue(instance);
+            if (one is not null && !onlySilo) throw new MeshCommandException("--instance goes with --silo.", 2);
+            var killed = await mesh.KillAsync(parse.GetValue(region)!, both || onlySilo, both || onlyKafka, one);
             Console.WriteLine(killed.Count == 0 ? "Nothing was running." : $"Killed {string.Join(" and ", killed)}.");
             return 0;
         });

@@ -10,7 +10,7 @@ namespace Mesh.Client.Commands;
 /// <summary><c>mesh status</c>: per region up/down; per link and topic: replicated, lag, latency, error.</summary>
 internal static class StatusCommand
 {
-    public sealed record RegionReport(string Region, bool KafkaUp, bool SiloUp, bool Reachable, string? Error, IReadOnlyList<LinkStatus> Links);
+    public sealed record RegionReport(string Region, bool KafkaUp, bool SiloUp, int SilosUp, int Silos, bool Reachable, string? Error, IReadOnlyList<LinkStatus> Links);
 
     public static Command Create()
     {
@@ -35,17 +35,17 @@ internal static class StatusCommand
         return await Task.WhenAll(state.Regions.Select(async region =>
         {
             var kafkaUp = mesh.IsKafkaRunning(region.Id);
-            var siloUp = mesh.IsSiloRunning(region.Id);
-            if (!siloUp) return new RegionReport(region.Id, kafkaUp, false, false, "silo is not running", []);
+            var silosUp = region.Silos.Count(s => mesh.IsSiloRunning(region.Id, s.Instance));
+            if (silosUp == 0) return new RegionReport(region.Id, kafkaUp, false, 0, region.Silos.Count, false, "no silo is running", []);
             try
             {
                 await using var connection = await mesh.ConnectAsync(region.Id, TimeSpan.FromSeconds(10), cancellationToken);
                 var status = await connection.GetStatusAsync(TimeSpan.FromSeconds(15));
-                return new RegionReport(region.Id, kafkaUp, true, true, null, status.InboundLinks);
+                return new RegionReport(region.Id, kafkaUp, true, silosUp, region.Silos.Count, true, null, status.InboundLinks);
             }
             catch (Exception e) when (e is IOException or TimeoutException or OrleansException)
             {
-                return new RegionReport(region.Id, kafkaUp, true, false, e.Message, []);
+                return new RegionReport(region.Id, kafkaUp, true, silosUp, region.Silos.Count, false, e.Message, []);
             }
         }));
     }
@@ -57,6 +57,8 @@ internal static class StatusCommand
             region = r.Region,
             kafka = r.KafkaUp ? "up" : "down",
             silo = r.SiloUp ? "up" : "down",
+            silosUp = r.SilosUp,
+            silos = r.Silos,
             reachable = r.Reachable,
             error = r.Error,
             links = r.Links.Select(l => new
@@ -80,9 +82,9 @@ internal static class StatusCommand
 
     private static void Render(IReadOnlyList<RegionReport> reports)
     {
-        var regions = new Table().Title("regions").AddColumns("region", "kafka", "silo", "note");
+        var regions = new Table().Title("regions").AddColumns("region", "kafka", "silos", "note");
         foreach (var r in reports)
-            regions.AddRow(Markup.Escape(r.Region), UpDown(r.KafkaUp), UpDown(r.SiloUp && r.Reachable), Markup.Escape(r.Error ?? ""));
+            regions.AddRow(Markup.Escape(r.Region), UpDown(r.KafkaUp), $"{UpDown(r.SiloUp && r.Reachable)} ({r.SilosUp}/{r.Silos})", Markup.Escape(r.Error ?? ""));
         AnsiConsole.Write(regions);
 
         var links = new Table().Title("links").AddColumns("link", "topic", "state", "replicated", "lag", "latest latency", "error");

@@ -24,25 +24,29 @@ public sealed class LocalMesh(string dir, Action<string>? progress = null)
 
     /// <summary>Starts every region in a full mesh, creates the topics everywhere and waits until every link replicates them.</summary>
     public Task<LocalMeshState> UpAsync(IReadOnlyList<string> regions, int brokers, int partitions, IReadOnlyList<string> topics,
-        TimeSpan readyTimeout, CancellationToken cancellationToken = default)
+        TimeSpan readyTimeout, CancellationToken cancellationToken = default, int silosPerRegion = 1)
     {
-        ValidateUp(regions, brokers, partitions, topics);
-        return UpAsync(LocalTopologyPlan.FullMesh(regions), brokers, partitions, topics, readyTimeout, cancellationToken);
+        ValidateUp(regions, brokers, partitions, topics, silosPerRegion);
+        return UpAsync(LocalTopologyPlan.FullMesh(regions), brokers, partitions, topics, readyTimeout, cancellationToken, silosPerRegion);
     }
 
     /// <summary>Starts every region of <paramref name="plan"/>, creates the topics everywhere and waits until every link replicates them.</summary>
     public async Task<LocalMeshState> UpAsync(LocalTopologyPlan plan, int brokers, int partitions, IReadOnlyList<string> topics,
-        TimeSpan readyTimeout, CancellationToken cancellationToken = default)
+        TimeSpan readyTimeout, CancellationToken cancellationToken = default, int silosPerRegion = 1)
     {
         var regions = plan.Regions;
-        ValidateUp(regions, brokers, partitions, topics);
+        ValidateUp(regions, brokers, partitions, topics, silosPerRegion);
         if (LocalMeshState.TryLoad(Paths.Root) is { } existing && existing.Regions.Any(r => IsKafkaRunning(r.Id) || IsSiloRunning(r.Id)))
             throw new MeshCommandException($"A local mesh is already running in {Paths.Root} ({string.Join(", ", existing.Regions.Select(r => r.Id))}). Run 'mesh local down --dir {Paths.Root}' first, or use another --dir.");
 
-        var ports = FreePorts(regions.Count * 2);
+        var ports = new Queue<int>(FreePorts(regions.Count * silosPerRegion * 2));
         var state = new LocalMeshState
         {
-            Regions = [.. regions.Select((id, i) => new LocalRegion { Id = id, SiloPort = ports[2 * i], GatewayPort = ports[2 * i + 1] })],
+            Regions = [.. regions.Select(id => new LocalRegion
+            {
+                Id = id,
+                Silos = [.. Enumerable.Range(1, silosPerRegion).Select(i => new LocalSilo(i, ports.Dequeue(), ports.Dequeue()))],
+            })],
             Brokers = brokers,
             Partitions = partitions,
             Topics = [.. topics],
@@ -53,7 +57,9 @@ public sealed class LocalMesh(string dir, Action<string>? progress = null)
         try
         {
             await Task.WhenAll(state.Regions.Select(r => StartKafkaAsync(state, r.Id, cancellationToken)));
-            foreach (var region in state.Regions) StartSilo(state, region.Id);
+            foreach (var region in state.Regions)
+                foreach (var silo in region.Silos)
+                    StartSilo(state, region.Id, silo.Instance);
             await WaitUntilReplicatingAsync(state, readyTimeout, cancellationToken);
             return state;
         }
@@ -64,9 +70,10 @@ public sealed class LocalMesh(string dir, Action<string>? progress = null)
         }
     }
 
-    private static void ValidateUp(IReadOnlyList<string> regions, int brokers, int partitions, IReadOnlyList<string> topics)
+    private static void ValidateUp(IReadOnlyList<string> regions, int brokers, int partitions, IReadOnlyList<string> topics, int silosPerRegion)
     {
         ValidateRegions(regions);
+        if (silosPerRegion is < 1 or > 8) throw new MeshCommandException($"--silos must be from 1 to 8, not {silosPerRegion}.", 2);
         if (brokers is < 1 or > 32) throw new MeshCommandException($"--brokers must be from 1 to 32, not {brokers}.", 2);
         if (partitions is < 1 or > 1000) throw new MeshCommandException($"--partitions must be from 1 to 1000, not {partitions}.", 2);
         foreach (var topic in topics)
@@ -96,13 +103,22 @@ public sealed class LocalMesh(string dir, Action<string>? progress = null)
         var state = LocalMeshState.TryLoad(Paths.Root);
         var regions = state?.Regions.Select(r => r.Id).ToList()
             ?? (Directory.Exists(Paths.Root) ? Directory.GetDirectories(Paths.Root).Select(Path.GetFileName).OfType<string>().ToList() : []);
-        await Task.WhenAll(regions.Select(r => StopAsync(Paths.SiloPidFile(r), LocalMeshPaths.SiloBinary)));
+        await Task.WhenAll(regions.Select(StopSilosAsync));
         await Task.WhenAll(regions.Select(r => StopAsync(Paths.KafkaPidFile(r), LocalMeshPaths.RegionHostBinary)));
-        foreach (var region in regions)
-        {
-            File.Delete(Paths.SiloPidFile(region));
-            File.Delete(Paths.KafkaPidFile(region));
-        }
+        foreach (var region in regions) File.Delete(Paths.KafkaPidFile(region));
+    }
+
+    /// <summary>Every silo pid file of a region, whether or not the state file still lists it.</summary>
+    private IEnumerable<string> SiloPidFiles(string region) =>
+        Directory.Exists(Paths.RegionDir(region)) ? Directory.GetFiles(Paths.RegionDir(region), "silo-*.pid") : [];
+
+    private async Task StopSilosAsync(string region)
+    {
+        // The first silo is the localhost cluster's primary: stop the others before it.
+        var pidFiles = SiloPidFiles(region).OrderByDescending(f => f, StringComparer.Ordinal).ToList();
+        await Task.WhenAll(pidFiles.Where(f => !f.EndsWith("silo-1.pid", StringComparison.Ordinal)).Select(f => StopAsync(f, LocalMeshPaths.SiloBinary)));
+        foreach (var primary in pidFiles.Where(f => f.EndsWith("silo-1.pid", StringComparison.Ordinal))) await StopAsync(primary, LocalMeshPaths.SiloBinary);
+        foreach (var file in pidFiles) File.Delete(file);
     }
 
     private static async Task StopAsync(string pidFile, string binary)
@@ -111,16 +127,18 @@ public sealed class LocalMesh(string dir, Action<string>? progress = null)
             await LocalProcesses.StopAsync(pid, binary, TimeSpan.FromSeconds(15));
     }
 
-    /// <summary>SIGKILLs a region's silo, Kafka, or both; nothing is given a chance to clean up.</summary>
-    public async Task<IReadOnlyList<string>> KillAsync(string region, bool silo, bool kafka)
+    /// <summary>SIGKILLs a region's silos (all, or one <paramref name="instance"/>), its Kafka, or both; nothing is given a chance to clean up.</summary>
+    public async Task<IReadOnlyList<string>> KillAsync(string region, bool silo, bool kafka, int? instance = null)
     {
-        State.Region(region);
+        var r = State.Region(region);
         var killed = new List<string>();
-        if (silo && LocalProcesses.Running(Paths.SiloPidFile(region), LocalMeshPaths.SiloBinary) is int siloPid)
+        var silos = !silo ? [] : instance is int i ? [r.Silo(i)] : r.Silos;
+        foreach (var one in silos)
         {
+            if (LocalProcesses.Running(Paths.SiloPidFile(region, one.Instance), LocalMeshPaths.SiloBinary) is not int siloPid) continue;
             LocalProcesses.Kill(siloPid);
             await LocalProcesses.WaitForExitAsync(siloPid, LocalMeshPaths.SiloBinary, TimeSpan.FromSeconds(10));
-            killed.Add($"silo (pid {siloPid})");
+            killed.Add(r.Silos.Count == 1 ? $"silo (pid {siloPid})" : $"silo {one.Instance} (pid {siloPid})");
         }
         if (kafka && LocalProcesses.Running(Paths.KafkaPidFile(region), LocalMeshPaths.RegionHostBinary) is int kafkaPid)
         {
@@ -149,19 +167,17 @@ public sealed class LocalMesh(string dir, Action<string>? progress = null)
                       "rather than mistake its new records for ones already replicated (rebuilding a region is not built yet)");
             foreach (var other in state.Regions.Where(r => r.Id != region && IsSiloRunning(r.Id)))
             {
-                await StopAsync(Paths.SiloPidFile(other.Id), LocalMeshPaths.SiloBinary);
-                StartSilo(state, other.Id);
-                started.Add($"silo of {other.Id} (restarted with {region}'s new Kafka address)");
+                await StopSilosAsync(other.Id);
+                foreach (var silo in other.Silos) StartSilo(state, other.Id, silo.Instance);
+                started.Add($"silos of {other.Id} (restarted with {region}'s new Kafka address)");
             }
-            if (IsSiloRunning(region))
-            {
-                await StopAsync(Paths.SiloPidFile(region), LocalMeshPaths.SiloBinary);
-            }
+            await StopSilosAsync(region);
         }
-        if (!IsSiloRunning(region))
+        var me = state.Region(region);
+        foreach (var silo in me.Silos.Where(s => !IsSiloRunning(region, s.Instance)))
         {
-            StartSilo(state, region);
-            started.Add("silo");
+            StartSilo(state, region, silo.Instance);
+            started.Add(me.Silos.Count == 1 ? "silo" : $"silo {silo.Instance}");
         }
         await WaitUntilAnsweringAsync(state.Regions.Where(r => IsSiloRunning(r.Id)).Select(r => r.Id), TimeSpan.FromMinutes(1), cancellationToken);
         return started;
@@ -169,7 +185,11 @@ public sealed class LocalMesh(string dir, Action<string>? progress = null)
 
     public bool IsKafkaRunning(string region) => LocalProcesses.Running(Paths.KafkaPidFile(region), LocalMeshPaths.RegionHostBinary) is not null;
 
-    public bool IsSiloRunning(string region) => LocalProcesses.Running(Paths.SiloPidFile(region), LocalMeshPaths.SiloBinary) is not null;
+    /// <summary>True when any of the region's silos runs.</summary>
+    public bool IsSiloRunning(string region) => SiloPidFiles(region).Any(f => LocalProcesses.Running(f, LocalMeshPaths.SiloBinary) is not null);
+
+    public bool IsSiloRunning(string region, int instance) =>
+        LocalProcesses.Running(Paths.SiloPidFile(region, instance), LocalMeshPaths.SiloBinary) is not null;
 
     public string Bootstrap(string region) => File.ReadAllText(Paths.BootstrapFile(region)).Trim();
 
@@ -216,9 +236,10 @@ public sealed class LocalMesh(string dir, Action<string>? progress = null)
             throw new MeshCommandException($"Creating topic '{topic}' in {region} failed: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync(cancellationToken)}");
     }
 
-    private void StartSilo(LocalMeshState state, string region)
+    private void StartSilo(LocalMeshState state, string region, int instance)
     {
         var me = state.Region(region);
+        var silo = me.Silo(instance);
         var peers = new JsonObject();
         foreach (var link in state.LinksInto(region))
         {
@@ -240,26 +261,30 @@ public sealed class LocalMesh(string dir, Action<string>? progress = null)
                 ["Region"] = region,
                 ["Kafka"] = new JsonObject { ["BootstrapServers"] = Bootstrap(region), ["EmbeddedControl"] = Control(region) },
                 ["Peers"] = peers,
+                ["Replication"] = new JsonObject { ["MinimumSilos"] = me.Silos.Count },
                 ["Orleans"] = new JsonObject
                 {
                     ["Clustering"] = "localhost",
                     ["ClusterId"] = me.ClusterId,
-                    ["SiloPort"] = me.SiloPort,
-                    ["GatewayPort"] = me.GatewayPort,
+                    ["SiloPort"] = silo.SiloPort,
+                    ["GatewayPort"] = silo.GatewayPort,
+                    ["PrimarySiloPort"] = instance == 1 ? null : me.Silos[0].SiloPort,
                 },
             },
         };
-        File.WriteAllText(Paths.SiloConfig(region), config.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
-        LocalProcesses.StartDetached(LocalMeshPaths.Binary(LocalMeshPaths.SiloBinary), ["--config", Paths.SiloConfig(region)],
-            Paths.SiloLog(region), Paths.SiloPidFile(region));
-        _progress($"{region}: starting silo (gateway 127.0.0.1:{me.GatewayPort})");
+        File.WriteAllText(Paths.SiloConfig(region, instance), config.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+        LocalProcesses.StartDetached(LocalMeshPaths.Binary(LocalMeshPaths.SiloBinary), ["--config", Paths.SiloConfig(region, instance)],
+            Paths.SiloLog(region, instance), Paths.SiloPidFile(region, instance));
+        _progress($"{region}: starting silo {instance} of {me.Silos.Count} (gateway 127.0.0.1:{silo.GatewayPort})");
     }
 
     /// <summary>Connects to one region's silos.</summary>
     public Task<RegionConnection> ConnectAsync(string region, TimeSpan timeout, CancellationToken cancellationToken = default)
     {
         var r = State.Region(region);
-        return RegionConnection.ConnectAsync(region, r.ClusterId, "mesh", [new IPEndPoint(IPAddress.Loopback, r.GatewayPort)], timeout, cancellationToken);
+        return RegionConnection.ConnectAsync(region, r.ClusterId, "mesh",
+            [.. r.Silos.Where(s => IsSiloRunning(region, s.Instance)).DefaultIfEmpty(r.Silos[0]).Select(s => new IPEndPoint(IPAddress.Loopback, s.GatewayPort))],
+            timeout, cancellationToken);
     }
 
     /// <summary>Waits until every region reports every peer link replicating every topic.</summary>
@@ -273,7 +298,7 @@ public sealed class LocalMesh(string dir, Action<string>? progress = null)
             foreach (var region in pending.ToArray())
             {
                 if (!IsSiloRunning(region))
-                    throw new MeshCommandException($"{region}'s silo exited; see {Paths.SiloLog(region)}.");
+                    throw new MeshCommandException($"{region}'s silos exited; see {Paths.SiloLog(region, 1)}.");
                 var reason = await NotReplicatingReasonAsync(state, region, cancellationToken);
                 if (reason is null)
                 {
@@ -285,7 +310,7 @@ public sealed class LocalMesh(string dir, Action<string>? progress = null)
             if (pending.Count == 0) break;
             if (DateTime.UtcNow > deadline)
                 throw new MeshCommandException("Regions not replicating within " + timeout.TotalSeconds + " s: " +
-                    string.Join("; ", pending.Select(r => $"{r}: {lastReason.GetValueOrDefault(r, "no answer")} (log {Paths.SiloLog(r)})")));
+                    string.Join("; ", pending.Select(r => $"{r}: {lastReason.GetValueOrDefault(r, "no answer")} (log {Paths.SiloLog(r, 1)})")));
             await Task.Delay(500, cancellationToken);
         }
     }
@@ -299,7 +324,7 @@ public sealed class LocalMesh(string dir, Action<string>? progress = null)
             while (true)
             {
                 if (!IsSiloRunning(region))
-                    throw new MeshCommandException($"{region}'s silo exited; see {Paths.SiloLog(region)}.");
+                    throw new MeshCommandException($"{region}'s silos exited; see {Paths.SiloLog(region, 1)}.");
                 try
                 {
                     await using var connection = await ConnectAsync(region, TimeSpan.FromSeconds(10), cancellationToken);
@@ -309,7 +334,7 @@ public sealed class LocalMesh(string dir, Action<string>? progress = null)
                 catch (Exception e) when (e is IOException or TimeoutException or OrleansException)
                 {
                     if (DateTime.UtcNow > deadline)
-                        throw new MeshCommandException($"{region}'s silo did not answer within {timeout.TotalSeconds} s ({e.Message}); see {Paths.SiloLog(region)}.");
+                        throw new MeshCommandException($"{region}'s silo did not answer within {timeout.TotalSeconds} s ({e.Message}); see {Paths.SiloLog(region, 1)}.");
                     await Task.Delay(500, cancellationToken);
                 }
             }

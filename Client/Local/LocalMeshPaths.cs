@@ -12,9 +12,9 @@ public sealed class LocalMeshPaths(string dir)
     public string KafkaControlFile(string region) => Path.Combine(KafkaDir(region), "control");
     public string KafkaPidFile(string region) => Path.Combine(Root, region, "kafka.pid");
     public string KafkaLog(string region) => Path.Combine(Root, region, "kafka.log");
-    public string SiloPidFile(string region) => Path.Combine(Root, region, "silo.pid");
-    public string SiloLog(string region) => Path.Combine(Root, region, "silo.log");
-    public string SiloConfig(string region) => Path.Combine(Root, region, "silo.json");
+    public string SiloPidFile(string region, int instance) => Path.Combine(Root, region, $"silo-{instance}.pid");
+    public string SiloLog(string region, int instance) => Path.Combine(Root, region, $"silo-{instance}.log");
+    public string SiloConfig(string region, int instance) => Path.Combine(Root, region, $"silo-{instance}.json");
 
     public const string SiloBinary = "Mesh.Silo.dll";
     public const string RegionHostBinary = "Mesh.RegionHost.dll";

@@ -60,14 +60,23 @@ public sealed record LocalMeshState
     }
 }
 
-/// <summary>One local region: its ports are fixed at <c>up</c> so a restarted silo comes back where clients expect it.</summary>
+/// <summary>One local region: its own Orleans cluster of one or more silos.</summary>
 public sealed record LocalRegion
 {
     public required string Id { get; init; }
-    public required int SiloPort { get; init; }
-    public required int GatewayPort { get; init; }
+
+    /// <summary>The region's silos; the first is the localhost cluster's primary, which the others join.</summary>
+    public required List<LocalSilo> Silos { get; init; }
+
     public string ClusterId => $"mesh-{Id}";
+
+    public LocalSilo Silo(int instance) =>
+        Silos.FirstOrDefault(s => s.Instance == instance)
+        ?? throw new MeshCommandException($"Region '{Id}' has no silo {instance}; it has silos 1 to {Silos.Count}.", 2);
 }
+
+/// <summary>One silo; its ports are fixed at <c>up</c> so a restarted silo comes back where clients expect it.</summary>
+public sealed record LocalSilo(int Instance, int SiloPort, int GatewayPort);
 
 /// <summary>A command failed for a reason the operator can act on; the message says what and how.</summary>
 public sealed class MeshCommandException(string message, int exitCode = 1) : Exception(message)

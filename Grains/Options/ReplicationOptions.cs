@@ -28,6 +28,12 @@ public sealed class ReplicationOptions
     /// <summary>How often a link looks for new topics in its source.</summary>
     public TimeSpan DiscoveryInterval { get; set; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>Active silos to wait for before replication starts, so replicators spread over them.</summary>
+    public int MinimumSilos { get; set; } = 1;
+
+    /// <summary>Longest wait for <see cref="MinimumSilos"/>.</summary>
+    public TimeSpan StartupGrace { get; set; } = TimeSpan.FromSeconds(30);
+
     /// <summary>The forwarding rule of link <paramref name="source"/> -> this region.</summary>
     public IForwardingPolicy ForwardingFrom(string source) =>
         Links.TryGetValue(source, out var link) && link.Origins is { } origins

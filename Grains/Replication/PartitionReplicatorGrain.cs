@@ -1,6 +1,7 @@
 using Mesh.Core.Replication;
 using Mesh.Grains.Options;
 using Mesh.Grains.Ports;
+using Orleans.Placement;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -12,6 +13,7 @@ namespace Mesh.Grains.Replication;
 /// point neither loses nor duplicates records. The work itself is a timer turn that drains the
 /// shared reader's buffer for this partition in batches.
 /// </summary>
+[RandomPlacement] // replicators spread over the region's silos; a dead silo's share re-activates on the others
 public sealed partial class PartitionReplicatorGrain(
     ISourceFeeds feeds,
     IDestinationLog destination,

@@ -33,6 +33,8 @@ public static class MeshSiloHosting
             o.MaxBatchRecords = region.Replication.MaxBatchRecords;
             o.CheckpointInterval = TimeSpan.FromMilliseconds(region.Replication.CheckpointIntervalMs);
             o.DiscoveryInterval = TimeSpan.FromMilliseconds(region.Replication.DiscoveryIntervalMs);
+            o.MinimumSilos = region.Replication.MinimumSilos;
+            o.StartupGrace = TimeSpan.FromMilliseconds(region.Replication.StartupGraceMs);
         });
         services.Configure<KafkaRegionsOptions>(o =>
         {

@@ -14,6 +14,7 @@ namespace Mesh.Silo.Hosting;
 /// </summary>
 internal sealed partial class ReplicationSupervisor(
     IGrainFactory grains,
+    IClusterMembershipService membership,
     ITopicCatalog catalog,
     KafkaCheckpointStore checkpoints,
     IOptions<ReplicationOptions> options,
@@ -38,6 +39,7 @@ internal sealed partial class ReplicationSupervisor(
                 await Task.Delay(TimeSpan.FromSeconds(2), stoppingToken);
             }
         }
+        await WaitForSilosAsync(stoppingToken);
         LogStarted(region, string.Join(", ", options.Value.Peers));
 
         using var timer = new PeriodicTimer(PingInterval);
@@ -57,6 +59,19 @@ internal sealed partial class ReplicationSupervisor(
         }
         while (await timer.WaitForNextTickAsync(stoppingToken));
     }
+
+    private async Task WaitForSilosAsync(CancellationToken stoppingToken)
+    {
+        var wanted = options.Value.MinimumSilos;
+        var deadline = DateTime.UtcNow + options.Value.StartupGrace;
+        int Active() => membership.CurrentSnapshot.Members.Values.Count(m => m.Status == SiloStatus.Active);
+        while (Active() < wanted && DateTime.UtcNow < deadline)
+            await Task.Delay(200, stoppingToken);
+        if (Active() < wanted) LogFewerSilos(Active(), wanted);
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Starting replication with {Active} active silos, fewer than the {Wanted} expected (Mesh:Replication:MinimumSilos)")]
+    private partial void LogFewerSilos(int active, int wanted);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Cannot create or read the checkpoint topic {Topic} yet; retrying")]
     private partial void LogCheckpointTopicUnavailable(Exception e, string topic);

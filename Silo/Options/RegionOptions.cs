@@ -58,6 +58,16 @@ public sealed class ReplicationTuningOptions
 
     /// <summary>How often each link looks for new source topics. Default 5 s.</summary>
     public int DiscoveryIntervalMs { get; set; } = 5000;
+
+    /// <summary>
+    /// Replication starts once this many of the region's silos are active (or after
+    /// <see cref="StartupGraceMs"/>), so that the first replicators spread over all of them rather
+    /// than all landing on the first silo up. Default 1.
+    /// </summary>
+    public int MinimumSilos { get; set; } = 1;
+
+    /// <summary>Longest wait for <see cref="MinimumSilos"/> at start. Default 30 s.</summary>
+    public int StartupGraceMs { get; set; } = 30_000;
 }
 
 /// <summary>Each region is its own Orleans cluster.</summary>

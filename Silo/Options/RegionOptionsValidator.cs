@@ -51,6 +51,11 @@ public static class RegionOptionsValidator
         if (options.Replication.DiscoveryIntervalMs is < 100 or > 3_600_000)
             Problem("Mesh:Replication:DiscoveryIntervalMs", $"is {options.Replication.DiscoveryIntervalMs}", "Use a value from 100 to 3600000 (default 5000).");
 
+        if (options.Replication.MinimumSilos is < 1 or > 1000)
+            Problem("Mesh:Replication:MinimumSilos", $"is {options.Replication.MinimumSilos}", "Use the number of silos the region normally runs (default 1).");
+        if (options.Replication.StartupGraceMs is < 0 or > 600_000)
+            Problem("Mesh:Replication:StartupGraceMs", $"is {options.Replication.StartupGraceMs}", "Use a value from 0 to 600000 (default 30000).");
+
         var orleans = options.Orleans;
         switch (orleans.Clustering.ToLowerInvariant())
         {

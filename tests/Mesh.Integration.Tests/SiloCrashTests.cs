@@ -58,7 +58,7 @@ public sealed class SiloCrashTests
         Assert.All(check.RecordsPerRegion.Values, n => Assert.Equal(2 * batches * perBatch, n));
 
         // The restarted silo found records written after its last checkpoint and skipped them.
-        var log = await File.ReadAllTextAsync(mesh.Local.Paths.SiloLog("eu-west"));
+        var log = await File.ReadAllTextAsync(mesh.Local.Paths.SiloLog("eu-west", 1));
         var recoveries = Regex.Matches(log, @"us-east->eu-west\|orders\|\d+: resuming at source offset (\d+), origin vector \[[^\]]*\], checkpointed destination end (\d+), destination end (\d+)")
             .Select(m => (checkpointEnd: long.Parse(m.Groups[2].Value), end: long.Parse(m.Groups[3].Value)))
             .ToList();
