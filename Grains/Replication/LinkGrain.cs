@@ -52,12 +52,29 @@ public sealed partial class LinkGrain(
                 topics.Add(new TopicLinkStatus(topic, ReplicationState.Stopped, plan.Partitions, 0, null, null, plan.Error, []));
                 continue;
             }
-            var partitions = await Task.WhenAll(Enumerable.Range(0, plan.Partitions).Select(p =>
-                GrainFactory.GetGrain<IPartitionReplicatorGrain>(GrainKeys.Partition(_source, _destination, topic, p)).GetStatusAsync()));
+            var partitions = await Task.WhenAll(Enumerable.Range(0, plan.Partitions).Select(p => PartitionStatusAsync(topic, p)));
             topics.Add(Summarize(topic, partitions));
         }
         return new LinkStatus(_source, _destination, topics, _error, _lastDiscoveryAt);
     }
+
+    // A replicator on a silo that just died answers nothing until Orleans declares the silo dead and
+    // re-activates it elsewhere; say so for that partition instead of failing the whole status.
+    private async Task<PartitionStatus> PartitionStatusAsync(string topic, int partition)
+    {
+        try
+        {
+            return await GrainFactory.GetGrain<IPartitionReplicatorGrain>(GrainKeys.Partition(_source, _destination, topic, partition))
+                .GetStatusAsync().WaitAsync(StatusTimeout);
+        }
+        catch (Exception e) when (e is TimeoutException or OrleansException)
+        {
+            return new PartitionStatus(topic, partition, ReplicationState.Starting, 0, 0, null, null, null, -1,
+                $"not answering (its silo may have just died; Orleans moves it once the silo is declared dead): {e.GetBaseException().Message}");
+        }
+    }
+
+    private static readonly TimeSpan StatusTimeout = TimeSpan.FromSeconds(5);
 
     private static TopicLinkStatus Summarize(string topic, PartitionStatus[] partitions)
     {
