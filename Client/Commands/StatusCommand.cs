@@ -16,14 +16,14 @@ internal static class StatusCommand
     {
         var dir = CommonOptions.Dir();
         var json = CommonOptions.Json();
-        var command = new Command("status", "Show each region (up/down) and each inbound link per topic: records replicated, lag in records, latest end-to-end replication latency, error. Exit code 0: all up; 3: a region's Kafka or silo is down or unreachable; 4: a link or topic is stopped by an error") { dir, json };
+        var command = new Command("status", "Show each region (up/down) and each inbound link per topic: records replicated, lag in records, latest end-to-end replication latency, error. Exit code 0: all up; 3: a region's Kafka or one of its silos is down, or the region is unreachable; 4: a link or topic is stopped by an error") { dir, json };
         command.SetAction(async (parse, cancellationToken) =>
         {
             var mesh = new LocalMesh(parse.GetValue(dir)!);
             var reports = await CollectAsync(mesh, cancellationToken);
             if (parse.GetValue(json)) Console.WriteLine(ToJson(reports));
             else Render(reports);
-            if (!reports.All(r => r.KafkaUp && r.SiloUp && r.Reachable)) return 3;
+            if (!reports.All(r => r.KafkaUp && r.SilosUp == r.Silos && r.Reachable)) return 3;
             return reports.Any(r => r.Links.Any(l => l.Error is not null || l.Topics.Any(t => t.State == ReplicationState.Stopped))) ? 4 : 0;
         });
         return command;

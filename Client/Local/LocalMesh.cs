@@ -174,6 +174,13 @@ public sealed class LocalMesh(string dir, Action<string>? progress = null)
             await StopSilosAsync(region);
         }
         var me = state.Region(region);
+        if (me.Silos.Count > 1 && !IsSiloRunning(region, 1) && IsSiloRunning(region))
+        {
+            // The first silo holds a localhost cluster's membership: the others cannot rejoin a new
+            // one, so the whole region restarts (its replicators resume from their checkpoints).
+            await StopSilosAsync(region);
+            started.Add("all silos (the first silo, which the others join, was down)");
+        }
         foreach (var silo in me.Silos.Where(s => !IsSiloRunning(region, s.Instance)))
         {
             StartSilo(state, region, silo.Instance);

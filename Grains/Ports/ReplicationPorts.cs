@@ -8,7 +8,11 @@ namespace Mesh.Grains.Ports;
 /// <summary>Shared readers of the peer regions' clusters.</summary>
 public interface ISourceFeeds
 {
-    /// <summary>Starts reading <paramref name="topic"/>/<paramref name="partition"/> of <paramref name="sourceRegion"/> at <paramref name="startOffset"/>.</summary>
+    /// <summary>
+    /// Starts reading <paramref name="topic"/>/<paramref name="partition"/> of <paramref name="sourceRegion"/> at
+    /// <paramref name="startOffset"/>, or where the source's log starts when it is negative. An offset the
+    /// source no longer has is reported through <see cref="ISourcePartitionFeed.Error"/>, never skipped.
+    /// </summary>
     ISourcePartitionFeed Open(string sourceRegion, string topic, int partition, long startOffset);
 }
 
@@ -59,6 +63,12 @@ public interface ITopicCatalog
 
     /// <summary>Creates <paramref name="topic"/> in <paramref name="region"/>; succeeds if it exists with that partition count.</summary>
     Task CreateTopicAsync(string region, string topic, int partitions, CancellationToken cancellationToken);
+}
+
+/// <summary>Whether this silo may start placing replicators (the region's expected silos are up, or the grace passed).</summary>
+public interface IReplicationReadiness
+{
+    bool IsReady { get; }
 }
 
 /// <summary>A Kafka failure the replicator cannot retry its way out of (authorization, topic gone, record too large).</summary>

@@ -14,6 +14,7 @@ namespace Mesh.Grains.Replication;
 /// </summary>
 public sealed partial class LinkGrain(
     ITopicCatalog catalog,
+    IReplicationReadiness readiness,
     IOptions<ReplicationOptions> options,
     TimeProvider time,
     ILogger<LinkGrain> logger) : Grain, ILinkGrain
@@ -90,6 +91,7 @@ public sealed partial class LinkGrain(
 
     private async Task DiscoverAsync(CancellationToken cancellationToken)
     {
+        if (!readiness.IsReady) return; // a status request may activate this link before the region's silos are all up
         try
         {
             var sourceTopics = await catalog.ListTopicsAsync(_source, cancellationToken);
@@ -139,12 +141,21 @@ public sealed partial class LinkGrain(
             if (error is not null) LogTopicStopped(topic, error);
             _topics[topic] = plan;
         }
-        if (error is null)
+        if (error is not null) return;
+        try
         {
             await Task.WhenAll(Enumerable.Range(0, partitions).Select(p =>
                 GrainFactory.GetGrain<IPartitionReplicatorGrain>(GrainKeys.Partition(_source, _destination, topic, p)).EnsureRunningAsync()));
         }
+        catch (Exception e) when (e is TimeoutException or OrleansException)
+        {
+            // A replicator busy recovering (or on a silo that just died) answers late; the next round pings it again.
+            LogPingSlow(e, topic);
+        }
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Some replicators of '{Topic}' did not answer in time; pinging them again next round")]
+    private partial void LogPingSlow(Exception e, string topic);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Created topic '{Topic}' with {Partitions} partitions in {Region}")]
     private partial void LogCreatedTopic(string topic, int partitions, string region);

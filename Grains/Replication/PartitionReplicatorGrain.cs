@@ -74,7 +74,7 @@ public sealed partial class PartitionReplicatorGrain(
     {
         long? lag = null;
         if (_replication is not null && _feed?.HighWatermark is long high)
-            lag = Math.Max(0, high - _replication.NextSourceOffset);
+            lag = Math.Max(0, high - Math.Max(0, _replication.NextSourceOffset));
         return Task.FromResult(new PartitionStatus(_topic, _partition, _state, _replicated, _skipped, lag,
             _latestLatencyMs, _latestReplicatedAt, _replication?.NextSourceOffset ?? -1, _error));
     }
@@ -117,8 +117,7 @@ public sealed partial class PartitionReplicatorGrain(
         // First start of this link on this partition: replicate the source from its beginning, and
         // read the whole destination first, so whatever already arrived (over another link, or before
         // a lost checkpoint) is not written again.
-        var checkpoint = await checkpoints.ReadAsync(Key, cancellationToken)
-            ?? new ReplicationCheckpoint(0, new OriginVector(), 0);
+        var checkpoint = await checkpoints.ReadAsync(Key, cancellationToken) ?? ReplicationCheckpoint.Initial;
 
         var replication = new PartitionReplication(_source, _destination, _partition, _options.ForwardingFrom(_source), checkpoint);
         var destinationEnd = await destination.GetEndOffsetAsync(_topic, _partition, cancellationToken);
@@ -126,6 +125,7 @@ public sealed partial class PartitionReplicatorGrain(
         {
             await destination.ScanProvenanceAsync(_topic, _partition, checkpoint.DestinationEndOffset, destinationEnd,
                 replication.Observe, cancellationToken);
+            replication.ObservedUpTo(destinationEnd);
         }
 
         _replication = replication;

@@ -43,6 +43,8 @@ public static class MeshSiloHosting
             foreach (var (peer, cluster) in region.Peers) o.Clusters[peer] = cluster;
         });
         services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<ReplicationReadiness>();
+        services.TryAddSingleton<IReplicationReadiness>(sp => sp.GetRequiredService<ReplicationReadiness>());
         services.TryAddSingleton<LocalProducer>();
         services.TryAddSingleton<KafkaCheckpointStore>();
         services.TryAddSingleton<ICheckpointStore>(sp => sp.GetRequiredService<KafkaCheckpointStore>());

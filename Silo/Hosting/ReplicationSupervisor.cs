@@ -14,7 +14,7 @@ namespace Mesh.Silo.Hosting;
 /// </summary>
 internal sealed partial class ReplicationSupervisor(
     IGrainFactory grains,
-    IClusterMembershipService membership,
+    ReplicationReadiness readiness,
     ITopicCatalog catalog,
     KafkaCheckpointStore checkpoints,
     IOptions<ReplicationOptions> options,
@@ -62,12 +62,8 @@ internal sealed partial class ReplicationSupervisor(
 
     private async Task WaitForSilosAsync(CancellationToken stoppingToken)
     {
-        var wanted = options.Value.MinimumSilos;
-        var deadline = DateTime.UtcNow + options.Value.StartupGrace;
-        int Active() => membership.CurrentSnapshot.Members.Values.Count(m => m.Status == SiloStatus.Active);
-        while (Active() < wanted && DateTime.UtcNow < deadline)
-            await Task.Delay(200, stoppingToken);
-        if (Active() < wanted) LogFewerSilos(Active(), wanted);
+        while (!readiness.IsReady) await Task.Delay(200, stoppingToken);
+        if (readiness.ActiveSilos < options.Value.MinimumSilos) LogFewerSilos(readiness.ActiveSilos, options.Value.MinimumSilos);
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Starting replication with {Active} active silos, fewer than the {Wanted} expected (Mesh:Replication:MinimumSilos)")]

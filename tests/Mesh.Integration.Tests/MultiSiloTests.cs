@@ -21,10 +21,12 @@ public sealed class MultiSiloTests
         await using var mesh = TestMesh.InNewFolder("silos");
         await mesh.Local.UpAsync(Regions, brokers: 3, Partitions, [Topic], TimeSpan.FromMinutes(2), silosPerRegion: 2);
 
-        // Both of eu-west's silos run some of the us-east -> eu-west replicators.
-        var onSecond = await Eventually.WaitAsync("eu-west's second silo to run replicators",
-            () => Task.FromResult(ResumedPartitions(mesh, instance: 2)), p => p.Count > 0, TimeSpan.FromMinutes(1), p => p.Count.ToString());
-        Assert.True(onSecond.Count < Partitions, "every replicator landed on the second silo; placement did not spread them");
+        // Up means every replicator reported Replicating, so each has logged where it started:
+        // both of eu-west's silos run some of the us-east -> eu-west replicators.
+        var onSecond = ResumedPartitions(mesh, instance: 2);
+        var onFirstBefore = ResumedPartitions(mesh, instance: 1);
+        Assert.True(onSecond.Count is > 0 and < Partitions, $"replicators were not spread: silo 1 ran [{string.Join(",", onFirstBefore)}], silo 2 [{string.Join(",", onSecond)}]");
+        Assert.Empty(onFirstBefore.Intersect(onSecond));
 
         const int batches = 30, perBatch = 400;
         var produced = Regions.ToDictionary(r => r, _ => batches * perBatch);
@@ -37,8 +39,8 @@ public sealed class MultiSiloTests
             }
         })).ToList();
 
-        await Eventually.WaitAsync("eu-west to receive some of us-east's records",
-            () => Task.FromResult(mesh.RecordCount("eu-west", Topic)), n => n > 3000, TimeSpan.FromMinutes(1));
+        await Eventually.WaitAsync("us-east -> eu-west to replicate a part of the stream",
+            () => mesh.ReplicatedAsync("us-east", "eu-west", Topic), n => n > 3000, TimeSpan.FromMinutes(1));
         var killed = await mesh.Local.KillAsync("eu-west", silo: true, kafka: false, instance: 2);
         Assert.Single(killed);
         Assert.True(mesh.Local.IsSiloRunning("eu-west", 1));
@@ -49,9 +51,10 @@ public sealed class MultiSiloTests
         Assert.True(check.Ok, string.Join("\n", check.Problems));
         Assert.All(check.RecordsPerRegion.Values, n => Assert.Equal(2 * batches * perBatch, n));
 
-        // The survivor resumed the dead silo's partitions.
+        // The survivor resumed the dead silo's partitions from their checkpoints.
         var onFirst = ResumedPartitions(mesh, instance: 1);
         Assert.Superset(onSecond, onFirst);
+        Assert.Equal(Partitions, onFirst.Count);
     }
 
     private static HashSet<int> ResumedPartitions(TestMesh mesh, int instance)

@@ -42,8 +42,8 @@ public sealed class SiloCrashTests
         })).ToList();
 
         // Kill eu-west's silo once it is visibly part-way through us-east's records.
-        await Eventually.WaitAsync("eu-west to receive some of us-east's records",
-            () => Task.FromResult(mesh.RecordCount("eu-west", Topic)), n => n > 4000, TimeSpan.FromMinutes(1));
+        await Eventually.WaitAsync("us-east -> eu-west to replicate a part of the stream",
+            () => mesh.ReplicatedAsync("us-east", "eu-west", Topic), n => n > 3000, TimeSpan.FromMinutes(1));
         var killed = await mesh.Local.KillAsync("eu-west", silo: true, kafka: false);
         Assert.Single(killed);
         var atKill = mesh.RecordCount("eu-west", Topic);
@@ -59,7 +59,7 @@ public sealed class SiloCrashTests
 
         // The restarted silo found records written after its last checkpoint and skipped them.
         var log = await File.ReadAllTextAsync(mesh.Local.Paths.SiloLog("eu-west", 1));
-        var recoveries = Regex.Matches(log, @"us-east->eu-west\|orders\|\d+: resuming at source offset (\d+), origin vector \[[^\]]*\], checkpointed destination end (\d+), destination end (\d+)")
+        var recoveries = Regex.Matches(log, @"us-east->eu-west\|orders\|\d+: resuming at source offset (-?\d+), origin vector \[[^\]]*\], checkpointed destination end (\d+), destination end (\d+)")
             .Select(m => (checkpointEnd: long.Parse(m.Groups[2].Value), end: long.Parse(m.Groups[3].Value)))
             .ToList();
         Assert.True(recoveries.Count >= 8, $"expected a start and a restart per partition in the log, found {recoveries.Count}");
@@ -93,7 +93,7 @@ public sealed class KafkaCrashTests
         Assert.Contains("kafka", started);
 
         // eu-west lost its own records with its Kafka; us-east's come back to it, each once.
-        var refill = await mesh.WaitAndCheckAsync(Topic, new Dictionary<string, int> { ["us-east"] = 500 }, TimeSpan.FromMinutes(1),
+        var refill = await mesh.WaitAndCheckAsync(Topic, new Dictionary<string, int> { ["us-east"] = 500 }, TimeSpan.FromMinutes(3),
             reaches: (region, origin) => region == "eu-west");
         Assert.True(refill.Problems.Where(p => p.StartsWith("eu-west", StringComparison.Ordinal)).ToList() is { Count: 0 },
             string.Join("\n", refill.Problems));

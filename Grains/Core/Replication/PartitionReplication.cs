@@ -112,6 +112,9 @@ public sealed class PartitionReplication
         DestinationEndOffset = Math.Max(DestinationEndOffset, destinationEndOffset);
     }
 
+    /// <summary>The destination was read back up to <paramref name="endOffset"/>; recovery need not read it again.</summary>
+    public void ObservedUpTo(long endOffset) => DestinationEndOffset = Math.Max(DestinationEndOffset, endOffset);
+
     /// <summary>Folds in provenance found in the destination after the last checkpoint (crash recovery).</summary>
     public void Observe(Provenance applied, long destinationOffset)
     {

@@ -12,6 +12,15 @@ public sealed record ReplicationCheckpoint(long NextSourceOffset, OriginVector V
 {
     private const string FormatVersion = "1";
 
+    /// <summary>
+    /// <see cref="NextSourceOffset"/> of a replicator that has read nothing yet: start wherever the
+    /// source's log starts now. Any real offset is resumed exactly, and its absence is an error.
+    /// </summary>
+    public const long FromSourceStart = -1;
+
+    /// <summary>Where a new replicator starts: the source's start, and the whole destination to read back.</summary>
+    public static ReplicationCheckpoint Initial => new(FromSourceStart, new OriginVector(), 0);
+
     /// <summary><c>1;next=120;dest=4411;vector=us-east:119</c></summary>
     public string Encode() => string.Create(CultureInfo.InvariantCulture,
         $"{FormatVersion};next={NextSourceOffset};dest={DestinationEndOffset};vector={Vector}");
@@ -25,7 +34,11 @@ public sealed record ReplicationCheckpoint(long NextSourceOffset, OriginVector V
             reason = $"checkpoint '{text}' is not in format version {FormatVersion} ('1;next=N;dest=N;vector=...')";
             return false;
         }
-        if (!TryField(fields[1], "next", out var next, out reason) || !TryField(fields[2], "dest", out var dest, out reason))
+        long next = FromSourceStart;
+        reason = "";
+        if (fields[1] != $"next={FromSourceStart}" && !TryField(fields[1], "next", out next, out reason))
+            return false;
+        if (!TryField(fields[2], "dest", out var dest, out reason))
             return false;
         if (!fields[3].StartsWith("vector=", StringComparison.Ordinal))
         {

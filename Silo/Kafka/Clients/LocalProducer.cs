@@ -65,6 +65,9 @@ public sealed partial class LocalProducer : IDisposable
             Volatile.Write(ref _producer, Build());
         }
         LogReplaced();
+        // Disposing skips the delivery handlers of records still queued; flushing first makes every
+        // one of them report (a fatal producer fails them at once), so no writer waits forever.
+        try { failed.Flush(TimeSpan.FromSeconds(30)); } catch (KafkaException) { }
         failed.Dispose();
     }
 
@@ -87,8 +90,10 @@ public sealed partial class LocalProducer : IDisposable
 
     public void Dispose()
     {
-        try { Producer.Flush(TimeSpan.FromSeconds(10)); } catch (KafkaException) { }
-        Producer.Dispose();
+        IProducer<byte[]?, byte[]?> producer;
+        lock (_gate) producer = _producer;
+        try { producer.Flush(TimeSpan.FromSeconds(10)); } catch (KafkaException) { }
+        producer.Dispose();
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Local Kafka producer: {Code} {Reason} (fatal: {Fatal})")]

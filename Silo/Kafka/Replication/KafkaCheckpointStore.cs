@@ -107,7 +107,8 @@ public sealed partial class KafkaCheckpointStore : ICheckpointStore, IDisposable
             if (report.Error.IsError) done.TrySetException(new KafkaException(report.Error));
             else done.TrySetResult();
         }, cancellationToken);
-        await done.Task.WaitAsync(cancellationToken);
+        // Bounded: the producer settles every record within its message timeout.
+        await done.Task.WaitAsync(TimeSpan.FromMinutes(3), cancellationToken);
     }
 
     public void Dispose()

@@ -68,8 +68,8 @@ internal sealed partial class SharedSourceReader : IDisposable
         var feed = new PartitionFeed(this, tp);
         if (!_feeds.TryAdd(tp, feed))
             throw new InvalidOperationException($"{_region} {topic}/{partition} is already being read by this silo.");
-        // Offset 0 is "from the start", wherever retention has moved the log's start to.
-        var offset = startOffset == 0 ? Offset.Beginning : new Offset(startOffset);
+        // Negative: a replicator that has read nothing yet starts wherever the log starts now.
+        var offset = startOffset < 0 ? Offset.Beginning : new Offset(startOffset);
         _commands.Enqueue(() =>
         {
             _consumer.IncrementalAssign([new TopicPartitionOffset(tp, offset)]);

@@ -83,7 +83,7 @@ public sealed class ReplicationCheckpointTests
     [InlineData("next=1;dest=2;vector=a:1;", "checkpoint 'next=1;dest=2;vector=a:1;' " + FormatHint)]
     [InlineData("1;nxt=1;dest=2;vector=", "checkpoint field 'nxt=1' should be 'next=<non-negative integer>'")]
     [InlineData("1;next=;dest=2;vector=", "checkpoint field 'next=' should be 'next=<non-negative integer>'")]
-    [InlineData("1;next=-1;dest=2;vector=", "checkpoint field 'next=-1' should be 'next=<non-negative integer>'")]
+    [InlineData("1;next=-2;dest=2;vector=", "checkpoint field 'next=-2' should be 'next=<non-negative integer>'")]
     [InlineData("1;next=x;dest=2;vector=", "checkpoint field 'next=x' should be 'next=<non-negative integer>'")]
     [InlineData("1;next= 1;dest=2;vector=", "checkpoint field 'next= 1' should be 'next=<non-negative integer>'")]
     [InlineData("1;NEXT=1;dest=2;vector=", "checkpoint field 'NEXT=1' should be 'next=<non-negative integer>'")]
@@ -117,5 +117,16 @@ public sealed class ReplicationCheckpointTests
         Assert.NotEqual(a, new ReplicationCheckpoint(5, Vector(("a", 2)), 9));
         Assert.NotEqual(a, new ReplicationCheckpoint(6, Vector(("a", 1)), 9));
         Assert.NotEqual(a, new ReplicationCheckpoint(5, Vector(("a", 1)), 10));
+    }
+
+    [Fact]
+    public void A_replicator_that_has_read_nothing_starts_from_the_source_start_and_round_trips()
+    {
+        var initial = ReplicationCheckpoint.Initial;
+        Assert.Equal(ReplicationCheckpoint.FromSourceStart, initial.NextSourceOffset);
+        Assert.Equal(0, initial.DestinationEndOffset);
+        Assert.Equal("1;next=-1;dest=0;vector=", initial.Encode());
+        Assert.True(ReplicationCheckpoint.TryDecode(initial.Encode(), out var decoded, out _));
+        Assert.Equal(initial, decoded);
     }
 }

@@ -50,6 +50,10 @@ public sealed class TestMesh : IAsyncDisposable
         return admin.GetMetadata(TimeSpan.FromSeconds(10)).Topics.FirstOrDefault(t => t.Topic == topic && t.Error.Code == ErrorCode.NoError)?.Partitions.Count ?? 0;
     }
 
+    /// <summary>Records the link <paramref name="source"/> -> <paramref name="destination"/> has written for a topic, per its grains.</summary>
+    public async Task<long> ReplicatedAsync(string source, string destination, string topic) =>
+        (await StatusAsync(destination)).InboundLinks.Single(l => l.Source == source).Topics.SingleOrDefault(t => t.Topic == topic)?.RecordsReplicated ?? 0;
+
     public async Task<RegionStatus> StatusAsync(string region)
     {
         await using var connection = await Local.ConnectAsync(region, TimeSpan.FromSeconds(10));
