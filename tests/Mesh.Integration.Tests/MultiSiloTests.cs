@@ -28,16 +28,9 @@ public sealed class MultiSiloTests
         Assert.True(onSecond.Count is > 0 and < Partitions, $"replicators were not spread: silo 1 ran [{string.Join(",", onFirstBefore)}], silo 2 [{string.Join(",", onSecond)}]");
         Assert.Empty(onFirstBefore.Intersect(onSecond));
 
-        const int batches = 30, perBatch = 400;
-        var produced = Regions.ToDictionary(r => r, _ => batches * perBatch);
-        var producers = Regions.Select(region => Task.Run(async () =>
-        {
-            for (var b = 0; b < batches; b++)
-            {
-                await TestTraffic.ProduceAsync(mesh.Local.Bootstrap(region), region, Topic, perBatch, keys: 64, firstSequence: b * perBatch);
-                await Task.Delay(100);
-            }
-        })).ToList();
+        const int perRegion = 12000;
+        var produced = Regions.ToDictionary(r => r, _ => perRegion);
+        var producers = mesh.StreamIntoAsync(Regions, Topic, perRegion, recordsPerSecond: 4000);
 
         await Eventually.WaitAsync("us-east -> eu-west to replicate a part of the stream",
             () => mesh.ReplicatedAsync("us-east", "eu-west", Topic), n => n > 3000, TimeSpan.FromMinutes(1));
@@ -45,11 +38,11 @@ public sealed class MultiSiloTests
         Assert.Single(killed);
         Assert.True(mesh.Local.IsSiloRunning("eu-west", 1));
         Assert.False(mesh.Local.IsSiloRunning("eu-west", 2));
-        await Task.WhenAll(producers);
+        await producers;
 
         var check = await mesh.WaitAndCheckAsync(Topic, produced, TimeSpan.FromMinutes(3));
         Assert.True(check.Ok, string.Join("\n", check.Problems));
-        Assert.All(check.RecordsPerRegion.Values, n => Assert.Equal(2 * batches * perBatch, n));
+        Assert.All(check.RecordsPerRegion.Values, n => Assert.Equal(2 * perRegion, n));
 
         // The survivor resumed the dead silo's partitions from their checkpoints.
         var onFirst = ResumedPartitions(mesh, instance: 1);

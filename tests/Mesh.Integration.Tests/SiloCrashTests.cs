@@ -29,17 +29,9 @@ public sealed class SiloCrashTests
             Environment.SetEnvironmentVariable("MESH_Mesh__Replication__CheckpointIntervalMs", null);
         }
 
-        const int batches = 40, perBatch = 500;
-        var produced = Regions.ToDictionary(r => r, _ => batches * perBatch);
-        using var stop = new CancellationTokenSource();
-        var producers = Regions.Select(region => Task.Run(async () =>
-        {
-            for (var b = 0; b < batches; b++)
-            {
-                await TestTraffic.ProduceAsync(mesh.Local.Bootstrap(region), region, Topic, perBatch, keys: 64, firstSequence: b * perBatch);
-                await Task.Delay(100);
-            }
-        })).ToList();
+        const int perRegion = 20000;
+        var produced = Regions.ToDictionary(r => r, _ => perRegion);
+        var producers = mesh.StreamIntoAsync(Regions, Topic, perRegion, recordsPerSecond: 4000);
 
         // Kill eu-west's silo once it is visibly part-way through us-east's records.
         await Eventually.WaitAsync("us-east -> eu-west to replicate a part of the stream",
@@ -51,11 +43,11 @@ public sealed class SiloCrashTests
 
         var started = await mesh.Local.StartAsync("eu-west");
         Assert.Equal(["silo"], started);
-        await Task.WhenAll(producers);
+        await producers;
 
         var check = await mesh.WaitAndCheckAsync(Topic, produced, TimeSpan.FromMinutes(2));
         Assert.True(check.Ok, $"after the kill (eu-west held {atKill} records then):\n" + string.Join("\n", check.Problems));
-        Assert.All(check.RecordsPerRegion.Values, n => Assert.Equal(2 * batches * perBatch, n));
+        Assert.All(check.RecordsPerRegion.Values, n => Assert.Equal(2 * perRegion, n));
 
         // The restarted silo found records written after its last checkpoint and skipped them.
         var log = await File.ReadAllTextAsync(mesh.Local.Paths.SiloLog("eu-west", 1));

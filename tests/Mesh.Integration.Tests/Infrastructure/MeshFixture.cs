@@ -33,6 +33,14 @@ public sealed class TestMesh : IAsyncDisposable
     public Task UpAsync(LocalTopologyPlan plan, int partitions, params string[] topics) =>
         Local.UpAsync(plan, brokers: 3, partitions, topics, TimeSpan.FromMinutes(2));
 
+    /// <summary>
+    /// Produces into every region at once at a steady rate, so that replication runs while records
+    /// keep coming (what a kill in the middle of a stream needs).
+    /// </summary>
+    public Task StreamIntoAsync(IEnumerable<string> regions, string topic, int records, int recordsPerSecond) =>
+        Task.WhenAll(regions.Select(r => Task.Run(() =>
+            TestTraffic.ProduceAsync(Local.Bootstrap(r), r, topic, records, keys: 64, recordsPerSecond: recordsPerSecond))));
+
     /// <summary>Sum of the partitions' end offsets of a topic in a region (0 if the topic is absent).</summary>
     public long RecordCount(string region, string topic)
     {
