@@ -216,7 +216,7 @@ public sealed class LocalMesh(string dir, Action<string>? progress = null)
         while (!File.Exists(Paths.KafkaControlFile(region)))
         {
             if (!IsKafkaRunning(region))
-                throw new MeshCommandException($"{region}'s Kafka host exited during start; see {Paths.KafkaLog(region)}.");
+                throw new MeshCommandException($"{region}'s Kafka host exited during start; see {Paths.KafkaLog(region)}:\n{Tail(Paths.KafkaLog(region))}");
             if (DateTime.UtcNow > deadline)
                 throw new MeshCommandException($"{region}'s Kafka host did not become ready within 60 s; see {Paths.KafkaLog(region)}.");
             await Task.Delay(100, cancellationToken);
@@ -381,6 +381,18 @@ public sealed class LocalMesh(string dir, Action<string>? progress = null)
         catch (OrleansException e)
         {
             return e.Message;
+        }
+    }
+
+    private static string Tail(string logFile, int lines = 15)
+    {
+        try
+        {
+            return string.Join('\n', File.ReadLines(logFile).TakeLast(lines));
+        }
+        catch (IOException)
+        {
+            return "(no log)";
         }
     }
 

@@ -52,15 +52,22 @@ public static partial class LocalProcesses
 
     public static bool IsOurs(int pid, string binaryName)
     {
-        try
+        // While a process is in the middle of exec (our launcher's shell becoming dotnet), the kernel
+        // can show an empty command line for an instant; look again before calling it gone.
+        for (var attempt = 0; ; attempt++)
         {
-            var cmdline = File.ReadAllText($"/proc/{pid}/cmdline");
-            var stat = File.ReadAllText($"/proc/{pid}/stat");
-            var state = stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[0];
-            return state != "Z" && cmdline.Contains(binaryName, StringComparison.Ordinal);
+            try
+            {
+                var stat = File.ReadAllText($"/proc/{pid}/stat");
+                var state = stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[0];
+                if (state is "Z" or "X") return false;
+                var cmdline = File.ReadAllText($"/proc/{pid}/cmdline");
+                if (cmdline.Length > 0 || attempt >= 10) return cmdline.Contains(binaryName, StringComparison.Ordinal);
+            }
+            catch (IOException) { return false; }
+            catch (UnauthorizedAccessException) { return false; }
+            Thread.Sleep(20);
         }
-        catch (IOException) { return false; }
-        catch (UnauthorizedAccessException) { return false; }
     }
 
     public static void Kill(int pid) => SysKill(pid, SigKill);
