@@ -10,7 +10,10 @@ namespace Mesh.Client.Commands;
 /// <summary><c>mesh status</c>: per region up/down; per link and topic: replicated, lag, latency, error.</summary>
 internal static class StatusCommand
 {
-    public sealed record RegionReport(string Region, bool KafkaUp, bool SiloUp, int SilosUp, int Silos, bool Reachable, string? Error, IReadOnlyList<LinkStatus> Links);
+    public sealed record RegionReport(string Region, bool KafkaUp, int SilosUp, int Silos, bool Reachable, string? Error, IReadOnlyList<LinkStatus> Links)
+    {
+        public bool SiloUp => SilosUp > 0;
+    }
 
     public static Command Create()
     {
@@ -36,16 +39,16 @@ internal static class StatusCommand
         {
             var kafkaUp = mesh.IsKafkaRunning(region.Id);
             var silosUp = region.Silos.Count(s => mesh.IsSiloRunning(region.Id, s.Instance));
-            if (silosUp == 0) return new RegionReport(region.Id, kafkaUp, false, 0, region.Silos.Count, false, "no silo is running", []);
+            if (silosUp == 0) return new RegionReport(region.Id, kafkaUp, 0, region.Silos.Count, false, "no silo is running", []);
             try
             {
                 await using var connection = await mesh.ConnectAsync(region.Id, TimeSpan.FromSeconds(10), cancellationToken);
                 var status = await connection.GetStatusAsync(TimeSpan.FromSeconds(15));
-                return new RegionReport(region.Id, kafkaUp, true, silosUp, region.Silos.Count, true, null, status.InboundLinks);
+                return new RegionReport(region.Id, kafkaUp, silosUp, region.Silos.Count, true, null, status.InboundLinks);
             }
             catch (Exception e) when (e is IOException or TimeoutException or OrleansException)
             {
-                return new RegionReport(region.Id, kafkaUp, true, silosUp, region.Silos.Count, false, e.Message, []);
+                return new RegionReport(region.Id, kafkaUp, silosUp, region.Silos.Count, false, e.Message, []);
             }
         }));
     }

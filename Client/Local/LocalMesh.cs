@@ -356,16 +356,16 @@ public sealed class LocalMesh(string dir, Action<string>? progress = null)
             var status = await connection.GetStatusAsync(TimeSpan.FromSeconds(10));
             foreach (var expected in state.LinksInto(region))
             {
-                var peer = new { Id = expected.From };
-                var link = status.InboundLinks.FirstOrDefault(l => l.Source == peer.Id);
-                if (link is null) return $"no link from {peer.Id}";
+                var source = expected.From;
+                var link = status.InboundLinks.FirstOrDefault(l => l.Source == source);
+                if (link is null) return $"no link from {source}";
                 var filter = new TopicFilter(expected.Include, expected.Exclude);
                 foreach (var topic in state.Topics.Where(filter.Matches))
                 {
                     var t = link.Topics.FirstOrDefault(x => x.Topic == topic);
-                    if (t is null) return $"{peer.Id}->{region} has not found topic '{topic}' yet{(link.Error is null ? "" : $" ({link.Error})")}";
-                    if (t.State == ReplicationState.Stopped) throw new MeshCommandException($"{peer.Id}->{region} topic '{topic}' stopped: {t.Error}");
-                    if (t.State != ReplicationState.Replicating) return $"{peer.Id}->{region} topic '{topic}' is {t.State}{(t.Error is null ? "" : $": {t.Error}")}";
+                    if (t is null) return $"{source}->{region} has not found topic '{topic}' yet{(link.Error is null ? "" : $" ({link.Error})")}";
+                    if (t.State == ReplicationState.Stopped) throw new MeshCommandException($"{source}->{region} topic '{topic}' stopped: {t.Error}");
+                    if (t.State != ReplicationState.Replicating) return $"{source}->{region} topic '{topic}' is {t.State}{(t.Error is null ? "" : $": {t.Error}")}";
                 }
             }
             return null;
