@@ -23,7 +23,9 @@ public sealed record PartitionStatus(
     [property: Id(6)] double? LatestLatencyMs,
     [property: Id(7)] DateTimeOffset? LatestReplicatedAt,
     [property: Id(8)] long NextSourceOffset,
-    [property: Id(9)] string? Error);
+    [property: Id(9)] string? Error,
+    [property: Id(10)] long RecordsQuarantined = 0,
+    [property: Id(11)] long RecordsExpiredBeforeReplication = 0);
 
 /// <summary>One topic on one link, summed over its partitions.</summary>
 [GenerateSerializer, Immutable, Alias("mesh.TopicLinkStatus")]
@@ -35,7 +37,9 @@ public sealed record TopicLinkStatus(
     [property: Id(4)] long? LagRecords,
     [property: Id(5)] double? LatestLatencyMs,
     [property: Id(6)] string? Error,
-    [property: Id(7)] IReadOnlyList<PartitionStatus> PartitionDetail);
+    [property: Id(7)] IReadOnlyList<PartitionStatus> PartitionDetail,
+    [property: Id(8)] long RecordsQuarantined = 0,
+    [property: Id(9)] long RecordsExpiredBeforeReplication = 0);
 
 /// <summary>One inbound link S -> D as seen by D's silos.</summary>
 [GenerateSerializer, Immutable, Alias("mesh.LinkStatus")]
