@@ -23,7 +23,54 @@ public sealed class RegionOptions
 
     public ReplicationTuningOptions Replication { get; set; } = new();
 
+    /// <summary>How provenance headers are signed and what happens to headers the mesh cannot trust.</summary>
+    public ProvenanceOptions Provenance { get; set; } = new();
+
+    /// <summary>Per-topic exceptions to the region's replication settings; the first entry whose pattern matches a topic wins.</summary>
+    public List<TopicPolicyOptions> TopicPolicies { get; set; } = [];
+
     public ClusteringOptions Orleans { get; set; } = new();
+}
+
+/// <summary>
+/// The mesh key signs every provenance header this region writes (HMAC-SHA256 over the header and
+/// the record's key, value and timestamp) and verifies every header it reads. Every region of a mesh
+/// holds the same key. Secrets: set them through the environment
+/// (<c>MESH_Mesh__Provenance__Key</c>), never in a file that is shared; they are never logged.
+/// </summary>
+public sealed class ProvenanceOptions
+{
+    /// <summary>The mesh key (at least 32 characters). Empty: headers are neither signed nor verified, only checked for structure.</summary>
+    public string Key { get; set; } = "";
+
+    /// <summary>A second key accepted when verifying, never used to sign: set it on every region during a key rotation.</summary>
+    public string AdditionalKey { get; set; } = "";
+
+    /// <summary>
+    /// What a header that cannot be trusted (malformed, unsigned, signed with another key, copied from
+    /// another record) does to its record: <c>local</c> (default) replicates it as a record produced in
+    /// the region it was read from; <c>strict</c> sends it to the quarantine.
+    /// </summary>
+    public string Untrusted { get; set; } = "local";
+
+    /// <summary>
+    /// What happens to such a header on a record replicated as local: <c>keep</c> (default) carries it on
+    /// as <c>mesh.provenance.untrusted</c>, an application header the mesh never reads; <c>strip</c> drops it.
+    /// </summary>
+    public string UntrustedHeader { get; set; } = "keep";
+}
+
+/// <summary>Settings for the topics whose names match <see cref="Topics"/>; unset fields keep the region's.</summary>
+public sealed class TopicPolicyOptions
+{
+    /// <summary>Whole-name regular expression of the topics this entry applies to.</summary>
+    public string Topics { get; set; } = "";
+
+    /// <summary><c>quarantine</c> or <c>stop</c>; see <see cref="ReplicationTuningOptions.OnBadRecord"/>.</summary>
+    public string? OnBadRecord { get; set; }
+
+    /// <summary>Compression of replicated records of these topics; see <see cref="ReplicationTuningOptions.Compression"/>.</summary>
+    public string? Compression { get; set; }
 }
 
 /// <summary>A region this region pulls from: its Kafka, and what the topology says the link carries.</summary>
@@ -68,6 +115,19 @@ public sealed class ReplicationTuningOptions
 
     /// <summary>Longest wait for <see cref="MinimumSilos"/> at start. Default 30 s.</summary>
     public int StartupGraceMs { get; set; } = 30_000;
+
+    /// <summary>
+    /// What a record the mesh cannot take (refused by this region's Kafka, too large, or an untrusted
+    /// header under <c>strict</c>) does: <c>quarantine</c> (default) writes it to <c>__mesh_quarantine</c>
+    /// with the reason and replication goes on; <c>stop</c> stops the partition at that record.
+    /// </summary>
+    public string OnBadRecord { get; set; } = "quarantine";
+
+    /// <summary>
+    /// Compression of the records the mesh writes into this region: <c>none</c> (default: what every
+    /// consumer can read), <c>gzip</c>, <c>snappy</c>, <c>lz4</c> or <c>zstd</c>.
+    /// </summary>
+    public string Compression { get; set; } = "none";
 }
 
 /// <summary>Each region is its own Orleans cluster.</summary>
