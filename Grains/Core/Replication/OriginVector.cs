@@ -4,7 +4,8 @@ using System.Text;
 namespace Mesh.Core.Replication;
 
 /// <summary>
-/// For one destination partition: the highest origin offset applied, per origin region.
+/// For one destination partition: the highest origin offset applied, per origin stream (an origin
+/// region's incarnation, keyed <c>region@incarnation</c>, see <see cref="Key"/>).
 /// A record at or below its origin's entry has been applied already and is never applied twice,
 /// which is what makes restarts and route changes duplicate-free. Entries only move forward.
 /// </summary>
@@ -13,6 +14,22 @@ public sealed class OriginVector : IEquatable<OriginVector>
     private readonly SortedDictionary<string, long> _highest = new(StringComparer.Ordinal);
 
     public IReadOnlyDictionary<string, long> Entries => _highest;
+
+    /// <summary>The key of one origin stream: <c>us-east@1a2b3c4d</c>.</summary>
+    public static string Key(string region, string incarnation) => region + "@" + incarnation;
+
+    /// <summary>Whether <paramref name="key"/> is a valid <c>region@incarnation</c> key; otherwise why not.</summary>
+    public static bool IsValidKey(string key, out string reason)
+    {
+        var at = key.IndexOf('@');
+        if (at <= 0)
+        {
+            reason = $"origin '{key}' is not 'region@incarnation'";
+            return false;
+        }
+        if (!RegionIds.IsValid(key[..at], out reason)) return false;
+        return Incarnations.IsValid(key[(at + 1)..], out reason);
+    }
 
     /// <summary>Highest applied origin offset for <paramref name="origin"/>, or -1 when none.</summary>
     public long HighestFor(string origin) => _highest.TryGetValue(origin, out var offset) ? offset : -1;
@@ -42,7 +59,7 @@ public sealed class OriginVector : IEquatable<OriginVector>
         return copy;
     }
 
-    /// <summary><c>eu-west:41,us-east:1200</c>; empty for an empty vector.</summary>
+    /// <summary><c>eu-west@5e1f09aa:41,us-east@1a2b3c4d:1200</c>; empty for an empty vector.</summary>
     public override string ToString()
     {
         var sb = new StringBuilder();
@@ -68,9 +85,9 @@ public sealed class OriginVector : IEquatable<OriginVector>
                 return false;
             }
             var origin = entry[..colon];
-            if (!RegionIds.IsValid(origin, out var regionReason))
+            if (!IsValidKey(origin, out var keyReason))
             {
-                reason = $"origin vector entry '{entry}': {regionReason}";
+                reason = $"origin vector entry '{entry}': {keyReason}";
                 return false;
             }
             if (!long.TryParse(entry.AsSpan(colon + 1), NumberStyles.None, CultureInfo.InvariantCulture, out var offset))

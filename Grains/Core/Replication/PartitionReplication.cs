@@ -1,33 +1,56 @@
 namespace Mesh.Core.Replication;
 
 /// <summary>
-/// The replication state of one partition on one link S -> D, and the per-record rule:
-/// a record crosses only if D is not in its hops, the link carries its origin (the forwarding
-/// policy), and D's origin vector has not seen it. Pure: the grain feeds it records and tells it
-/// what was written.
+/// The replication state of one partition on one link S -> D, and the per-record rule: a record's
+/// identity is its trusted provenance, or (no header, or one the mesh cannot trust) the place it
+/// was read in S; it crosses only if D is not in its hops, the link carries its origin (the
+/// forwarding policy), and D's origin vector has not seen it. Records the mesh cannot take are held
+/// for the quarantine (or stop the partition, by policy); records the source dropped before they
+/// were read are counted. Pure: the grain feeds it records and tells it what was written.
 /// </summary>
-public sealed class PartitionReplication
+public sealed class PartitionReplication : IDisposable
 {
     private readonly IForwardingPolicy _forwarding;
+    private readonly ReplicationPolicy _policy;
+    private readonly ProvenanceSigner? _signer;
+    // Source offsets the destination refused, to be held for the quarantine when planned again.
+    private readonly Dictionary<long, string> _refused = [];
 
-    public PartitionReplication(string source, string destination, int partition, IForwardingPolicy forwarding, ReplicationCheckpoint start)
+    public PartitionReplication(string source, string destination, string topic, int partition,
+        IForwardingPolicy forwarding, ReplicationPolicy policy, ReplicationCheckpoint start)
     {
         if (!RegionIds.IsValid(source, out var reason)) throw new ArgumentException(reason, nameof(source));
         if (!RegionIds.IsValid(destination, out reason)) throw new ArgumentException(reason, nameof(destination));
         if (source == destination) throw new ArgumentException($"a link cannot replicate region '{source}' into itself");
+        if (!TopicNames.IsValid(topic, out reason)) throw new ArgumentException(reason, nameof(topic));
         ArgumentOutOfRangeException.ThrowIfNegative(partition);
+        ArgumentOutOfRangeException.ThrowIfNegative(start.NextSourceOffset);
         Source = source;
         Destination = destination;
+        Topic = topic;
         Partition = partition;
         _forwarding = forwarding;
+        _policy = policy;
+        _signer = policy.Keys?.CreateSigner();
+        SourceIncarnation = start.SourceIncarnation;
+        DestinationIncarnation = start.DestinationIncarnation;
         NextSourceOffset = start.NextSourceOffset;
         Vector = start.Vector.Clone();
         DestinationEndOffset = start.DestinationEndOffset;
+        RecordsQuarantined = start.RecordsQuarantined;
+        RecordsExpired = start.RecordsExpired;
     }
 
     public string Source { get; }
     public string Destination { get; }
+    public string Topic { get; }
     public int Partition { get; }
+
+    /// <summary>The source's incarnation that <see cref="NextSourceOffset"/> is an offset of.</summary>
+    public string SourceIncarnation { get; }
+
+    /// <summary>The destination's incarnation that <see cref="DestinationEndOffset"/> is an offset of.</summary>
+    public string DestinationIncarnation { get; }
 
     /// <summary>The next offset to read from the source partition.</summary>
     public long NextSourceOffset { get; private set; }
@@ -37,41 +60,49 @@ public sealed class PartitionReplication
     /// <summary>End offset of the destination partition after the last write this replicator saw.</summary>
     public long DestinationEndOffset { get; private set; }
 
-    public ReplicationCheckpoint Checkpoint() => new(NextSourceOffset, Vector.Clone(), DestinationEndOffset);
+    public long RecordsQuarantined { get; private set; }
+
+    public long RecordsExpired { get; private set; }
+
+    public ReplicationCheckpoint Checkpoint() =>
+        new(NextSourceOffset, Vector.Clone(), DestinationEndOffset, SourceIncarnation, DestinationIncarnation, RecordsQuarantined, RecordsExpired);
 
     /// <summary>Decides one record against a given vector (the live one, or a batch's working copy).</summary>
     public ReplicationDecision Decide(SourceRecord record, OriginVector vector)
     {
-        Provenance? provenance = null;
-        foreach (var header in record.Headers)
+        var reading = ProvenanceTrust.Read(record, Source, Topic, Partition, _signer);
+        string? untrusted = null;
+        Provenance provenance;
+        if (reading.Verdict == ProvenanceVerdict.Trusted)
         {
-            if (header.Name != ProvenanceCodec.HeaderName) continue;
-            if (provenance is not null)
-                return new(DecisionKind.Reject, null, $"offset {record.Offset}: more than one '{ProvenanceCodec.HeaderName}' header");
-            if (!ProvenanceCodec.TryDecode(header.Value, out provenance, out var why))
-                return new(DecisionKind.Reject, null, $"offset {record.Offset}: malformed '{ProvenanceCodec.HeaderName}' header: {why}");
+            provenance = reading.Trusted!;
         }
-
-        // A record without provenance was produced in the source region itself: this is its first hop.
-        provenance ??= Provenance.Local(Source, Partition, record.Offset, record.TimestampMs);
-        if (!provenance.HasVisited(Source))
-            return new(DecisionKind.Reject, null, $"offset {record.Offset}: provenance hops {string.Join(',', provenance.Hops)} do not include the region it was read from ('{Source}')");
+        else
+        {
+            if (reading.Verdict == ProvenanceVerdict.Untrusted)
+            {
+                untrusted = $"offset {record.Offset}: {reading.UntrustedReason}";
+                if (_policy.StrictProvenance) return Hold(QuarantineKinds.UntrustedProvenance, $"provenance header not trusted: {untrusted}");
+            }
+            // No header, or one nobody may believe: the record was produced in the source region itself.
+            provenance = Provenance.Local(Source, SourceIncarnation, Topic, Partition, record.Offset, record.TimestampMs);
+        }
 
         if (provenance.HasVisited(Destination)) return ReplicationDecision.Skip(DecisionKind.SkipLoop);
         if (!_forwarding.ShouldForward(provenance.OriginRegion, Source, Destination)) return ReplicationDecision.Skip(DecisionKind.SkipNotOnRoute);
-        if (vector.HasApplied(provenance.OriginRegion, provenance.OriginOffset)) return ReplicationDecision.Skip(DecisionKind.SkipAlreadyApplied);
+        if (vector.HasApplied(provenance.OriginKey, provenance.OriginOffset)) return ReplicationDecision.Skip(DecisionKind.SkipAlreadyApplied);
+        if (_refused.TryGetValue(record.Offset, out var refusal)) return Hold(QuarantineKinds.RefusedByDestination, refusal);
 
-        var headers = new List<RecordHeader>(record.Headers.Count + 1);
-        foreach (var header in record.Headers)
-            if (header.Name != ProvenanceCodec.HeaderName) headers.Add(header);
-        var arrived = provenance.ArrivedAt(Destination);
-        headers.Add(new RecordHeader(ProvenanceCodec.HeaderName, ProvenanceCodec.Encode(arrived)));
-        return new(DecisionKind.Forward, new OutboundRecord(record.Key, record.Value, record.TimestampMs, headers, arrived, record.Offset), null);
+        var outbound = OutboundRecord.From(record, provenance.ArrivedAt(Destination), untrusted is not null, _policy.KeepUntrustedHeader, _signer);
+        return new(DecisionKind.Forward, outbound, null, null, untrusted);
     }
 
+    private ReplicationDecision Hold(string kind, string reason) =>
+        new(_policy.OnBadRecord == BadRecordAction.Stop ? DecisionKind.Stop : DecisionKind.Quarantine, null, reason, kind);
+
     /// <summary>
-    /// Plans a batch of consecutive source records: what to write, what was skipped, and where a
-    /// malformed record stops the partition. Nothing changes until <see cref="Commit"/>.
+    /// Plans a batch of consecutive source records: what to write, what was skipped, and the first
+    /// record the mesh cannot take (the plan ends before it). Nothing changes until <see cref="Commit"/>.
     /// </summary>
     public BatchPlan Plan(IReadOnlyList<SourceRecord> records)
     {
@@ -82,20 +113,25 @@ public sealed class PartitionReplication
         {
             if (record.Offset < next) continue; // re-delivered by the reader; already planned or committed
             var decision = Decide(record, working);
-            if (decision.Kind == DecisionKind.Reject)
+            if (decision.Kind is DecisionKind.Quarantine or DecisionKind.Stop)
             {
-                plan.Rejection = decision.Reason;
+                plan.Held = new HeldRecord(record, decision.Kind, decision.QuarantineKind!, decision.Reason!);
                 break;
+            }
+            if (decision.UntrustedHeader is { } untrusted)
+            {
+                plan.UntrustedHeaders++;
+                plan.LastUntrustedHeader = untrusted;
             }
             if (decision.Kind == DecisionKind.Forward)
             {
                 var outbound = decision.Outbound!;
-                working.Advance(outbound.Provenance.OriginRegion, outbound.Provenance.OriginOffset);
+                working.Advance(outbound.Provenance.OriginKey, outbound.Provenance.OriginOffset);
                 plan.Outbound.Add(outbound);
             }
             else
             {
-                plan.Skipped[decision.Kind] = plan.Skipped.GetValueOrDefault(decision.Kind) + 1;
+                plan.Skipped++;
             }
             next = record.Offset + 1;
         }
@@ -103,34 +139,95 @@ public sealed class PartitionReplication
         return plan;
     }
 
-    /// <summary>Records that a planned batch was written; <paramref name="destinationEndOffset"/> is the last written offset + 1.</summary>
+    /// <summary>
+    /// Records that a planned batch was written (<paramref name="destinationEndOffset"/>: the last written
+    /// offset + 1) and, when it held a record for the quarantine, that the quarantine has it.
+    /// </summary>
     public void Commit(BatchPlan plan, long destinationEndOffset)
     {
         foreach (var outbound in plan.Outbound)
-            Vector.Advance(outbound.Provenance.OriginRegion, outbound.Provenance.OriginOffset);
-        NextSourceOffset = Math.Max(NextSourceOffset, plan.NextSourceOffset);
+            Vector.Advance(outbound.Provenance.OriginKey, outbound.Provenance.OriginOffset);
+        var next = plan.NextSourceOffset;
+        if (plan.Held is { Kind: DecisionKind.Quarantine } held)
+        {
+            next = held.Record.Offset + 1;
+            RecordsQuarantined++;
+            _refused.Remove(held.Record.Offset);
+        }
+        NextSourceOffset = Math.Max(NextSourceOffset, next);
         DestinationEndOffset = Math.Max(DestinationEndOffset, destinationEndOffset);
     }
+
+    /// <summary>
+    /// The destination refused <c>plan.Outbound[refusedIndex]</c>; the records before it were written.
+    /// Commits those, and holds the refused record for the quarantine when it is planned again.
+    /// </summary>
+    public void CommitUpToRefusal(BatchPlan plan, int refusedIndex, long destinationEndOffset, string reason)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(refusedIndex);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(refusedIndex, plan.Outbound.Count);
+        for (var i = 0; i < refusedIndex; i++)
+            Vector.Advance(plan.Outbound[i].Provenance.OriginKey, plan.Outbound[i].Provenance.OriginOffset);
+        var refused = plan.Outbound[refusedIndex].SourceOffset;
+        _refused[refused] = reason;
+        NextSourceOffset = Math.Max(NextSourceOffset, refused);
+        DestinationEndOffset = Math.Max(DestinationEndOffset, destinationEndOffset);
+    }
+
+    /// <summary>
+    /// The source dropped <paramref name="gap"/> before it was read; counts the part not already
+    /// behind us and moves past it. Returns the range counted (empty when nothing was new).
+    /// </summary>
+    public (long From, long To) SkipExpired(long from, long to)
+    {
+        if (to <= NextSourceOffset) return (to, to);
+        var start = Math.Max(from, NextSourceOffset);
+        RecordsExpired += to - start;
+        NextSourceOffset = to;
+        return (start, to);
+    }
+
+    /// <summary>The quarantine entry for a held record.</summary>
+    public QuarantineEntry QuarantineEntryFor(HeldRecord held, long nowMs) =>
+        new(Source, SourceIncarnation, Destination, Topic, Partition, held.Record.Offset, held.QuarantineKind, held.Reason, nowMs, held.Record);
 
     /// <summary>The destination was read back up to <paramref name="endOffset"/>; recovery need not read it again.</summary>
     public void ObservedUpTo(long endOffset) => DestinationEndOffset = Math.Max(DestinationEndOffset, endOffset);
 
-    /// <summary>Folds in provenance found in the destination after the last checkpoint (crash recovery).</summary>
-    public void Observe(Provenance applied, long destinationOffset)
+    /// <summary>
+    /// Folds in a record found in the destination after the last checkpoint (crash recovery, or what
+    /// other links wrote). Only a header the mesh trusts there moves the vector: one an application
+    /// wrote into the destination must not make this link skip genuine records.
+    /// </summary>
+    public void Observe(SourceRecord destinationRecord)
     {
-        Vector.Advance(applied.OriginRegion, applied.OriginOffset);
-        DestinationEndOffset = Math.Max(DestinationEndOffset, destinationOffset + 1);
+        var reading = ProvenanceTrust.Read(destinationRecord, Destination, Topic, Partition, _signer);
+        if (reading.Verdict == ProvenanceVerdict.Trusted)
+            Vector.Advance(reading.Trusted!.OriginKey, reading.Trusted.OriginOffset);
+        DestinationEndOffset = Math.Max(DestinationEndOffset, destinationRecord.Offset + 1);
     }
+
+    public void Dispose() => _signer?.Dispose();
 }
+
+/// <summary>A record the mesh cannot take, where a plan ends.</summary>
+public sealed record HeldRecord(SourceRecord Record, DecisionKind Kind, string QuarantineKind, string Reason);
 
 public sealed class BatchPlan
 {
     public List<OutboundRecord> Outbound { get; } = [];
-    public Dictionary<DecisionKind, int> Skipped { get; } = [];
 
-    /// <summary>Source offset after the last record this plan covers.</summary>
+    /// <summary>Records skipped (looped, not on the route, already applied).</summary>
+    public int Skipped { get; set; }
+
+    /// <summary>Records whose untrusted header was ignored (replicated as local).</summary>
+    public int UntrustedHeaders { get; set; }
+
+    public string? LastUntrustedHeader { get; set; }
+
+    /// <summary>Source offset after the last record this plan covers (the held record's own offset when one is held).</summary>
     public long NextSourceOffset { get; set; }
 
-    /// <summary>Why the partition must stop at <see cref="NextSourceOffset"/>, when a record was malformed.</summary>
-    public string? Rejection { get; set; }
+    /// <summary>The record the plan ends at because the mesh cannot take it.</summary>
+    public HeldRecord? Held { get; set; }
 }

@@ -1,32 +1,57 @@
-using System.Collections.Immutable;
+using System.Buffers.Text;
 using System.Globalization;
 using System.Text;
 
 namespace Mesh.Core.Replication;
 
 /// <summary>
-/// Encodes <see cref="Provenance"/> as one Kafka record header. One header rather than five keeps
+/// A provenance header as read: what it says, and the signature it carries (if any).
+/// <see cref="SignedLength"/> is how many leading bytes of the header value the signature covers.
+/// </summary>
+public sealed record ProvenanceHeader(Provenance Provenance, string? KeyId, byte[]? Mac, int SignedLength);
+
+/// <summary>
+/// Encodes <see cref="Provenance"/> as one Kafka record header. One header rather than several keeps
 /// the per-record cost low; plain UTF-8 text keeps it readable with kcat:
-/// <c>1|us-east|3|1042|1732480000000|us-east,eu-west</c>
-/// (format version | origin region | origin partition | origin offset | origin timestamp ms | hops).
+/// <c>2|us-east|1a2b3c4d|orders|3|1042|1732480000000|us-east,eu-west|9f86d081.q3k...</c>
+/// (format version | origin region | origin incarnation | origin topic | origin partition | origin
+/// offset | origin timestamp ms | hops | signature). The signature is <c>keyid.mac</c> (see
+/// <see cref="ProvenanceSigner"/>), or <c>-</c> when the mesh runs without a key; it covers every
+/// byte before the last '|'.
 /// </summary>
 public static class ProvenanceCodec
 {
     public const string HeaderName = "mesh.provenance";
-    private const string FormatVersion = "1";
 
-    public static byte[] Encode(Provenance provenance)
+    /// <summary>Where a header the mesh did not trust is kept, as an ordinary application header it never reads.</summary>
+    public const string UntrustedHeaderName = "mesh.provenance.untrusted";
+
+    public const string Unsigned = "-";
+    private const string FormatVersion = "2";
+    private const int FieldCount = 9;
+
+    /// <summary>The header text before its signature field (what a signature covers).</summary>
+    public static string EncodeUnsigned(Provenance provenance)
     {
         ArgumentNullException.ThrowIfNull(provenance);
-        var text = string.Create(CultureInfo.InvariantCulture,
-            $"{FormatVersion}|{provenance.OriginRegion}|{provenance.OriginPartition}|{provenance.OriginOffset}|{provenance.OriginTimestampMs}|{string.Join(',', provenance.Hops)}");
-        return Encoding.UTF8.GetBytes(text);
+        return string.Create(CultureInfo.InvariantCulture,
+            $"{FormatVersion}|{provenance.OriginRegion}|{provenance.OriginIncarnation}|{provenance.OriginTopic}|{provenance.OriginPartition}|{provenance.OriginOffset}|{provenance.OriginTimestampMs}|{string.Join(',', provenance.Hops)}");
+    }
+
+    /// <summary>An unsigned header: for a mesh that runs without a key.</summary>
+    public static byte[] Encode(Provenance provenance) => Encoding.UTF8.GetBytes(EncodeUnsigned(provenance) + "|" + Unsigned);
+
+    /// <summary>Joins an unsigned header text and its signature into the header value.</summary>
+    public static byte[] Encode(string unsignedText, string keyId, ReadOnlySpan<byte> mac)
+    {
+        var signature = keyId + "." + Base64Url.EncodeToString(mac);
+        return Encoding.UTF8.GetBytes(unsignedText + "|" + signature);
     }
 
     /// <summary>Decodes a header value; on failure <paramref name="reason"/> says what is wrong with it.</summary>
-    public static bool TryDecode(ReadOnlySpan<byte> value, out Provenance? provenance, out string reason)
+    public static bool TryDecode(ReadOnlySpan<byte> value, out ProvenanceHeader? header, out string reason)
     {
-        provenance = null;
+        header = null;
         string text;
         try
         {
@@ -39,14 +64,14 @@ public static class ProvenanceCodec
         }
 
         var fields = text.Split('|');
-        if (fields.Length != 6)
-        {
-            reason = $"expected 6 '|'-separated fields, found {fields.Length}";
-            return false;
-        }
         if (fields[0] != FormatVersion)
         {
-            reason = $"unsupported provenance format version '{fields[0]}' (this build reads version {FormatVersion})";
+            reason = $"unsupported provenance format version '{Truncate(fields[0])}' (this build reads version {FormatVersion})";
+            return false;
+        }
+        if (fields.Length != FieldCount)
+        {
+            reason = $"expected {FieldCount} '|'-separated fields, found {fields.Length}";
             return false;
         }
         if (!RegionIds.IsValid(fields[1], out var regionReason))
@@ -54,22 +79,32 @@ public static class ProvenanceCodec
             reason = $"origin region: {regionReason}";
             return false;
         }
-        if (!int.TryParse(fields[2], NumberStyles.None, CultureInfo.InvariantCulture, out var partition))
+        if (!Incarnations.IsValid(fields[2], out var incarnationReason))
         {
-            reason = $"origin partition '{fields[2]}' is not a non-negative integer";
+            reason = $"origin incarnation: {incarnationReason}";
             return false;
         }
-        if (!long.TryParse(fields[3], NumberStyles.None, CultureInfo.InvariantCulture, out var offset))
+        if (!TopicNames.IsValid(fields[3], out var topicReason))
         {
-            reason = $"origin offset '{fields[3]}' is not a non-negative integer";
+            reason = $"origin topic: {topicReason}";
             return false;
         }
-        if (!long.TryParse(fields[4], NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var timestamp))
+        if (!int.TryParse(fields[4], NumberStyles.None, CultureInfo.InvariantCulture, out var partition))
         {
-            reason = $"origin timestamp '{fields[4]}' is not an integer";
+            reason = $"origin partition '{Truncate(fields[4])}' is not a non-negative integer";
             return false;
         }
-        var hops = fields[5].Split(',');
+        if (!long.TryParse(fields[5], NumberStyles.None, CultureInfo.InvariantCulture, out var offset))
+        {
+            reason = $"origin offset '{Truncate(fields[5])}' is not a non-negative integer";
+            return false;
+        }
+        if (!long.TryParse(fields[6], NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var timestamp))
+        {
+            reason = $"origin timestamp '{Truncate(fields[6])}' is not an integer";
+            return false;
+        }
+        var hops = fields[7].Split(',');
         foreach (var hop in hops)
         {
             if (!RegionIds.IsValid(hop, out var hopReason))
@@ -85,12 +120,44 @@ public static class ProvenanceCodec
         }
         if (hops.Distinct(StringComparer.Ordinal).Count() != hops.Length)
         {
-            reason = $"hops list a region twice ({fields[5]}): the record has looped";
+            reason = $"hops list a region twice ({fields[7]}): the record has looped";
             return false;
         }
 
-        provenance = new Provenance(fields[1], partition, offset, timestamp, [.. hops]);
+        string? keyId = null;
+        byte[]? mac = null;
+        var signature = fields[8];
+        if (signature != Unsigned)
+        {
+            var dot = signature.IndexOf('.');
+            if (dot <= 0 || !ProvenanceSigner.IsKeyId(signature.AsSpan(0, dot)))
+            {
+                reason = $"signature '{Truncate(signature)}' is not '-' or '<key id>.<mac>'";
+                return false;
+            }
+            try
+            {
+                mac = Base64Url.DecodeFromChars(signature.AsSpan(dot + 1));
+            }
+            catch (FormatException)
+            {
+                reason = $"signature '{Truncate(signature)}' does not carry a base64url MAC";
+                return false;
+            }
+            if (mac.Length != ProvenanceSigner.MacLength)
+            {
+                reason = $"signature MAC is {mac.Length} bytes, expected {ProvenanceSigner.MacLength}";
+                return false;
+            }
+            keyId = signature[..dot];
+        }
+
+        // The signature covers the value's bytes up to (not including) the last '|'.
+        var signedLength = value.LastIndexOf((byte)'|');
+        header = new ProvenanceHeader(new Provenance(fields[1], fields[2], fields[3], partition, offset, timestamp, [.. hops]), keyId, mac, signedLength);
         reason = "";
         return true;
     }
+
+    private static string Truncate(string text) => text.Length <= 40 ? text : text[..40] + "...";
 }

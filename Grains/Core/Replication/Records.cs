@@ -19,4 +19,26 @@ public sealed record OutboundRecord(
     long TimestampMs,
     IReadOnlyList<RecordHeader> Headers,
     Provenance Provenance,
-    long SourceOffset);
+    long SourceOffset)
+{
+    /// <summary>
+    /// The outbound form of <paramref name="record"/> arriving with <paramref name="arrived"/>: every
+    /// application header unchanged, any provenance header it carried replaced by the signed one. A
+    /// header the mesh did not trust (<paramref name="untrusted"/>) is kept under
+    /// <see cref="ProvenanceCodec.UntrustedHeaderName"/> or dropped.
+    /// </summary>
+    public static OutboundRecord From(SourceRecord record, Provenance arrived, bool untrusted, bool keepUntrusted, ProvenanceSigner? signer)
+    {
+        var headers = new List<RecordHeader>(record.Headers.Count + 1);
+        foreach (var header in record.Headers)
+        {
+            if (header.Name != ProvenanceCodec.HeaderName) headers.Add(header);
+            else if (untrusted && keepUntrusted) headers.Add(new RecordHeader(ProvenanceCodec.UntrustedHeaderName, header.Value));
+        }
+        var value = signer is null
+            ? ProvenanceCodec.Encode(arrived)
+            : signer.Encode(arrived, record.Key, record.Value, record.TimestampMs);
+        headers.Add(new RecordHeader(ProvenanceCodec.HeaderName, value));
+        return new OutboundRecord(record.Key, record.Value, record.TimestampMs, headers, arrived, record.Offset);
+    }
+}

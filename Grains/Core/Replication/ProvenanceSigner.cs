@@ -1,0 +1,176 @@
+using System.Buffers.Binary;
+using System.Security.Cryptography;
+using System.Text;
+
+namespace Mesh.Core.Replication;
+
+/// <summary>
+/// The mesh key(s) of a region: one that signs and verifies, and during a rotation an additional
+/// one that only verifies. Every region of a mesh holds the same key. The key bytes never leave
+/// this type (no ToString, no key material in any message).
+/// </summary>
+public sealed class MeshKeys
+{
+    public const int MinimumKeyLength = 32;
+
+    private readonly byte[] _signing;
+    private readonly (string Id, byte[] Key)[] _accepted;
+
+    private MeshKeys(byte[] signing, byte[]? additional)
+    {
+        _signing = signing;
+        SigningKeyId = ProvenanceSigner.KeyIdOf(signing);
+        _accepted = additional is null || additional.AsSpan().SequenceEqual(signing)
+            ? [(SigningKeyId, signing)]
+            : [(SigningKeyId, signing), (ProvenanceSigner.KeyIdOf(additional), additional)];
+    }
+
+    /// <summary>Keys from configuration text; null when no signing key is configured (the mesh runs unsigned).</summary>
+    public static MeshKeys? Create(string? signingKey, string? additionalKey)
+    {
+        if (string.IsNullOrEmpty(signingKey)) return null;
+        if (!IsValidKey(signingKey, out var reason)) throw new ArgumentException(reason, nameof(signingKey));
+        if (!string.IsNullOrEmpty(additionalKey) && !IsValidKey(additionalKey, out reason)) throw new ArgumentException(reason, nameof(additionalKey));
+        return new MeshKeys(Encoding.UTF8.GetBytes(signingKey),
+            string.IsNullOrEmpty(additionalKey) ? null : Encoding.UTF8.GetBytes(additionalKey));
+    }
+
+    /// <summary>A key is at least <see cref="MinimumKeyLength"/> characters; the reason never repeats the key.</summary>
+    public static bool IsValidKey(string key, out string reason)
+    {
+        if (key.Length < MinimumKeyLength)
+        {
+            reason = $"is {key.Length} characters long; a mesh key needs at least {MinimumKeyLength}";
+            return false;
+        }
+        if (key.Trim().Length != key.Length)
+        {
+            reason = "starts or ends with white space (a copy-paste slip?)";
+            return false;
+        }
+        reason = "";
+        return true;
+    }
+
+    /// <summary>A new random key (32 random bytes, base64), as <c>mesh local up</c> generates for its regions.</summary>
+    public static string Generate() => Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
+
+    public string SigningKeyId { get; }
+
+    /// <summary>Ids of the keys a header may be signed with to verify here.</summary>
+    public IEnumerable<string> AcceptedKeyIds => _accepted.Select(a => a.Id);
+
+    /// <summary>A signer for one thread of work (it keeps hashing state).</summary>
+    public ProvenanceSigner CreateSigner() => new(_signing, SigningKeyId, _accepted);
+
+    public override string ToString() => $"mesh keys (signing {SigningKeyId}, accepting {string.Join(", ", AcceptedKeyIds)})";
+}
+
+/// <summary>
+/// Signs and verifies provenance headers: HMAC-SHA256, truncated to 128 bits, over the header text
+/// before its signature and the record's key, value and timestamp, so a header copied onto another
+/// record (a stream processor copying headers, or a forgery) does not verify. Not thread-safe: one
+/// per replicator.
+/// </summary>
+public sealed class ProvenanceSigner : IDisposable
+{
+    public const int MacLength = 16;
+    private const int KeyIdLength = 8;
+    private static readonly byte[] Domain = "mesh.provenance/2\0"u8.ToArray();
+
+    private readonly string _signingKeyId;
+    private readonly IncrementalHash _signing;
+    private readonly Dictionary<string, IncrementalHash> _verifiers = new(StringComparer.Ordinal);
+
+    internal ProvenanceSigner(byte[] signingKey, string signingKeyId, (string Id, byte[] Key)[] accepted)
+    {
+        _signingKeyId = signingKeyId;
+        _signing = IncrementalHash.CreateHMAC(HashAlgorithmName.SHA256, signingKey);
+        foreach (var (id, key) in accepted)
+            _verifiers[id] = IncrementalHash.CreateHMAC(HashAlgorithmName.SHA256, key);
+    }
+
+    /// <summary>Eight hex digits of SHA-256 of the key: names the key in headers without revealing it.</summary>
+    public static string KeyIdOf(byte[] key) => Convert.ToHexStringLower(SHA256.HashData(key).AsSpan(0, KeyIdLength / 2));
+
+    public static bool IsKeyId(ReadOnlySpan<char> text)
+    {
+        if (text.Length != KeyIdLength) return false;
+        foreach (var c in text) if (c is not (>= '0' and <= '9' or >= 'a' and <= 'f')) return false;
+        return true;
+    }
+
+    /// <summary>The signed header value for <paramref name="provenance"/> on a record with this key, value and timestamp.</summary>
+    public byte[] Encode(Provenance provenance, byte[]? key, byte[]? value, long timestampMs)
+    {
+        var unsigned = ProvenanceCodec.EncodeUnsigned(provenance);
+        var unsignedBytes = Encoding.UTF8.GetBytes(unsigned);
+        Span<byte> mac = stackalloc byte[32];
+        Compute(_signing, unsignedBytes, key, value, timestampMs, mac);
+        return ProvenanceCodec.Encode(unsigned, _signingKeyId, mac[..MacLength]);
+    }
+
+    /// <summary>
+    /// Whether <paramref name="header"/> (decoded from <paramref name="headerValue"/>) was signed with a key
+    /// this region holds, for exactly this key, value and timestamp; otherwise why not.
+    /// </summary>
+    public bool Verify(ReadOnlySpan<byte> headerValue, ProvenanceHeader header, byte[]? key, byte[]? value, long timestampMs, out string reason)
+    {
+        if (header.KeyId is null || header.Mac is null)
+        {
+            reason = "it is not signed, and this region requires signed provenance (Mesh:Provenance:Key is set)";
+            return false;
+        }
+        if (!_verifiers.TryGetValue(header.KeyId, out var verifier))
+        {
+            reason = $"it is signed with key {header.KeyId}, which this region does not hold (it accepts {string.Join(", ", _verifiers.Keys)})";
+            return false;
+        }
+        Span<byte> mac = stackalloc byte[32];
+        Compute(verifier, headerValue[..header.SignedLength], key, value, timestampMs, mac);
+        if (!CryptographicOperations.FixedTimeEquals(mac[..MacLength], header.Mac))
+        {
+            reason = "its signature does not match the record (its key, value, timestamp or provenance differ from what was signed: a header copied from another record, or altered)";
+            return false;
+        }
+        reason = "";
+        return true;
+    }
+
+    private static void Compute(IncrementalHash hmac, ReadOnlySpan<byte> unsignedHeader, byte[]? key, byte[]? value, long timestampMs, Span<byte> destination)
+    {
+        Span<byte> number = stackalloc byte[8];
+        hmac.AppendData(Domain);
+        AppendField(hmac, unsignedHeader, number);
+        AppendNullable(hmac, key, number);
+        AppendNullable(hmac, value, number);
+        BinaryPrimitives.WriteInt64BigEndian(number, timestampMs);
+        hmac.AppendData(number);
+        hmac.GetHashAndReset(destination);
+    }
+
+    // Length-prefixed, with -1 for null, so that no two different records hash the same bytes.
+    private static void AppendNullable(IncrementalHash hmac, byte[]? field, Span<byte> number)
+    {
+        if (field is null)
+        {
+            BinaryPrimitives.WriteInt32BigEndian(number, -1);
+            hmac.AppendData(number[..4]);
+            return;
+        }
+        AppendField(hmac, field, number);
+    }
+
+    private static void AppendField(IncrementalHash hmac, ReadOnlySpan<byte> field, Span<byte> number)
+    {
+        BinaryPrimitives.WriteInt32BigEndian(number, field.Length);
+        hmac.AppendData(number[..4]);
+        hmac.AppendData(field);
+    }
+
+    public void Dispose()
+    {
+        _signing.Dispose();
+        foreach (var verifier in _verifiers.Values) verifier.Dispose();
+    }
+}

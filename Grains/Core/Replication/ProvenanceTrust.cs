@@ -1,0 +1,52 @@
+namespace Mesh.Core.Replication;
+
+/// <summary>What a record's provenance header says about it, as judged where the record was read.</summary>
+public enum ProvenanceVerdict
+{
+    /// <summary>No header: the record was produced in the region it was read from.</summary>
+    None,
+    /// <summary>The header verifies and matches where the record was read: the record was replicated there.</summary>
+    Trusted,
+    /// <summary>A header the mesh must not believe; the record is a local record of the region it was read from.</summary>
+    Untrusted,
+}
+
+public readonly record struct ProvenanceReading(ProvenanceVerdict Verdict, Provenance? Trusted, string? UntrustedReason);
+
+/// <summary>
+/// The rule that lets nothing but the mesh itself move an origin vector: a header is trusted only
+/// when it is well formed, it verifies with a key this region holds (when the mesh runs signed), its
+/// last hop is the region the record was read from, and its origin topic and partition are where it
+/// was read. Applications copy headers (stream processors do by default) and can forge them; an
+/// untrusted header must never make the mesh skip a genuine record.
+/// </summary>
+public static class ProvenanceTrust
+{
+    public static ProvenanceReading Read(SourceRecord record, string readFrom, string topic, int partition, ProvenanceSigner? signer)
+    {
+        var index = -1;
+        for (var i = 0; i < record.Headers.Count; i++)
+        {
+            if (record.Headers[i].Name != ProvenanceCodec.HeaderName) continue;
+            if (index >= 0) return Untrusted($"it carries more than one '{ProvenanceCodec.HeaderName}' header");
+            index = i;
+        }
+        if (index < 0) return new(ProvenanceVerdict.None, null, null);
+
+        var value = record.Headers[index].Value;
+        if (value is null) return Untrusted("its header has no value");
+        if (!ProvenanceCodec.TryDecode(value, out var header, out var malformed)) return Untrusted($"its header is malformed: {malformed}");
+        var provenance = header!.Provenance;
+        if (provenance.LastHop != readFrom)
+            return Untrusted($"its header's last hop is '{provenance.LastHop}', but it was read from '{readFrom}' (a header copied or forged there)");
+        if (provenance.OriginTopic != topic)
+            return Untrusted($"its header names origin topic '{provenance.OriginTopic}', but it was read from topic '{topic}'");
+        if (provenance.OriginPartition != partition)
+            return Untrusted($"its header names origin partition {provenance.OriginPartition}, but it was read from partition {partition}");
+        if (signer is not null && !signer.Verify(value, header, record.Key, record.Value, record.TimestampMs, out var unverified))
+            return Untrusted(unverified);
+        return new(ProvenanceVerdict.Trusted, provenance, null);
+    }
+
+    private static ProvenanceReading Untrusted(string reason) => new(ProvenanceVerdict.Untrusted, null, reason);
+}

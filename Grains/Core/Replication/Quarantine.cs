@@ -1,0 +1,125 @@
+using System.Globalization;
+using System.Text;
+
+namespace Mesh.Core.Replication;
+
+/// <summary>Why a record went to the quarantine.</summary>
+public static class QuarantineKinds
+{
+    /// <summary>Its provenance header could not be trusted and the region runs <c>strict</c>.</summary>
+    public const string UntrustedProvenance = "untrusted-provenance";
+
+    /// <summary>The destination's Kafka refused it (too large, invalid).</summary>
+    public const string RefusedByDestination = "refused-by-destination";
+}
+
+/// <summary>
+/// A record a link could not take, as the source held it (key, value, timestamp, every header),
+/// with where it came from, where it was going, and why it stopped.
+/// </summary>
+public sealed record QuarantineEntry(
+    string Source,
+    string SourceIncarnation,
+    string Destination,
+    string Topic,
+    int Partition,
+    long SourceOffset,
+    string Kind,
+    string Reason,
+    long QuarantinedAtMs,
+    SourceRecord Record);
+
+/// <summary>
+/// How a quarantine entry is stored as a Kafka record in <c>__mesh_quarantine</c>: the source
+/// record's key, value and timestamp, its own headers unchanged, plus <c>mesh.quarantine</c>
+/// (<c>1;source=r1;incarnation=1a2b3c4d;destination=r2;topic=orders;partition=1;offset=17;kind=...;at=1732480000000</c>)
+/// and <c>mesh.quarantine.reason</c> (free text). A replay appends a record with only
+/// <c>mesh.quarantine.replayed</c> (<c>1;of=QUARANTINE-OFFSET;written=DESTINATION-OFFSET;at=MS</c>).
+/// </summary>
+public static class QuarantineCodec
+{
+    public const string MetaHeader = "mesh.quarantine";
+    public const string ReasonHeader = "mesh.quarantine.reason";
+    public const string ReplayedHeader = "mesh.quarantine.replayed";
+    private const string FormatVersion = "1";
+
+    /// <summary>The headers of the stored record: the source record's, then the two quarantine headers.</summary>
+    public static List<RecordHeader> Headers(QuarantineEntry entry)
+    {
+        var meta = string.Create(CultureInfo.InvariantCulture,
+            $"{FormatVersion};source={entry.Source};incarnation={entry.SourceIncarnation};destination={entry.Destination};topic={entry.Topic};partition={entry.Partition};offset={entry.SourceOffset};kind={entry.Kind};at={entry.QuarantinedAtMs}");
+        var headers = new List<RecordHeader>(entry.Record.Headers.Count + 2);
+        headers.AddRange(entry.Record.Headers);
+        headers.Add(new RecordHeader(MetaHeader, Encoding.UTF8.GetBytes(meta)));
+        headers.Add(new RecordHeader(ReasonHeader, Encoding.UTF8.GetBytes(entry.Reason)));
+        return headers;
+    }
+
+    /// <summary>Reads a stored quarantine record back; false (with the reason) if it is not one.</summary>
+    public static bool TryDecode(byte[]? key, byte[]? value, long timestampMs, IReadOnlyList<RecordHeader> headers, out QuarantineEntry? entry, out string reason)
+    {
+        entry = null;
+        var meta = Find(headers, MetaHeader);
+        if (meta is null)
+        {
+            reason = $"no '{MetaHeader}' header";
+            return false;
+        }
+        var fields = Fields(meta);
+        if (fields.GetValueOrDefault("v") != FormatVersion)
+        {
+            reason = $"'{MetaHeader}' is not format version {FormatVersion}: {meta}";
+            return false;
+        }
+        if (!fields.TryGetValue("source", out var source) || !fields.TryGetValue("incarnation", out var incarnation)
+            || !fields.TryGetValue("destination", out var destination) || !fields.TryGetValue("topic", out var topic)
+            || !fields.TryGetValue("kind", out var kind)
+            || !int.TryParse(fields.GetValueOrDefault("partition"), NumberStyles.None, CultureInfo.InvariantCulture, out var partition)
+            || !long.TryParse(fields.GetValueOrDefault("offset"), NumberStyles.None, CultureInfo.InvariantCulture, out var offset)
+            || !long.TryParse(fields.GetValueOrDefault("at"), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var at))
+        {
+            reason = $"'{MetaHeader}' lacks a field: {meta}";
+            return false;
+        }
+        var original = headers.Where(h => h.Name is not (MetaHeader or ReasonHeader)).ToList();
+        entry = new QuarantineEntry(source, incarnation, destination, topic, partition, offset, kind, Find(headers, ReasonHeader) ?? "",
+            at, new SourceRecord(offset, key, value, timestampMs, original));
+        reason = "";
+        return true;
+    }
+
+    public static RecordHeader ReplayedMarker(long quarantineOffset, long writtenOffset, long atMs) =>
+        new(ReplayedHeader, Encoding.UTF8.GetBytes(string.Create(CultureInfo.InvariantCulture, $"{FormatVersion};of={quarantineOffset};written={writtenOffset};at={atMs}")));
+
+    /// <summary>The quarantine offset a replay marker refers to, and when the replay happened.</summary>
+    public static bool TryDecodeReplayed(IReadOnlyList<RecordHeader> headers, out long quarantineOffset, out long atMs)
+    {
+        quarantineOffset = -1;
+        atMs = 0;
+        var text = Find(headers, ReplayedHeader);
+        if (text is null) return false;
+        var fields = Fields(text);
+        return long.TryParse(fields.GetValueOrDefault("of"), NumberStyles.None, CultureInfo.InvariantCulture, out quarantineOffset)
+               && long.TryParse(fields.GetValueOrDefault("at"), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out atMs);
+    }
+
+    private static string? Find(IReadOnlyList<RecordHeader> headers, string name)
+    {
+        foreach (var header in headers)
+            if (header.Name == name && header.Value is { } v) return Encoding.UTF8.GetString(v);
+        return null;
+    }
+
+    // "1;a=b;c=d" -> { v: 1, a: b, c: d }
+    private static Dictionary<string, string> Fields(string text)
+    {
+        var parts = text.Split(';');
+        var fields = new Dictionary<string, string>(StringComparer.Ordinal) { ["v"] = parts[0] };
+        foreach (var part in parts.Skip(1))
+        {
+            var eq = part.IndexOf('=');
+            if (eq > 0) fields[part[..eq]] = part[(eq + 1)..];
+        }
+        return fields;
+    }
+}

@@ -1,0 +1,26 @@
+namespace Mesh.Core.Replication;
+
+/// <summary>
+/// Turns a quarantined record back into what its link would have written, once an operator fixed
+/// the cause: its trusted provenance if it has one, else its identity where it was read (a header
+/// nobody may believe is kept or dropped as the region's policy says, never trusted). No forwarding
+/// or origin-vector check: a replay is the operator's explicit choice. Not thread-safe.
+/// </summary>
+public sealed class QuarantineReplay(string destination, ReplicationPolicy policy) : IDisposable
+{
+    private readonly ProvenanceSigner? _signer = policy.Keys?.CreateSigner();
+
+    public OutboundRecord ToOutbound(QuarantineEntry entry)
+    {
+        if (entry.Destination != destination)
+            throw new ArgumentException($"the entry was quarantined on its way to {entry.Destination}, not {destination}");
+        var reading = ProvenanceTrust.Read(entry.Record, entry.Source, entry.Topic, entry.Partition, _signer);
+        var provenance = reading.Trusted
+            ?? Provenance.Local(entry.Source, entry.SourceIncarnation, entry.Topic, entry.Partition, entry.SourceOffset, entry.Record.TimestampMs);
+        if (provenance.HasVisited(destination))
+            throw new ArgumentException($"the record's provenance already lists {destination} in its hops; writing it there again would loop");
+        return OutboundRecord.From(entry.Record, provenance.ArrivedAt(destination), reading.Verdict == ProvenanceVerdict.Untrusted, policy.KeepUntrustedHeader, _signer);
+    }
+
+    public void Dispose() => _signer?.Dispose();
+}
