@@ -20,6 +20,12 @@ public sealed class LocalMesh(string dir, Action<string>? progress = null)
 
     public LocalMeshPaths Paths { get; } = new(dir);
 
+    /// <summary>
+    /// Extra settings for one region's silos, as <c>MESH_</c> environment variables (e.g.
+    /// <c>MESH_Mesh__Provenance__Untrusted=strict</c>); for tests and experiments with this instance.
+    /// </summary>
+    public Dictionary<string, Dictionary<string, string>> SiloEnvironment { get; } = new(StringComparer.Ordinal);
+
     public LocalMeshState State => LocalMeshState.Load(Paths.Root);
 
     /// <summary>Starts every region in a full mesh, creates the topics everywhere and waits until every link replicates them.</summary>
@@ -54,6 +60,7 @@ public sealed class LocalMesh(string dir, Action<string>? progress = null)
             Links = [.. plan.Links],
         };
         state.Save(Paths.Root);
+        EnsureMeshKey();
         try
         {
             await Task.WhenAll(state.Regions.Select(r => StartKafkaAsync(state, r.Id, cancellationToken)));
@@ -280,9 +287,33 @@ public sealed class LocalMesh(string dir, Action<string>? progress = null)
             },
         };
         File.WriteAllText(Paths.SiloConfig(region, instance), config.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+        // The mesh key goes through the environment: the config file above is for reading, the key is not.
         LocalProcesses.StartDetached(LocalMeshPaths.Binary(LocalMeshPaths.SiloBinary), ["--config", Paths.SiloConfig(region, instance)],
-            Paths.SiloLog(region, instance), Paths.SiloPidFile(region, instance));
+            Paths.SiloLog(region, instance), Paths.SiloPidFile(region, instance),
+            new Dictionary<string, string>(SiloEnvironment.GetValueOrDefault(region) ?? []) { [MeshKeyVariable] = EnsureMeshKey() });
         _progress($"{region}: starting silo {instance} of {me.Silos.Count} (gateway 127.0.0.1:{silo.GatewayPort})");
+    }
+
+    /// <summary>The environment variable a silo reads its mesh key from.</summary>
+    public const string MeshKeyVariable = "MESH_Mesh__Provenance__Key";
+
+    /// <summary>
+    /// The local mesh's key: generated once per mesh folder (so every region signs and verifies with
+    /// the same one), kept in a file only its owner can read.
+    /// </summary>
+    public string EnsureMeshKey()
+    {
+        if (File.Exists(Paths.MeshKeyFile)) return File.ReadAllText(Paths.MeshKeyFile).Trim();
+        Directory.CreateDirectory(Paths.Root);
+        var key = MeshKeys.Generate();
+        using (var file = new FileStream(Paths.MeshKeyFile, new FileStreamOptions
+               {
+                   Mode = FileMode.CreateNew, Access = FileAccess.Write,
+                   UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
+               }))
+        using (var writer = new StreamWriter(file))
+            writer.WriteLine(key);
+        return key;
     }
 
     /// <summary>Connects to one region's silos.</summary>

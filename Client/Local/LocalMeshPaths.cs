@@ -16,6 +16,9 @@ public sealed class LocalMeshPaths(string dir)
     public string SiloLog(string region, int instance) => Path.Combine(Root, region, $"silo-{instance}.log");
     public string SiloConfig(string region, int instance) => Path.Combine(Root, region, $"silo-{instance}.json");
 
+    /// <summary>The local mesh's key (readable by its owner only); handed to each silo through its environment.</summary>
+    public string MeshKeyFile => Path.Combine(Root, "mesh.key");
+
     public const string SiloBinary = "Mesh.Silo.dll";
     public const string RegionHostBinary = "Mesh.RegionHost.dll";
     public const string ClientBinary = "mesh.dll";

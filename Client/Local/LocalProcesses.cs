@@ -16,7 +16,9 @@ public static partial class LocalProcesses
     [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
     private static partial int SysKill(int pid, int signal);
 
-    public static int StartDetached(string dll, IEnumerable<string> args, string logFile, string pidFile)
+    /// <param name="environment">Extra environment variables (secrets go here, never on the command line or in a file others read).</param>
+    public static int StartDetached(string dll, IEnumerable<string> args, string logFile, string pidFile,
+        IReadOnlyDictionary<string, string>? environment = null)
     {
         Directory.CreateDirectory(Path.GetDirectoryName(logFile)!);
         File.Delete(pidFile);
@@ -30,6 +32,7 @@ public static partial class LocalProcesses
         start.ArgumentList.Add(DotnetHost());
         start.ArgumentList.Add(dll);
         foreach (var arg in args) start.ArgumentList.Add(arg);
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>()) start.Environment[name] = value;
         start.Environment["MESH_LOG_FILE"] = logFile;
         start.Environment["MESH_PID_FILE"] = pidFile;
         using (var launcher = Process.Start(start) ?? throw new MeshCommandException($"Could not start {dll}."))

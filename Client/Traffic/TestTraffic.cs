@@ -104,7 +104,8 @@ public static class TestTraffic
                 var headers = r.Message.Headers?.Select(h => new RecordHeader(h.Key, h.GetValueBytes())).ToList() ?? [];
                 Provenance? provenance = null;
                 var provenanceHeader = headers.FirstOrDefault(h => h.Name == ProvenanceCodec.HeaderName);
-                if (provenanceHeader.Name is not null) ProvenanceCodec.TryDecode(provenanceHeader.Value, out provenance, out _);
+                if (provenanceHeader.Name is not null && ProvenanceCodec.TryDecode(provenanceHeader.Value, out var header, out _))
+                    provenance = header!.Provenance;
                 records.Add(new LoggedRecord(r.Partition.Value, r.Offset.Value, r.Message.Key, r.Message.Value, r.Message.Timestamp.UnixTimestampMs, headers, provenance));
             }
             if (r.Offset.Value >= ends[r.Partition.Value] - 1 || r.IsPartitionEOF && r.Offset.Value >= ends[r.Partition.Value])

@@ -34,6 +34,34 @@ public sealed class ReplicationOptions
     /// <summary>Longest wait for <see cref="MinimumSilos"/>.</summary>
     public TimeSpan StartupGrace { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>The mesh keys; null when the region runs unsigned.</summary>
+    public MeshKeys? Keys { get; set; }
+
+    /// <summary>An untrusted provenance header sends its record to <see cref="OnBadRecord"/> instead of replicating it as local.</summary>
+    public bool StrictProvenance { get; set; }
+
+    /// <summary>An untrusted header travels on as <c>mesh.provenance.untrusted</c> (true) or is dropped.</summary>
+    public bool KeepUntrustedHeader { get; set; } = true;
+
+    /// <summary>What a record the mesh cannot take does, unless a topic rule says otherwise.</summary>
+    public BadRecordAction OnBadRecord { get; set; } = BadRecordAction.Quarantine;
+
+    /// <summary>Per-topic bad-record actions, first match wins: (whole-name pattern, action).</summary>
+    public List<(TopicFilter Topics, BadRecordAction Action)> BadRecordRules { get; set; } = [];
+
+    /// <summary>How records of <paramref name="topic"/> are judged and what happens to those the mesh cannot take.</summary>
+    public ReplicationPolicy PolicyFor(string topic)
+    {
+        var action = OnBadRecord;
+        foreach (var (topics, ruleAction) in BadRecordRules)
+        {
+            if (!topics.Matches(topic)) continue;
+            action = ruleAction;
+            break;
+        }
+        return new ReplicationPolicy(Keys, StrictProvenance, KeepUntrustedHeader, action);
+    }
+
     /// <summary>The forwarding rule of link <paramref name="source"/> -> this region.</summary>
     public IForwardingPolicy ForwardingFrom(string source) =>
         Links.TryGetValue(source, out var link) && link.Origins is { } origins

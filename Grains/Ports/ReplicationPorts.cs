@@ -10,10 +10,24 @@ public interface ISourceFeeds
 {
     /// <summary>
     /// Starts reading <paramref name="topic"/>/<paramref name="partition"/> of <paramref name="sourceRegion"/> at
-    /// <paramref name="startOffset"/>, or where the source's log starts when it is negative. An offset the
-    /// source no longer has is reported through <see cref="ISourcePartitionFeed.Error"/>, never skipped.
+    /// <paramref name="startOffset"/>. Records the source dropped before they were read (retention) arrive
+    /// as a <see cref="SourceGap"/> in their place, never skipped in silence; a source that has fewer
+    /// records than <paramref name="startOffset"/> (it lost its data) is reported through
+    /// <see cref="ISourcePartitionFeed.Error"/>.
     /// </summary>
     ISourcePartitionFeed Open(string sourceRegion, string topic, int partition, long startOffset);
+
+    /// <summary>The source partition's log start and end offsets now.</summary>
+    Task<SourceWatermarks> GetWatermarksAsync(string sourceRegion, string topic, int partition, CancellationToken cancellationToken);
+}
+
+/// <summary>A partition's first offset still held and the offset its next record gets.</summary>
+public readonly record struct SourceWatermarks(long Low, long High);
+
+/// <summary>Source offsets [<see cref="From"/>, <see cref="To"/>) the source dropped before they were read.</summary>
+public readonly record struct SourceGap(long From, long To)
+{
+    public long Count => To - From;
 }
 
 /// <summary>One partition's records, buffered by the shared reader. Dispose stops reading it.</summary>
@@ -22,8 +36,11 @@ public interface ISourcePartitionFeed : IDisposable
     /// <summary>Waits until records are buffered, or <paramref name="maxWait"/> passes; true when there are records.</summary>
     ValueTask<bool> WaitForRecordsAsync(TimeSpan maxWait, CancellationToken cancellationToken);
 
-    /// <summary>Moves up to <paramref name="max"/> buffered records, in offset order, into <paramref name="into"/>.</summary>
-    int Drain(List<SourceRecord> into, int max);
+    /// <summary>
+    /// Moves up to <paramref name="max"/> buffered records, in offset order, into <paramref name="into"/>.
+    /// Stops at a gap: when one follows the drained records, it is returned in <paramref name="gap"/>.
+    /// </summary>
+    int Drain(List<SourceRecord> into, int max, out SourceGap? gap);
 
     /// <summary>The source partition's high watermark as last seen by the reader, if known.</summary>
     long? HighWatermark { get; }
@@ -38,12 +55,59 @@ public interface IDestinationLog
     /// <summary>The partition's high watermark: the offset the next record written gets.</summary>
     Task<long> GetEndOffsetAsync(string topic, int partition, CancellationToken cancellationToken);
 
-    /// <summary>Calls <paramref name="onRecord"/> for each record in [from, to) that carries provenance.</summary>
-    Task ScanProvenanceAsync(string topic, int partition, long fromOffset, long toOffset,
-        Action<Provenance, long> onRecord, CancellationToken cancellationToken);
+    /// <summary>Calls <paramref name="onRecord"/> for each record in [from, to), in offset order (read back for recovery).</summary>
+    Task ScanAsync(string topic, int partition, long fromOffset, long toOffset,
+        Action<SourceRecord> onRecord, CancellationToken cancellationToken);
 
-    /// <summary>Writes records in order to one partition; returns the last written offset + 1.</summary>
+    /// <summary>
+    /// Writes records in order to one partition; returns the last written offset + 1. A record the
+    /// destination refuses for what it is (too large, invalid) ends the write with a
+    /// <see cref="RecordRejectedException"/> once every record before it has settled.
+    /// </summary>
     Task<long> WriteAsync(string topic, int partition, IReadOnlyList<OutboundRecord> records, CancellationToken cancellationToken);
+}
+
+/// <summary>
+/// The destination refused one record of a write for what it is (too large, invalid). Every record
+/// before it (<see cref="Index"/>) was written; none after it was.
+/// </summary>
+public sealed class RecordRejectedException(int index, long endOffset, string reason)
+    : Exception($"record {index} of the write was refused: {reason}")
+{
+    /// <summary>Position of the refused record in the write.</summary>
+    public int Index { get; } = index;
+
+    /// <summary>The destination's end after the records before it (last written offset + 1), or -1 if none was written.</summary>
+    public long EndOffset { get; } = endOffset;
+
+    public string Reason { get; } = reason;
+}
+
+/// <summary>The region's quarantine topic (<c>__mesh_quarantine</c>) in its own Kafka.</summary>
+public interface IQuarantineStore
+{
+    /// <summary>Writes one record to the quarantine; durable when the task completes.</summary>
+    Task WriteAsync(QuarantineEntry entry, CancellationToken cancellationToken);
+
+    /// <summary>Everything in the quarantine topic, oldest first, with replay markers applied.</summary>
+    Task<IReadOnlyList<StoredQuarantineEntry>> ReadAllAsync(CancellationToken cancellationToken);
+
+    /// <summary>Appends a marker saying the record at <paramref name="quarantineOffset"/> was re-sent.</summary>
+    Task MarkReplayedAsync(long quarantineOffset, long writtenOffset, CancellationToken cancellationToken);
+}
+
+/// <summary>A quarantine entry as read back, with its place in the quarantine topic and whether it was replayed.</summary>
+public sealed record StoredQuarantineEntry(long QuarantineOffset, QuarantineEntry Entry, DateTimeOffset? ReplayedAt);
+
+/// <summary>Who each region is: an incarnation token per region's Kafka cluster.</summary>
+public interface IRegionIdentity
+{
+    /// <summary>
+    /// <paramref name="region"/>'s current incarnation (derived from its Kafka cluster's id): a region
+    /// whose Kafka comes back empty is a new cluster and so a new incarnation, whose offsets never
+    /// collide with the old one's.
+    /// </summary>
+    Task<string> IncarnationAsync(string region, CancellationToken cancellationToken);
 }
 
 /// <summary>Checkpoints, kept in the destination region's own Kafka.</summary>
@@ -61,8 +125,11 @@ public interface ITopicCatalog
     /// <summary>Every topic of <paramref name="region"/> with its partition count.</summary>
     Task<IReadOnlyDictionary<string, int>> ListTopicsAsync(string region, CancellationToken cancellationToken);
 
-    /// <summary>Creates <paramref name="topic"/> in <paramref name="region"/>; succeeds if it exists with that partition count.</summary>
-    Task CreateTopicAsync(string region, string topic, int partitions, CancellationToken cancellationToken);
+    /// <summary>
+    /// Creates <paramref name="topic"/> in <paramref name="region"/> with the given topic configs (null: the
+    /// cluster's defaults); succeeds if it exists with that partition count.
+    /// </summary>
+    Task CreateTopicAsync(string region, string topic, int partitions, IReadOnlyDictionary<string, string>? configs, CancellationToken cancellationToken);
 }
 
 /// <summary>Whether this silo may start placing replicators (the region's expected silos are up, or the grace passed).</summary>

@@ -86,7 +86,8 @@ public sealed partial class LinkGrain(
         var latest = partitions.Where(p => p.LatestReplicatedAt.HasValue).MaxBy(p => p.LatestReplicatedAt);
         var errors = partitions.Where(p => p.Error is not null).Select(p => $"partition {p.Partition}: {p.Error}").ToArray();
         return new TopicLinkStatus(topic, state, partitions.Length, partitions.Sum(p => p.RecordsReplicated), lag,
-            latest?.LatestLatencyMs, errors.Length == 0 ? null : string.Join("; ", errors), partitions);
+            latest?.LatestLatencyMs, errors.Length == 0 ? null : string.Join("; ", errors), partitions,
+            partitions.Sum(p => p.RecordsQuarantined), partitions.Sum(p => p.RecordsExpiredBeforeReplication));
     }
 
     private async Task DiscoverAsync(CancellationToken cancellationToken)
@@ -126,7 +127,7 @@ public sealed partial class LinkGrain(
         string? error = null;
         if (!localTopics.TryGetValue(topic, out var localPartitions))
         {
-            await catalog.CreateTopicAsync(_destination, topic, partitions, cancellationToken);
+            await catalog.CreateTopicAsync(_destination, topic, partitions, configs: null, cancellationToken);
             LogCreatedTopic(topic, partitions, _destination);
         }
         else if (localPartitions != partitions)

@@ -9,15 +9,19 @@ namespace Mesh.Grains.Replication;
 
 /// <summary>
 /// Replicates one partition of one topic on one link S -> D, in D's silos. On activation it
-/// restores its checkpoint and re-reads what it wrote to D after that checkpoint, so a crash at any
-/// point neither loses nor duplicates records. The work itself is a timer turn that drains the
-/// shared reader's buffer for this partition in batches.
+/// restores its checkpoint (or, on the link's first start, writes one at the start of S's log, so
+/// every record S drops from then on is counted), checks that D still holds what the checkpoint
+/// says, and re-reads what it wrote to D after that checkpoint, so a crash at any point neither
+/// loses nor duplicates records. The work itself is a timer turn that drains the shared reader's
+/// buffer for this partition in batches; a record the mesh cannot take goes to the quarantine.
 /// </summary>
 [RandomPlacement] // replicators spread over the region's silos; a dead silo's share re-activates on the others
 public sealed partial class PartitionReplicatorGrain(
     ISourceFeeds feeds,
     IDestinationLog destination,
     ICheckpointStore checkpoints,
+    IQuarantineStore quarantine,
+    IRegionIdentity identity,
     IOptions<ReplicationOptions> options,
     TimeProvider time,
     ILogger<PartitionReplicatorGrain> logger) : Grain, IPartitionReplicatorGrain
@@ -26,19 +30,24 @@ public sealed partial class PartitionReplicatorGrain(
     private static readonly TimeSpan IdleWait = TimeSpan.FromMilliseconds(200);
     private static readonly TimeSpan RetryBackoff = TimeSpan.FromSeconds(2);
     private static readonly TimeSpan Running = TimeSpan.FromMilliseconds(1);
+    private static readonly TimeSpan UntrustedLogInterval = TimeSpan.FromMinutes(1);
 
     private readonly ReplicationOptions _options = options.Value;
+    // Records drained but not yet committed: a refused record and those after it are planned again.
     private readonly List<SourceRecord> _buffer = [];
+    private SourceGap? _pendingGap;
     private string _source = "", _destination = "", _topic = "";
     private int _partition;
     private PartitionReplication? _replication;
     private ISourcePartitionFeed? _feed;
     private ReplicationState _state = ReplicationState.Starting;
     private string? _error;
-    private long _replicated, _skipped;
+    private long _replicated, _skipped, _untrusted;
+    private long _quarantined, _expired; // as of the last stop or recovery, when no replication is live
     private double? _latestLatencyMs;
     private DateTimeOffset? _latestReplicatedAt;
     private long _lastCheckpointAt;
+    private long _lastUntrustedLogAt = long.MinValue;
     private bool _checkpointDirty;
     private IGrainTimer? _timer;
 
@@ -64,8 +73,7 @@ public sealed partial class PartitionReplicatorGrain(
             try { await WriteCheckpointAsync(cancellationToken); }
             catch (Exception e) { LogCheckpointFailed(e, Key); }
         }
-        _feed?.Dispose();
-        _feed = null;
+        Reset();
     }
 
     public Task EnsureRunningAsync() => Task.CompletedTask;
@@ -74,9 +82,10 @@ public sealed partial class PartitionReplicatorGrain(
     {
         long? lag = null;
         if (_replication is not null && _feed?.HighWatermark is long high)
-            lag = Math.Max(0, high - Math.Max(0, _replication.NextSourceOffset));
+            lag = Math.Max(0, high - _replication.NextSourceOffset);
         return Task.FromResult(new PartitionStatus(_topic, _partition, _state, _replicated, _skipped, lag,
-            _latestLatencyMs, _latestReplicatedAt, _replication?.NextSourceOffset ?? -1, _error));
+            _latestLatencyMs, _latestReplicatedAt, _replication?.NextSourceOffset ?? -1, _error,
+            _replication?.RecordsQuarantined ?? _quarantined, _replication?.RecordsExpired ?? _expired));
     }
 
     private async Task ReplicateAsync(CancellationToken cancellationToken)
@@ -86,7 +95,7 @@ public sealed partial class PartitionReplicatorGrain(
         {
             if (_replication is null)
             {
-                await RecoverAsync(cancellationToken);
+                if (!await RecoverAsync(cancellationToken)) return;
                 _timer?.Change(TimeSpan.Zero, Running);
             }
             await RunBatchesAsync(cancellationToken);
@@ -104,27 +113,65 @@ public sealed partial class PartitionReplicatorGrain(
             // checkpoint, which re-reads the destination, so nothing half-written is written twice.
             _error = $"retrying after: {e.Message}";
             _state = ReplicationState.Starting;
-            _feed?.Dispose();
-            _feed = null;
-            _replication = null;
+            Reset();
             _timer?.Change(RetryBackoff, Running);
             LogTransientFailure(e, Key);
         }
     }
 
-    private async Task RecoverAsync(CancellationToken cancellationToken)
+    /// <summary>Restores the partition's state; false when it stopped instead (the destination lost data).</summary>
+    private async Task<bool> RecoverAsync(CancellationToken cancellationToken)
     {
-        // First start of this link on this partition: replicate the source from its beginning, and
-        // read the whole destination first, so whatever already arrived (over another link, or before
-        // a lost checkpoint) is not written again.
-        var checkpoint = await checkpoints.ReadAsync(Key, cancellationToken) ?? ReplicationCheckpoint.Initial;
-
-        var replication = new PartitionReplication(_source, _destination, _partition, _options.ForwardingFrom(_source), checkpoint);
+        var sourceIncarnation = await identity.IncarnationAsync(_source, cancellationToken);
+        var destinationIncarnation = await identity.IncarnationAsync(_destination, cancellationToken);
         var destinationEnd = await destination.GetEndOffsetAsync(_topic, _partition, cancellationToken);
+        var checkpoint = await checkpoints.ReadAsync(Key, cancellationToken);
+
+        if (checkpoint is null)
+        {
+            // The link's first start on this partition: its position is the start of S's log now,
+            // written down before anything is read, so whatever S drops from here on is counted. The
+            // whole destination is read back first, so what already arrived (over another link, or
+            // before a lost checkpoint) is not written again.
+            var start = await feeds.GetWatermarksAsync(_source, _topic, _partition, cancellationToken);
+            checkpoint = ReplicationCheckpoint.Start(start.Low, sourceIncarnation, destinationIncarnation);
+            await checkpoints.WriteAsync(Key, checkpoint, cancellationToken);
+            LogLinkStarted(Key, start.Low, start.High);
+        }
+        else
+        {
+            _quarantined = checkpoint.RecordsQuarantined;
+            _expired = checkpoint.RecordsExpired;
+            if (checkpoint.DestinationIncarnation != destinationIncarnation)
+            {
+                Stop($"{_destination}'s Kafka is not the cluster this partition was replicated into (incarnation {destinationIncarnation}, " +
+                     $"the checkpoint was written for {checkpoint.DestinationIncarnation}): {_destination} lost its data or was pointed at another cluster. " +
+                     "Replication of this partition stopped rather than resume as if the destination were whole; rebuild the region from its peers.");
+                return false;
+            }
+            if (destinationEnd < checkpoint.DestinationEndOffset)
+            {
+                Stop($"{_destination} {_topic}/{_partition} ends at offset {destinationEnd}, but the checkpoint says the mesh had written up to " +
+                     $"{checkpoint.DestinationEndOffset}: the destination lost records (topic deleted and re-created, or its Kafka lost data). " +
+                     "Replication of this partition stopped rather than resume as if the destination were whole; rebuild it from its peers.");
+                return false;
+            }
+            if (checkpoint.SourceIncarnation != sourceIncarnation)
+            {
+                // The source came back as a new cluster: its offsets start afresh and, being a new
+                // incarnation, never collide with the old ones. Its old log is gone with its cluster.
+                var start = await feeds.GetWatermarksAsync(_source, _topic, _partition, cancellationToken);
+                LogSourceReincarnated(Key, checkpoint.SourceIncarnation, checkpoint.NextSourceOffset, sourceIncarnation, start.Low);
+                checkpoint = checkpoint with { NextSourceOffset = start.Low, SourceIncarnation = sourceIncarnation };
+                await checkpoints.WriteAsync(Key, checkpoint, cancellationToken);
+            }
+        }
+
+        var replication = new PartitionReplication(_source, _destination, _topic, _partition,
+            _options.ForwardingFrom(_source), _options.PolicyFor(_topic), checkpoint);
         if (destinationEnd > checkpoint.DestinationEndOffset)
         {
-            await destination.ScanProvenanceAsync(_topic, _partition, checkpoint.DestinationEndOffset, destinationEnd,
-                replication.Observe, cancellationToken);
+            await destination.ScanAsync(_topic, _partition, checkpoint.DestinationEndOffset, destinationEnd, replication.Observe, cancellationToken);
             replication.ObservedUpTo(destinationEnd);
         }
 
@@ -134,6 +181,7 @@ public sealed partial class PartitionReplicatorGrain(
         _error = null;
         _checkpointDirty = true;
         LogRecovered(Key, replication.NextSourceOffset, replication.Vector.ToString(), checkpoint.DestinationEndOffset, destinationEnd);
+        return true;
     }
 
     private async Task RunBatchesAsync(CancellationToken cancellationToken)
@@ -144,35 +192,98 @@ public sealed partial class PartitionReplicatorGrain(
         while (time.GetElapsedTime(started) < TurnBudget)
         {
             if (feed.Error is { } readError) throw new ReplicationFailedException(readError);
-            if (!await feed.WaitForRecordsAsync(IdleWait, cancellationToken)) break;
-
-            _buffer.Clear();
-            feed.Drain(_buffer, _options.MaxBatchRecords);
-            var plan = replication.Plan(_buffer);
-            var end = replication.DestinationEndOffset;
-            if (plan.Outbound.Count > 0)
-                end = await destination.WriteAsync(_topic, _partition, plan.Outbound, cancellationToken);
-            replication.Commit(plan, end);
-            _checkpointDirty = true;
-
-            _skipped += plan.Skipped.Values.Sum();
-            if (plan.Outbound.Count > 0)
+            if (_buffer.Count == 0 && _pendingGap is null)
             {
-                var now = time.GetUtcNow();
-                _replicated += plan.Outbound.Count;
-                _latestReplicatedAt = now;
-                _latestLatencyMs = Math.Max(0, now.ToUnixTimeMilliseconds() - plan.Outbound[^1].Provenance.OriginTimestampMs);
+                if (!await feed.WaitForRecordsAsync(IdleWait, cancellationToken)) break;
+                feed.Drain(_buffer, _options.MaxBatchRecords, out _pendingGap);
             }
-            if (plan.Rejection is not null)
+
+            if (_buffer.Count > 0 && !await ReplicateBufferAsync(replication, cancellationToken)) return;
+            if (_buffer.Count == 0 && _pendingGap is { } gap)
             {
+                // Every record before the gap is handled; the ones in it the source no longer has.
+                var (from, to) = replication.SkipExpired(gap.From, gap.To);
+                if (to > from) LogExpired(Key, to - from, from, to - 1, _source);
+                _pendingGap = null;
                 await WriteCheckpointAsync(cancellationToken);
-                throw new ReplicationFailedException($"stopped at source offset {plan.NextSourceOffset}: {plan.Rejection}");
             }
             if (time.GetElapsedTime(_lastCheckpointAt) >= _options.CheckpointInterval)
                 await WriteCheckpointAsync(cancellationToken);
         }
         if (_checkpointDirty && time.GetElapsedTime(_lastCheckpointAt) >= _options.CheckpointInterval)
             await WriteCheckpointAsync(cancellationToken);
+    }
+
+    /// <summary>Plans and writes what is buffered; false when the partition stopped.</summary>
+    private async Task<bool> ReplicateBufferAsync(PartitionReplication replication, CancellationToken cancellationToken)
+    {
+        var plan = replication.Plan(_buffer);
+        var end = replication.DestinationEndOffset;
+        if (plan.Outbound.Count > 0)
+        {
+            try
+            {
+                end = await destination.WriteAsync(_topic, _partition, plan.Outbound, cancellationToken);
+            }
+            catch (RecordRejectedException refused)
+            {
+                // The records before it are written; it is held for the quarantine when planned again.
+                replication.CommitUpToRefusal(plan, refused.Index, refused.EndOffset, refused.Reason);
+                CountWritten(plan.Outbound.Take(refused.Index).ToList());
+                DropCommitted(replication);
+                _checkpointDirty = true;
+                return true;
+            }
+            // Offsets only grow in a partition: an end behind what we saw means the destination lost records.
+            if (end < replication.DestinationEndOffset)
+                throw new ReplicationFailedException($"{_destination} {_topic}/{_partition} accepted a write at offset {end - 1}, behind the end " +
+                    $"the mesh had already written ({replication.DestinationEndOffset}): the destination lost records. Replication of this partition " +
+                    "stopped rather than go on as if the destination were whole; rebuild it from its peers.");
+        }
+        if (plan.Held is { Kind: DecisionKind.Quarantine } held)
+        {
+            var entry = replication.QuarantineEntryFor(held, time.GetUtcNow().ToUnixTimeMilliseconds());
+            await quarantine.WriteAsync(entry, cancellationToken);
+            LogQuarantined(Key, held.Record.Offset, held.QuarantineKind, held.Reason);
+        }
+        replication.Commit(plan, end);
+        CountWritten(plan.Outbound);
+        _skipped += plan.Skipped;
+        if (plan.UntrustedHeaders > 0) NoteUntrusted(plan.UntrustedHeaders, plan.LastUntrustedHeader!);
+        DropCommitted(replication);
+        _checkpointDirty = true;
+
+        if (plan.Held is { Kind: DecisionKind.Stop } stop)
+        {
+            await WriteCheckpointAsync(cancellationToken);
+            Stop($"stopped at source offset {stop.Record.Offset} ({stop.QuarantineKind}, policy 'stop'): {stop.Reason}");
+            return false;
+        }
+        return true;
+    }
+
+    private void DropCommitted(PartitionReplication replication)
+    {
+        var next = replication.NextSourceOffset;
+        _buffer.RemoveAll(r => r.Offset < next);
+    }
+
+    private void CountWritten(IReadOnlyList<OutboundRecord> written)
+    {
+        if (written.Count == 0) return;
+        var now = time.GetUtcNow();
+        _replicated += written.Count;
+        _latestReplicatedAt = now;
+        _latestLatencyMs = Math.Max(0, now.ToUnixTimeMilliseconds() - written[^1].Provenance.OriginTimestampMs);
+    }
+
+    // Untrusted headers are expected (stream processors copy headers); say so, but not once per record.
+    private void NoteUntrusted(int count, string latest)
+    {
+        _untrusted += count;
+        if (time.GetElapsedTime(_lastUntrustedLogAt) < UntrustedLogInterval && _lastUntrustedLogAt != long.MinValue) return;
+        _lastUntrustedLogAt = time.GetTimestamp();
+        LogUntrusted(Key, _untrusted, latest);
     }
 
     private async Task WriteCheckpointAsync(CancellationToken cancellationToken)
@@ -187,13 +298,42 @@ public sealed partial class PartitionReplicatorGrain(
         _state = ReplicationState.Stopped;
         _timer?.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
         _error = error;
-        _feed?.Dispose();
-        _feed = null;
+        Reset();
         LogStopped(Key, error);
     }
 
+    private void Reset()
+    {
+        if (_replication is not null)
+        {
+            _quarantined = _replication.RecordsQuarantined;
+            _expired = _replication.RecordsExpired;
+            _replication.Dispose();
+        }
+        _replication = null;
+        _feed?.Dispose();
+        _feed = null;
+        _buffer.Clear();
+        _pendingGap = null;
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "{Key}: link starts at source offset {Low} (the start of the source's log; its end is {High}); checkpoint written")]
+    private partial void LogLinkStarted(string key, long low, long high);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Key}: the source came back as a new incarnation {Incarnation} (was {OldIncarnation}, at offset {OldNext}); replicating its new log from offset {Low}")]
+    private partial void LogSourceReincarnated(string key, string oldIncarnation, long oldNext, string incarnation, long low);
+
     [LoggerMessage(Level = LogLevel.Information, Message = "{Key}: resuming at source offset {Next}, origin vector [{Vector}], checkpointed destination end {CheckpointEnd}, destination end {End}")]
     private partial void LogRecovered(string key, long next, string vector, long checkpointEnd, long end);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Key}: {Count} records (source offsets {From}..{To}) expired in {Source} before they were replicated; counted as recordsExpiredBeforeReplication")]
+    private partial void LogExpired(string key, long count, long from, long to, string source);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Key}: source offset {Offset} quarantined ({Kind}): {Reason}")]
+    private partial void LogQuarantined(string key, long offset, string kind, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Key}: {Count} records so far carried a provenance header the mesh does not trust and were replicated as records of their source region; latest: {Latest}")]
+    private partial void LogUntrusted(string key, long count, string latest);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "{Key}: transient failure, recovering from the checkpoint")]
     private partial void LogTransientFailure(Exception e, string key);

@@ -1,4 +1,5 @@
 using System.Net;
+using Mesh.Core.Replication;
 using Mesh.Grains.Options;
 using Mesh.Grains.Ports;
 using Mesh.Kafka.Clients;
@@ -34,6 +35,13 @@ public static class MeshSiloHosting
             o.CheckpointInterval = TimeSpan.FromMilliseconds(region.Replication.CheckpointIntervalMs);
             o.DiscoveryInterval = TimeSpan.FromMilliseconds(region.Replication.DiscoveryIntervalMs);
             o.MinimumSilos = region.Replication.MinimumSilos;
+            o.Keys = MeshKeys.Create(region.Provenance.Key, region.Provenance.AdditionalKey);
+            o.StrictProvenance = region.Provenance.Untrusted.Equals("strict", StringComparison.OrdinalIgnoreCase);
+            o.KeepUntrustedHeader = !region.Provenance.UntrustedHeader.Equals("strip", StringComparison.OrdinalIgnoreCase);
+            o.OnBadRecord = BadRecordActions.Parse(region.Replication.OnBadRecord);
+            o.BadRecordRules = [.. region.TopicPolicies
+                .Where(p => p.OnBadRecord is not null)
+                .Select(p => (new TopicFilter([p.Topics], []), BadRecordActions.Parse(p.OnBadRecord!)))];
             o.StartupGrace = TimeSpan.FromMilliseconds(region.Replication.StartupGraceMs);
         });
         services.Configure<KafkaRegionsOptions>(o =>
@@ -51,6 +59,8 @@ public static class MeshSiloHosting
         services.TryAddSingleton<IDestinationLog, KafkaDestinationLog>();
         services.TryAddSingleton<ISourceFeeds, KafkaSourceFeeds>();
         services.TryAddSingleton<ITopicCatalog, KafkaTopicCatalog>();
+        services.TryAddSingleton<IQuarantineStore, KafkaQuarantineStore>();
+        services.TryAddSingleton<IRegionIdentity, KafkaRegionIdentity>();
         services.AddHostedService<ReplicationSupervisor>();
         return services;
     }

@@ -29,7 +29,8 @@ internal sealed partial class ReplicationSupervisor(
         {
             try
             {
-                await catalog.CreateTopicAsync(region, KafkaCheckpointStore.Topic, 1, stoppingToken);
+                await catalog.CreateTopicAsync(region, KafkaCheckpointStore.Topic, 1, null, stoppingToken);
+                await catalog.CreateTopicAsync(region, KafkaQuarantineStore.Topic, 1, null, stoppingToken);
                 checkpoints.Start();
                 break;
             }

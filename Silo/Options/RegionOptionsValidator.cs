@@ -56,6 +56,8 @@ public static class RegionOptionsValidator
         if (options.Replication.StartupGraceMs is < 0 or > 600_000)
             Problem("Mesh:Replication:StartupGraceMs", $"is {options.Replication.StartupGraceMs}", "Use a value from 0 to 600000 (default 30000).");
 
+        ValidateProvenance(options, Problem);
+
         var orleans = options.Orleans;
         switch (orleans.Clustering.ToLowerInvariant())
         {
@@ -75,6 +77,33 @@ public static class RegionOptionsValidator
         if (orleans.SiloPort == orleans.GatewayPort)
             Problem("Mesh:Orleans:GatewayPort", $"equals SiloPort ({orleans.SiloPort})", "Give the silo and the gateway different ports.");
         return problems;
+    }
+
+    // Key problems never quote the key: the message may end up in a log.
+    private static void ValidateProvenance(RegionOptions options, Action<string, string, string> problem)
+    {
+        var provenance = options.Provenance;
+        if (!string.IsNullOrEmpty(provenance.Key) && !MeshKeys.IsValidKey(provenance.Key, out var keyReason))
+            problem("Mesh:Provenance:Key", keyReason, "Use the mesh's shared key, e.g. one made with 'openssl rand -base64 32', the same in every region.");
+        if (!string.IsNullOrEmpty(provenance.AdditionalKey))
+        {
+            if (string.IsNullOrEmpty(provenance.Key))
+                problem("Mesh:Provenance:AdditionalKey", "is set without Mesh:Provenance:Key", "Set Key too: AdditionalKey is only accepted alongside the signing key, during a key rotation.");
+            else if (!MeshKeys.IsValidKey(provenance.AdditionalKey, out var additionalReason))
+                problem("Mesh:Provenance:AdditionalKey", additionalReason, "Use the other key of the rotation (at least 32 characters).");
+        }
+        if (provenance.Untrusted.ToLowerInvariant() is not ("local" or "strict"))
+            problem("Mesh:Provenance:Untrusted", $"'{provenance.Untrusted}' is not a choice", "Use \"local\" (replicate such records as local records of their source region) or \"strict\" (quarantine them).");
+        if (provenance.UntrustedHeader.ToLowerInvariant() is not ("keep" or "strip"))
+            problem("Mesh:Provenance:UntrustedHeader", $"'{provenance.UntrustedHeader}' is not a choice", "Use \"keep\" (carry it on as mesh.provenance.untrusted) or \"strip\".");
+        if (!BadRecordActions.TryParse(options.Replication.OnBadRecord, out _))
+            problem("Mesh:Replication:OnBadRecord", $"'{options.Replication.OnBadRecord}' is not a choice", "Use \"quarantine\" (default) or \"stop\".");
+        for (var i = 0; i < options.TopicPolicies.Count; i++)
+        {
+            var policy = options.TopicPolicies[i];
+            if (policy.OnBadRecord is not null && !BadRecordActions.TryParse(policy.OnBadRecord, out _))
+                problem($"Mesh:TopicPolicies:{i}:OnBadRecord", $"'{policy.OnBadRecord}' is not a choice", "Use \"quarantine\" or \"stop\", or leave it out to keep the region's.");
+        }
     }
 
     private static void ValidatePatterns(string path, TopicSelectionOptions topics, Action<string, string, string> problem)

@@ -39,3 +39,21 @@ public sealed record ReplicationPolicy(MeshKeys? Keys, bool StrictProvenance, bo
 {
     public static ReplicationPolicy Default { get; } = new(null, false, true, BadRecordAction.Quarantine);
 }
+
+public static class BadRecordActions
+{
+    /// <summary>The configuration words: <c>quarantine</c> or <c>stop</c>.</summary>
+    public static bool TryParse(string? text, out BadRecordAction action)
+    {
+        action = BadRecordAction.Quarantine;
+        switch (text?.Trim().ToLowerInvariant())
+        {
+            case "quarantine": return true;
+            case "stop": action = BadRecordAction.Stop; return true;
+            default: return false;
+        }
+    }
+
+    public static BadRecordAction Parse(string text) =>
+        TryParse(text, out var action) ? action : throw new ArgumentException($"'{text}' is not a bad-record action; use 'quarantine' or 'stop'");
+}

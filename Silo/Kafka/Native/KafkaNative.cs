@@ -35,6 +35,8 @@ public static class KafkaNative
             AssemblyLoadContext.Default.ResolvingUnmanagedDll += ResolveWhereProbingFailed;
             Confluent.Kafka.Library.Load(path);
             _loadedPath = path;
+            // This assembly's own imports (ClusterId) bind to the same copy.
+            NativeLibrary.SetDllImportResolver(typeof(KafkaNative).Assembly, (name, _, _) => name == LibraryName ? _handle : IntPtr.Zero);
         }
     }
 

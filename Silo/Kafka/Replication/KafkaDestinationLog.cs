@@ -4,7 +4,6 @@ using Mesh.Core.Replication;
 using Mesh.Grains.Ports;
 using Mesh.Kafka.Clients;
 using Microsoft.Extensions.Options;
-using CoreHeader = Mesh.Core.Replication.RecordHeader;
 
 namespace Mesh.Kafka.Replication;
 
@@ -38,8 +37,8 @@ public sealed class KafkaDestinationLog : IDestinationLog, IDisposable
     public Task<long> GetEndOffsetAsync(string topic, int partition, CancellationToken cancellationToken) =>
         Task.Run(() => _scanner.QueryWatermarkOffsets(new TopicPartition(topic, partition), TimeSpan.FromSeconds(10)).High.Value, cancellationToken);
 
-    public async Task ScanProvenanceAsync(string topic, int partition, long fromOffset, long toOffset,
-        Action<Provenance, long> onRecord, CancellationToken cancellationToken)
+    public async Task ScanAsync(string topic, int partition, long fromOffset, long toOffset,
+        Action<SourceRecord> onRecord, CancellationToken cancellationToken)
     {
         if (fromOffset >= toOffset) return;
         await _scanGate.WaitAsync(cancellationToken);
@@ -53,7 +52,7 @@ public sealed class KafkaDestinationLog : IDestinationLog, IDisposable
         }
     }
 
-    private void Scan(TopicPartition tp, long fromOffset, long toOffset, Action<Provenance, long> onRecord, CancellationToken cancellationToken)
+    private void Scan(TopicPartition tp, long fromOffset, long toOffset, Action<SourceRecord> onRecord, CancellationToken cancellationToken)
     {
         _scanner.Assign(new TopicPartitionOffset(tp, new Offset(fromOffset)));
         try
@@ -71,9 +70,7 @@ public sealed class KafkaDestinationLog : IDestinationLog, IDisposable
                     continue;
                 }
                 lastProgress = DateTime.UtcNow;
-                var header = result.Message.Headers?.FirstOrDefault(h => h.Key == ProvenanceCodec.HeaderName);
-                if (header is not null && ProvenanceCodec.TryDecode(header.GetValueBytes(), out var provenance, out _))
-                    onRecord(provenance!, result.Offset.Value);
+                onRecord(SourceRecords.From(result));
                 if (result.Offset.Value >= toOffset - 1) return;
             }
         }
@@ -85,79 +82,109 @@ public sealed class KafkaDestinationLog : IDestinationLog, IDisposable
 
     public async Task<long> WriteAsync(string topic, int partition, IReadOnlyList<OutboundRecord> records, CancellationToken cancellationToken)
     {
+        if (records.Count == 0) throw new ArgumentException("a write needs at least one record", nameof(records));
         var tp = new TopicPartition(topic, partition);
-        var done = new TaskCompletionSource<long>(TaskCreationOptions.RunContinuationsAsynchronously);
-        var pending = records.Count;
-        long lastOffset = -1;
-        Error? firstError = null;
-        void Settle()
-        {
-            if (firstError is not null) done.TrySetException(ToException(firstError, tp));
-            else done.TrySetResult(lastOffset + 1);
-        }
-        void OnDelivery(DeliveryReport<byte[]?, byte[]?> report)
-        {
-            if (report.Error.IsError) Interlocked.CompareExchange(ref firstError, report.Error, null);
-            else InterlockedMax(ref lastOffset, report.Offset.Value);
-            if (Interlocked.Decrement(ref pending) == 0) Settle();
-        }
+        var reports = new DeliveryReport<byte[]?, byte[]?>?[records.Count];
+        var inFlight = new InFlight(records.Count);
 
         var queued = 0;
+        ProduceException<byte[]?, byte[]?>? refusedAtProduce = null;
         try
         {
-            foreach (var record in records)
+            for (; queued < records.Count; queued++)
             {
-                await _producer.ProduceAsync(tp, ToMessage(record), OnDelivery, cancellationToken);
-                queued++;
+                var index = queued;
+                try
+                {
+                    await _producer.ProduceAsync(tp, ToMessage(records[index]), report => { reports[index] = report; inFlight.Settle(1); }, cancellationToken);
+                }
+                catch (ProduceException<byte[]?, byte[]?> e) when (IsRefusal(e.Error))
+                {
+                    // Refused before it was queued (larger than the producer accepts): nothing after it is sent.
+                    refusedAtProduce = e;
+                    break;
+                }
             }
         }
-        catch (Exception e)
+        catch (Exception)
         {
             // Records already queued are still delivered; wait for them, so that whoever recovers
             // this partition next sees them in the destination instead of writing them again.
-            if (Interlocked.Add(ref pending, queued - records.Count) == 0) Settle();
-            await done.Task.WaitAsync(InFlightLimit).ContinueWith(_ => { }, TaskScheduler.Default);
-            if (e is ProduceException<byte[]?, byte[]?> pe && !pe.Error.IsFatal && pe.Error.Code is ErrorCode.MsgSizeTooLarge)
-                throw new ReplicationFailedException($"writing {topic}/{partition}: a record is larger than the destination accepts ({pe.Error.Reason}); raise the topic's max.message.bytes or the client's message.max.bytes.");
+            inFlight.Settle(records.Count - queued);
+            await inFlight.Done.WaitAsync(InFlightLimit).ContinueWith(_ => { }, TaskScheduler.Default);
             throw;
         }
+        inFlight.Settle(records.Count - queued);
         // Not cancellable: a write in flight must finish (or fail) before anyone recovers this partition.
-        return await done.Task.WaitAsync(InFlightLimit);
+        await inFlight.Done.WaitAsync(InFlightLimit);
+
+        var end = -1L;
+        for (var i = 0; i < queued; i++)
+        {
+            var report = reports[i]!;
+            if (!report.Error.IsError)
+            {
+                end = Math.Max(end, report.Offset.Value + 1);
+                continue;
+            }
+            // The first failure decides: a refusal of that record with every record before it written
+            // is the record's fault (quarantine it); anything else is the write's (recover and retry).
+            if (IsRefusal(report.Error) && AllWritten(reports, i))
+                throw new RecordRejectedException(i, end, $"{report.Error.Code}: {report.Error.Reason}{SizeHint(report.Error)}");
+            throw ToException(report.Error, tp);
+        }
+        if (refusedAtProduce is not null)
+            throw new RecordRejectedException(queued, end, $"{refusedAtProduce.Error.Code}: {refusedAtProduce.Error.Reason}{SizeHint(refusedAtProduce.Error)}");
+        return end;
     }
+
+    /// <summary>Counts a write's records down to zero as their delivery reports arrive (or they are never sent).</summary>
+    private sealed class InFlight(int count)
+    {
+        private readonly TaskCompletionSource _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private int _pending = count;
+
+        public Task Done => _done.Task;
+
+        public void Settle(int records)
+        {
+            if (records > 0 && Interlocked.Add(ref _pending, -records) == 0) _done.TrySetResult();
+        }
+    }
+
+    private static bool AllWritten(DeliveryReport<byte[]?, byte[]?>?[] reports, int before)
+    {
+        for (var i = 0; i < before; i++)
+            if (reports[i] is not { Error.IsError: false }) return false;
+        return true;
+    }
+
+    // Errors about the record itself: sending it again would fail the same way.
+    private static bool IsRefusal(Error error) =>
+        error.Code is ErrorCode.MsgSizeTooLarge or ErrorCode.InvalidRecord
+            or ErrorCode.InvalidTimestamp or ErrorCode.PolicyViolation or ErrorCode.InvalidMsg;
+
+    private static string SizeHint(Error error) => error.Code == ErrorCode.MsgSizeTooLarge
+        ? " (larger than the destination accepts: raise the topic's max.message.bytes and the mesh's Mesh:Kafka:Settings:message.max.bytes, then replay it)"
+        : "";
 
     /// <summary>Longer than the producer's message.timeout.ms, after which every queued record has settled.</summary>
     private static readonly TimeSpan InFlightLimit = TimeSpan.FromMinutes(3);
 
-    private static Message<byte[]?, byte[]?> ToMessage(OutboundRecord record)
+    private static Message<byte[]?, byte[]?> ToMessage(OutboundRecord record) => new()
     {
-        var headers = new Headers();
-        foreach (CoreHeader header in record.Headers) headers.Add(header.Name, header.Value);
-        return new Message<byte[]?, byte[]?>
-        {
-            Key = record.Key,
-            Value = record.Value,
-            Timestamp = new Timestamp(record.TimestampMs, TimestampType.CreateTime),
-            Headers = headers,
-        };
-    }
+        Key = record.Key,
+        Value = record.Value,
+        Timestamp = new Timestamp(record.TimestampMs, TimestampType.CreateTime),
+        Headers = SourceRecords.ToHeaders(record.Headers),
+    };
 
     private static Exception ToException(Error error, TopicPartition tp)
     {
         var message = $"writing {tp.Topic}/{tp.Partition}: {error.Code}: {error.Reason}";
-        return error.Code is ErrorCode.TopicAuthorizationFailed or ErrorCode.MsgSizeTooLarge or ErrorCode.InvalidRecord
+        return error.Code is ErrorCode.TopicAuthorizationFailed
             ? new ReplicationFailedException(message)
             : new KafkaException(error);
-    }
-
-    private static void InterlockedMax(ref long target, long value)
-    {
-        var current = Volatile.Read(ref target);
-        while (value > current)
-        {
-            var seen = Interlocked.CompareExchange(ref target, value, current);
-            if (seen == current) return;
-            current = seen;
-        }
     }
 
     public void Dispose()

@@ -11,12 +11,15 @@ public sealed class KafkaSourceFeeds(IOptions<KafkaRegionsOptions> regions, ILog
 {
     private readonly ConcurrentDictionary<string, Lazy<SharedSourceReader>> _readers = new(StringComparer.Ordinal);
 
-    public ISourcePartitionFeed Open(string sourceRegion, string topic, int partition, long startOffset)
-    {
-        var reader = _readers.GetOrAdd(sourceRegion, region => new Lazy<SharedSourceReader>(() =>
-            new SharedSourceReader(region, regions.Value.Cluster(region), regions.Value.LocalRegion, loggers.CreateLogger<KafkaSourceFeeds>())));
-        return reader.Value.Open(topic, partition, startOffset);
-    }
+    public ISourcePartitionFeed Open(string sourceRegion, string topic, int partition, long startOffset) =>
+        Reader(sourceRegion).Open(topic, partition, startOffset);
+
+    public Task<SourceWatermarks> GetWatermarksAsync(string sourceRegion, string topic, int partition, CancellationToken cancellationToken) =>
+        Task.Run(() => Reader(sourceRegion).GetWatermarks(topic, partition), cancellationToken);
+
+    private SharedSourceReader Reader(string sourceRegion) =>
+        _readers.GetOrAdd(sourceRegion, region => new Lazy<SharedSourceReader>(() =>
+            new SharedSourceReader(region, regions.Value.Cluster(region), regions.Value.LocalRegion, loggers.CreateLogger<KafkaSourceFeeds>()))).Value;
 
     public void Dispose()
     {

@@ -34,7 +34,7 @@ public sealed class KafkaTopicCatalog(IOptions<KafkaRegionsOptions> regions) : I
                 .ToDictionary(t => t.Topic, t => t.Partitions.Count, StringComparer.Ordinal);
         }, cancellationToken);
 
-    public async Task CreateTopicAsync(string region, string topic, int partitions, CancellationToken cancellationToken)
+    public async Task CreateTopicAsync(string region, string topic, int partitions, IReadOnlyDictionary<string, string>? configs, CancellationToken cancellationToken)
     {
         var cluster = regions.Value.Cluster(region);
         if (!string.IsNullOrEmpty(cluster.EmbeddedControl))

@@ -64,15 +64,14 @@ internal sealed partial class SharedSourceReader : IDisposable
 
     public ISourcePartitionFeed Open(string topic, int partition, long startOffset)
     {
+        ArgumentOutOfRangeException.ThrowIfNegative(startOffset);
         var tp = new TopicPartition(topic, partition);
-        var feed = new PartitionFeed(this, tp);
+        var feed = new PartitionFeed(this, tp, startOffset);
         if (!_feeds.TryAdd(tp, feed))
             throw new InvalidOperationException($"{_region} {topic}/{partition} is already being read by this silo.");
-        // Negative: a replicator that has read nothing yet starts wherever the log starts now.
-        var offset = startOffset < 0 ? Offset.Beginning : new Offset(startOffset);
         _commands.Enqueue(() =>
         {
-            _consumer.IncrementalAssign([new TopicPartitionOffset(tp, offset)]);
+            _consumer.IncrementalAssign([new TopicPartitionOffset(tp, new Offset(startOffset))]);
             // A pause set while an earlier feed of this partition was full outlives the unassign.
             _consumer.Resume([tp]);
         });
@@ -104,10 +103,11 @@ internal sealed partial class SharedSourceReader : IDisposable
                 if (e.ConsumerRecord?.TopicPartition is { } tp && _feeds.TryGetValue(tp, out var failed))
                 {
                     if (e.Error.Code is ErrorCode.OffsetOutOfRange or ErrorCode.Local_AutoOffsetReset)
-                        failed.Error = $"reading {_region} {tp.Topic}/{tp.Partition.Value} at offset {e.ConsumerRecord.Offset}: the source no longer has that offset " +
-                                       $"({e.Error.Reason}). Either retention deleted records before they were replicated, or {_region}'s Kafka lost its data; " +
-                                       "replication of this partition stopped rather than skip records.";
-                    else if (e.Error.Code is ErrorCode.TopicAuthorizationFailed)
+                    {
+                        RecoverFromOutOfRange(failed);
+                        continue;
+                    }
+                    if (e.Error.Code is ErrorCode.TopicAuthorizationFailed)
                         failed.Error = $"reading {_region} {tp.Topic}/{tp.Partition.Value}: {e.Error.Reason}";
                 }
                 LogClientError(_region, e.Error.Code, e.Error.Reason);
@@ -119,7 +119,7 @@ internal sealed partial class SharedSourceReader : IDisposable
             }
             if (result?.Message is null) continue;
             if (!_feeds.TryGetValue(result.TopicPartition, out var feed)) continue; // closed meanwhile
-            if (feed.Add(ToSourceRecord(result)) >= BufferHighWater && !feed.Paused)
+            if (feed.Add(SourceRecords.From(result)) >= BufferHighWater && !feed.Paused)
             {
                 feed.Paused = true;
                 _consumer.Pause([result.TopicPartition]);
@@ -127,13 +127,53 @@ internal sealed partial class SharedSourceReader : IDisposable
         }
     }
 
-    private static SourceRecord ToSourceRecord(ConsumeResult<byte[]?, byte[]?> result)
+    /// <summary>
+    /// The next offset of a partition is not in the source's log. Records the source dropped
+    /// (retention ran ahead of the link) become a gap in the feed, counted and logged by the
+    /// replicator, and reading goes on at the log's start; a log that ends before the offset (the
+    /// source lost its data, or the topic was re-created) stops the partition with that reason.
+    /// </summary>
+    private void RecoverFromOutOfRange(PartitionFeed feed)
     {
-        var message = result.Message;
-        var headers = message.Headers is { Count: > 0 } h
-            ? h.Select(x => new RecordHeader(x.Key, x.GetValueBytes())).ToArray()
-            : [];
-        return new SourceRecord(result.Offset.Value, message.Key, message.Value, message.Timestamp.UnixTimestampMs, headers);
+        var tp = feed.TopicPartition;
+        var next = feed.NextOffset;
+        WatermarkOffsets watermarks;
+        try
+        {
+            watermarks = _consumer.QueryWatermarkOffsets(tp, TimeSpan.FromSeconds(5));
+        }
+        catch (KafkaException e)
+        {
+            // Cannot tell yet; try the same offset again, which fails the same way until the source answers.
+            LogClientError(_region, e.Error.Code, e.Error.Reason);
+            Reassign(tp, next);
+            return;
+        }
+        if (next > watermarks.High.Value)
+        {
+            feed.Error = $"reading {_region} {tp.Topic}/{tp.Partition.Value} at offset {next}: the source's log ends at {watermarks.High.Value}, before records " +
+                         $"the mesh already read. {_region}'s Kafka lost its data or the topic was deleted and re-created; replication of this partition " +
+                         "stopped rather than mistake new records for ones already replicated.";
+            return;
+        }
+        if (watermarks.Low.Value > next)
+        {
+            feed.AddGap(new SourceGap(next, watermarks.Low.Value));
+            next = watermarks.Low.Value;
+        }
+        Reassign(tp, next);
+    }
+
+    private void Reassign(TopicPartition tp, long offset)
+    {
+        _consumer.IncrementalUnassign([tp]);
+        _consumer.IncrementalAssign([new TopicPartitionOffset(tp, new Offset(offset))]);
+    }
+
+    public SourceWatermarks GetWatermarks(string topic, int partition)
+    {
+        var watermarks = _consumer.QueryWatermarkOffsets(new TopicPartition(topic, partition), TimeSpan.FromSeconds(10));
+        return new SourceWatermarks(watermarks.Low.Value, watermarks.High.Value);
     }
 
     public void Dispose()
@@ -144,12 +184,18 @@ internal sealed partial class SharedSourceReader : IDisposable
         _consumer.Dispose();
     }
 
-    private sealed class PartitionFeed(SharedSourceReader reader, TopicPartition tp) : ISourcePartitionFeed
+    // A record, or (Record null) a gap the source dropped before it was read.
+    private readonly record struct FeedItem(SourceRecord? Record, SourceGap Gap);
+
+    private sealed class PartitionFeed(SharedSourceReader reader, TopicPartition tp, long startOffset) : ISourcePartitionFeed
     {
-        private readonly Channel<SourceRecord> _records = Channel.CreateUnbounded<SourceRecord>(new UnboundedChannelOptions { SingleWriter = true, SingleReader = true });
+        private readonly Channel<FeedItem> _records = Channel.CreateUnbounded<FeedItem>(new UnboundedChannelOptions { SingleWriter = true, SingleReader = true });
         private int _count;
 
         public TopicPartition TopicPartition { get; } = tp;
+
+        /// <summary>The offset the reader expects next (consume thread only).</summary>
+        public long NextOffset { get; private set; } = startOffset;
         public volatile bool Paused;
         public string? Error { get; set; }
 
@@ -171,8 +217,16 @@ internal sealed partial class SharedSourceReader : IDisposable
 
         public int Add(SourceRecord record)
         {
-            _records.Writer.TryWrite(record);
+            _records.Writer.TryWrite(new FeedItem(record, default));
+            NextOffset = record.Offset + 1;
             return Interlocked.Increment(ref _count);
+        }
+
+        public void AddGap(SourceGap gap)
+        {
+            _records.Writer.TryWrite(new FeedItem(null, gap));
+            NextOffset = gap.To;
+            Interlocked.Increment(ref _count);
         }
 
         public async ValueTask<bool> WaitForRecordsAsync(TimeSpan maxWait, CancellationToken cancellationToken)
@@ -190,15 +244,23 @@ internal sealed partial class SharedSourceReader : IDisposable
             }
         }
 
-        public int Drain(List<SourceRecord> into, int max)
+        public int Drain(List<SourceRecord> into, int max, out SourceGap? gap)
         {
+            gap = null;
             var taken = 0;
-            while (taken < max && _records.Reader.TryRead(out var record))
+            var items = 0;
+            while (taken < max && _records.Reader.TryRead(out var item))
             {
-                into.Add(record);
+                items++;
+                if (item.Record is null)
+                {
+                    gap = item.Gap;
+                    break;
+                }
+                into.Add(item.Record);
                 taken++;
             }
-            var left = Interlocked.Add(ref _count, -taken);
+            var left = Interlocked.Add(ref _count, -items);
             if (Paused && left <= BufferLowWater)
             {
                 Paused = false;

@@ -1,0 +1,109 @@
+using System.Text;
+using Mesh.Core.Replication;
+using Mesh.Grains.Options;
+using Mesh.Grains.Ports;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Mesh.Grains.Replication;
+
+/// <summary>
+/// A region's quarantine as the operator sees it: lists what its links could not take, and re-sends
+/// chosen records to the topic and partition they were meant for once the cause is fixed. A replay
+/// is marked in the quarantine topic, so a record is not re-sent twice unless forced.
+/// </summary>
+public sealed partial class QuarantineGrain(
+    IQuarantineStore store,
+    IDestinationLog destination,
+    IOptions<ReplicationOptions> options,
+    TimeProvider time,
+    ILogger<QuarantineGrain> logger) : Grain, IQuarantineGrain
+{
+    public async Task<IReadOnlyList<QuarantinedRecordInfo>> ListAsync(QuarantineQuery query)
+    {
+        var stored = await store.ReadAllAsync(CancellationToken.None);
+        return [.. stored
+            .Where(s => (query.Topic is null || s.Entry.Topic == query.Topic)
+                        && (query.Source is null || s.Entry.Source == query.Source)
+                        && (query.IncludeReplayed || s.ReplayedAt is null))
+            .Select(Describe)];
+    }
+
+    public async Task<IReadOnlyList<ReplayOutcome>> ReplayAsync(ReplayRequest request)
+    {
+        var region = this.GetPrimaryKeyString();
+        var stored = await store.ReadAllAsync(CancellationToken.None);
+        var byOffset = stored.ToDictionary(s => s.QuarantineOffset);
+        IEnumerable<long> chosen = request.Offsets ?? stored
+            .Where(s => (request.Topic is null || s.Entry.Topic == request.Topic) && (request.Force || s.ReplayedAt is null))
+            .Select(s => s.QuarantineOffset);
+
+        var outcomes = new List<ReplayOutcome>();
+        foreach (var offset in chosen)
+        {
+            if (!byOffset.TryGetValue(offset, out var record))
+            {
+                outcomes.Add(new ReplayOutcome(offset, false, null, $"no quarantined record at offset {offset} of {region}'s quarantine"));
+                continue;
+            }
+            if (request.Topic is not null && record.Entry.Topic != request.Topic)
+            {
+                outcomes.Add(new ReplayOutcome(offset, false, null, $"the record at offset {offset} is of topic '{record.Entry.Topic}', not '{request.Topic}'"));
+                continue;
+            }
+            if (record.ReplayedAt is { } at && !request.Force)
+            {
+                outcomes.Add(new ReplayOutcome(offset, false, null, $"already replayed at {at:u}; use --force to send it again"));
+                continue;
+            }
+            outcomes.Add(await ReplayOneAsync(region, record));
+        }
+        return outcomes;
+    }
+
+    private async Task<ReplayOutcome> ReplayOneAsync(string region, StoredQuarantineEntry record)
+    {
+        var entry = record.Entry;
+        try
+        {
+            using var replay = new QuarantineReplay(region, options.Value.PolicyFor(entry.Topic));
+            var outbound = replay.ToOutbound(entry);
+            var end = await destination.WriteAsync(entry.Topic, entry.Partition, [outbound], CancellationToken.None);
+            await store.MarkReplayedAsync(record.QuarantineOffset, end - 1, CancellationToken.None);
+            LogReplayed(record.QuarantineOffset, entry.Topic, entry.Partition, end - 1);
+            return new ReplayOutcome(record.QuarantineOffset, true, end - 1, null);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            var reason = e is RecordRejectedException refused ? refused.Reason : e.Message;
+            return new ReplayOutcome(record.QuarantineOffset, false, null, $"{entry.Topic}/{entry.Partition} refused it again: {reason}; it stays in the quarantine");
+        }
+    }
+
+    private static QuarantinedRecordInfo Describe(StoredQuarantineEntry stored)
+    {
+        var entry = stored.Entry;
+        return new QuarantinedRecordInfo(stored.QuarantineOffset, entry.Source, entry.Destination, entry.Topic, entry.Partition,
+            entry.SourceOffset, entry.Kind, entry.Reason, DateTimeOffset.FromUnixTimeMilliseconds(entry.QuarantinedAtMs),
+            entry.Record.Key?.Length ?? -1, entry.Record.Value?.Length ?? -1, stored.ReplayedAt, PrintableKey(entry.Record.Key));
+    }
+
+    // Shown to the operator only when it is short readable text; binary keys are described by size.
+    private static string? PrintableKey(byte[]? key)
+    {
+        if (key is null || key.Length > 200) return null;
+        try
+        {
+            var text = new UTF8Encoding(false, true).GetString(key);
+            return text.All(c => !char.IsControl(c)) ? text : null;
+        }
+        catch (DecoderFallbackException)
+        {
+            return null;
+        }
+    }
+
+    // A write that fails for any reason leaves the record where it is; the operator sees why.
+    [LoggerMessage(Level = LogLevel.Information, Message = "Quarantined record {QuarantineOffset} replayed to {Topic}/{Partition} at offset {Offset}")]
+    private partial void LogReplayed(long quarantineOffset, string topic, int partition, long offset);
+}

@@ -1,0 +1,100 @@
+using Confluent.Kafka;
+using Mesh.Core.Replication;
+using Mesh.Grains.Ports;
+using Mesh.Kafka.Clients;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Mesh.Kafka.Replication;
+
+/// <summary>
+/// The quarantine in the region's own Kafka: one partition, written through the silo's producer
+/// (a write completes once the record is acknowledged), read back whole when an operator asks.
+/// </summary>
+public sealed partial class KafkaQuarantineStore(
+    LocalProducer producer,
+    IOptions<KafkaRegionsOptions> regions,
+    TimeProvider time,
+    ILogger<KafkaQuarantineStore> logger) : IQuarantineStore
+{
+    public const string Topic = "__mesh_quarantine";
+    private static readonly TopicPartition Partition = new(Topic, 0);
+    private static readonly TimeSpan ReadTimeout = TimeSpan.FromSeconds(60);
+
+    public Task WriteAsync(QuarantineEntry entry, CancellationToken cancellationToken) =>
+        ProduceAsync(new Message<byte[]?, byte[]?>
+        {
+            Key = entry.Record.Key,
+            Value = entry.Record.Value,
+            Timestamp = new Timestamp(entry.Record.TimestampMs, TimestampType.CreateTime),
+            Headers = SourceRecords.ToHeaders(QuarantineCodec.Headers(entry)),
+        }, cancellationToken);
+
+    public Task MarkReplayedAsync(long quarantineOffset, long writtenOffset, CancellationToken cancellationToken) =>
+        ProduceAsync(new Message<byte[]?, byte[]?>
+        {
+            Headers = SourceRecords.ToHeaders([QuarantineCodec.ReplayedMarker(quarantineOffset, writtenOffset, time.GetUtcNow().ToUnixTimeMilliseconds())]),
+        }, cancellationToken);
+
+    private async Task ProduceAsync(Message<byte[]?, byte[]?> message, CancellationToken cancellationToken)
+    {
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await producer.ProduceAsync(Partition, message, report =>
+        {
+            if (report.Error.IsError) done.TrySetException(new KafkaException(report.Error));
+            else done.TrySetResult();
+        }, cancellationToken);
+        // Bounded: the producer settles every record within its message timeout.
+        await done.Task.WaitAsync(TimeSpan.FromMinutes(3), cancellationToken);
+    }
+
+    public Task<IReadOnlyList<StoredQuarantineEntry>> ReadAllAsync(CancellationToken cancellationToken) =>
+        Task.Run<IReadOnlyList<StoredQuarantineEntry>>(() => ReadAll(cancellationToken), cancellationToken);
+
+    private List<StoredQuarantineEntry> ReadAll(CancellationToken cancellationToken)
+    {
+        var config = regions.Value.Local.BuildConfig(
+            defaults: new Dictionary<string, string> { ["client.id"] = $"mesh-{regions.Value.LocalRegion}-quarantine" },
+            required: new Dictionary<string, string>
+            {
+                ["group.id"] = $"__mesh-{regions.Value.LocalRegion}-quarantine",
+                ["enable.auto.commit"] = "false",
+                ["auto.offset.reset"] = "earliest",
+                ["enable.partition.eof"] = "true",
+            });
+        using var consumer = new ConsumerBuilder<byte[]?, byte[]?>(config).Build();
+        var end = consumer.QueryWatermarkOffsets(Partition, TimeSpan.FromSeconds(10)).High.Value;
+        var entries = new List<(long Offset, QuarantineEntry Entry)>();
+        var replayed = new Dictionary<long, DateTimeOffset>();
+        if (end > 0)
+        {
+            consumer.Assign(new TopicPartitionOffset(Partition, Offset.Beginning));
+            var deadline = DateTime.UtcNow + ReadTimeout;
+            while (true)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                if (DateTime.UtcNow > deadline) throw new TimeoutException($"reading {Topic} up to offset {end} took longer than {ReadTimeout.TotalSeconds} s");
+                var result = consumer.Consume(100);
+                if (result is null) continue;
+                if (result.IsPartitionEOF)
+                {
+                    if (result.Offset.Value >= end) break;
+                    continue;
+                }
+                var record = SourceRecords.From(result);
+                if (QuarantineCodec.TryDecodeReplayed(record.Headers, out var of, out var atMs))
+                    replayed[of] = DateTimeOffset.FromUnixTimeMilliseconds(atMs);
+                else if (QuarantineCodec.TryDecode(record.Key, record.Value, record.TimestampMs, record.Headers, out var entry, out var reason))
+                    entries.Add((record.Offset, entry!));
+                else
+                    LogUnreadable(record.Offset, reason);
+                if (result.Offset.Value >= end - 1) break;
+            }
+            consumer.Close();
+        }
+        return [.. entries.Select(e => new StoredQuarantineEntry(e.Offset, e.Entry, replayed.TryGetValue(e.Offset, out var at) ? at : null))];
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Record at offset {Offset} of the quarantine topic is not a quarantine entry and is ignored: {Reason}")]
+    private partial void LogUnreadable(long offset, string reason);
+}
