@@ -208,7 +208,8 @@ internal static class QuarantineCommand
     {
         if (result.Error is not null)
         {
-            AnsiConsole.MarkupLineInterpolated($"[red]{result.Region}: cannot list the quarantine:[/] {result.Error}");
+            // A plain line, never wrapped, so the command in the error can be copied.
+            Console.WriteLine($"{result.Region}: cannot list the quarantine: {result.Error}");
             return;
         }
         if (result.Records.Count == 0)
