@@ -15,6 +15,7 @@ internal static class QuarantineCommand
 
     private static readonly TimeSpan ConnectTimeout = TimeSpan.FromSeconds(10);
     private static readonly TimeSpan ListTimeout = TimeSpan.FromSeconds(30);
+    // Orleans' own response timeout (30 s by default) may end a long replay first; both surface as a TimeoutException.
     private static readonly TimeSpan ReplayTimeout = TimeSpan.FromMinutes(2);
 
     private static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = true, DefaultIgnoreCondition = JsonIgnoreCondition.Never };
@@ -151,14 +152,15 @@ internal static class QuarantineCommand
             await using var connection = await mesh.ConnectAsync(region, ConnectTimeout, cancellationToken);
             return await connection.ReplayQuarantineAsync(request, ReplayTimeout, cancellationToken);
         }
-        catch (TimeoutException e)
-        {
-            throw new MeshCommandException($"{region} did not finish the replay in time ({e.Message}); it may still be running. " +
-                $"See what was replayed with 'mesh quarantine list --region {region} --all --dir {mesh.Paths.Root}'.", 3);
-        }
-        catch (Exception e) when (e is IOException or OrleansException or NotSupportedException)
+        catch (Exception e) when (e is IOException or NotSupportedException)
         {
             throw new MeshCommandException($"{region}: {e.Message}; nothing was replayed.", 3);
+        }
+        catch (Exception e) when (e is TimeoutException or OrleansException)
+        {
+            // The call reached the region, so part of the replay may have happened (or may still be running).
+            throw new MeshCommandException($"{region} did not answer the replay ({e.Message}); some records may have been replayed. " +
+                $"See which with 'mesh quarantine list --region {region} --all --dir {mesh.Paths.Root}'.", 3);
         }
     }
 
