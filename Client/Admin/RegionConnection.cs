@@ -51,6 +51,25 @@ public sealed class RegionConnection : IAsyncDisposable
     public Task<RegionStatus> GetStatusAsync(TimeSpan timeout) =>
         Client.GetGrain<IRegionGrain>(Region).GetStatusAsync().WaitAsync(timeout);
 
+    public Task<IReadOnlyList<QuarantinedRecordInfo>> ListQuarantineAsync(QuarantineQuery query, TimeSpan timeout, CancellationToken cancellationToken = default) =>
+        Quarantine().ListAsync(query).WaitAsync(timeout, cancellationToken);
+
+    public Task<IReadOnlyList<ReplayOutcome>> ReplayQuarantineAsync(ReplayRequest request, TimeSpan timeout, CancellationToken cancellationToken = default) =>
+        Quarantine().ReplayAsync(request).WaitAsync(timeout, cancellationToken);
+
+    private IQuarantineGrain Quarantine()
+    {
+        try
+        {
+            return Client.GetGrain<IQuarantineGrain>(Region);
+        }
+        catch (ArgumentException e)
+        {
+            // The cluster has no grain for the interface: silos from before the quarantine existed.
+            throw new NotSupportedException($"region {Region}'s silos have no quarantine (they run a mesh version without it): {e.Message}", e);
+        }
+    }
+
     public async ValueTask DisposeAsync()
     {
         try

@@ -7,7 +7,7 @@ using Spectre.Console;
 
 namespace Mesh.Client.Commands;
 
-/// <summary><c>mesh status</c>: per region up/down; per link and topic: replicated, lag, latency, error.</summary>
+/// <summary><c>mesh status</c>: per region up/down; per link and topic: replicated, quarantined, expired, lag, latency, error.</summary>
 internal static class StatusCommand
 {
     public sealed record RegionReport(string Region, bool KafkaUp, int SilosUp, int Silos, bool Reachable, string? Error, IReadOnlyList<LinkStatus> Links)
@@ -19,7 +19,7 @@ internal static class StatusCommand
     {
         var dir = CommonOptions.Dir();
         var json = CommonOptions.Json();
-        var command = new Command("status", "Show each region (up/down) and each inbound link per topic: records replicated, lag in records, latest end-to-end replication latency, error. Exit code 0: all up; 3: a region's Kafka or one of its silos is down, or the region is unreachable; 4: a link or topic is stopped by an error") { dir, json };
+        var command = new Command("status", "Show each region (up/down) and each inbound link per topic: records replicated, records quarantined (the region could not take them; they are kept in its __mesh_quarantine topic, see 'mesh quarantine'), records expired (the source's retention dropped them before they were replicated), lag in records, latest end-to-end replication latency, error. Exit code 0: all up; 3: a region's Kafka or one of its silos is down, or the region is unreachable; 4: a link or topic is stopped by an error") { dir, json };
         command.SetAction(async (parse, cancellationToken) =>
         {
             var mesh = new LocalMesh(parse.GetValue(dir)!);
@@ -69,12 +69,17 @@ internal static class StatusCommand
                 source = l.Source,
                 destination = l.Destination,
                 error = l.Error,
+                recordsReplicated = l.Topics.Sum(t => t.RecordsReplicated),
+                recordsQuarantined = l.Topics.Sum(t => t.RecordsQuarantined),
+                recordsExpiredBeforeReplication = l.Topics.Sum(t => t.RecordsExpiredBeforeReplication),
                 topics = l.Topics.Select(t => new
                 {
                     topic = t.Topic,
                     state = t.State.ToString().ToLowerInvariant(),
                     partitions = t.Partitions,
                     recordsReplicated = t.RecordsReplicated,
+                    recordsQuarantined = t.RecordsQuarantined,
+                    recordsExpiredBeforeReplication = t.RecordsExpiredBeforeReplication,
                     lagRecords = t.LagRecords,
                     latestLatencyMs = t.LatestLatencyMs,
                     error = t.Error,
@@ -90,11 +95,11 @@ internal static class StatusCommand
             regions.AddRow(Markup.Escape(r.Region), UpDown(r.KafkaUp), $"{UpDown(r.SiloUp && r.Reachable)} ({r.SilosUp}/{r.Silos})", Markup.Escape(r.Error ?? ""));
         AnsiConsole.Write(regions);
 
-        var links = new Table().Title("links").AddColumns("link", "topic", "state", "replicated", "lag", "latest latency", "error");
+        var links = new Table().Title("links").AddColumns("link", "topic", "state", "replicated", "quarantined", "expired", "lag", "latest latency", "error");
         foreach (var link in reports.SelectMany(r => r.Links))
         {
             if (link.Topics.Count == 0)
-                links.AddRow($"{link.Source} -> {link.Destination}", "", "", "", "", "", Markup.Escape(link.Error ?? "no topics found yet"));
+                links.AddRow(Markup.Escape($"{link.Source} -> {link.Destination}"), "", "", "", "", "", "", "", Markup.Escape(link.Error ?? "no topics found yet"));
             foreach (var t in link.Topics)
             {
                 links.AddRow(
@@ -102,6 +107,8 @@ internal static class StatusCommand
                     Markup.Escape(t.Topic),
                     t.State switch { ReplicationState.Replicating => "[green]replicating[/]", ReplicationState.Stopped => "[red]stopped[/]", _ => "[yellow]starting[/]" },
                     t.RecordsReplicated.ToString("N0"),
+                    Count(t.RecordsQuarantined),
+                    Count(t.RecordsExpiredBeforeReplication),
                     t.LagRecords?.ToString("N0") ?? "?",
                     t.LatestLatencyMs is double ms ? $"{ms:N0} ms" : "-",
                     Markup.Escape(t.Error ?? link.Error ?? ""));
@@ -109,6 +116,9 @@ internal static class StatusCommand
         }
         AnsiConsole.Write(links);
     }
+
+    // Quarantined and expired records need an operator's look, so any of them stands out.
+    private static string Count(long records) => records == 0 ? "0" : $"[yellow]{records:N0}[/]";
 
     private static string UpDown(bool up) => up ? "[green]up[/]" : "[red]down[/]";
 }

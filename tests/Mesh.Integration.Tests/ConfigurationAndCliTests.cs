@@ -69,6 +69,8 @@ public sealed class ConfigurationAndCliTests
     [InlineData("local", "start")]
     [InlineData("status")]
     [InlineData("demo")]
+    [InlineData("quarantine", "list")]
+    [InlineData("quarantine", "replay")]
     public async Task Every_verb_explains_itself_with_help(params string[] verb)
     {
         var result = await MeshProcesses.MeshAsync(TimeSpan.FromMinutes(1), [.. verb, "--help"]);
@@ -87,6 +89,89 @@ public sealed class ConfigurationAndCliTests
         Assert.Equal(2, result.ExitCode);
         Assert.Contains(message, result.Stderr);
         Assert.Contains(help, result.Stderr);
+    }
+
+    [Theory]
+    [InlineData("--all", "--region is required")]
+    [InlineData("--region us-east", "--offset N[,N...]")]
+    [InlineData("--region us-east --offset 3 --all", "--offset and --all exclude each other")]
+    [InlineData("--region us-east --offset 3,x", "--offset: 'x' is not a quarantine offset")]
+    [InlineData("--region us-east --offset -1", "--offset: '-1' is not a quarantine offset")]
+    public async Task Quarantine_replay_usage_errors_exit_2_and_name_the_option(string args, string message)
+    {
+        // No mesh in the folder: the options are checked before anything is loaded or connected.
+        var dir = Path.Combine(Path.GetTempPath(), "mesh-tests", "replay-" + Guid.NewGuid().ToString("N")[..8]);
+        var result = await MeshProcesses.MeshAsync(TimeSpan.FromMinutes(1), ["quarantine", "replay", .. args.Split(' '), "--dir", dir]);
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains(message, result.Stderr);
+        Assert.Contains("mesh quarantine replay --help", result.Stderr);
+    }
+
+    [Fact]
+    public async Task Quarantine_explains_list_and_replay()
+    {
+        var result = await MeshProcesses.MeshAsync(TimeSpan.FromMinutes(1), "quarantine", "--help");
+        Assert.Equal(0, result.ExitCode);
+        Assert.Contains("list", result.Stdout);
+        Assert.Contains("replay", result.Stdout);
+        Assert.Contains("__mesh_quarantine", result.Stdout);
+
+        var replay = await MeshProcesses.MeshAsync(TimeSpan.FromMinutes(1), "quarantine", "replay", "--help");
+        Assert.Contains("topic and partition it was meant for", replay.Stdout);
+        Assert.Contains("--force", replay.Stdout);
+    }
+
+    [Fact]
+    public async Task Quarantine_list_of_a_folder_without_a_mesh_says_how_to_start_one_like_status()
+    {
+        var dir = "/tmp/no-mesh-here-" + Guid.NewGuid().ToString("N");
+        var status = await MeshProcesses.MeshAsync(TimeSpan.FromMinutes(1), "status", "--dir", dir);
+        var list = await MeshProcesses.MeshAsync(TimeSpan.FromMinutes(1), "quarantine", "list", "--dir", dir);
+        Assert.NotEqual(0, list.ExitCode);
+        Assert.Equal(status.ExitCode, list.ExitCode);
+        Assert.Contains("mesh local up", list.Stderr);
+        Assert.Contains(dir, list.Stderr);
+    }
+
+    [Fact]
+    public async Task Quarantine_list_reports_each_region_it_cannot_reach_and_exits_3()
+    {
+        // A mesh whose processes are all stopped: no silo to ask, so no grain is needed.
+        var dir = Path.Combine(Path.GetTempPath(), "mesh-tests", "quarantine-down-" + Guid.NewGuid().ToString("N")[..8]);
+        Directory.CreateDirectory(dir);
+        await File.WriteAllTextAsync(Path.Combine(dir, "mesh.json"), """
+            { "regions": [ { "id": "us-east", "silos": [ { "instance": 1, "siloPort": 1, "gatewayPort": 2 } ] },
+                           { "id": "eu-west", "silos": [ { "instance": 1, "siloPort": 3, "gatewayPort": 4 } ] } ],
+              "brokers": 1, "partitions": 1, "topics": [ "orders" ], "links": [] }
+            """);
+        try
+        {
+            var json = await MeshProcesses.MeshAsync(TimeSpan.FromMinutes(1), "quarantine", "list", "--json", "--dir", dir);
+            Assert.Equal(3, json.ExitCode);
+            using var document = System.Text.Json.JsonDocument.Parse(json.Stdout);
+            var regions = document.RootElement.GetProperty("regions").EnumerateArray().ToList();
+            Assert.Equal(["us-east", "eu-west"], regions.Select(r => r.GetProperty("region").GetString()));
+            Assert.All(regions, r =>
+            {
+                Assert.Empty(r.GetProperty("records").EnumerateArray());
+                Assert.Contains("no silo is running", r.GetProperty("error").GetString());
+            });
+
+            var table = await MeshProcesses.MeshAsync(TimeSpan.FromMinutes(1), "quarantine", "list", "--region", "eu-west", "--dir", dir);
+            Assert.Equal(3, table.ExitCode);
+            Assert.Contains("eu-west", table.Stdout);
+            Assert.DoesNotContain("us-east", table.Stdout);
+            Assert.Contains("mesh local start eu-west", table.Stdout);
+
+            var unknown = await MeshProcesses.MeshAsync(TimeSpan.FromMinutes(1), "quarantine", "list", "--region", "ap-south", "--dir", dir);
+            Assert.Equal(2, unknown.ExitCode);
+            Assert.Contains("--region", unknown.Stderr);
+            Assert.Contains("us-east, eu-west", unknown.Stderr);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
     }
 
     [Fact]
