@@ -126,7 +126,7 @@ public sealed partial class LinkGrain(
         string? error = null;
         if (!localTopics.TryGetValue(topic, out var localPartitions))
         {
-            await catalog.CreateTopicAsync(_destination, topic, partitions, cancellationToken);
+            await catalog.CreateTopicAsync(_destination, topic, partitions, null, cancellationToken);
             LogCreatedTopic(topic, partitions, _destination);
         }
         else if (localPartitions != partitions)
