@@ -23,6 +23,10 @@ if (args.Contains("--help") || args.Contains("-h"))
           Mesh:Kafka:EmbeddedControl     region host URL (embedded Kafka only)
           Mesh:Peers:<region>:...        each region to pull from, same shape as Mesh:Kafka
           Mesh:Topics:Include / Exclude  whole-name regular expressions
+          Mesh:Replication:Compression   codec of the records written into this region:
+                                         none (default) | gzip | snappy | lz4 | zstd
+          Mesh:TopicPolicies:<i>:Topics  whole-name regular expression; the first matching entry wins
+          Mesh:TopicPolicies:<i>:Compression  that entry's codec, instead of Mesh:Replication:Compression
           Mesh:Orleans:Clustering        localhost | adonet
           Mesh:Orleans:SiloPort / GatewayPort / ClusterId / ServiceId / PrimarySiloPort
         """);

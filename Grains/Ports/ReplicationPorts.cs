@@ -130,6 +130,13 @@ public interface ITopicCatalog
     /// cluster's defaults); succeeds if it exists with that partition count.
     /// </summary>
     Task CreateTopicAsync(string region, string topic, int partitions, IReadOnlyDictionary<string, string>? configs, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// The topic configs of <paramref name="topic"/> in <paramref name="region"/> (as the cluster reports them,
+    /// defaults included where it reports those); null when the topic does not exist. Throws when they cannot
+    /// be read (no permission to describe configs, cluster unreachable).
+    /// </summary>
+    Task<IReadOnlyDictionary<string, string>?> GetTopicConfigsAsync(string region, string topic, CancellationToken cancellationToken);
 }
 
 /// <summary>Whether this silo may start placing replicators (the region's expected silos are up, or the grace passed).</summary>

@@ -50,6 +50,11 @@ public static class MeshSiloHosting
             o.Clusters[region.Region] = region.Kafka;
             foreach (var (peer, cluster) in region.Peers) o.Clusters[peer] = cluster;
         });
+        services.Configure<ProducerCompressionOptions>(o =>
+        {
+            o.Default = region.Replication.Compression;
+            o.Topics = [.. region.TopicPolicies.Select(p => new TopicCompression(p.Topics, p.Compression))];
+        });
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<ReplicationReadiness>();
         services.TryAddSingleton<IReplicationReadiness>(sp => sp.GetRequiredService<ReplicationReadiness>());

@@ -21,6 +21,10 @@ public static class RegionOptionsValidator
             Problem("Mesh:Region", reason, "Pick an id of lower-case letters, digits, '-', '_' or '.'.");
 
         ValidateCluster("Mesh:Kafka", options.Kafka, Problem);
+        // Only the local cluster is written to; a peer's Settings only ever build readers.
+        foreach (var key in options.Kafka.Settings.Keys.Where(k => k is "compression.type" or "compression.codec"))
+            Problem($"Mesh:Kafka:Settings:{key}", "is chosen by the mesh per topic (one producer per codec)",
+                $"Remove it and set Mesh:Replication:Compression (one of {Codecs}), or a Compression in a Mesh:TopicPolicies entry.");
 
         foreach (var (peer, cluster) in options.Peers)
         {
@@ -50,6 +54,22 @@ public static class RegionOptionsValidator
             Problem("Mesh:Replication:CheckpointIntervalMs", $"is {options.Replication.CheckpointIntervalMs}", "Use a value from 10 to 600000 (default 1000).");
         if (options.Replication.DiscoveryIntervalMs is < 100 or > 3_600_000)
             Problem("Mesh:Replication:DiscoveryIntervalMs", $"is {options.Replication.DiscoveryIntervalMs}", "Use a value from 100 to 3600000 (default 5000).");
+
+        if (!ProducerCompression.IsCodec(options.Replication.Compression))
+            Problem("Mesh:Replication:Compression", $"'{options.Replication.Compression}' is not a compression codec",
+                $"Use one of {Codecs} (default none: every Kafka client can read it).");
+        for (var i = 0; i < options.TopicPolicies.Count; i++)
+        {
+            var policy = options.TopicPolicies[i];
+            var path = $"Mesh:TopicPolicies:{i}";
+            if (string.IsNullOrEmpty(policy.Topics))
+                Problem($"{path}:Topics", "is missing", "Set the whole-name regular expression of the topics this entry applies to, e.g. \"orders.*\".");
+            else
+                ValidatePattern($"{path}:Topics", policy.Topics, Problem);
+            if (policy.Compression is not null && !ProducerCompression.IsCodec(policy.Compression))
+                Problem($"{path}:Compression", $"'{policy.Compression}' is not a compression codec",
+                    $"Use one of {Codecs}, or remove it to keep Mesh:Replication:Compression for these topics.");
+        }
 
         if (options.Replication.MinimumSilos is < 1 or > 1000)
             Problem("Mesh:Replication:MinimumSilos", $"is {options.Replication.MinimumSilos}", "Use the number of silos the region normally runs (default 1).");
@@ -106,12 +126,19 @@ public static class RegionOptionsValidator
         }
     }
 
+    private static string Codecs => string.Join(", ", ProducerCompression.Codecs);
+
     private static void ValidatePatterns(string path, TopicSelectionOptions topics, Action<string, string, string> problem)
     {
         foreach (var (list, name) in new[] { (topics.Include, "Include"), (topics.Exclude, "Exclude") })
             for (var i = 0; i < list.Count; i++)
-                if (!TopicFilter.IsValidPattern(list[i], out var why))
-                    problem($"{path}:{name}:{i}", $"'{list[i]}' is not a valid regular expression ({why})", "Fix the pattern; it must match whole topic names.");
+                ValidatePattern($"{path}:{name}:{i}", list[i], problem);
+    }
+
+    private static void ValidatePattern(string path, string pattern, Action<string, string, string> problem)
+    {
+        if (!TopicFilter.IsValidPattern(pattern, out var why))
+            problem(path, $"'{pattern}' is not a valid regular expression ({why})", "Fix the pattern; it must match whole topic names.");
     }
 
     private static void ValidateCluster(string path, KafkaClusterOptions cluster, Action<string, string, string> problem)

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using Confluent.Kafka;
 using ErrorCode = Confluent.Kafka.ErrorCode;
 using Microsoft.Extensions.Logging;
@@ -6,27 +7,34 @@ using Microsoft.Extensions.Options;
 namespace Mesh.Kafka.Clients;
 
 /// <summary>
-/// The silo's one producer to its own region's cluster, shared by every replicator and the
-/// checkpoint store. Idempotent, so broker retries never duplicate or reorder a partition's records.
+/// The silo's writer into its own region's cluster, shared by every replicator and the checkpoint
+/// store. librdkafka compresses per producer, not per record, so there is one producer per codec in
+/// use (<see cref="ProducerCompression"/> picks a topic's), each created on first use; a topic always
+/// goes through the same one, which keeps each partition's records in one producer's order. Every
+/// producer is idempotent, so broker retries never duplicate or reorder a partition's records.
 /// </summary>
 public sealed partial class LocalProducer : IDisposable
 {
     private readonly ILogger<LocalProducer> _logger;
     private readonly Dictionary<string, string> _config;
-    private readonly object _gate = new();
-    private IProducer<byte[]?, byte[]?> _producer;
+    private readonly string _clientId;
+    private readonly ProducerCompressionOptions _compression;
+    private readonly ConcurrentDictionary<string, Lazy<CodecProducer>> _byCodec = new(StringComparer.Ordinal);
+    // Topic -> codec, decided once: the policies do not change while the silo runs.
+    private readonly ConcurrentDictionary<string, string> _codecByTopic = new(StringComparer.Ordinal);
 
-    public LocalProducer(IOptions<KafkaRegionsOptions> regions, ILogger<LocalProducer> logger)
+    public LocalProducer(IOptions<KafkaRegionsOptions> regions, IOptions<ProducerCompressionOptions> compression, ILogger<LocalProducer> logger)
     {
         _logger = logger;
+        _compression = compression.Value;
         var local = regions.Value.Local;
+        _clientId = $"mesh-{regions.Value.LocalRegion}-writer";
         _config = local.BuildConfig(
             defaults: new Dictionary<string, string>
             {
-                ["client.id"] = $"mesh-{regions.Value.LocalRegion}-writer",
+                ["client.id"] = _clientId,
                 ["linger.ms"] = "5",
                 ["batch.num.messages"] = "10000",
-                ["compression.type"] = "lz4",
                 ["socket.nagle.disable"] = "true",
                 ["message.timeout.ms"] = "120000",
             },
@@ -39,46 +47,30 @@ public sealed partial class LocalProducer : IDisposable
                 // that nothing below it is missing.
                 ["enable.gapless.guarantee"] = "true",
             });
-        _producer = Build();
+        // The validator refuses compression in Settings; dropping the alias here makes sure it can
+        // never override the codec each producer is built for.
+        _config.Remove("compression.codec");
     }
 
-    /// <summary>The current producer; replaced when librdkafka reports a fatal error.</summary>
-    public IProducer<byte[]?, byte[]?> Producer => Volatile.Read(ref _producer);
+    /// <summary>The region default's producer (the one internal topics use); replaced when librdkafka reports a fatal error.</summary>
+    public IProducer<byte[]?, byte[]?> Producer => For(_compression.Default.ToLowerInvariant()).Current;
 
-    private IProducer<byte[]?, byte[]?> Build() =>
-        new ProducerBuilder<byte[]?, byte[]?>(_config).SetErrorHandler(OnError).Build();
+    /// <summary>The codec the records of <paramref name="topic"/> are written with.</summary>
+    public string CodecOf(string topic) =>
+        _codecByTopic.GetOrAdd(topic, t => ProducerCompression.For(t, _compression.Default, _compression.Topics));
 
-    private void OnError(IProducer<byte[]?, byte[]?> producer, Error error)
-    {
-        LogClientError(error.Code, error.Reason, error.IsFatal);
-        // A fatal error (the idempotence guarantee could not be kept) leaves the producer unusable;
-        // every write in flight fails, the replicators recover from their checkpoints, and they
-        // write again through a fresh producer.
-        if (error.IsFatal) _ = Task.Run(() => Replace(producer));
-    }
+    private CodecProducer For(string codec) =>
+        _byCodec.GetOrAdd(codec, c => new Lazy<CodecProducer>(() => new CodecProducer(this, c))).Value;
 
-    private void Replace(IProducer<byte[]?, byte[]?> failed)
-    {
-        lock (_gate)
-        {
-            if (!ReferenceEquals(_producer, failed)) return;
-            Volatile.Write(ref _producer, Build());
-        }
-        LogReplaced();
-        // Disposing skips the delivery handlers of records still queued; flushing first makes every
-        // one of them report (a fatal producer fails them at once), so no writer waits forever.
-        try { failed.Flush(TimeSpan.FromSeconds(30)); } catch (KafkaException) { }
-        failed.Dispose();
-    }
-
-    /// <summary>Produces, waiting and retrying while the local queue is full instead of failing.</summary>
+    /// <summary>Produces through the producer of the topic's codec, waiting and retrying while the local queue is full instead of failing.</summary>
     public async ValueTask ProduceAsync(TopicPartition tp, Message<byte[]?, byte[]?> message, Action<DeliveryReport<byte[]?, byte[]?>> onDelivery, CancellationToken cancellationToken)
     {
+        var producer = For(CodecOf(tp.Topic));
         while (true)
         {
             try
             {
-                Producer.Produce(tp, message, onDelivery);
+                producer.Current.Produce(tp, message, onDelivery);
                 return;
             }
             catch (ProduceException<byte[]?, byte[]?> e) when (e.Error.Code == ErrorCode.Local_QueueFull)
@@ -90,15 +82,75 @@ public sealed partial class LocalProducer : IDisposable
 
     public void Dispose()
     {
-        IProducer<byte[]?, byte[]?> producer;
-        lock (_gate) producer = _producer;
-        try { producer.Flush(TimeSpan.FromSeconds(10)); } catch (KafkaException) { }
-        producer.Dispose();
+        foreach (var lazy in _byCodec.Values)
+            if (lazy.IsValueCreated) lazy.Value.Dispose();
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Local Kafka producer: {Code} {Reason} (fatal: {Fatal})")]
-    private partial void LogClientError(ErrorCode code, string reason, bool fatal);
+    /// <summary>One codec's producer, with its own fatal-error replacement.</summary>
+    private sealed class CodecProducer : IDisposable
+    {
+        private readonly LocalProducer _owner;
+        private readonly string _codec;
+        private readonly Dictionary<string, string> _config;
+        private readonly object _gate = new();
+        private IProducer<byte[]?, byte[]?> _producer;
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Local Kafka producer replaced after a fatal error")]
-    private partial void LogReplaced();
+        public CodecProducer(LocalProducer owner, string codec)
+        {
+            _owner = owner;
+            _codec = codec;
+            _config = new Dictionary<string, string>(owner._config, StringComparer.Ordinal) { ["compression.type"] = codec };
+            // Several producers in one process: tell them apart in broker logs and quotas, unless
+            // the operator chose the client id.
+            if (_config["client.id"] == owner._clientId && codec != owner._compression.Default.ToLowerInvariant())
+                _config["client.id"] = $"{owner._clientId}-{codec}";
+            _producer = Build();
+            owner.LogProducerCreated(codec);
+        }
+
+        public IProducer<byte[]?, byte[]?> Current => Volatile.Read(ref _producer);
+
+        private IProducer<byte[]?, byte[]?> Build() =>
+            new ProducerBuilder<byte[]?, byte[]?>(_config).SetErrorHandler(OnError).Build();
+
+        private void OnError(IProducer<byte[]?, byte[]?> producer, Error error)
+        {
+            _owner.LogClientError(_codec, error.Code, error.Reason, error.IsFatal);
+            // A fatal error (the idempotence guarantee could not be kept) leaves the producer unusable;
+            // every write in flight fails, the replicators recover from their checkpoints, and they
+            // write again through a fresh producer.
+            if (error.IsFatal) _ = Task.Run(() => Replace(producer));
+        }
+
+        private void Replace(IProducer<byte[]?, byte[]?> failed)
+        {
+            lock (_gate)
+            {
+                if (!ReferenceEquals(_producer, failed)) return;
+                Volatile.Write(ref _producer, Build());
+            }
+            _owner.LogReplaced(_codec);
+            // Disposing skips the delivery handlers of records still queued; flushing first makes every
+            // one of them report (a fatal producer fails them at once), so no writer waits forever.
+            try { failed.Flush(TimeSpan.FromSeconds(30)); } catch (KafkaException) { }
+            failed.Dispose();
+        }
+
+        public void Dispose()
+        {
+            IProducer<byte[]?, byte[]?> producer;
+            lock (_gate) producer = _producer;
+            try { producer.Flush(TimeSpan.FromSeconds(10)); } catch (KafkaException) { }
+            producer.Dispose();
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Local Kafka producer ({Codec}): {Code} {Reason} (fatal: {Fatal})")]
+    private partial void LogClientError(string codec, ErrorCode code, string reason, bool fatal);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Local Kafka producer ({Codec}) replaced after a fatal error")]
+    private partial void LogReplaced(string codec);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Local Kafka producer for compression.type={Codec} created")]
+    private partial void LogProducerCreated(string codec);
 }

@@ -16,7 +16,7 @@ namespace Mesh.Kafka.Replication;
 /// </summary>
 public sealed partial class KafkaCheckpointStore : ICheckpointStore, IDisposable
 {
-    public const string Topic = "__mesh_checkpoints";
+    public const string Topic = InternalTopics.Checkpoints;
     private static readonly TopicPartition Partition = new(Topic, 0);
 
     private readonly LocalProducer _producer;

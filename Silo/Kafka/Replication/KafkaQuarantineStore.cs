@@ -17,7 +17,7 @@ public sealed partial class KafkaQuarantineStore(
     TimeProvider time,
     ILogger<KafkaQuarantineStore> logger) : IQuarantineStore
 {
-    public const string Topic = "__mesh_quarantine";
+    public const string Topic = InternalTopics.Quarantine;
     private static readonly TopicPartition Partition = new(Topic, 0);
     private static readonly TimeSpan ReadTimeout = TimeSpan.FromSeconds(60);
 

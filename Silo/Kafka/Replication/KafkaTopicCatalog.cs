@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Net;
+using System.Net.Http.Json;
 using Confluent.Kafka;
 using ErrorCode = Confluent.Kafka.ErrorCode;
 using Confluent.Kafka.Admin;
@@ -11,8 +12,9 @@ namespace Mesh.Kafka.Replication;
 
 /// <summary>
 /// Topic metadata through the standard Kafka admin API, one admin client per silo per cluster.
-/// Creation goes through the admin API too, except on the embedded local Kafka, which has no
-/// CreateTopics and is asked through its region host's control surface instead.
+/// Creation and topic configs go through the admin API too (CreateTopics, DescribeConfigs), except
+/// on the embedded local Kafka, which has neither: its region host's control surface creates topics
+/// and remembers the configs they were created with.
 /// </summary>
 public sealed class KafkaTopicCatalog(IOptions<KafkaRegionsOptions> regions) : ITopicCatalog, IDisposable
 {
@@ -39,12 +41,18 @@ public sealed class KafkaTopicCatalog(IOptions<KafkaRegionsOptions> regions) : I
         var cluster = regions.Value.Cluster(region);
         if (!string.IsNullOrEmpty(cluster.EmbeddedControl))
         {
-            await CreateOnEmbeddedAsync(cluster.EmbeddedControl, region, topic, partitions, cancellationToken);
+            await CreateOnEmbeddedAsync(cluster.EmbeddedControl, region, topic, partitions, configs, cancellationToken);
             return;
         }
         try
         {
-            await Admin(region).CreateTopicsAsync([new TopicSpecification { Name = topic, NumPartitions = partitions, ReplicationFactor = -1 }]);
+            await Admin(region).CreateTopicsAsync([new TopicSpecification
+            {
+                Name = topic,
+                NumPartitions = partitions,
+                ReplicationFactor = -1,
+                Configs = configs is null ? null : new Dictionary<string, string>(configs),
+            }]);
         }
         catch (CreateTopicsException e) when (e.Results.All(r => r.Error.Code == ErrorCode.TopicAlreadyExists))
         {
@@ -54,9 +62,46 @@ public sealed class KafkaTopicCatalog(IOptions<KafkaRegionsOptions> regions) : I
         }
     }
 
-    private async Task CreateOnEmbeddedAsync(string control, string region, string topic, int partitions, CancellationToken cancellationToken)
+    public async Task<IReadOnlyDictionary<string, string>?> GetTopicConfigsAsync(string region, string topic, CancellationToken cancellationToken)
     {
-        var url = $"{control.TrimEnd('/')}/topics/{Uri.EscapeDataString(topic)}?partitions={partitions}";
+        var cluster = regions.Value.Cluster(region);
+        if (!string.IsNullOrEmpty(cluster.EmbeddedControl))
+            return await GetFromEmbeddedAsync(cluster.EmbeddedControl, region, topic, cancellationToken);
+        try
+        {
+            var results = await Admin(region).DescribeConfigsAsync(
+                [new ConfigResource { Type = ResourceType.Topic, Name = topic }],
+                new DescribeConfigsOptions { RequestTimeout = MetadataTimeout });
+            return results.Single().Entries.Values
+                .Where(e => e.Value is not null)
+                .ToDictionary(e => e.Name, e => e.Value, StringComparer.Ordinal);
+        }
+        catch (DescribeConfigsException e) when (e.Results.All(r => r.Error.Code == ErrorCode.UnknownTopicOrPart))
+        {
+            return null;
+        }
+    }
+
+    private async Task<IReadOnlyDictionary<string, string>?> GetFromEmbeddedAsync(string control, string region, string topic, CancellationToken cancellationToken)
+    {
+        var url = $"{control.TrimEnd('/')}/topics/{Uri.EscapeDataString(topic)}";
+        using var response = await _http.GetAsync(url, cancellationToken);
+        if (response.StatusCode == HttpStatusCode.NotFound) return null;
+        if (!response.IsSuccessStatusCode)
+            throw new HttpRequestException($"reading the configs of topic '{topic}' in {region} through {control}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync(cancellationToken)}");
+        var described = await response.Content.ReadFromJsonAsync<EmbeddedTopic>(cancellationToken)
+            ?? throw new HttpRequestException($"reading the configs of topic '{topic}' in {region} through {control}: empty answer");
+        return described.Configs ?? new Dictionary<string, string>(StringComparer.Ordinal);
+    }
+
+    private sealed record EmbeddedTopic(string Name, int Partitions, Dictionary<string, string>? Configs);
+
+    private async Task CreateOnEmbeddedAsync(string control, string region, string topic, int partitions,
+        IReadOnlyDictionary<string, string>? configs, CancellationToken cancellationToken)
+    {
+        var url = $"{control.TrimEnd('/')}/topics/{Uri.EscapeDataString(topic)}?partitions={partitions}"
+            + string.Concat((configs ?? new Dictionary<string, string>()).Select(c =>
+                $"&config.{Uri.EscapeDataString(c.Key)}={Uri.EscapeDataString(c.Value)}"));
         using var response = await _http.PutAsync(url, content: null, cancellationToken);
         if (response.IsSuccessStatusCode) return;
         var body = await response.Content.ReadAsStringAsync(cancellationToken);

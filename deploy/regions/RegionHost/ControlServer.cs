@@ -13,8 +13,13 @@ using Microsoft.Extensions.Logging;
 namespace Mesh.RegionHost;
 
 /// <summary>
-/// The loopback HTTP surface that supplies what the mock cluster lacks (topic creation) and
-/// exposes its fault injection. Bound to 127.0.0.1 only: it is unauthenticated.
+/// The loopback HTTP surface that supplies what the mock cluster lacks (topic creation, topic
+/// configs) and exposes its fault injection. Bound to 127.0.0.1 only: it is unauthenticated.
+/// <list type="bullet">
+/// <item><c>PUT /topics/{name}?partitions=N[&amp;replicationFactor=R][&amp;config.KEY=VALUE...]</c> creates a topic
+/// with topic configs (e.g. <c>config.cleanup.policy=compact</c>); an existing topic keeps its configs.</item>
+/// <item><c>GET /topics</c> and <c>GET /topics/{name}</c> report partitions and configs (404: unknown topic).</item>
+/// </list>
 /// </summary>
 public sealed partial class ControlServer : IAsyncDisposable
 {
@@ -66,6 +71,10 @@ public sealed partial class ControlServer : IAsyncDisposable
         }));
 
         app.MapPut("/topics/{name}", (string name, HttpRequest request) => PutTopic(name, request.Query));
+        app.MapGet("/topics", () => Results.Json(new { topics = _cluster.Topics.Select(Describe) }));
+        app.MapGet("/topics/{name}", (string name) => _cluster.Topic(name) is { } topic
+            ? Results.Json(Describe(topic))
+            : Error(StatusCodes.Status404NotFound, $"no topic '{name}' in region {_region} (created here or found by a PUT)"));
 
         app.MapPost("/brokers/{id}/down", (string id) => ForBrokers(id, broker => _cluster.SetBrokerUp(broker, false)));
         app.MapPost("/brokers/{id}/up", (string id) => ForBrokers(id, broker => _cluster.SetBrokerUp(broker, true)));
@@ -95,7 +104,7 @@ public sealed partial class ControlServer : IAsyncDisposable
             return Error(StatusCodes.Status400BadRequest,
                 $"invalid topic name '{name}': use 1-249 characters from [a-zA-Z0-9._-], not '.' or '..'");
         if (!TryParseInt(query, "partitions", min: 1, out var partitions, out var error))
-            return Error(StatusCodes.Status400BadRequest, error + " Usage: PUT /topics/{name}?partitions=N[&replicationFactor=R]");
+            return Error(StatusCodes.Status400BadRequest, error + " Usage: PUT /topics/{name}?partitions=N[&replicationFactor=R][&config.KEY=VALUE...]");
 
         var replicationFactor = Math.Min(3, _cluster.BrokerCount);
         if (query.ContainsKey("replicationFactor")
@@ -105,10 +114,13 @@ public sealed partial class ControlServer : IAsyncDisposable
             return Error(StatusCodes.Status400BadRequest,
                 $"replicationFactor {replicationFactor} exceeds the {_cluster.BrokerCount} brokers of this region");
 
+        if (!TryParseConfigs(query, out var configs, out error))
+            return Error(StatusCodes.Status400BadRequest, error);
+
         TopicCreateResult result;
         try
         {
-            result = _cluster.CreateTopic(name, partitions, replicationFactor);
+            result = _cluster.CreateTopic(name, partitions, replicationFactor, configs);
         }
         catch (MockClusterException e)
         {
@@ -118,10 +130,13 @@ public sealed partial class ControlServer : IAsyncDisposable
         switch (result.Outcome)
         {
             case TopicOutcome.Created:
-                Log.Info(_region, $"topic '{name}' created: {partitions} partitions, replication factor {replicationFactor}");
-                return Results.Json(new { name, partitions, created = true }, statusCode: StatusCodes.Status201Created);
+                Log.Info(_region, $"topic '{name}' created: {partitions} partitions, replication factor {replicationFactor}"
+                    + (configs.Count == 0 ? "" : ", " + string.Join(", ", configs.Select(c => $"{c.Key}={c.Value}"))));
+                return Results.Json(new { name, partitions, created = true, configs = result.Configs }, statusCode: StatusCodes.Status201Created);
             case TopicOutcome.AlreadyExists:
-                return Results.Json(new { name, partitions, created = false });
+                // Like Kafka's CreateTopics, a second creation changes nothing; the caller sees the
+                // configs the topic really has and decides whether they will do.
+                return Results.Json(new { name, partitions, created = false, configs = result.Configs });
             default:
                 return Error(StatusCodes.Status409Conflict,
                     $"topic '{name}' exists with {result.Partitions} partitions, requested {partitions}");
@@ -150,6 +165,29 @@ public sealed partial class ControlServer : IAsyncDisposable
             return Error(StatusCodes.Status500InternalServerError, e.Message);
         }
     }
+
+    private static object Describe(TopicInfo t) => new { name = t.Name, partitions = t.Partitions, configs = t.Configs };
+
+    /// <summary>Topic configs from <c>config.KEY=VALUE</c> query parameters.</summary>
+    private static bool TryParseConfigs(IQueryCollection query, out Dictionary<string, string> configs, out string error)
+    {
+        configs = new Dictionary<string, string>(StringComparer.Ordinal);
+        error = "";
+        foreach (var (key, values) in query)
+        {
+            if (!key.StartsWith(ConfigPrefix, StringComparison.Ordinal)) continue;
+            var name = key[ConfigPrefix.Length..];
+            if (name.Length == 0 || values.Count != 1)
+            {
+                error = $"query parameter '{key}' must be 'config.<topic config>=<value>', given once.";
+                return false;
+            }
+            configs[name] = values.ToString();
+        }
+        return true;
+    }
+
+    private const string ConfigPrefix = "config.";
 
     private static string Describe(BrokerState b) => $"{b.Id} {(b.Up ? "up" : "down")} rtt={b.RttMs}ms";
 

@@ -5,19 +5,23 @@ namespace Mesh.RegionHost;
 
 public sealed record BrokerState(int Id, bool Up, int RttMs);
 
-public sealed record TopicInfo(string Name, int Partitions);
+/// <param name="Configs">The topic configs it was created with (the mock keeps none itself); empty: the cluster's defaults.</param>
+public sealed record TopicInfo(string Name, int Partitions, IReadOnlyDictionary<string, string> Configs);
 
 public enum TopicOutcome { Created, AlreadyExists, PartitionMismatch }
 
 /// <param name="Partitions">The topic's partition count after the call (the existing count unless created).</param>
-public sealed record TopicCreateResult(TopicOutcome Outcome, int Partitions);
+/// <param name="Configs">The topic's configs after the call: an existing topic keeps the ones it has.</param>
+public sealed record TopicCreateResult(TopicOutcome Outcome, int Partitions, IReadOnlyDictionary<string, string> Configs);
 
 /// <summary>Raised when the mock cluster refuses an operation or its state cannot be read.</summary>
 public sealed class MockClusterException(string message, Exception? inner = null) : Exception(message, inner);
 
 /// <summary>
 /// A librdkafka mock cluster plus the bookkeeping the mock cannot answer itself: it has no call to
-/// list topics or read a broker's up/down state and RTT, so this class remembers what it was told.
+/// list topics, hold topic configs (cleanup.policy and the like) or read a broker's up/down state and
+/// RTT, so this class remembers what it was told. The configs are only remembered, never applied: the
+/// mock neither compacts nor expires records.
 /// Thread-safe: HTTP requests arrive concurrently.
 /// </summary>
 public sealed class MockCluster : IDisposable
@@ -26,7 +30,8 @@ public sealed class MockCluster : IDisposable
 
     private readonly object _gate = new();
     private readonly BrokerState[] _brokers;
-    private readonly Dictionary<string, int> _topics = new(StringComparer.Ordinal);
+    private static readonly IReadOnlyDictionary<string, string> NoConfigs = new Dictionary<string, string>();
+    private readonly Dictionary<string, TopicInfo> _topics = new(StringComparer.Ordinal);
     private IntPtr _rk;
     private IntPtr _mcluster;
 
@@ -86,8 +91,14 @@ public sealed class MockCluster : IDisposable
         get
         {
             lock (_gate)
-                return _topics.OrderBy(t => t.Key, StringComparer.Ordinal).Select(t => new TopicInfo(t.Key, t.Value)).ToArray();
+                return _topics.Values.OrderBy(t => t.Name, StringComparer.Ordinal).ToArray();
         }
+    }
+
+    /// <summary>A topic this process created or found existing; null when it knows of none by that name.</summary>
+    public TopicInfo? Topic(string name)
+    {
+        lock (_gate) return _topics.GetValueOrDefault(name);
     }
 
     public BrokerState SetBrokerUp(int id, bool up)
@@ -114,10 +125,12 @@ public sealed class MockCluster : IDisposable
     }
 
     /// <summary>
-    /// Creates the topic, or reports how it already exists. Topics this process did not create
-    /// (auto-created by a client's metadata request) are discovered through a metadata lookup.
+    /// Creates the topic with <paramref name="configs"/>, or reports how it already exists (with the
+    /// configs it has, which a second call never changes, as Kafka's CreateTopics does not). Topics this
+    /// process did not create (auto-created by a client's metadata request) are discovered through a
+    /// metadata lookup and have the cluster's defaults.
     /// </summary>
-    public TopicCreateResult CreateTopic(string name, int partitions, int replicationFactor)
+    public TopicCreateResult CreateTopic(string name, int partitions, int replicationFactor, IReadOnlyDictionary<string, string> configs)
     {
         lock (_gate)
         {
@@ -129,20 +142,20 @@ public sealed class MockCluster : IDisposable
             var err = NativeMethods.rd_kafka_mock_topic_create(Cluster, name, partitions, replicationFactor);
             if (err == NativeMethods.ErrNoError)
             {
-                _topics[name] = partitions;
-                return new TopicCreateResult(TopicOutcome.Created, partitions);
+                var created = _topics[name] = new TopicInfo(name, partitions, new Dictionary<string, string>(configs, StringComparer.Ordinal));
+                return new TopicCreateResult(TopicOutcome.Created, partitions, created.Configs);
             }
             if (err != NativeMethods.ErrTopicAlreadyExists)
                 ThrowOnError(err, $"creating topic '{name}'");
         }
 
         // Outside the lock: the lookup can wait for a broker for several seconds.
-        var existing = LookUpPartitionCount(name);
+        var found = new TopicInfo(name, LookUpPartitionCount(name), NoConfigs);
         lock (_gate)
         {
-            if (!_topics.TryAdd(name, existing))
-                existing = _topics[name];
-            return Compare(existing, partitions);
+            if (!_topics.TryAdd(name, found))
+                found = _topics[name];
+            return Compare(found, partitions);
         }
     }
 
@@ -168,8 +181,8 @@ public sealed class MockCluster : IDisposable
     private int BrokerIndex(int id) =>
         HasBroker(id) ? id - 1 : throw new ArgumentOutOfRangeException(nameof(id), id, $"No broker {id}; brokers are 1..{_brokers.Length}.");
 
-    private static TopicCreateResult Compare(int existing, int requested) =>
-        new(existing == requested ? TopicOutcome.AlreadyExists : TopicOutcome.PartitionMismatch, existing);
+    private static TopicCreateResult Compare(TopicInfo existing, int requested) =>
+        new(existing.Partitions == requested ? TopicOutcome.AlreadyExists : TopicOutcome.PartitionMismatch, existing.Partitions, existing.Configs);
 
     private int LookUpPartitionCount(string name)
     {
