@@ -26,7 +26,9 @@ public static partial class LocalProcesses
         // setsid --fork: a new session, so Ctrl-C at the terminal never reaches the regions. The
         // shell records its own pid, which stays the pid of the program it then becomes (exec).
         start.ArgumentList.Add("--fork");
-        start.ArgumentList.Add("/bin/sh");
+        // bash, not dash: dash drops environment variables whose names are not shell identifiers, and
+        // librdkafka settings passed as MESH_Mesh__Kafka__Settings__message.max.bytes have dots.
+        start.ArgumentList.Add("/bin/bash");
         start.ArgumentList.Add("-c");
         start.ArgumentList.Add("echo $$ >\"$MESH_PID_FILE.tmp\" && mv \"$MESH_PID_FILE.tmp\" \"$MESH_PID_FILE\" && exec \"$0\" \"$@\" >>\"$MESH_LOG_FILE\" 2>&1 </dev/null");
         start.ArgumentList.Add(DotnetHost());
