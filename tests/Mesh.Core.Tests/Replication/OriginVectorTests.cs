@@ -169,7 +169,7 @@ public sealed class OriginVectorTests
     [Fact]
     public void ToString_matches_the_documented_example()
     {
-        Assert.Equal("eu-west:41,us-east:1200", Vector(("us-east", 1200), ("eu-west", 41)).ToString());
+        Assert.Equal("eu-west@5e1f09aa:41,us-east@1a2b3c4d:1200", Vector(("us-east@1a2b3c4d", 1200), ("eu-west@5e1f09aa", 41)).ToString());
     }
 
     public static IEnumerable<object[]> RoundTripSeeds => Seeds(20);
@@ -203,33 +203,65 @@ public sealed class OriginVectorTests
     [Fact]
     public void TryParse_accepts_unsorted_entries()
     {
-        Assert.True(OriginVector.TryParse("us-east:1200,eu-west:41", out var vector, out var reason), reason);
+        Assert.True(OriginVector.TryParse("us-east@1a2b3c4d:1200,eu-west@5e1f09aa:41", out var vector, out var reason), reason);
 
-        Assert.Equal(1200L, vector.HighestFor("us-east"));
-        Assert.Equal(41L, vector.HighestFor("eu-west"));
-        Assert.Equal("eu-west:41,us-east:1200", vector.ToString());
+        Assert.Equal(1200L, vector.HighestFor("us-east@1a2b3c4d"));
+        Assert.Equal(41L, vector.HighestFor("eu-west@5e1f09aa"));
+        Assert.Equal("eu-west@5e1f09aa:41,us-east@1a2b3c4d:1200", vector.ToString());
+    }
+
+    [Fact]
+    public void Key_is_region_at_incarnation_and_incarnations_are_separate_streams()
+    {
+        var old = OriginVector.Key("us-east", "1a2b3c4d");
+        var reborn = OriginVector.Key("us-east", "5e1f09aa");
+        var vector = Vector((old, 1200));
+
+        Assert.Equal("us-east@1a2b3c4d", old);
+        Assert.True(vector.HasApplied(old, 5));
+        Assert.False(vector.HasApplied(reborn, 5)); // a region that came back empty starts over at offset 0
+        Assert.True(vector.Advance(reborn, 0));
+        Assert.Equal("us-east@1a2b3c4d:1200,us-east@5e1f09aa:0", vector.ToString());
     }
 
     [Theory]
-    [InlineData("us-east", "origin vector entry 'us-east' is not 'region:offset'")]
+    [InlineData("us-east@1a2b3c4d", "")]
+    [InlineData("a@0", "")]
+    [InlineData("us-east", "origin 'us-east' is not 'region@incarnation'")]
+    [InlineData("@1a2b", "origin '@1a2b' is not 'region@incarnation'")]
+    [InlineData("", "origin '' is not 'region@incarnation'")]
+    [InlineData("us-east@", "an incarnation must not be empty")]
+    [InlineData("US@1", "region id 'US' contains 'U'; " + BadCharHint)]
+    [InlineData("us@1A", "incarnation '1A' contains 'A'; it is lower-case letters and digits")]
+    [InlineData("us@1@2", "incarnation '1@2' contains '@'; it is lower-case letters and digits")]
+    public void IsValidKey_requires_a_region_and_an_incarnation(string key, string expectedReason)
+    {
+        Assert.Equal(expectedReason == "", OriginVector.IsValidKey(key, out var reason));
+        Assert.Equal(expectedReason, reason);
+    }
+
+    [Theory]
+    [InlineData("us-east@1", "origin vector entry 'us-east@1' is not 'region:offset'")]
     [InlineData(":5", "origin vector entry ':5' is not 'region:offset'")]
     [InlineData(",", "origin vector entry '' is not 'region:offset'")]
-    [InlineData("a:1,", "origin vector entry '' is not 'region:offset'")]
-    [InlineData(",a:1", "origin vector entry '' is not 'region:offset'")]
-    [InlineData("a:1,,b:2", "origin vector entry '' is not 'region:offset'")]
-    [InlineData("a:", "origin vector entry 'a:': offset is not a non-negative integer")]
-    [InlineData("a:-1", "origin vector entry 'a:-1': offset is not a non-negative integer")]
-    [InlineData("a:+1", "origin vector entry 'a:+1': offset is not a non-negative integer")]
-    [InlineData("a:x", "origin vector entry 'a:x': offset is not a non-negative integer")]
-    [InlineData("a: 1", "origin vector entry 'a: 1': offset is not a non-negative integer")]
-    [InlineData("a:1.0", "origin vector entry 'a:1.0': offset is not a non-negative integer")]
-    [InlineData("a:9223372036854775808", "origin vector entry 'a:9223372036854775808': offset is not a non-negative integer")]
-    [InlineData("A:1", "origin vector entry 'A:1': region id 'A' contains 'A'; " + BadCharHint)]
-    [InlineData(" a:1", "origin vector entry ' a:1': region id ' a' contains ' '; " + BadCharHint)]
-    [InlineData("a:b:1", "origin vector entry 'a:b:1': region id 'a:b' contains ':'; " + BadCharHint)]
-    [InlineData("a:1;b:2", "origin vector entry 'a:1;b:2': region id 'a:1;b' contains ':'; " + BadCharHint)]
-    [InlineData("a:1,a:2", "origin vector names 'a' twice")]
-    [InlineData("a:1,b:2,a:1", "origin vector names 'a' twice")]
+    [InlineData("a@1:1,", "origin vector entry '' is not 'region:offset'")]
+    [InlineData(",a@1:1", "origin vector entry '' is not 'region:offset'")]
+    [InlineData("a@1:1,,b@1:2", "origin vector entry '' is not 'region:offset'")]
+    [InlineData("a@1:", "origin vector entry 'a@1:': offset is not a non-negative integer")]
+    [InlineData("a@1:-1", "origin vector entry 'a@1:-1': offset is not a non-negative integer")]
+    [InlineData("a@1:+1", "origin vector entry 'a@1:+1': offset is not a non-negative integer")]
+    [InlineData("a@1:x", "origin vector entry 'a@1:x': offset is not a non-negative integer")]
+    [InlineData("a@1: 1", "origin vector entry 'a@1: 1': offset is not a non-negative integer")]
+    [InlineData("a@1:1.0", "origin vector entry 'a@1:1.0': offset is not a non-negative integer")]
+    [InlineData("a@1:9223372036854775808", "origin vector entry 'a@1:9223372036854775808': offset is not a non-negative integer")]
+    [InlineData("a:1", "origin vector entry 'a:1': origin 'a' is not 'region@incarnation'")]
+    [InlineData("A@1:1", "origin vector entry 'A@1:1': region id 'A' contains 'A'; " + BadCharHint)]
+    [InlineData(" a@1:1", "origin vector entry ' a@1:1': region id ' a' contains ' '; " + BadCharHint)]
+    [InlineData("a@1:b@1:1", "origin vector entry 'a@1:b@1:1': incarnation '1:b@1' contains ':'; it is lower-case letters and digits")]
+    [InlineData("a@1:1;b@1:2", "origin vector entry 'a@1:1;b@1:2': incarnation '1:1;b@1' contains ':'; it is lower-case letters and digits")]
+    [InlineData("a@:1", "origin vector entry 'a@:1': an incarnation must not be empty")]
+    [InlineData("a@1:1,a@1:2", "origin vector names 'a@1' twice")]
+    [InlineData("a@1:1,b@1:2,a@1:1", "origin vector names 'a@1' twice")]
     public void TryParse_rejects_malformed_text_with_a_reason(string text, string expectedReason)
     {
         Assert.False(OriginVector.TryParse(text, out _, out var reason));
@@ -241,8 +273,8 @@ public sealed class OriginVectorTests
     {
         var id = new string('a', 65);
 
-        Assert.False(OriginVector.TryParse($"{id}:1", out _, out var reason));
-        Assert.Equal($"origin vector entry '{id}:1': a region id is at most 64 characters, '{id}' has 65", reason);
+        Assert.False(OriginVector.TryParse($"{id}@1:1", out _, out var reason));
+        Assert.Equal($"origin vector entry '{id}@1:1': a region id is at most 64 characters, '{id}' has 65", reason);
     }
 
     [Fact]
@@ -267,7 +299,7 @@ public sealed class OriginVectorTests
     {
         var vector = new OriginVector();
         foreach (var origin in DistinctRegionIds(random, random.Next(0, 6)))
-            vector.Advance(origin, random.Next(3) == 0 ? random.NextInt64(0, long.MaxValue) : random.Next(0, 1000));
+            vector.Advance(OriginVector.Key(origin, Incarnation(random)), random.Next(3) == 0 ? random.NextInt64(0, long.MaxValue) : random.Next(0, 1000));
         return vector;
     }
 }

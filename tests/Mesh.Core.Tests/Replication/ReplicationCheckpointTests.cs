@@ -5,8 +5,9 @@ namespace Mesh.Core.Tests.Replication;
 
 public sealed class ReplicationCheckpointTests
 {
-    private const string FormatHint = "is not in format version 1 ('1;next=N;dest=N;vector=...')";
+    private const string FormatHint = "is not in format version 2 ('2;next=N;dest=N;src=I;dst=I;quarantined=N;expired=N;vector=...')";
     private const string BadCharHint = "use lower-case letters, digits, '-', '_' or '.'";
+    private const string Example = "2;next=120;dest=4411;src=1a2b3c4d;dst=5e1f09aa;quarantined=0;expired=0;vector=us-east@1a2b3c4d:119";
 
     private static OriginVector Vector(params (string Origin, long Offset)[] entries)
     {
@@ -15,37 +16,55 @@ public sealed class ReplicationCheckpointTests
         return vector;
     }
 
+    private static string Quote(string text) => text.Length > 80 ? text[..80] + "..." : text;
+
+    /// <summary>The documented example with field <paramref name="index"/> replaced.</summary>
+    private static string With(int index, string field)
+    {
+        var fields = Example.Split(';');
+        fields[index] = field;
+        return string.Join(';', fields);
+    }
+
     [Fact]
     public void Encodes_the_documented_format()
     {
-        var checkpoint = new ReplicationCheckpoint(120, Vector(("us-east", 119)), 4411);
+        var checkpoint = new ReplicationCheckpoint(120, Vector(("us-east@1a2b3c4d", 119)), 4411, "1a2b3c4d", "5e1f09aa", 0, 0);
 
-        Assert.Equal("1;next=120;dest=4411;vector=us-east:119", checkpoint.Encode());
+        Assert.Equal(Example, checkpoint.Encode());
     }
 
     [Fact]
-    public void Encodes_an_empty_vector_as_an_empty_field()
+    public void Start_reads_the_whole_destination_with_an_empty_vector()
     {
-        Assert.Equal("1;next=0;dest=0;vector=", new ReplicationCheckpoint(0, new OriginVector(), 0).Encode());
+        var start = ReplicationCheckpoint.Start(17, Inc, Inc2);
+
+        Assert.Equal(new ReplicationCheckpoint(17, new OriginVector(), 0, Inc, Inc2, 0, 0), start);
+        Assert.Equal("2;next=17;dest=0;src=1a2b3c4d;dst=5e1f09aa;quarantined=0;expired=0;vector=", start.Encode());
     }
 
     [Fact]
-    public void Encodes_several_origins_in_ordinal_order()
+    public void Encodes_several_origins_and_counters_in_ordinal_order()
     {
-        var checkpoint = new ReplicationCheckpoint(long.MaxValue, Vector(("us-east", 1200), ("eu-west", 41)), 7);
+        var checkpoint = new ReplicationCheckpoint(long.MaxValue, Vector(("us-east@1a2b3c4d", 1200), ("eu-west@5e1f09aa", 41), ("eu-west@1", 7)), 7, "1", "2", 3, long.MaxValue);
 
-        Assert.Equal("1;next=9223372036854775807;dest=7;vector=eu-west:41,us-east:1200", checkpoint.Encode());
+        Assert.Equal("2;next=9223372036854775807;dest=7;src=1;dst=2;quarantined=3;expired=9223372036854775807;vector=eu-west@1:7,eu-west@5e1f09aa:41,us-east@1a2b3c4d:1200",
+            checkpoint.Encode());
     }
 
     [Fact]
     public void Decodes_the_documented_example_into_exact_values()
     {
-        Assert.True(ReplicationCheckpoint.TryDecode("1;next=120;dest=4411;vector=us-east:119", out var checkpoint, out var reason), reason);
+        Assert.True(ReplicationCheckpoint.TryDecode(Example, out var checkpoint, out var reason), reason);
 
         Assert.NotNull(checkpoint);
         Assert.Equal(120L, checkpoint.NextSourceOffset);
         Assert.Equal(4411L, checkpoint.DestinationEndOffset);
-        Assert.Equal(new Dictionary<string, long> { ["us-east"] = 119 }, checkpoint.Vector.Entries);
+        Assert.Equal("1a2b3c4d", checkpoint.SourceIncarnation);
+        Assert.Equal("5e1f09aa", checkpoint.DestinationIncarnation);
+        Assert.Equal(0L, checkpoint.RecordsQuarantined);
+        Assert.Equal(0L, checkpoint.RecordsExpired);
+        Assert.Equal(new Dictionary<string, long> { ["us-east@1a2b3c4d"] = 119 }, checkpoint.Vector.Entries);
     }
 
     public static IEnumerable<object[]> RoundTripSeeds => Seeds(20);
@@ -58,8 +77,13 @@ public sealed class ReplicationCheckpointTests
         for (var i = 0; i < 25; i++)
         {
             var vector = new OriginVector();
-            foreach (var origin in DistinctRegionIds(random, random.Next(0, 5))) vector.Advance(origin, random.NextInt64(0, long.MaxValue));
-            var original = new ReplicationCheckpoint(random.NextInt64(0, long.MaxValue), vector, random.Next(3) == 0 ? 0 : random.NextInt64(0, long.MaxValue));
+            foreach (var origin in DistinctRegionIds(random, random.Next(0, 5)))
+                for (var n = random.Next(1, 3); n > 0; n--)
+                    vector.Advance(OriginVector.Key(origin, Incarnation(random)), random.NextInt64(0, long.MaxValue));
+            var original = new ReplicationCheckpoint(
+                random.NextInt64(0, long.MaxValue), vector, random.Next(3) == 0 ? 0 : random.NextInt64(0, long.MaxValue),
+                Incarnation(random), Incarnation(random),
+                random.Next(2) == 0 ? 0 : random.NextInt64(0, long.MaxValue), random.Next(2) == 0 ? 0 : random.NextInt64(0, long.MaxValue));
             var text = original.Encode();
 
             Assert.True(ReplicationCheckpoint.TryDecode(text, out var decoded, out var reason), $"seed {seed}: '{text}': {reason}");
@@ -67,38 +91,69 @@ public sealed class ReplicationCheckpointTests
             Assert.NotNull(decoded);
             Assert.Equal(original.NextSourceOffset, decoded.NextSourceOffset);
             Assert.Equal(original.DestinationEndOffset, decoded.DestinationEndOffset);
+            Assert.Equal(original.SourceIncarnation, decoded.SourceIncarnation);
+            Assert.Equal(original.DestinationIncarnation, decoded.DestinationIncarnation);
+            Assert.Equal(original.RecordsQuarantined, decoded.RecordsQuarantined);
+            Assert.Equal(original.RecordsExpired, decoded.RecordsExpired);
             Assert.Equal(original.Vector, decoded.Vector);
             Assert.Equal(original, decoded);
             Assert.Equal(text, decoded.Encode());
         }
     }
 
+    public static TheoryData<string, string> MalformedText => new()
+    {
+        // Shape and version.
+        { "", "checkpoint '' " + FormatHint },
+        { "2", "checkpoint '2' " + FormatHint },
+        { "1;next=120;dest=4411;vector=us-east:119", "checkpoint '1;next=120;dest=4411;vector=us-east:119' " + FormatHint },
+        { With(0, "1"), $"checkpoint '{Quote(With(0, "1"))}' " + FormatHint },
+        { With(0, "3"), $"checkpoint '{Quote(With(0, "3"))}' " + FormatHint },
+        { With(0, ""), $"checkpoint '{Quote(With(0, ""))}' " + FormatHint },
+        { Example + ";", $"checkpoint '{(Example + ";")[..80]}...' " + FormatHint },
+        { "2;next=120;dest=4411;src=1a2b3c4d;dst=5e1f09aa;quarantined=0;expired=0", "checkpoint '2;next=120;dest=4411;src=1a2b3c4d;dst=5e1f09aa;quarantined=0;expired=0' " + FormatHint },
+        // next.
+        { With(1, "nxt=1"), "checkpoint field 'nxt=1' should be 'next=...'" },
+        { With(1, "next="), "checkpoint field 'next=' should be 'next=...'" },
+        { With(1, "NEXT=1"), "checkpoint field 'NEXT=1' should be 'next=...'" },
+        { With(1, "next=-2"), "checkpoint field 'next=-2' should be 'next=<non-negative integer>'" },
+        { With(1, "next=x"), "checkpoint field 'next=x' should be 'next=<non-negative integer>'" },
+        { With(1, "next= 1"), "checkpoint field 'next= 1' should be 'next=<non-negative integer>'" },
+        { With(1, "next=9223372036854775808"), "checkpoint field 'next=9223372036854775808' should be 'next=<non-negative integer>'" },
+        // dest (and fields out of order).
+        { With(1, "dest=2"), "checkpoint field 'dest=2' should be 'next=...'" },
+        { With(2, "dest="), "checkpoint field 'dest=' should be 'dest=...'" },
+        { With(2, "dest=-2"), "checkpoint field 'dest=-2' should be 'dest=<non-negative integer>'" },
+        { With(2, "dest=2.5"), "checkpoint field 'dest=2.5' should be 'dest=<non-negative integer>'" },
+        // src, dst.
+        { With(3, "src="), "checkpoint field 'src=' should be 'src=...'" },
+        { With(3, "source=1a2b3c4d"), "checkpoint field 'source=1a2b3c4d' should be 'src=...'" },
+        { With(3, "src=1A2B"), "incarnation '1A2B' contains 'A'; it is lower-case letters and digits" },
+        { With(3, "src=" + new string('a', 33)), $"an incarnation is at most 32 characters, '{new string('a', 33)}' has 33" },
+        { With(4, "dst="), "checkpoint field 'dst=' should be 'dst=...'" },
+        { With(4, "dst=5e1f-09aa"), "incarnation '5e1f-09aa' contains '-'; it is lower-case letters and digits" },
+        // quarantined, expired.
+        { With(5, "quarantined="), "checkpoint field 'quarantined=' should be 'quarantined=...'" },
+        { With(5, "quarantined=-1"), "checkpoint field 'quarantined=-1' should be 'quarantined=<non-negative integer>'" },
+        { With(5, "q=0"), "checkpoint field 'q=0' should be 'quarantined=...'" },
+        { With(6, "expired=x"), "checkpoint field 'expired=x' should be 'expired=<non-negative integer>'" },
+        { With(6, "expired=1e3"), "checkpoint field 'expired=1e3' should be 'expired=<non-negative integer>'" },
+        { With(6, "expired"), "checkpoint field 'expired' should be 'expired=...'" },
+        // vector.
+        { With(7, "vec=a@1:1"), "checkpoint field 'vec=a@1:1' should be 'vector=...'" },
+        { With(7, "a@1:1"), "checkpoint field 'a@1:1' should be 'vector=...'" },
+        { With(7, "vector=a"), "origin vector entry 'a' is not 'region:offset'" },
+        { With(7, "vector=us-east:119"), "origin vector entry 'us-east:119': origin 'us-east' is not 'region@incarnation'" },
+        { With(7, "vector=@1:1"), "origin vector entry '@1:1': origin '@1' is not 'region@incarnation'" },
+        { With(7, "vector=a@:1"), "origin vector entry 'a@:1': an incarnation must not be empty" },
+        { With(7, "vector=A@1:1"), "origin vector entry 'A@1:1': region id 'A' contains 'A'; " + BadCharHint },
+        { With(7, "vector=a@X:1"), "origin vector entry 'a@X:1': incarnation 'X' contains 'X'; it is lower-case letters and digits" },
+        { With(7, "vector=a@1:-1"), "origin vector entry 'a@1:-1': offset is not a non-negative integer" },
+        { With(7, "vector=a@1:1,a@1:2"), "origin vector names 'a@1' twice" },
+    };
+
     [Theory]
-    [InlineData("", "checkpoint '' " + FormatHint)]
-    [InlineData("1", "checkpoint '1' " + FormatHint)]
-    [InlineData("1;next=1;dest=2", "checkpoint '1;next=1;dest=2' " + FormatHint)]
-    [InlineData("1;next=1;dest=2;vector=;x", "checkpoint '1;next=1;dest=2;vector=;x' " + FormatHint)]
-    [InlineData("2;next=1;dest=2;vector=", "checkpoint '2;next=1;dest=2;vector=' " + FormatHint)]
-    [InlineData(";next=1;dest=2;vector=", "checkpoint ';next=1;dest=2;vector=' " + FormatHint)]
-    [InlineData("next=1;dest=2;vector=a:1;", "checkpoint 'next=1;dest=2;vector=a:1;' " + FormatHint)]
-    [InlineData("1;nxt=1;dest=2;vector=", "checkpoint field 'nxt=1' should be 'next=<non-negative integer>'")]
-    [InlineData("1;next=;dest=2;vector=", "checkpoint field 'next=' should be 'next=<non-negative integer>'")]
-    [InlineData("1;next=-2;dest=2;vector=", "checkpoint field 'next=-2' should be 'next=<non-negative integer>'")]
-    [InlineData("1;next=x;dest=2;vector=", "checkpoint field 'next=x' should be 'next=<non-negative integer>'")]
-    [InlineData("1;next= 1;dest=2;vector=", "checkpoint field 'next= 1' should be 'next=<non-negative integer>'")]
-    [InlineData("1;NEXT=1;dest=2;vector=", "checkpoint field 'NEXT=1' should be 'next=<non-negative integer>'")]
-    [InlineData("1;next=9223372036854775808;dest=2;vector=", "checkpoint field 'next=9223372036854775808' should be 'next=<non-negative integer>'")]
-    [InlineData("1;dest=2;next=1;vector=", "checkpoint field 'dest=2' should be 'next=<non-negative integer>'")]
-    [InlineData("1;next=1;dest=;vector=", "checkpoint field 'dest=' should be 'dest=<non-negative integer>'")]
-    [InlineData("1;next=1;dest=-2;vector=", "checkpoint field 'dest=-2' should be 'dest=<non-negative integer>'")]
-    [InlineData("1;next=1;dest=2.5;vector=", "checkpoint field 'dest=2.5' should be 'dest=<non-negative integer>'")]
-    [InlineData("1;next=1;vector=;dest=2", "checkpoint field 'vector=' should be 'dest=<non-negative integer>'")]
-    [InlineData("1;next=1;dest=2;vec=a:1", "checkpoint field 'vec=a:1' should start with 'vector='")]
-    [InlineData("1;next=1;dest=2;a:1", "checkpoint field 'a:1' should start with 'vector='")]
-    [InlineData("1;next=1;dest=2;vector=a", "origin vector entry 'a' is not 'region:offset'")]
-    [InlineData("1;next=1;dest=2;vector=A:1", "origin vector entry 'A:1': region id 'A' contains 'A'; " + BadCharHint)]
-    [InlineData("1;next=1;dest=2;vector=a:-1", "origin vector entry 'a:-1': offset is not a non-negative integer")]
-    [InlineData("1;next=1;dest=2;vector=a:1,a:2", "origin vector names 'a' twice")]
+    [MemberData(nameof(MalformedText))]
     public void Malformed_text_is_rejected_with_a_reason(string text, string expectedReason)
     {
         var ok = ReplicationCheckpoint.TryDecode(text, out var checkpoint, out var reason);
@@ -109,24 +164,27 @@ public sealed class ReplicationCheckpointTests
     }
 
     [Fact]
-    public void Equality_includes_the_vector()
+    public void The_same_region_in_two_incarnations_is_two_entries()
     {
-        var a = new ReplicationCheckpoint(5, Vector(("a", 1)), 9);
+        Assert.True(ReplicationCheckpoint.TryDecode(With(7, "vector=a@1:1,a@2:2"), out var checkpoint, out var reason), reason);
 
-        Assert.Equal(a, new ReplicationCheckpoint(5, Vector(("a", 1)), 9));
-        Assert.NotEqual(a, new ReplicationCheckpoint(5, Vector(("a", 2)), 9));
-        Assert.NotEqual(a, new ReplicationCheckpoint(6, Vector(("a", 1)), 9));
-        Assert.NotEqual(a, new ReplicationCheckpoint(5, Vector(("a", 1)), 10));
+        Assert.Equal(1L, checkpoint!.Vector.HighestFor("a@1"));
+        Assert.Equal(2L, checkpoint.Vector.HighestFor("a@2"));
     }
 
     [Fact]
-    public void A_replicator_that_has_read_nothing_starts_from_the_source_start_and_round_trips()
+    public void Equality_includes_the_vector_incarnations_and_counters()
     {
-        var initial = ReplicationCheckpoint.Initial;
-        Assert.Equal(ReplicationCheckpoint.FromSourceStart, initial.NextSourceOffset);
-        Assert.Equal(0, initial.DestinationEndOffset);
-        Assert.Equal("1;next=-1;dest=0;vector=", initial.Encode());
-        Assert.True(ReplicationCheckpoint.TryDecode(initial.Encode(), out var decoded, out _));
-        Assert.Equal(initial, decoded);
+        var a = new ReplicationCheckpoint(5, Vector(("a@1", 1)), 9, "1", "2", 3, 4);
+
+        Assert.Equal(a, new ReplicationCheckpoint(5, Vector(("a@1", 1)), 9, "1", "2", 3, 4));
+        Assert.NotEqual(a, new ReplicationCheckpoint(5, Vector(("a@1", 2)), 9, "1", "2", 3, 4));
+        Assert.NotEqual(a, new ReplicationCheckpoint(5, Vector(("a@2", 1)), 9, "1", "2", 3, 4));
+        Assert.NotEqual(a, new ReplicationCheckpoint(6, Vector(("a@1", 1)), 9, "1", "2", 3, 4));
+        Assert.NotEqual(a, new ReplicationCheckpoint(5, Vector(("a@1", 1)), 10, "1", "2", 3, 4));
+        Assert.NotEqual(a, new ReplicationCheckpoint(5, Vector(("a@1", 1)), 9, "9", "2", 3, 4));
+        Assert.NotEqual(a, new ReplicationCheckpoint(5, Vector(("a@1", 1)), 9, "1", "9", 3, 4));
+        Assert.NotEqual(a, new ReplicationCheckpoint(5, Vector(("a@1", 1)), 9, "1", "2", 0, 4));
+        Assert.NotEqual(a, new ReplicationCheckpoint(5, Vector(("a@1", 1)), 9, "1", "2", 3, 0));
     }
 }
