@@ -180,6 +180,8 @@ public sealed class PartitionReplication : IDisposable
     /// </summary>
     public (long From, long To) SkipExpired(long from, long to)
     {
+        ArgumentOutOfRangeException.ThrowIfNegative(from);
+        ArgumentOutOfRangeException.ThrowIfLessThan(to, from);
         if (to <= NextSourceOffset) return (to, to);
         var start = Math.Max(from, NextSourceOffset);
         RecordsExpired += to - start;

@@ -37,6 +37,10 @@ public static class ProvenanceTrust
         if (value is null) return Untrusted("its header has no value");
         if (!ProvenanceCodec.TryDecode(value, out var header, out var malformed)) return Untrusted($"its header is malformed: {malformed}");
         var provenance = header!.Provenance;
+        // The mesh never writes a region's own record back into it, so a replicated record read in
+        // a region never names that region as its origin: such a header was written there by hand.
+        if (provenance.OriginRegion == readFrom)
+            return Untrusted($"its header names '{readFrom}', where it was read, as its origin: the mesh never writes a region's own records back to it");
         if (provenance.LastHop != readFrom)
             return Untrusted($"its header's last hop is '{provenance.LastHop}', but it was read from '{readFrom}' (a header copied or forged there)");
         if (provenance.OriginTopic != topic)

@@ -81,7 +81,10 @@ public static class QuarantineCodec
             reason = $"'{MetaHeader}' lacks a field: {meta}";
             return false;
         }
-        var original = headers.Where(h => h.Name is not (MetaHeader or ReasonHeader)).ToList();
+        // Ours are the last two headers; an application header of the same name before them is the record's own.
+        var metaAt = LastIndexOf(headers, MetaHeader);
+        var reasonAt = LastIndexOf(headers, ReasonHeader);
+        var original = headers.Where((_, i) => i != metaAt && i != reasonAt).ToList();
         entry = new QuarantineEntry(source, incarnation, destination, topic, partition, offset, kind, Find(headers, ReasonHeader) ?? "",
             at, new SourceRecord(offset, key, value, timestampMs, original));
         reason = "";
@@ -103,11 +106,14 @@ public static class QuarantineCodec
                && long.TryParse(fields.GetValueOrDefault("at"), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out atMs);
     }
 
-    private static string? Find(IReadOnlyList<RecordHeader> headers, string name)
+    private static string? Find(IReadOnlyList<RecordHeader> headers, string name) =>
+        LastIndexOf(headers, name) is var i and >= 0 && headers[i].Value is { } v ? Encoding.UTF8.GetString(v) : null;
+
+    private static int LastIndexOf(IReadOnlyList<RecordHeader> headers, string name)
     {
-        foreach (var header in headers)
-            if (header.Name == name && header.Value is { } v) return Encoding.UTF8.GetString(v);
-        return null;
+        for (var i = headers.Count - 1; i >= 0; i--)
+            if (headers[i].Name == name) return i;
+        return -1;
     }
 
     // "1;a=b;c=d" -> { v: 1, a: b, c: d }
