@@ -17,6 +17,9 @@ public interface ISourceFeeds
     /// </summary>
     ISourcePartitionFeed Open(string sourceRegion, string topic, int partition, long startOffset);
 
+    /// <summary>The record at <paramref name="offset"/> of a source partition, or null when the source no longer holds it.</summary>
+    Task<SourceRecord?> ReadOneAsync(string sourceRegion, string topic, int partition, long offset, CancellationToken cancellationToken);
+
     /// <summary>The source partition's log start and end offsets now.</summary>
     Task<SourceWatermarks> GetWatermarksAsync(string sourceRegion, string topic, int partition, CancellationToken cancellationToken);
 }

@@ -15,6 +15,8 @@ namespace Mesh.Grains.Replication;
 public sealed partial class QuarantineGrain(
     IQuarantineStore store,
     IDestinationLog destination,
+    ISourceFeeds sources,
+    IRegionIdentity identity,
     IOptions<ReplicationOptions> options,
     TimeProvider time,
     ILogger<QuarantineGrain> logger) : Grain, IQuarantineGrain
@@ -66,6 +68,15 @@ public sealed partial class QuarantineGrain(
         var entry = record.Entry;
         try
         {
+            if (!entry.RecordKept)
+            {
+                if (await identity.IncarnationAsync(entry.Source, CancellationToken.None) != entry.SourceIncarnation)
+                    return new ReplayOutcome(record.QuarantineOffset, false, null, $"the record was not kept in the quarantine (too large), and {entry.Source} has lost it since (its Kafka is a new cluster)");
+                var fetched = await sources.ReadOneAsync(entry.Source, entry.Topic, entry.Partition, entry.SourceOffset, CancellationToken.None);
+                if (fetched is null)
+                    return new ReplayOutcome(record.QuarantineOffset, false, null, $"the record was not kept in the quarantine (too large), and {entry.Source} no longer holds {entry.Topic}/{entry.Partition} offset {entry.SourceOffset} (retention)");
+                entry = entry with { Record = fetched, RecordKept = true };
+            }
             using var replay = new QuarantineReplay(region, options.Value.PolicyFor(entry.Topic));
             var outbound = replay.ToOutbound(entry);
             var end = await destination.WriteAsync(entry.Topic, entry.Partition, [outbound], CancellationToken.None);
@@ -73,6 +84,7 @@ public sealed partial class QuarantineGrain(
             LogReplayed(record.QuarantineOffset, entry.Topic, entry.Partition, end - 1);
             return new ReplayOutcome(record.QuarantineOffset, true, end - 1, null);
         }
+        // A write that fails for any reason leaves the record where it is; the operator sees why.
         catch (Exception e) when (e is not OperationCanceledException)
         {
             var reason = e is RecordRejectedException refused ? refused.Reason : e.Message;
@@ -103,7 +115,6 @@ public sealed partial class QuarantineGrain(
         }
     }
 
-    // A write that fails for any reason leaves the record where it is; the operator sees why.
     [LoggerMessage(Level = LogLevel.Information, Message = "Quarantined record {QuarantineOffset} replayed to {Topic}/{Partition} at offset {Offset}")]
     private partial void LogReplayed(long quarantineOffset, string topic, int partition, long offset);
 }

@@ -175,15 +175,23 @@ public sealed class PartitionReplication : IDisposable
     }
 
     /// <summary>
-    /// The source dropped <paramref name="gap"/> before it was read; counts the part not already
-    /// behind us and moves past it. Returns the range counted (empty when nothing was new).
+    /// The source dropped [<paramref name="from"/>, <paramref name="to"/>) before it was read; counts the
+    /// part not already behind us and moves past it. Returns the range counted (empty when nothing was new).
+    /// Behind us includes what the destination shows applied of the source's own records (their origin
+    /// offsets are source offsets): after a crash between a write and its checkpoint, the records
+    /// written are found in the destination, not lost.
     /// </summary>
     public (long From, long To) SkipExpired(long from, long to)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(from);
         ArgumentOutOfRangeException.ThrowIfLessThan(to, from);
-        if (to <= NextSourceOffset) return (to, to);
-        var start = Math.Max(from, NextSourceOffset);
+        var applied = Vector.HighestFor(OriginVector.Key(Source, SourceIncarnation)) + 1;
+        var start = Math.Max(Math.Max(from, NextSourceOffset), applied);
+        if (to <= start)
+        {
+            NextSourceOffset = Math.Max(NextSourceOffset, to);
+            return (to, to);
+        }
         RecordsExpired += to - start;
         NextSourceOffset = to;
         return (start, to);

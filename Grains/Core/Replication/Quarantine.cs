@@ -17,6 +17,10 @@ public static class QuarantineKinds
 /// A record a link could not take, as the source held it (key, value, timestamp, every header),
 /// with where it came from, where it was going, and why it stopped.
 /// </summary>
+/// <param name="RecordKept">
+/// False when the record itself was too large for the quarantine topic: only its headers are kept,
+/// and a replay reads it from the source again (while the source still holds it).
+/// </param>
 public sealed record QuarantineEntry(
     string Source,
     string SourceIncarnation,
@@ -27,12 +31,22 @@ public sealed record QuarantineEntry(
     string Kind,
     string Reason,
     long QuarantinedAtMs,
-    SourceRecord Record);
+    SourceRecord Record,
+    bool RecordKept = true)
+{
+    /// <summary>This entry without the record's key and value, for a record the quarantine topic cannot hold.</summary>
+    public QuarantineEntry WithoutRecord(string why) => this with
+    {
+        Record = Record with { Key = null, Value = null },
+        RecordKept = false,
+        Reason = $"{Reason} [{why}; only its headers are kept here, and a replay reads it again from {Source} {Topic}/{Partition} offset {SourceOffset} while {Source} still holds it]",
+    };
+}
 
 /// <summary>
 /// How a quarantine entry is stored as a Kafka record in <c>__mesh_quarantine</c>: the source
 /// record's key, value and timestamp, its own headers unchanged, plus <c>mesh.quarantine</c>
-/// (<c>1;source=r1;incarnation=1a2b3c4d;destination=r2;topic=orders;partition=1;offset=17;kind=...;at=1732480000000</c>)
+/// (<c>1;source=r1;incarnation=1a2b3c4d;destination=r2;topic=orders;partition=1;offset=17;kind=...;at=1732480000000;kept=1</c>)
 /// and <c>mesh.quarantine.reason</c> (free text). A replay appends a record with only
 /// <c>mesh.quarantine.replayed</c> (<c>1;of=QUARANTINE-OFFSET;written=DESTINATION-OFFSET;at=MS</c>).
 /// </summary>
@@ -47,7 +61,7 @@ public static class QuarantineCodec
     public static List<RecordHeader> Headers(QuarantineEntry entry)
     {
         var meta = string.Create(CultureInfo.InvariantCulture,
-            $"{FormatVersion};source={entry.Source};incarnation={entry.SourceIncarnation};destination={entry.Destination};topic={entry.Topic};partition={entry.Partition};offset={entry.SourceOffset};kind={entry.Kind};at={entry.QuarantinedAtMs}");
+            $"{FormatVersion};source={entry.Source};incarnation={entry.SourceIncarnation};destination={entry.Destination};topic={entry.Topic};partition={entry.Partition};offset={entry.SourceOffset};kind={entry.Kind};at={entry.QuarantinedAtMs};kept={(entry.RecordKept ? 1 : 0)}");
         var headers = new List<RecordHeader>(entry.Record.Headers.Count + 2);
         headers.AddRange(entry.Record.Headers);
         headers.Add(new RecordHeader(MetaHeader, Encoding.UTF8.GetBytes(meta)));
@@ -86,7 +100,7 @@ public static class QuarantineCodec
         var reasonAt = LastIndexOf(headers, ReasonHeader);
         var original = headers.Where((_, i) => i != metaAt && i != reasonAt).ToList();
         entry = new QuarantineEntry(source, incarnation, destination, topic, partition, offset, kind, Find(headers, ReasonHeader) ?? "",
-            at, new SourceRecord(offset, key, value, timestampMs, original));
+            at, new SourceRecord(offset, key, value, timestampMs, original), fields.GetValueOrDefault("kept") != "0");
         reason = "";
         return true;
     }

@@ -1,4 +1,5 @@
 using Confluent.Kafka;
+using ErrorCode = Confluent.Kafka.ErrorCode;
 using Mesh.Core.Replication;
 using Mesh.Grains.Ports;
 using Mesh.Kafka.Clients;
@@ -21,14 +22,28 @@ public sealed partial class KafkaQuarantineStore(
     private static readonly TopicPartition Partition = new(Topic, 0);
     private static readonly TimeSpan ReadTimeout = TimeSpan.FromSeconds(60);
 
-    public Task WriteAsync(QuarantineEntry entry, CancellationToken cancellationToken) =>
-        ProduceAsync(new Message<byte[]?, byte[]?>
+    public async Task WriteAsync(QuarantineEntry entry, CancellationToken cancellationToken)
+    {
+        try
         {
-            Key = entry.Record.Key,
-            Value = entry.Record.Value,
-            Timestamp = new Timestamp(entry.Record.TimestampMs, TimestampType.CreateTime),
-            Headers = SourceRecords.ToHeaders(QuarantineCodec.Headers(entry)),
-        }, cancellationToken);
+            await ProduceAsync(ToMessage(entry), cancellationToken);
+        }
+        catch (KafkaException e) when (e.Error.Code == ErrorCode.MsgSizeTooLarge)
+        {
+            // Too large for this region's Kafka is often why it is here: keep what is known about it,
+            // and let a replay fetch the record itself from the source.
+            LogKeptWithoutRecord(entry.Source, entry.Topic, entry.Partition, entry.SourceOffset);
+            await ProduceAsync(ToMessage(entry.WithoutRecord($"the record is larger than {InternalTopics.Quarantine} accepts ({e.Error.Reason})")), cancellationToken);
+        }
+    }
+
+    private static Message<byte[]?, byte[]?> ToMessage(QuarantineEntry entry) => new()
+    {
+        Key = entry.Record.Key,
+        Value = entry.Record.Value,
+        Timestamp = new Timestamp(entry.Record.TimestampMs, TimestampType.CreateTime),
+        Headers = SourceRecords.ToHeaders(QuarantineCodec.Headers(entry)),
+    };
 
     public Task MarkReplayedAsync(long quarantineOffset, long writtenOffset, CancellationToken cancellationToken) =>
         ProduceAsync(new Message<byte[]?, byte[]?>
@@ -39,6 +54,7 @@ public sealed partial class KafkaQuarantineStore(
     private async Task ProduceAsync(Message<byte[]?, byte[]?> message, CancellationToken cancellationToken)
     {
         var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        // A record refused before it is queued (too large for the producer) throws here, as KafkaException.
         await producer.ProduceAsync(Partition, message, report =>
         {
             if (report.Error.IsError) done.TrySetException(new KafkaException(report.Error));
@@ -94,6 +110,9 @@ public sealed partial class KafkaQuarantineStore(
         }
         return [.. entries.Select(e => new StoredQuarantineEntry(e.Offset, e.Entry, replayed.TryGetValue(e.Offset, out var at) ? at : null))];
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Quarantining {Source} {Topic}/{Partition} offset {Offset}: the record is larger than the quarantine topic accepts; keeping its headers and where it is")]
+    private partial void LogKeptWithoutRecord(string source, string topic, int partition, long offset);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Record at offset {Offset} of the quarantine topic is not a quarantine entry and is ignored: {Reason}")]
     private partial void LogUnreadable(long offset, string reason);

@@ -1,4 +1,7 @@
 using System.Collections.Concurrent;
+using Confluent.Kafka;
+using ErrorCode = Confluent.Kafka.ErrorCode;
+using Mesh.Core.Replication;
 using Mesh.Grains.Ports;
 using Mesh.Kafka.Clients;
 using Microsoft.Extensions.Logging;
@@ -16,6 +19,40 @@ public sealed class KafkaSourceFeeds(IOptions<KafkaRegionsOptions> regions, ILog
 
     public Task<SourceWatermarks> GetWatermarksAsync(string sourceRegion, string topic, int partition, CancellationToken cancellationToken) =>
         Task.Run(() => Reader(sourceRegion).GetWatermarks(topic, partition), cancellationToken);
+
+    // Rare (an operator's replay): a short-lived consumer of its own rather than a detour through the shared reader.
+    public Task<SourceRecord?> ReadOneAsync(string sourceRegion, string topic, int partition, long offset, CancellationToken cancellationToken) =>
+        Task.Run(() =>
+        {
+            var config = regions.Value.Cluster(sourceRegion).BuildConfig(
+                defaults: new Dictionary<string, string> { ["client.id"] = $"mesh-{regions.Value.LocalRegion}-fetch-{sourceRegion}" },
+                required: new Dictionary<string, string>
+                {
+                    ["group.id"] = $"__mesh-{regions.Value.LocalRegion}-fetch",
+                    ["enable.auto.commit"] = "false",
+                    ["auto.offset.reset"] = "error",
+                    ["isolation.level"] = "read_committed",
+                });
+            using var consumer = new ConsumerBuilder<byte[]?, byte[]?>(config).Build();
+            consumer.Assign(new TopicPartitionOffset(topic, partition, offset));
+            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+            while (DateTime.UtcNow < deadline)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                try
+                {
+                    var result = consumer.Consume(200);
+                    if (result?.Message is null) continue;
+                    // A later offset means the record itself is gone (compacted away, or an aborted transaction's).
+                    return result.Offset.Value == offset ? SourceRecords.From(result) : null;
+                }
+                catch (ConsumeException e) when (e.Error.Code is ErrorCode.OffsetOutOfRange or ErrorCode.Local_AutoOffsetReset)
+                {
+                    return null;
+                }
+            }
+            throw new TimeoutException($"reading {sourceRegion} {topic}/{partition} offset {offset} took longer than 20 s");
+        }, cancellationToken);
 
     private SharedSourceReader Reader(string sourceRegion) =>
         _readers.GetOrAdd(sourceRegion, region => new Lazy<SharedSourceReader>(() =>

@@ -163,7 +163,7 @@ public sealed class QuarantineTests
         var headers = QuarantineCodec.Headers(entry);
 
         Assert.Equal(["a", "nothing", "empty", "mesh.provenance", "a", "mesh.quarantine", "mesh.quarantine.reason"], headers.Select(h => h.Name));
-        Assert.Equal("1;source=us-east;incarnation=1a2b3c4d;destination=eu-west;topic=orders;partition=3;offset=17;kind=untrusted-provenance;at=-5", Text(headers[5].Value));
+        Assert.Equal("1;source=us-east;incarnation=1a2b3c4d;destination=eu-west;topic=orders;partition=3;offset=17;kind=untrusted-provenance;at=-5;kept=1", Text(headers[5].Value));
         Assert.True(QuarantineCodec.TryDecode(Utf8("k"), Utf8("v"), 1732480000000, headers, out var decoded, out var reason), reason);
         Assert.Equal(entry with { Record = decoded!.Record }, decoded);
         Assert.Equal(17L, decoded.Record.Offset);
@@ -172,6 +172,37 @@ public sealed class QuarantineTests
         Assert.Equal(1732480000000L, decoded.Record.TimestampMs);
         Assert.Equal(original.Select(h => (h.Name, Text(h.Value))), decoded.Record.Headers.Select(h => (h.Name, Text(h.Value))));
         Assert.Null(decoded.Record.Headers[1].Value);
+    }
+
+    [Fact]
+    public void An_entry_too_large_for_the_quarantine_keeps_its_headers_and_says_where_the_record_is()
+    {
+        var entry = new QuarantineEntry(S, Inc, D, Topic, P, 17, QuarantineKinds.RefusedByDestination, "too large", 5,
+            new SourceRecord(17, Utf8("k"), new byte[50_000], 1732480000000, [new("a", Utf8("1"))]));
+
+        var slim = entry.WithoutRecord("larger than the quarantine accepts");
+
+        Assert.True(QuarantineCodec.TryDecode(slim.Record.Key, slim.Record.Value, slim.Record.TimestampMs, QuarantineCodec.Headers(slim), out var decoded, out var reason), reason);
+        Assert.False(decoded!.RecordKept);
+        Assert.Null(decoded.Record.Value);
+        Assert.Equal(["a"], decoded.Record.Headers.Select(h => h.Name));
+        Assert.Contains($"reads it again from {S} {Topic}/{P} offset 17", decoded.Reason);
+        Assert.StartsWith("too large [", decoded.Reason);
+    }
+
+    [Fact]
+    public void A_gap_does_not_count_source_records_the_destination_shows_applied()
+    {
+        using var replication = new PartitionReplication(S, D, Topic, P, FullMeshForwarding.Instance, ReplicationPolicy.Default,
+            ReplicationCheckpoint.Start(0, Inc, "5e1f09aa"));
+        // A crash after writing source offsets 0..499 but before the checkpoint: the read-back finds them.
+        replication.Vector.Advance(OriginVector.Key(S, Inc), 499);
+
+        var counted = replication.SkipExpired(0, 2000);
+
+        Assert.Equal((500L, 2000L), counted);
+        Assert.Equal(1500, replication.RecordsExpired);
+        Assert.Equal(2000, replication.NextSourceOffset);
     }
 
     [Fact]
