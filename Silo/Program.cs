@@ -27,6 +27,13 @@ if (args.Contains("--help") || args.Contains("-h"))
                                          none (default) | gzip | snappy | lz4 | zstd
           Mesh:TopicPolicies:<i>:Topics  whole-name regular expression; the first matching entry wins
           Mesh:TopicPolicies:<i>:Compression  that entry's codec, instead of Mesh:Replication:Compression
+          Mesh:TopicPolicies:<i>:OnBadRecord  that entry's bad-record action, instead of Mesh:Replication:OnBadRecord
+          Mesh:Replication:OnBadRecord   a record the mesh cannot take: quarantine (default) | stop
+          Mesh:Provenance:Key            the mesh key (secret: set it through the environment,
+                                         MESH_Mesh__Provenance__Key); empty: unsigned provenance
+          Mesh:Provenance:AdditionalKey  a second key accepted (not used to sign) during a rotation
+          Mesh:Provenance:Untrusted      a header the mesh cannot trust: local (default) | strict
+          Mesh:Provenance:UntrustedHeader  keep (default, as mesh.provenance.untrusted) | strip
           Mesh:Orleans:Clustering        localhost | adonet
           Mesh:Orleans:SiloPort / GatewayPort / ClusterId / ServiceId / PrimarySiloPort
         """);

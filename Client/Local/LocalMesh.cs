@@ -170,8 +170,8 @@ public sealed class LocalMesh(string dir, Action<string>? progress = null)
         {
             await StartKafkaAsync(state, region, cancellationToken);
             started.Add("kafka");
-            _progress($"{region}'s embedded Kafka started empty: it is refilled from its peers, and the links from it stop with an error " +
-                      "rather than mistake its new records for ones already replicated (rebuilding a region is not built yet)");
+            _progress($"{region}'s embedded Kafka started empty, a new incarnation: it is refilled from its peers, and its peers replicate " +
+                      "its new records from the start of its new log (its own records from before are not rebuilt into it yet)");
             foreach (var other in state.Regions.Where(r => r.Id != region && IsSiloRunning(r.Id)))
             {
                 await StopSilosAsync(other.Id);
