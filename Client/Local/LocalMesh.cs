@@ -306,11 +306,9 @@ public sealed class LocalMesh(string dir, Action<string>? progress = null)
         if (File.Exists(Paths.MeshKeyFile)) return File.ReadAllText(Paths.MeshKeyFile).Trim();
         Directory.CreateDirectory(Paths.Root);
         var key = MeshKeys.Generate();
-        using (var file = new FileStream(Paths.MeshKeyFile, new FileStreamOptions
-               {
-                   Mode = FileMode.CreateNew, Access = FileAccess.Write,
-                   UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
-               }))
+        var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
+        if (!OperatingSystem.IsWindows()) options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        using (var file = new FileStream(Paths.MeshKeyFile, options))
         using (var writer = new StreamWriter(file))
             writer.WriteLine(key);
         return key;

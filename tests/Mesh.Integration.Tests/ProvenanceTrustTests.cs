@@ -35,7 +35,7 @@ public sealed class ProvenanceTrustTests
 
         // A stream processor in r2 copies the headers of a replicated record onto a derived record.
         var replicated = await WaitForRecordAsync(mesh.Local.Bootstrap("r2"), Topic, 0, "g-001");
-        var copiedHeader = replicated.Headers.Single(h => h.Key == ProvenanceCodec.HeaderName).GetValueBytes();
+        var copiedHeader = replicated.Message.Headers.Single(h => h.Key == ProvenanceCodec.HeaderName).GetValueBytes();
         await Kcat.ProduceAsync(mesh.Local.Bootstrap("r2"), Topic, 0, ["derived:from-g-001"], $"mesh.provenance={Encoding.UTF8.GetString(copiedHeader)}");
 
         var fromR1 = new[] { "forged", "hops", "bad", "after-bad" }.Concat(Enumerable.Range(1, 100).Select(i => $"g-{i:D3}")).ToList();
