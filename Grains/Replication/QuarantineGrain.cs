@@ -18,7 +18,6 @@ public sealed partial class QuarantineGrain(
     ISourceFeeds sources,
     IRegionIdentity identity,
     IOptions<ReplicationOptions> options,
-    TimeProvider time,
     ILogger<QuarantineGrain> logger) : Grain, IQuarantineGrain
 {
     public async Task<IReadOnlyList<QuarantinedRecordInfo>> ListAsync(QuarantineQuery query)
