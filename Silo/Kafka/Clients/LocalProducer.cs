@@ -80,6 +80,19 @@ public sealed partial class LocalProducer : IDisposable
         }
     }
 
+    /// <summary>Produces one record and waits until it is acknowledged; a refusal throws <see cref="KafkaException"/>.</summary>
+    public async Task ProduceAndWaitAsync(TopicPartition tp, Message<byte[]?, byte[]?> message, CancellationToken cancellationToken)
+    {
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await ProduceAsync(tp, message, report =>
+        {
+            if (report.Error.IsError) done.TrySetException(new KafkaException(report.Error));
+            else done.TrySetResult();
+        }, cancellationToken);
+        // Bounded: the producer settles every record within its message timeout.
+        await done.Task.WaitAsync(TimeSpan.FromMinutes(3), cancellationToken);
+    }
+
     public void Dispose()
     {
         foreach (var lazy in _byCodec.Values)

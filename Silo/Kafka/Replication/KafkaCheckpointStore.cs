@@ -98,18 +98,10 @@ public sealed partial class KafkaCheckpointStore : ICheckpointStore, IDisposable
         }, cancellationToken);
     }
 
-    public async Task WriteAsync(string key, ReplicationCheckpoint checkpoint, CancellationToken cancellationToken)
-    {
-        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var message = new Message<byte[]?, byte[]?> { Key = Encoding.UTF8.GetBytes(key), Value = Encoding.UTF8.GetBytes(checkpoint.Encode()) };
-        await _producer.ProduceAsync(Partition, message, report =>
-        {
-            if (report.Error.IsError) done.TrySetException(new KafkaException(report.Error));
-            else done.TrySetResult();
-        }, cancellationToken);
-        // Bounded: the producer settles every record within its message timeout.
-        await done.Task.WaitAsync(TimeSpan.FromMinutes(3), cancellationToken);
-    }
+    public Task WriteAsync(string key, ReplicationCheckpoint checkpoint, CancellationToken cancellationToken) =>
+        _producer.ProduceAndWaitAsync(Partition,
+            new Message<byte[]?, byte[]?> { Key = Encoding.UTF8.GetBytes(key), Value = Encoding.UTF8.GetBytes(checkpoint.Encode()) },
+            cancellationToken);
 
     public void Dispose()
     {

@@ -51,18 +51,9 @@ public sealed partial class KafkaQuarantineStore(
             Headers = SourceRecords.ToHeaders([QuarantineCodec.ReplayedMarker(quarantineOffset, writtenOffset, time.GetUtcNow().ToUnixTimeMilliseconds())]),
         }, cancellationToken);
 
-    private async Task ProduceAsync(Message<byte[]?, byte[]?> message, CancellationToken cancellationToken)
-    {
-        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        // A record refused before it is queued (too large for the producer) throws here, as KafkaException.
-        await producer.ProduceAsync(Partition, message, report =>
-        {
-            if (report.Error.IsError) done.TrySetException(new KafkaException(report.Error));
-            else done.TrySetResult();
-        }, cancellationToken);
-        // Bounded: the producer settles every record within its message timeout.
-        await done.Task.WaitAsync(TimeSpan.FromMinutes(3), cancellationToken);
-    }
+    // A record refused before it is queued (too large for the producer) throws as a KafkaException too.
+    private Task ProduceAsync(Message<byte[]?, byte[]?> message, CancellationToken cancellationToken) =>
+        producer.ProduceAndWaitAsync(Partition, message, cancellationToken);
 
     public Task<IReadOnlyList<StoredQuarantineEntry>> ReadAllAsync(CancellationToken cancellationToken) =>
         Task.Run<IReadOnlyList<StoredQuarantineEntry>>(() => ReadAll(cancellationToken), cancellationToken);
