@@ -334,7 +334,7 @@ public sealed class LocalMesh(string dir, Action<string>? progress = null)
             foreach (var region in pending.ToArray())
             {
                 if (!IsSiloRunning(region))
-                    throw new MeshCommandException($"{region}'s silos exited; see {Paths.SiloLog(region, 1)}.");
+                    throw new MeshCommandException($"{region}'s silos exited; see {Paths.SiloLog(region, 1)}:\n{Tail(Paths.SiloLog(region, 1))}");
                 var reason = await NotReplicatingReasonAsync(state, region, cancellationToken);
                 if (reason is null)
                 {
@@ -360,7 +360,7 @@ public sealed class LocalMesh(string dir, Action<string>? progress = null)
             while (true)
             {
                 if (!IsSiloRunning(region))
-                    throw new MeshCommandException($"{region}'s silos exited; see {Paths.SiloLog(region, 1)}.");
+                    throw new MeshCommandException($"{region}'s silos exited; see {Paths.SiloLog(region, 1)}:\n{Tail(Paths.SiloLog(region, 1))}");
                 try
                 {
                     await using var connection = await ConnectAsync(region, TimeSpan.FromSeconds(10), cancellationToken);

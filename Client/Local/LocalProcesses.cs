@@ -58,7 +58,8 @@ public static partial class LocalProcesses
     public static bool IsOurs(int pid, string binaryName)
     {
         // While a process is in the middle of exec (our launcher's shell becoming dotnet), the kernel
-        // can show an empty command line for an instant; look again before calling it gone.
+        // can show an empty command line, for longer on a loaded machine; look again, and while it
+        // stays empty count a live process as ours: a recycled pid shows its own command line.
         for (var attempt = 0; ; attempt++)
         {
             try
@@ -67,7 +68,8 @@ public static partial class LocalProcesses
                 var state = stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[0];
                 if (state is "Z" or "X") return false;
                 var cmdline = File.ReadAllText($"/proc/{pid}/cmdline");
-                if (cmdline.Length > 0 || attempt >= 10) return cmdline.Contains(binaryName, StringComparison.Ordinal);
+                if (cmdline.Length > 0) return cmdline.Contains(binaryName, StringComparison.Ordinal);
+                if (attempt >= 10) return true;
             }
             catch (IOException) { return false; }
             catch (UnauthorizedAccessException) { return false; }
