@@ -48,6 +48,12 @@ public interface ISourcePartitionFeed : IDisposable
     /// <summary>The source partition's high watermark as last seen by the reader, if known.</summary>
     long? HighWatermark { get; }
 
+    /// <summary>
+    /// Set when the source's log ended before the next offset to read (its Kafka came back empty, or
+    /// the topic was re-created): the end it had then. The replicator recovers and decides from there.
+    /// </summary>
+    long? LogEndedBefore { get; }
+
     /// <summary>A permanent error the reader hit on this partition (topic deleted, authorization), if any.</summary>
     string? Error { get; }
 }
@@ -71,12 +77,18 @@ public interface IDestinationLog
 }
 
 /// <summary>
-/// The destination refused one record of a write for what it is (too large, invalid). Every record
+/// The destination refused a write at one record for what it is (too large, invalid). Every record
 /// before it (<see cref="Index"/>) was written; none after it was.
 /// </summary>
-public sealed class RecordRejectedException(int index, long endOffset, string reason)
+public sealed class RecordRejectedException(int index, long endOffset, string reason, bool exact)
     : Exception($"record {index} of the write was refused: {reason}")
 {
+    /// <summary>
+    /// True when the refusal is known to be this record's own (it was refused alone, or before it was
+    /// sent); false when a broker refused the batch it travelled in, which may be another record's fault.
+    /// </summary>
+    public bool Exact { get; } = exact;
+
     /// <summary>Position of the refused record in the write.</summary>
     public int Index { get; } = index;
 

@@ -36,6 +36,9 @@ public sealed partial class PartitionReplicatorGrain(
     // Records drained but not yet committed: a refused record and those after it are planned again.
     private readonly List<SourceRecord> _buffer = [];
     private SourceGap? _pendingGap;
+    // After a broker refused a batch (which may be another record's fault), records up to this source
+    // offset are written one at a time, so a refusal names exactly the record it is about.
+    private long _oneAtATimeUntil = -1;
     private string _source = "", _destination = "", _topic = "";
     private int _partition;
     private PartitionReplication? _replication;
@@ -124,8 +127,10 @@ public sealed partial class PartitionReplicatorGrain(
     {
         var sourceIncarnation = await identity.IncarnationAsync(_source, cancellationToken);
         var destinationIncarnation = await identity.IncarnationAsync(_destination, cancellationToken);
-        var destinationEnd = await destination.GetEndOffsetAsync(_topic, _partition, cancellationToken);
+        // The checkpoint before the destination's end: a checkpoint written in between (by a previous
+        // activation's last words) must not look like records the destination lost.
         var checkpoint = await checkpoints.ReadAsync(Key, cancellationToken);
+        var destinationEnd = await destination.GetEndOffsetAsync(_topic, _partition, cancellationToken);
 
         if (checkpoint is null)
         {
@@ -159,20 +164,39 @@ public sealed partial class PartitionReplicatorGrain(
             if (checkpoint.SourceIncarnation != sourceIncarnation)
             {
                 // The source came back as a new cluster: its offsets start afresh and, being a new
-                // incarnation, never collide with the old ones. Its old log is gone with its cluster.
-                var start = await feeds.GetWatermarksAsync(_source, _topic, _partition, cancellationToken);
-                LogSourceReincarnated(Key, checkpoint.SourceIncarnation, checkpoint.NextSourceOffset, sourceIncarnation, start.Low);
-                checkpoint = checkpoint with { NextSourceOffset = start.Low, SourceIncarnation = sourceIncarnation };
+                // incarnation, never collide with the old ones. Its old log is gone with its cluster;
+                // its new one is read from offset 0, so whatever it already dropped is counted.
+                LogSourceReincarnated(Key, checkpoint.SourceIncarnation, checkpoint.NextSourceOffset, sourceIncarnation);
+                checkpoint = checkpoint with { NextSourceOffset = 0, SourceIncarnation = sourceIncarnation };
                 await checkpoints.WriteAsync(Key, checkpoint, cancellationToken);
+            }
+            else
+            {
+                var source = await feeds.GetWatermarksAsync(_source, _topic, _partition, cancellationToken);
+                if (source.High < checkpoint.NextSourceOffset)
+                {
+                    Stop($"{_source} {_topic}/{_partition} ends at offset {source.High}, before offset {checkpoint.NextSourceOffset} that the mesh already read, " +
+                         $"and {_source}'s Kafka is the same cluster: the topic was deleted and re-created, or the cluster lost data. Replication of this " +
+                         "partition stopped rather than mistake new records for ones already replicated.");
+                    return false;
+                }
             }
         }
 
         var replication = new PartitionReplication(_source, _destination, _topic, _partition,
             _options.ForwardingFrom(_source), _options.PolicyFor(_topic), checkpoint);
-        if (destinationEnd > checkpoint.DestinationEndOffset)
+        try
         {
-            await destination.ScanAsync(_topic, _partition, checkpoint.DestinationEndOffset, destinationEnd, replication.Observe, cancellationToken);
-            replication.ObservedUpTo(destinationEnd);
+            if (destinationEnd > checkpoint.DestinationEndOffset)
+            {
+                await destination.ScanAsync(_topic, _partition, checkpoint.DestinationEndOffset, destinationEnd, replication.Observe, cancellationToken);
+                replication.ObservedUpTo(destinationEnd);
+            }
+        }
+        catch
+        {
+            replication.Dispose();
+            throw;
         }
 
         _replication = replication;
@@ -192,6 +216,8 @@ public sealed partial class PartitionReplicatorGrain(
         while (time.GetElapsedTime(started) < TurnBudget)
         {
             if (feed.Error is { } readError) throw new ReplicationFailedException(readError);
+            if (feed.LogEndedBefore is long sourceEnd)
+                throw new SourceChangedException($"{_source} {_topic}/{_partition} now ends at offset {sourceEnd}, before offset {replication.NextSourceOffset} to be read next");
             if (_buffer.Count == 0 && _pendingGap is null)
             {
                 if (!await feed.WaitForRecordsAsync(IdleWait, cancellationToken)) break;
@@ -208,16 +234,28 @@ public sealed partial class PartitionReplicatorGrain(
                 await WriteCheckpointAsync(cancellationToken);
             }
             if (time.GetElapsedTime(_lastCheckpointAt) >= _options.CheckpointInterval)
-                await WriteCheckpointAsync(cancellationToken);
+                await CheckIdentityAndCheckpointAsync(replication, cancellationToken);
         }
         if (_checkpointDirty && time.GetElapsedTime(_lastCheckpointAt) >= _options.CheckpointInterval)
-            await WriteCheckpointAsync(cancellationToken);
+            await CheckIdentityAndCheckpointAsync(replication, cancellationToken);
+    }
+
+    // A source or destination cluster replaced under a running replicator shows as a new incarnation;
+    // recovery then decides (a new source log is read from its start, a lost destination stops). Asked
+    // with each checkpoint, so no checkpoint is written across such a change.
+    private async Task CheckIdentityAndCheckpointAsync(PartitionReplication replication, CancellationToken cancellationToken)
+    {
+        if (await identity.IncarnationAsync(_source, cancellationToken) != replication.SourceIncarnation
+            || await identity.IncarnationAsync(_destination, cancellationToken) != replication.DestinationIncarnation)
+            throw new SourceChangedException($"the Kafka cluster of {_source} or {_destination} is not the one this partition was replicating");
+        await WriteCheckpointAsync(cancellationToken);
     }
 
     /// <summary>Plans and writes what is buffered; false when the partition stopped.</summary>
     private async Task<bool> ReplicateBufferAsync(PartitionReplication replication, CancellationToken cancellationToken)
     {
-        var plan = replication.Plan(_buffer);
+        var oneAtATime = replication.NextSourceOffset <= _oneAtATimeUntil;
+        var plan = replication.Plan(_buffer, oneAtATime ? 1 : int.MaxValue);
         var end = replication.DestinationEndOffset;
         if (plan.Outbound.Count > 0)
         {
@@ -227,8 +265,10 @@ public sealed partial class PartitionReplicatorGrain(
             }
             catch (RecordRejectedException refused)
             {
-                // The records before it are written; it is held for the quarantine when planned again.
-                replication.CommitUpToRefusal(plan, refused.Index, refused.EndOffset, refused.Reason);
+                // The records before it are written. A refusal known to be the record's own holds it for
+                // the quarantine when planned again; otherwise the rest of the batch goes one at a time.
+                replication.CommitUpToRefusal(plan, refused.Index, refused.EndOffset, refused.Exact ? refused.Reason : null);
+                if (!refused.Exact) _oneAtATimeUntil = plan.Outbound[^1].SourceOffset;
                 CountWritten(plan.Outbound.Take(refused.Index).ToList());
                 DropCommitted(replication);
                 _checkpointDirty = true;
@@ -252,6 +292,8 @@ public sealed partial class PartitionReplicatorGrain(
         if (plan.UntrustedHeaders > 0) NoteUntrusted(plan.UntrustedHeaders, plan.LastUntrustedHeader!);
         DropCommitted(replication);
         _checkpointDirty = true;
+        // Rare, and a crash now would quarantine the record twice: checkpoint past it at once.
+        if (plan.Held is { Kind: DecisionKind.Quarantine }) await WriteCheckpointAsync(cancellationToken);
 
         if (plan.Held is { Kind: DecisionKind.Stop } stop)
         {
@@ -281,7 +323,7 @@ public sealed partial class PartitionReplicatorGrain(
     private void NoteUntrusted(int count, string latest)
     {
         _untrusted += count;
-        if (time.GetElapsedTime(_lastUntrustedLogAt) < UntrustedLogInterval && _lastUntrustedLogAt != long.MinValue) return;
+        if (_lastUntrustedLogAt != long.MinValue && time.GetElapsedTime(_lastUntrustedLogAt) < UntrustedLogInterval) return;
         _lastUntrustedLogAt = time.GetTimestamp();
         LogUntrusted(Key, _untrusted, latest);
     }
@@ -320,8 +362,8 @@ public sealed partial class PartitionReplicatorGrain(
     [LoggerMessage(Level = LogLevel.Information, Message = "{Key}: link starts at source offset {Low} (the start of the source's log; its end is {High}); checkpoint written")]
     private partial void LogLinkStarted(string key, long low, long high);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "{Key}: the source came back as a new incarnation {Incarnation} (was {OldIncarnation}, at offset {OldNext}); replicating its new log from offset {Low}")]
-    private partial void LogSourceReincarnated(string key, string oldIncarnation, long oldNext, string incarnation, long low);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Key}: the source came back as a new incarnation {Incarnation} (was {OldIncarnation}, read up to offset {OldNext}); replicating its new log from its start")]
+    private partial void LogSourceReincarnated(string key, string oldIncarnation, long oldNext, string incarnation);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "{Key}: resuming at source offset {Next}, origin vector [{Vector}], checkpointed destination end {CheckpointEnd}, destination end {End}")]
     private partial void LogRecovered(string key, long next, string vector, long checkpointEnd, long end);
@@ -344,3 +386,6 @@ public sealed partial class PartitionReplicatorGrain(
     [LoggerMessage(Level = LogLevel.Warning, Message = "{Key}: could not write the checkpoint on deactivation")]
     private partial void LogCheckpointFailed(Exception e, string key);
 }
+
+/// <summary>The source's or destination's cluster is not the one the replicator was working with; recovery decides what follows.</summary>
+internal sealed class SourceChangedException(string message) : Exception(message);

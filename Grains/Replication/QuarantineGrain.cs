@@ -39,6 +39,9 @@ public sealed partial class QuarantineGrain(
             .Where(s => (request.Topic is null || s.Entry.Topic == request.Topic) && (request.Force || s.ReplayedAt is null))
             .Select(s => s.QuarantineOffset);
 
+        // A crash between quarantining a record and checkpointing past it quarantines it twice: each
+        // source record is replayed once, whichever of its copies is asked for.
+        var replayedSources = stored.Where(s => s.ReplayedAt is not null).Select(s => SourceOf(s.Entry)).ToHashSet();
         var outcomes = new List<ReplayOutcome>();
         foreach (var offset in chosen)
         {
@@ -57,7 +60,14 @@ public sealed partial class QuarantineGrain(
                 outcomes.Add(new ReplayOutcome(offset, false, null, $"already replayed at {at:u}; use --force to send it again"));
                 continue;
             }
-            outcomes.Add(await ReplayOneAsync(region, record));
+            if (!request.Force && replayedSources.Contains(SourceOf(record.Entry)))
+            {
+                outcomes.Add(new ReplayOutcome(offset, false, null, "another copy of the same source record was replayed already; use --force to send it again"));
+                continue;
+            }
+            var outcome = await ReplayOneAsync(region, record);
+            if (outcome.Replayed) replayedSources.Add(SourceOf(record.Entry));
+            outcomes.Add(outcome);
         }
         return outcomes;
     }
@@ -90,6 +100,9 @@ public sealed partial class QuarantineGrain(
             return new ReplayOutcome(record.QuarantineOffset, false, null, $"{entry.Topic}/{entry.Partition} refused it again: {reason}; it stays in the quarantine");
         }
     }
+
+    private static (string, string, string, int, long) SourceOf(QuarantineEntry entry) =>
+        (entry.Source, entry.SourceIncarnation, entry.Topic, entry.Partition, entry.SourceOffset);
 
     private static QuarantinedRecordInfo Describe(StoredQuarantineEntry stored)
     {

@@ -150,7 +150,7 @@ public static class RegionOptionsValidator
             if (key == "bootstrap.servers")
                 problem($"{path}:Settings:{key}", "duplicates BootstrapServers", "Remove it from Settings and use BootstrapServers.");
             if (key is "group.id" or "enable.auto.commit" or "enable.auto.offset.store" or "enable.idempotence" or "enable.gapless.guarantee"
-                or "isolation.level" or "transactional.id" or "acks" or "auto.offset.reset")
+                or "isolation.level" or "transactional.id" or "acks" or "auto.offset.reset" or "message.timeout.ms" or "delivery.timeout.ms")
                 problem($"{path}:Settings:{key}", "is managed by the mesh (correctness depends on it)", "Remove it from Settings.");
         }
         if (!string.IsNullOrEmpty(cluster.EmbeddedControl) && !Uri.TryCreate(cluster.EmbeddedControl, UriKind.Absolute, out _))

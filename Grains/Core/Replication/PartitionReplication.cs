@@ -77,6 +77,12 @@ public sealed class PartitionReplication : IDisposable
         {
             provenance = reading.Trusted!;
         }
+        else if (reading.Verdict == ProvenanceVerdict.Unverifiable)
+        {
+            return Hold(QuarantineKinds.UnverifiableProvenance,
+                $"offset {record.Offset}: provenance header cannot be verified here: {reading.UntrustedReason}. " +
+                "Give every region the same Mesh:Provenance:Key (or AdditionalKey during a rotation), then replay it");
+        }
         else
         {
             if (reading.Verdict == ProvenanceVerdict.Untrusted)
@@ -101,10 +107,11 @@ public sealed class PartitionReplication : IDisposable
         new(_policy.OnBadRecord == BadRecordAction.Stop ? DecisionKind.Stop : DecisionKind.Quarantine, null, reason, kind);
 
     /// <summary>
-    /// Plans a batch of consecutive source records: what to write, what was skipped, and the first
-    /// record the mesh cannot take (the plan ends before it). Nothing changes until <see cref="Commit"/>.
+    /// Plans a batch of consecutive source records: what to write (at most <paramref name="maxOutbound"/>),
+    /// what was skipped, and the first record the mesh cannot take (the plan ends before it). Nothing
+    /// changes until <see cref="Commit"/>.
     /// </summary>
-    public BatchPlan Plan(IReadOnlyList<SourceRecord> records)
+    public BatchPlan Plan(IReadOnlyList<SourceRecord> records, int maxOutbound = int.MaxValue)
     {
         var working = Vector.Clone();
         var plan = new BatchPlan();
@@ -112,6 +119,7 @@ public sealed class PartitionReplication : IDisposable
         foreach (var record in records)
         {
             if (record.Offset < next) continue; // re-delivered by the reader; already planned or committed
+            if (plan.Outbound.Count >= maxOutbound) break;
             var decision = Decide(record, working);
             if (decision.Kind is DecisionKind.Quarantine or DecisionKind.Stop)
             {
@@ -159,17 +167,18 @@ public sealed class PartitionReplication : IDisposable
     }
 
     /// <summary>
-    /// The destination refused <c>plan.Outbound[refusedIndex]</c>; the records before it were written.
-    /// Commits those, and holds the refused record for the quarantine when it is planned again.
+    /// The destination refused the write at <c>plan.Outbound[refusedIndex]</c>; the records before it were
+    /// written. Commits those; when the refusal is known to be that record's own (<paramref name="reason"/>
+    /// set), holds it for the quarantine when it is planned again.
     /// </summary>
-    public void CommitUpToRefusal(BatchPlan plan, int refusedIndex, long destinationEndOffset, string reason)
+    public void CommitUpToRefusal(BatchPlan plan, int refusedIndex, long destinationEndOffset, string? reason)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(refusedIndex);
         ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(refusedIndex, plan.Outbound.Count);
         for (var i = 0; i < refusedIndex; i++)
             Vector.Advance(plan.Outbound[i].Provenance.OriginKey, plan.Outbound[i].Provenance.OriginOffset);
         var refused = plan.Outbound[refusedIndex].SourceOffset;
-        _refused[refused] = reason;
+        if (reason is not null) _refused[refused] = reason;
         NextSourceOffset = Math.Max(NextSourceOffset, refused);
         DestinationEndOffset = Math.Max(DestinationEndOffset, destinationEndOffset);
     }

@@ -68,9 +68,11 @@ public sealed class MeshKeys
 
 /// <summary>
 /// Signs and verifies provenance headers: HMAC-SHA256, truncated to 128 bits, over the header text
-/// before its signature and the record's key, value and timestamp, so a header copied onto another
-/// record (a stream processor copying headers, or a forgery) does not verify. Not thread-safe: one
-/// per replicator.
+/// before its signature (which carries the origin timestamp) and the record's key and value, so a
+/// header copied onto another record (a stream processor copying headers, or a forgery) does not
+/// verify. The record's own timestamp is checked against the signed origin timestamp by
+/// <see cref="ProvenanceTrust"/> rather than signed itself: a topic with <c>LogAppendTime</c> rewrites
+/// it, and a genuine record must still verify there. Not thread-safe: one per replicator.
 /// </summary>
 public sealed class ProvenanceSigner : IDisposable
 {
@@ -100,22 +102,30 @@ public sealed class ProvenanceSigner : IDisposable
         return true;
     }
 
-    /// <summary>The signed header value for <paramref name="provenance"/> on a record with this key, value and timestamp.</summary>
-    public byte[] Encode(Provenance provenance, byte[]? key, byte[]? value, long timestampMs)
+    /// <summary>The signed header value for <paramref name="provenance"/> on a record with this key and value.</summary>
+    public byte[] Encode(Provenance provenance, byte[]? key, byte[]? value)
     {
         var unsigned = ProvenanceCodec.EncodeUnsigned(provenance);
         var unsignedBytes = Encoding.UTF8.GetBytes(unsigned);
         Span<byte> mac = stackalloc byte[32];
-        Compute(_signing, unsignedBytes, key, value, timestampMs, mac);
+        Compute(_signing, unsignedBytes, key, value, mac);
         return ProvenanceCodec.Encode(unsigned, _signingKeyId, mac[..MacLength]);
     }
 
     /// <summary>
     /// Whether <paramref name="header"/> (decoded from <paramref name="headerValue"/>) was signed with a key
-    /// this region holds, for exactly this key, value and timestamp; otherwise why not.
+    /// this region holds, for exactly this key and value; otherwise why not.
     /// </summary>
-    public bool Verify(ReadOnlySpan<byte> headerValue, ProvenanceHeader header, byte[]? key, byte[]? value, long timestampMs, out string reason)
+    public bool Verify(ReadOnlySpan<byte> headerValue, ProvenanceHeader header, byte[]? key, byte[]? value, out string reason) =>
+        Verify(headerValue, header, key, value, out reason, out _);
+
+    /// <param name="keysDiffer">
+    /// True when the header cannot be judged here at all (unsigned, or signed with a key this region does
+    /// not hold): the regions' keys differ, a configuration problem rather than a copied header.
+    /// </param>
+    public bool Verify(ReadOnlySpan<byte> headerValue, ProvenanceHeader header, byte[]? key, byte[]? value, out string reason, out bool keysDiffer)
     {
+        keysDiffer = true;
         if (header.KeyId is null || header.Mac is null)
         {
             reason = "it is not signed, and this region requires signed provenance (Mesh:Provenance:Key is set)";
@@ -126,26 +136,25 @@ public sealed class ProvenanceSigner : IDisposable
             reason = $"it is signed with key {header.KeyId}, which this region does not hold (it accepts {string.Join(", ", _verifiers.Keys)})";
             return false;
         }
+        keysDiffer = false;
         Span<byte> mac = stackalloc byte[32];
-        Compute(verifier, headerValue[..header.SignedLength], key, value, timestampMs, mac);
+        Compute(verifier, headerValue[..header.SignedLength], key, value, mac);
         if (!CryptographicOperations.FixedTimeEquals(mac[..MacLength], header.Mac))
         {
-            reason = "its signature does not match the record (its key, value, timestamp or provenance differ from what was signed: a header copied from another record, or altered)";
+            reason = "its signature does not match the record (its key, value or provenance differ from what was signed: a header copied from another record, or altered)";
             return false;
         }
         reason = "";
         return true;
     }
 
-    private static void Compute(IncrementalHash hmac, ReadOnlySpan<byte> unsignedHeader, byte[]? key, byte[]? value, long timestampMs, Span<byte> destination)
+    private static void Compute(IncrementalHash hmac, ReadOnlySpan<byte> unsignedHeader, byte[]? key, byte[]? value, Span<byte> destination)
     {
-        Span<byte> number = stackalloc byte[8];
+        Span<byte> number = stackalloc byte[4];
         hmac.AppendData(Domain);
         AppendField(hmac, unsignedHeader, number);
         AppendNullable(hmac, key, number);
         AppendNullable(hmac, value, number);
-        BinaryPrimitives.WriteInt64BigEndian(number, timestampMs);
-        hmac.AppendData(number);
         hmac.GetHashAndReset(destination);
     }
 

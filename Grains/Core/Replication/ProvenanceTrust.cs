@@ -9,6 +9,12 @@ public enum ProvenanceVerdict
     Trusted,
     /// <summary>A header the mesh must not believe; the record is a local record of the region it was read from.</summary>
     Untrusted,
+    /// <summary>
+    /// A header this region cannot judge: unsigned where it requires signatures, or signed with a key it
+    /// does not hold. The regions' keys differ (a configuration problem); believing it is unsafe and
+    /// re-labelling it as local would send mesh records round in circles, so it is held for the quarantine.
+    /// </summary>
+    Unverifiable,
 }
 
 public readonly record struct ProvenanceReading(ProvenanceVerdict Verdict, Provenance? Trusted, string? UntrustedReason);
@@ -16,8 +22,8 @@ public readonly record struct ProvenanceReading(ProvenanceVerdict Verdict, Prove
 /// <summary>
 /// The rule that lets nothing but the mesh itself move an origin vector: a header is trusted only
 /// when it is well formed, it verifies with a key this region holds (when the mesh runs signed), its
-/// last hop is the region the record was read from, and its origin topic and partition are where it
-/// was read. Applications copy headers (stream processors do by default) and can forge them; an
+/// last hop is the region the record was read from, its origin topic and partition are where it was
+/// read, and the record's timestamp is the origin timestamp it names. Applications copy headers (stream processors do by default) and can forge them; an
 /// untrusted header must never make the mesh skip a genuine record.
 /// </summary>
 public static class ProvenanceTrust
@@ -47,8 +53,12 @@ public static class ProvenanceTrust
             return Untrusted($"its header names origin topic '{provenance.OriginTopic}', but it was read from topic '{topic}'");
         if (provenance.OriginPartition != partition)
             return Untrusted($"its header names origin partition {provenance.OriginPartition}, but it was read from partition {partition}");
-        if (signer is not null && !signer.Verify(value, header, record.Key, record.Value, record.TimestampMs, out var unverified))
-            return Untrusted(unverified);
+        if (signer is not null && !signer.Verify(value, header, record.Key, record.Value, out var unverified, out var keysDiffer))
+            return keysDiffer ? new(ProvenanceVerdict.Unverifiable, null, unverified) : Untrusted(unverified);
+        // Every record the mesh writes carries its origin timestamp as its own; a topic that stamps
+        // append times rewrites it, which is the one difference a genuine record may show.
+        if (!record.LogAppendTime && record.TimestampMs != provenance.OriginTimestampMs)
+            return Untrusted($"its timestamp {record.TimestampMs} is not the origin timestamp {provenance.OriginTimestampMs} its header names (a header copied onto another record)");
         return new(ProvenanceVerdict.Trusted, provenance, null);
     }
 

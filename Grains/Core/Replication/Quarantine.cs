@@ -11,6 +11,9 @@ public static class QuarantineKinds
 
     /// <summary>The destination's Kafka refused it (too large, invalid).</summary>
     public const string RefusedByDestination = "refused-by-destination";
+
+    /// <summary>Its provenance header is unsigned or signed with a key this region does not hold: the regions' keys differ.</summary>
+    public const string UnverifiableProvenance = "unverifiable-provenance";
 }
 
 /// <summary>
@@ -18,8 +21,8 @@ public static class QuarantineKinds
 /// with where it came from, where it was going, and why it stopped.
 /// </summary>
 /// <param name="RecordKept">
-/// False when the record itself was too large for the quarantine topic: only its headers are kept,
-/// and a replay reads it from the source again (while the source still holds it).
+/// False when the quarantine topic refused the record itself (too large, say): only where it is and
+/// why are kept, and a replay reads it from the source again (while the source still holds it).
 /// </param>
 public sealed record QuarantineEntry(
     string Source,
@@ -37,16 +40,17 @@ public sealed record QuarantineEntry(
     /// <summary>This entry without the record's key and value, for a record the quarantine topic cannot hold.</summary>
     public QuarantineEntry WithoutRecord(string why) => this with
     {
-        Record = Record with { Key = null, Value = null },
+        Record = Record with { Key = null, Value = null, Headers = [] },
         RecordKept = false,
-        Reason = $"{Reason} [{why}; only its headers are kept here, and a replay reads it again from {Source} {Topic}/{Partition} offset {SourceOffset} while {Source} still holds it]",
+        Reason = $"{Reason} [{why}; only where it is and why are kept here, and a replay reads it again from {Source} {Topic}/{Partition} offset {SourceOffset} while {Source} still holds it]",
     };
 }
 
 /// <summary>
 /// How a quarantine entry is stored as a Kafka record in <c>__mesh_quarantine</c>: the source
-/// record's key, value and timestamp, its own headers unchanged, plus <c>mesh.quarantine</c>
-/// (<c>1;source=r1;incarnation=1a2b3c4d;destination=r2;topic=orders;partition=1;offset=17;kind=...;at=1732480000000;kept=1</c>)
+/// record's key and value, its own headers unchanged, the time it was quarantined as its timestamp
+/// (a broker that checks timestamps accepts it), plus <c>mesh.quarantine</c>
+/// (<c>1;source=r1;incarnation=1a2b3c4d;destination=r2;topic=orders;partition=1;offset=17;kind=...;at=1732480000000;kept=1;ts=1732470000000;lat=0</c>)
 /// and <c>mesh.quarantine.reason</c> (free text). A replay appends a record with only
 /// <c>mesh.quarantine.replayed</c> (<c>1;of=QUARANTINE-OFFSET;written=DESTINATION-OFFSET;at=MS</c>).
 /// </summary>
@@ -61,7 +65,7 @@ public static class QuarantineCodec
     public static List<RecordHeader> Headers(QuarantineEntry entry)
     {
         var meta = string.Create(CultureInfo.InvariantCulture,
-            $"{FormatVersion};source={entry.Source};incarnation={entry.SourceIncarnation};destination={entry.Destination};topic={entry.Topic};partition={entry.Partition};offset={entry.SourceOffset};kind={entry.Kind};at={entry.QuarantinedAtMs};kept={(entry.RecordKept ? 1 : 0)}");
+            $"{FormatVersion};source={entry.Source};incarnation={entry.SourceIncarnation};destination={entry.Destination};topic={entry.Topic};partition={entry.Partition};offset={entry.SourceOffset};kind={entry.Kind};at={entry.QuarantinedAtMs};kept={(entry.RecordKept ? 1 : 0)};ts={entry.Record.TimestampMs};lat={(entry.Record.LogAppendTime ? 1 : 0)}");
         var headers = new List<RecordHeader>(entry.Record.Headers.Count + 2);
         headers.AddRange(entry.Record.Headers);
         headers.Add(new RecordHeader(MetaHeader, Encoding.UTF8.GetBytes(meta)));
@@ -99,8 +103,10 @@ public static class QuarantineCodec
         var metaAt = LastIndexOf(headers, MetaHeader);
         var reasonAt = LastIndexOf(headers, ReasonHeader);
         var original = headers.Where((_, i) => i != metaAt && i != reasonAt).ToList();
+        // The stored record carries the time it was quarantined; the source record's own timestamp is in 'ts'.
+        var recordTimestamp = long.TryParse(fields.GetValueOrDefault("ts"), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var ts) ? ts : timestampMs;
         entry = new QuarantineEntry(source, incarnation, destination, topic, partition, offset, kind, Find(headers, ReasonHeader) ?? "",
-            at, new SourceRecord(offset, key, value, timestampMs, original), fields.GetValueOrDefault("kept") != "0");
+            at, new SourceRecord(offset, key, value, recordTimestamp, original, fields.GetValueOrDefault("lat") == "1"), fields.GetValueOrDefault("kept") != "0");
         reason = "";
         return true;
     }

@@ -19,7 +19,8 @@ public sealed class QuarantineReplay(string destination, ReplicationPolicy polic
             ?? Provenance.Local(entry.Source, entry.SourceIncarnation, entry.Topic, entry.Partition, entry.SourceOffset, entry.Record.TimestampMs);
         if (provenance.HasVisited(destination))
             throw new ArgumentException($"the record's provenance already lists {destination} in its hops; writing it there again would loop");
-        return OutboundRecord.From(entry.Record, provenance.ArrivedAt(destination), reading.Verdict == ProvenanceVerdict.Untrusted, policy.KeepUntrustedHeader, _signer);
+        return OutboundRecord.From(entry.Record, provenance.ArrivedAt(destination), reading.Verdict != ProvenanceVerdict.Trusted && reading.Verdict != ProvenanceVerdict.None,
+            policy.KeepUntrustedHeader, _signer);
     }
 
     public void Dispose() => _signer?.Dispose();

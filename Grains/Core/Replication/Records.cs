@@ -4,12 +4,14 @@ namespace Mesh.Core.Replication;
 public readonly record struct RecordHeader(string Name, byte[]? Value);
 
 /// <summary>A record read from the source partition, as plain values.</summary>
+/// <param name="LogAppendTime">The timestamp is the broker's append time (the topic rewrites producers' timestamps).</param>
 public sealed record SourceRecord(
     long Offset,
     byte[]? Key,
     byte[]? Value,
     long TimestampMs,
-    IReadOnlyList<RecordHeader> Headers);
+    IReadOnlyList<RecordHeader> Headers,
+    bool LogAppendTime = false);
 
 /// <summary>A record to write to the destination partition: the source record's key, value,
 /// timestamp and application headers unchanged, with the provenance header set.</summary>
@@ -37,7 +39,7 @@ public sealed record OutboundRecord(
         }
         var value = signer is null
             ? ProvenanceCodec.Encode(arrived)
-            : signer.Encode(arrived, record.Key, record.Value, record.TimestampMs);
+            : signer.Encode(arrived, record.Key, record.Value);
         headers.Add(new RecordHeader(ProvenanceCodec.HeaderName, value));
         return new OutboundRecord(record.Key, record.Value, record.TimestampMs, headers, arrived, record.Offset);
     }

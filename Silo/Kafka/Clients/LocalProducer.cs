@@ -36,7 +36,6 @@ public sealed partial class LocalProducer : IDisposable
                 ["linger.ms"] = "5",
                 ["batch.num.messages"] = "10000",
                 ["socket.nagle.disable"] = "true",
-                ["message.timeout.ms"] = "120000",
             },
             required: new Dictionary<string, string>
             {
@@ -46,6 +45,10 @@ public sealed partial class LocalProducer : IDisposable
                 // finds the highest origin offset in the destination and must be able to trust
                 // that nothing below it is missing.
                 ["enable.gapless.guarantee"] = "true",
+                // A write waits for every record to settle (KafkaDestinationLog.InFlightLimit, longer than
+                // this) before anyone recovers the partition; a longer timeout would let recovery run
+                // while records are still in flight.
+                ["message.timeout.ms"] = "120000",
             });
         // The validator refuses compression in Settings; dropping the alias here makes sure it can
         // never override the codec each producer is built for.

@@ -19,18 +19,19 @@ public static class ClusterId
         KafkaNative.EnsureLoaded();
         var errstr = new byte[512];
         var conf = rd_kafka_conf_new();
-        foreach (var (name, value) in config)
+        // dotnet.* settings are Confluent.Kafka's own, not librdkafka's.
+        foreach (var (name, value) in config.Where(c => !c.Key.StartsWith("dotnet.", StringComparison.Ordinal)))
         {
             if (rd_kafka_conf_set(conf, name, value, errstr, (nuint)errstr.Length) == ConfOk) continue;
             rd_kafka_conf_destroy(conf);
-            // The message names the setting, never its value (it may be a password).
-            throw new ArgumentException($"librdkafka refused the setting '{name}': {Text(errstr)}");
+            // Names the setting only: librdkafka's own message may quote the value, which may be a password.
+            throw new ArgumentException($"librdkafka refused the value of the setting '{name}'");
         }
         var rk = rd_kafka_new(Producer, conf, errstr, (nuint)errstr.Length);
         if (rk == IntPtr.Zero)
         {
             rd_kafka_conf_destroy(conf);
-            throw new InvalidOperationException($"librdkafka could not create a client: {Text(errstr)}");
+            throw new InvalidOperationException("librdkafka could not create a client with this cluster's settings");
         }
         try
         {
@@ -50,12 +51,6 @@ public static class ClusterId
         {
             rd_kafka_destroy(rk);
         }
-    }
-
-    private static string Text(byte[] errstr)
-    {
-        var end = Array.IndexOf(errstr, (byte)0);
-        return System.Text.Encoding.UTF8.GetString(errstr, 0, end < 0 ? errstr.Length : end);
     }
 
     [DllImport(KafkaNative.LibraryName, ExactSpelling = true)]

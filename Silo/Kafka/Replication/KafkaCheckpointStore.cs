@@ -22,6 +22,9 @@ public sealed partial class KafkaCheckpointStore : ICheckpointStore, IDisposable
     private readonly LocalProducer _producer;
     private readonly IConsumer<string?, string?> _tail;
     private readonly Dictionary<string, ReplicationCheckpoint> _latest = new(StringComparer.Ordinal);
+    // Keys whose latest checkpoint record could not be read: resuming from an older one, or from
+    // nothing, would replicate what was replicated already.
+    private readonly Dictionary<string, string> _unreadable = new(StringComparer.Ordinal);
     private readonly object _gate = new();
     private readonly CancellationTokenSource _stop = new();
     private readonly ILogger<KafkaCheckpointStore> _logger;
@@ -67,11 +70,20 @@ public sealed partial class KafkaCheckpointStore : ICheckpointStore, IDisposable
                 if (key is null)
                     LogBadCheckpoint("(no key)", result.Offset.Value, "a checkpoint record needs its replicator's key");
                 else if (result.Message.Value is null)
+                {
                     _latest.Remove(key); // a tombstone resets that replicator
+                    _unreadable.Remove(key);
+                }
                 else if (ReplicationCheckpoint.TryDecode(result.Message.Value, out var checkpoint, out var reason))
+                {
                     _latest[key] = checkpoint!;
+                    _unreadable.Remove(key);
+                }
                 else
+                {
+                    _unreadable[key] = $"offset {result.Offset.Value}: {reason}";
                     LogBadCheckpoint(key, result.Offset.Value, reason);
+                }
                 _position = result.Offset.Value + 1;
                 Monitor.PulseAll(_gate);
             }
@@ -93,6 +105,9 @@ public sealed partial class KafkaCheckpointStore : ICheckpointStore, IDisposable
                         throw new TimeoutException($"the checkpoint topic {Topic} did not catch up to offset {end} (at {_position})");
                     Monitor.Wait(_gate, 100);
                 }
+                if (_unreadable.TryGetValue(key, out var unreadable))
+                    throw new ReplicationFailedException($"the latest checkpoint of {key} in {Topic} cannot be read ({unreadable}); replication of this " +
+                        "partition stopped rather than resume from an older position. Write a valid checkpoint for it, or a tombstone to start it afresh.");
                 return _latest.GetValueOrDefault(key);
             }
         }, cancellationToken);

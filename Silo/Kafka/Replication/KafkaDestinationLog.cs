@@ -119,22 +119,34 @@ public sealed class KafkaDestinationLog : IDestinationLog, IDisposable
         await inFlight.Done.WaitAsync(InFlightLimit);
 
         var end = -1L;
+        var firstFailed = -1;
         for (var i = 0; i < queued; i++)
         {
             var report = reports[i]!;
-            if (!report.Error.IsError)
+            if (report.Error.IsError)
             {
-                end = Math.Max(end, report.Offset.Value + 1);
+                if (firstFailed < 0) firstFailed = i;
                 continue;
             }
-            // The first failure decides: a refusal of that record with every record before it written
-            // is the record's fault (quarantine it); anything else is the write's (recover and retry).
-            if (IsRefusal(report.Error) && AllWritten(reports, i))
-                throw new RecordRejectedException(i, end, $"{report.Error.Code}: {report.Error.Reason}{SizeHint(report.Error)}");
-            throw ToException(report.Error, tp);
+            end = Math.Max(end, report.Offset.Value + 1);
+            // librdkafka's gapless guarantee does not cover records that time out: a later record written
+            // after an earlier one failed leaves a hole that recovery would step over. Never go on from there.
+            if (firstFailed >= 0)
+                throw new ReplicationFailedException($"writing {topic}/{partition}: record {firstFailed} of a write failed ({reports[firstFailed]!.Error.Code}: " +
+                    $"{reports[firstFailed]!.Error.Reason}) while record {i} after it was written; replication of this partition stopped rather than " +
+                    "leave a hole in the destination. Check the destination's health, then restart the region's silos to resume from the checkpoint.");
+        }
+        if (firstFailed >= 0)
+        {
+            var error = reports[firstFailed]!.Error;
+            // A refusal with every record before it written is a record's fault (quarantine it); it is
+            // known to be this record's own only when the record was alone in the write.
+            if (IsRefusal(error) && AllWritten(reports, firstFailed))
+                throw new RecordRejectedException(firstFailed, end, $"{error.Code}: {error.Reason}{SizeHint(error)}", exact: records.Count == 1);
+            throw ToException(error, tp);
         }
         if (refusedAtProduce is not null)
-            throw new RecordRejectedException(queued, end, $"{refusedAtProduce.Error.Code}: {refusedAtProduce.Error.Reason}{SizeHint(refusedAtProduce.Error)}");
+            throw new RecordRejectedException(queued, end, $"{refusedAtProduce.Error.Code}: {refusedAtProduce.Error.Reason}{SizeHint(refusedAtProduce.Error)}", exact: true);
         return end;
     }
 

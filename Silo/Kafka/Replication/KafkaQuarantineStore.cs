@@ -28,20 +28,33 @@ public sealed partial class KafkaQuarantineStore(
         {
             await ProduceAsync(ToMessage(entry), cancellationToken);
         }
-        catch (KafkaException e) when (e.Error.Code == ErrorCode.MsgSizeTooLarge)
+        catch (KafkaException e) when (IsRefusal(e.Error.Code))
         {
-            // Too large for this region's Kafka is often why it is here: keep what is known about it,
+            // This region's Kafka refusing the record is often why it is here: keep where it is and why,
             // and let a replay fetch the record itself from the source.
-            LogKeptWithoutRecord(entry.Source, entry.Topic, entry.Partition, entry.SourceOffset);
-            await ProduceAsync(ToMessage(entry.WithoutRecord($"the record is larger than {InternalTopics.Quarantine} accepts ({e.Error.Reason})")), cancellationToken);
+            LogKeptWithoutRecord(entry.Source, entry.Topic, entry.Partition, entry.SourceOffset, e.Error.Code);
+            try
+            {
+                await ProduceAsync(ToMessage(entry.WithoutRecord($"{InternalTopics.Quarantine} refused the record itself ({e.Error.Code}: {e.Error.Reason})")), cancellationToken);
+            }
+            catch (KafkaException again) when (IsRefusal(again.Error.Code))
+            {
+                throw new ReplicationFailedException($"cannot quarantine {entry.Source} {entry.Topic}/{entry.Partition} offset {entry.SourceOffset} ({entry.Reason}): " +
+                    $"{InternalTopics.Quarantine} refuses even a record of where it is ({again.Error.Code}: {again.Error.Reason}); replication of this partition stopped at it.");
+            }
         }
     }
 
-    private static Message<byte[]?, byte[]?> ToMessage(QuarantineEntry entry) => new()
+    private static bool IsRefusal(ErrorCode code) =>
+        code is ErrorCode.MsgSizeTooLarge or ErrorCode.InvalidRecord or ErrorCode.InvalidTimestamp or ErrorCode.PolicyViolation or ErrorCode.InvalidMsg;
+
+    // Stamped with the time it is quarantined (the source record's own timestamp is in the header), so
+    // a broker that limits how old a new record may be accepts it.
+    private Message<byte[]?, byte[]?> ToMessage(QuarantineEntry entry) => new()
     {
         Key = entry.Record.Key,
         Value = entry.Record.Value,
-        Timestamp = new Timestamp(entry.Record.TimestampMs, TimestampType.CreateTime),
+        Timestamp = new Timestamp(time.GetUtcNow().ToUnixTimeMilliseconds(), TimestampType.CreateTime),
         Headers = SourceRecords.ToHeaders(QuarantineCodec.Headers(entry)),
     };
 
@@ -102,8 +115,8 @@ public sealed partial class KafkaQuarantineStore(
         return [.. entries.Select(e => new StoredQuarantineEntry(e.Offset, e.Entry, replayed.TryGetValue(e.Offset, out var at) ? at : null))];
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Quarantining {Source} {Topic}/{Partition} offset {Offset}: the record is larger than the quarantine topic accepts; keeping its headers and where it is")]
-    private partial void LogKeptWithoutRecord(string source, string topic, int partition, long offset);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Quarantining {Source} {Topic}/{Partition} offset {Offset}: the quarantine topic refused the record itself ({Code}); keeping where it is and why")]
+    private partial void LogKeptWithoutRecord(string source, string topic, int partition, long offset, ErrorCode code);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Record at offset {Offset} of the quarantine topic is not a quarantine entry and is ignored: {Reason}")]
     private partial void LogUnreadable(long offset, string reason);

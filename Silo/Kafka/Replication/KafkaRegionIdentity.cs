@@ -15,17 +15,34 @@ public sealed class KafkaRegionIdentity(IOptions<KafkaRegionsOptions> regions, T
 {
     private static readonly TimeSpan CacheFor = TimeSpan.FromSeconds(5);
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(10);
-    private readonly ConcurrentDictionary<string, (string Incarnation, long At)> _known = new(StringComparer.Ordinal);
+    // One lookup in flight per region: thousands of replicators recovering at once share it.
+    private readonly ConcurrentDictionary<string, (Task<string> Lookup, long At)> _known = new(StringComparer.Ordinal);
 
-    public async Task<string> IncarnationAsync(string region, CancellationToken cancellationToken)
+    public Task<string> IncarnationAsync(string region, CancellationToken cancellationToken)
     {
-        if (_known.TryGetValue(region, out var known) && time.GetElapsedTime(known.At) < CacheFor) return known.Incarnation;
+        while (true)
+        {
+            var now = time.GetTimestamp();
+            if (_known.TryGetValue(region, out var known))
+            {
+                var fresh = time.GetElapsedTime(known.At) < CacheFor;
+                if (!known.Lookup.IsCompleted || (fresh && known.Lookup.IsCompletedSuccessfully)) return known.Lookup.WaitAsync(cancellationToken);
+                var next = (Lookup(region), now);
+                if (_known.TryUpdate(region, next, known)) return next.Item1.WaitAsync(cancellationToken);
+            }
+            else
+            {
+                var first = (Lookup(region), now);
+                if (_known.TryAdd(region, first)) return first.Item1.WaitAsync(cancellationToken);
+            }
+        }
+    }
+
+    private Task<string> Lookup(string region)
+    {
         var config = regions.Value.Cluster(region).BuildConfig(
             defaults: new Dictionary<string, string> { ["client.id"] = $"mesh-{regions.Value.LocalRegion}-identity-{region}", ["log_level"] = "3" },
             required: new Dictionary<string, string>());
-        var clusterId = await Task.Run(() => ClusterId.Read(config, Timeout), cancellationToken);
-        var incarnation = Incarnations.FromClusterId(clusterId);
-        _known[region] = (incarnation, time.GetTimestamp());
-        return incarnation;
+        return Task.Run(() => Incarnations.FromClusterId(ClusterId.Read(config, Timeout)));
     }
 }

@@ -74,6 +74,7 @@ internal sealed partial class SharedSourceReader : IDisposable
             _consumer.IncrementalAssign([new TopicPartitionOffset(tp, new Offset(startOffset))]);
             // A pause set while an earlier feed of this partition was full outlives the unassign.
             _consumer.Resume([tp]);
+            feed.Active = true;
         });
         return feed;
     }
@@ -100,7 +101,7 @@ internal sealed partial class SharedSourceReader : IDisposable
             }
             catch (ConsumeException e)
             {
-                if (e.ConsumerRecord?.TopicPartition is { } tp && _feeds.TryGetValue(tp, out var failed))
+                if (e.ConsumerRecord?.TopicPartition is { } tp && _feeds.TryGetValue(tp, out var failed) && failed.Active)
                 {
                     if (e.Error.Code is ErrorCode.OffsetOutOfRange or ErrorCode.Local_AutoOffsetReset)
                     {
@@ -118,7 +119,8 @@ internal sealed partial class SharedSourceReader : IDisposable
                 return;
             }
             if (result?.Message is null) continue;
-            if (!_feeds.TryGetValue(result.TopicPartition, out var feed)) continue; // closed meanwhile
+            // Closed meanwhile, or a record fetched for an earlier feed of the partition before this one was assigned.
+            if (!_feeds.TryGetValue(result.TopicPartition, out var feed) || !feed.Active) continue;
             if (feed.Add(SourceRecords.From(result)) >= BufferHighWater && !feed.Paused)
             {
                 feed.Paused = true;
@@ -131,7 +133,7 @@ internal sealed partial class SharedSourceReader : IDisposable
     /// The next offset of a partition is not in the source's log. Records the source dropped
     /// (retention ran ahead of the link) become a gap in the feed, counted and logged by the
     /// replicator, and reading goes on at the log's start; a log that ends before the offset (the
-    /// source lost its data, or the topic was re-created) stops the partition with that reason.
+    /// source lost its data, or the topic was re-created) is reported for the replicator to recover from.
     /// </summary>
     private void RecoverFromOutOfRange(PartitionFeed feed)
     {
@@ -151,9 +153,7 @@ internal sealed partial class SharedSourceReader : IDisposable
         }
         if (next > watermarks.High.Value)
         {
-            feed.Error = $"reading {_region} {tp.Topic}/{tp.Partition.Value} at offset {next}: the source's log ends at {watermarks.High.Value}, before records " +
-                         $"the mesh already read. {_region}'s Kafka lost its data or the topic was deleted and re-created; replication of this partition " +
-                         "stopped rather than mistake new records for ones already replicated.";
+            feed.LogEndedBefore = watermarks.High.Value;
             return;
         }
         if (watermarks.Low.Value > next)
@@ -198,6 +198,11 @@ internal sealed partial class SharedSourceReader : IDisposable
         public long NextOffset { get; private set; } = startOffset;
         public volatile bool Paused;
         public string? Error { get; set; }
+
+        public long? LogEndedBefore { get; set; }
+
+        /// <summary>Set on the reader thread once this feed's assignment is in place; records before that belong to an earlier reading.</summary>
+        public volatile bool Active;
 
         public long? HighWatermark
         {

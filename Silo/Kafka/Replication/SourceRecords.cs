@@ -12,7 +12,8 @@ internal static class SourceRecords
         var headers = message.Headers is { Count: > 0 } h
             ? h.Select(x => new Mesh.Core.Replication.RecordHeader(x.Key, x.GetValueBytes())).ToArray()
             : [];
-        return new SourceRecord(result.Offset.Value, message.Key, message.Value, message.Timestamp.UnixTimestampMs, headers);
+        return new SourceRecord(result.Offset.Value, message.Key, message.Value, message.Timestamp.UnixTimestampMs, headers,
+            message.Timestamp.Type == TimestampType.LogAppendTime);
     }
 
     public static Headers ToHeaders(IEnumerable<Mesh.Core.Replication.RecordHeader> headers)

@@ -44,7 +44,7 @@ public sealed class ForgedProvenanceTests
             return new()
             {
                 { "unsigned", ProvenanceHeader(forged) },
-                { "signed with a foreign key", new(ProvenanceCodec.HeaderName, foreign.Encode(forged, Utf8("key-0"), Utf8("value-0"), 1_700_000_000_000)) },
+                { "signed with a foreign key", new(ProvenanceCodec.HeaderName, foreign.Encode(forged, Utf8("key-0"), Utf8("value-0"))) },
                 { "claims the mesh key id with a made-up MAC", new(ProvenanceCodec.HeaderName, ProvenanceCodec.Encode(ProvenanceCodec.EncodeUnsigned(forged), Keys.SigningKeyId, new byte[16])) },
                 { "claims the mesh key id and a huge offset in the vector's own stream", ProvenanceHeader(forged with { OriginOffset = 1_000 }) },
             };
@@ -98,7 +98,7 @@ public sealed class ForgedProvenanceTests
         [
             Record(0, ProvenanceHeader(claimsD)),
             Record(1, ProvenanceHeader(passedD)),
-            Record(2, new RecordHeader(ProvenanceCodec.HeaderName, foreign.Encode(claimsD, Utf8("key-2"), Utf8("value-2"), 1_700_000_000_002))),
+            Record(2, new RecordHeader(ProvenanceCodec.HeaderName, foreign.Encode(claimsD, Utf8("key-2"), Utf8("value-2")))),
             SignedRecord(3, passedD, Keys) with { Value = Utf8("changed after signing") },
         ];
 

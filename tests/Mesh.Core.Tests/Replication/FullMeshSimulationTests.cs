@@ -331,10 +331,10 @@ public sealed class FullMeshSimulationTests
                     [Unsigned(new Provenance(other, IncarnationOf(other), Topic, Partition, offset, timestamp, [other, region]))],
                 BadHeader.CopiedFromReplicatedRecord => CopyOfAReplicatedHeader(region),
                 BadHeader.SignedWithForeignKey =>
-                    [new(ProvenanceCodec.HeaderName, _foreignSigner.Encode(new Provenance(other, IncarnationOf(other), Topic, Partition, offset, timestamp, [other, region]), key, value, timestamp))],
+                    [new(ProvenanceCodec.HeaderName, _foreignSigner.Encode(new Provenance(other, IncarnationOf(other), Topic, Partition, offset, timestamp, [other, region]), key, value))],
                 BadHeader.SignedForAnotherPartition => _signer is null
                     ? [Unsigned(new Provenance(other, IncarnationOf(other), Topic, Partition + 1, offset, timestamp, [other, region]))]
-                    : [new(ProvenanceCodec.HeaderName, _signer.Encode(new Provenance(other, IncarnationOf(other), Topic, Partition + 1, offset, timestamp, [other, region]), key, value, timestamp))],
+                    : [new(ProvenanceCodec.HeaderName, _signer.Encode(new Provenance(other, IncarnationOf(other), Topic, Partition + 1, offset, timestamp, [other, region]), key, value))],
                 BadHeader.LastHopElsewhere => [Unsigned(new Provenance(other, IncarnationOf(other), Topic, Partition, offset, timestamp, [other]))],
                 BadHeader.Malformed => [Text(_random.Next(2) == 0 ? "garbage" : $"2|{other}|{IncarnationOf(other)}|{Topic}|{Partition}|x|0|{other},{region}|-")],
                 BadHeader.VersionOne => [Text($"1|{other}|{Partition}|{offset}|0|{other},{region}")],

@@ -134,7 +134,7 @@ public sealed class PartitionReplicationTests
         Assert.StartsWith($"2|us-east|1a2b3c4d|orders|3|7|99|us-east,eu-west|{Keys.SigningKeyId}.", Text(header.Value));
         Assert.True(ProvenanceCodec.TryDecode(header.Value, out var decoded, out var reason), reason);
         using var signer = Keys.CreateSigner();
-        Assert.True(signer.Verify(header.Value, decoded!, record.Key, record.Value, record.TimestampMs, out reason), reason);
+        Assert.True(signer.Verify(header.Value, decoded!, record.Key, record.Value, out reason), reason);
     }
 
     [Fact]

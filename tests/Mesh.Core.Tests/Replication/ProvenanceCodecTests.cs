@@ -57,7 +57,7 @@ public sealed class ProvenanceCodecTests
         for (var i = 0; i < 20; i++)
         {
             var original = RandomProvenance(random);
-            var bytes = signer.Encode(original, RandomBytes(random), RandomBytes(random), random.NextInt64());
+            var bytes = signer.Encode(original, RandomBytes(random), RandomBytes(random));
 
             Assert.True(ProvenanceCodec.TryDecode(bytes, out var header, out var reason), $"seed {seed} case {i}: {reason}");
             Assert.Equal(original, header!.Provenance);

@@ -9,19 +9,25 @@ public sealed class ProvenanceSignerTests
     private static readonly Provenance Original = Prov("us-east", Inc, Topic, 3, 1042, 1732480000000, "us-east", "eu-west");
     private static readonly byte[] Key = Utf8("k");
     private static readonly byte[] Value = Utf8("v");
-    private const long Timestamp = 1732480000123;
+    // The record's timestamp is the signed origin timestamp; ProvenanceTrust holds a record to it.
+    private const long Timestamp = 1732480000000;
 
+    /// <summary>What the trust rule asks of a signature: it verifies, and the record's timestamp is the signed origin timestamp.</summary>
     private static bool Verifies(MeshKeys keys, byte[] header, byte[]? key, byte[]? value, long timestamp, out string reason)
     {
         Assert.True(ProvenanceCodec.TryDecode(header, out var decoded, out reason), reason);
         using var signer = keys.CreateSigner();
-        return signer.Verify(header, decoded!, key, value, timestamp, out reason);
+        if (!signer.Verify(header, decoded!, key, value, out reason)) return false;
+        if (timestamp == decoded!.Provenance.OriginTimestampMs) return true;
+        reason = "timestamp differs from the signed origin timestamp";
+        return false;
     }
 
     private static byte[] Sign(MeshKeys keys, Provenance provenance, byte[]? key, byte[]? value, long timestamp)
     {
+        Assert.Equal(provenance.OriginTimestampMs, timestamp);
         using var signer = keys.CreateSigner();
-        return signer.Encode(provenance, key, value, timestamp);
+        return signer.Encode(provenance, key, value);
     }
 
     [Fact]
@@ -45,14 +51,14 @@ public sealed class ProvenanceSignerTests
         for (var i = 0; i < 20; i++)
         {
             var provenance = RandomProvenance(random);
-            var (key, value, timestamp) = (RandomBytes(random), RandomBytes(random), random.NextInt64(long.MinValue, long.MaxValue));
+            var (key, value, timestamp) = (RandomBytes(random), RandomBytes(random), provenance.OriginTimestampMs);
 
-            var header = signer.Encode(provenance, key, value, timestamp);
+            var header = signer.Encode(provenance, key, value);
 
-            Assert.Equal(header, signer.Encode(provenance, key, value, timestamp)); // the signer keeps no state between records
+            Assert.Equal(header, signer.Encode(provenance, key, value)); // the signer keeps no state between records
             Assert.True(ProvenanceCodec.TryDecode(header, out var decoded, out var reason), reason);
-            Assert.True(signer.Verify(header, decoded!, key, value, timestamp, out reason), $"seed {seed} case {i}: {reason}");
-            Assert.False(signer.Verify(header, decoded!, key, value, timestamp ^ 1, out _));
+            Assert.True(Verifies(Keys, header, key, value, timestamp, out reason), $"seed {seed} case {i}: {reason}");
+            Assert.False(Verifies(Keys, header, key, value, timestamp ^ 1, out _));
         }
     }
 

@@ -115,7 +115,7 @@ internal static class TestData
     {
         var bare = Record(offset);
         using var signer = keys.CreateSigner();
-        var header = new RecordHeader(ProvenanceCodec.HeaderName, signer.Encode(provenance, bare.Key, bare.Value, bare.TimestampMs));
+        var header = new RecordHeader(ProvenanceCodec.HeaderName, signer.Encode(provenance, bare.Key, bare.Value));
         return bare with { Headers = [.. headers, header] };
     }
 
