@@ -27,8 +27,13 @@ public sealed class ProvenanceTrustTests
         // A header claiming r1 itself with a huge origin offset, then 100 genuine records in the same partition.
         await Kcat.ProduceAsync(b1, Topic, 0, ["forged:x"], $"mesh.provenance=2|r1|abcd1234|{Topic}|0|999999999|{now}|r1|-");
         await Kcat.ProduceAsync(b1, Topic, 0, Enumerable.Range(1, 100).Select(i => $"g-{i:D3}:v"));
-        // A header whose hops name r2 and r3 (the old rule made the record skip both).
-        await Kcat.ProduceAsync(b1, Topic, 2, ["hops:x"], $"mesh.provenance=2|r3|abcd1234|{Topic}|2|5|{now}|r3,r2,r1|-");
+        // A header whose hops name r2 and r3 (the old rule made the record skip both), with the mesh's key
+        // id but a MAC nobody made: believed by nobody, replicated as r1's own record.
+        var keyId = MeshKeys.Create((await File.ReadAllTextAsync(mesh.Local.Paths.MeshKeyFile)).Trim(), null)!.SigningKeyId;
+        await Kcat.ProduceAsync(b1, Topic, 2, ["hops:x"], $"mesh.provenance=2|r3|abcd1234|{Topic}|2|5|{now}|r3,r2,r1|{keyId}.AAAAAAAAAAAAAAAAAAAAAA");
+        // The same, unsigned: in a mesh that signs, an unsigned header cannot be judged (the regions'
+        // keys may differ), so it is quarantined, never believed and never re-labelled.
+        await Kcat.ProduceAsync(b1, Topic, 3, ["unsigned:x"], $"mesh.provenance=2|r3|abcd1234|{Topic}|3|5|{now}|r3,r2,r1|-");
         // A malformed header (the old rule stopped the partition for good), and a record after it.
         await Kcat.ProduceAsync(b1, Topic, 1, ["bad:x"], "mesh.provenance=garbage");
         await Kcat.ProduceAsync(b1, Topic, 1, ["after-bad:y"]);
@@ -41,7 +46,7 @@ public sealed class ProvenanceTrustTests
         var fromR1 = new[] { "forged", "hops", "bad", "after-bad" }.Concat(Enumerable.Range(1, 100).Select(i => $"g-{i:D3}")).ToList();
         var expected = new Dictionary<string, List<string>>
         {
-            ["r1"] = [.. fromR1, "derived"],
+            ["r1"] = [.. fromR1, "unsigned", "derived"],
             ["r2"] = [.. fromR1, "derived"],
             ["r3"] = [.. fromR1, "derived"],
         };
@@ -59,12 +64,18 @@ public sealed class ProvenanceTrustTests
         Assert.Contains("mesh.provenance=2|r2|", derivedInR3);
         Assert.Contains($"mesh.provenance.untrusted={Encoding.UTF8.GetString(copiedHeader)}", derivedInR3);
 
-        // Nothing is counted as lost or quarantined, and nothing is stopped: the untrusted headers were simply not believed.
-        var status = await mesh.StatusAsync("r2");
-        var link = status.InboundLinks.Single(l => l.Source == "r1").Topics.Single();
-        Assert.Equal(Grains.ReplicationState.Replicating, link.State);
-        Assert.Equal(0, link.RecordsQuarantined);
-        Assert.Equal(0, link.RecordsExpiredBeforeReplication);
+        // Nothing is lost or stopped: the untrusted headers were not believed, the unsigned one is quarantined in r2 and r3.
+        foreach (var region in new[] { "r2", "r3" })
+        {
+            var link = await Eventually.WaitAsync($"{region} to quarantine the unsigned record",
+                async () => (await mesh.StatusAsync(region)).InboundLinks.Single(l => l.Source == "r1").Topics.Single(),
+                t => t.RecordsQuarantined == 1, TimeSpan.FromMinutes(1), t => $"quarantined {t.RecordsQuarantined}, {t.State} {t.Error}");
+            Assert.Equal(Grains.ReplicationState.Replicating, link.State);
+            Assert.Equal(0, link.RecordsExpiredBeforeReplication);
+        }
+        var list = await MeshProcesses.MeshAsync(TimeSpan.FromMinutes(1), "quarantine", "list", "--region", "r2", "--json", "--dir", mesh.Dir);
+        Assert.Contains("unverifiable-provenance", list.Stdout);
+        Assert.Contains("\"key\": \"unsigned\"", list.Stdout);
 
         // Quiet for a moment, the counts stay put (nothing loops).
         await Task.Delay(TimeSpan.FromSeconds(2));
