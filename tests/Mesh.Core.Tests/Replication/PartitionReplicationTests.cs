@@ -173,7 +173,8 @@ public sealed class PartitionReplicationTests
     {
         // Flooding, so that a record that originated at ap-south and passed through us-east is carried on.
         var link = Link(forwarding: new Flooding());
-        var record = new SourceRecord(50, Utf8("k"), Utf8("v"), 999,
+        // A replicated record carries its origin timestamp as its own.
+        var record = new SourceRecord(50, Utf8("k"), Utf8("v"), 123,
         [
             new("a", Utf8("1")),
             ProvenanceHeader(Prov(Other, Inc2, Topic, P, 12, 123, Other, S)),
@@ -184,7 +185,7 @@ public sealed class PartitionReplicationTests
 
         Assert.Equal(Prov(Other, Inc2, Topic, P, 12, 123, Other, S, D), outbound.Provenance);
         Assert.Equal(50L, outbound.SourceOffset);
-        Assert.Equal(999L, outbound.TimestampMs);
+        Assert.Equal(123L, outbound.TimestampMs);
         Assert.Equal(["a", "b", "mesh.provenance"], outbound.Headers.Select(h => h.Name));
         Assert.Equal("2|ap-south|5e1f09aa|orders|3|12|123|ap-south,us-east,eu-west|-", Text(outbound.Headers[2].Value));
         Assert.Empty(link.Vector.Entries);
@@ -296,7 +297,7 @@ public sealed class PartitionReplicationTests
         Assert.Equal(Prov(S, P, 9, record.TimestampMs, S, D), outbound.Provenance);
         Assert.Equal(["app", .. headers.Select(_ => ProvenanceCodec.UntrustedHeaderName), ProvenanceCodec.HeaderName], outbound.Headers.Select(h => h.Name));
         Assert.Equal(headers.Select(h => Text(h.Value)), outbound.Headers.Skip(1).Take(headers.Length).Select(h => Text(h.Value)));
-        Assert.Equal("2|us-east|1a2b3c4d|orders|3|9|1700000000009|us-east,eu-west|-", Text(outbound.Headers[^1].Value));
+        Assert.Equal($"2|us-east|1a2b3c4d|orders|3|9|{record.TimestampMs}|us-east,eu-west|-", Text(outbound.Headers[^1].Value));
     }
 
     [Theory]
@@ -305,12 +306,14 @@ public sealed class PartitionReplicationTests
     {
         var link = Link(forwarding: new Flooding(), policy: ReplicationPolicy.Default with { KeepUntrustedHeader = false });
 
-        var decision = link.Decide(Record(9, [new("app", Utf8("x")), .. headers]), new OriginVector());
+        var record = Record(9, [new("app", Utf8("x")), .. headers]);
+
+        var decision = link.Decide(record, new OriginVector());
 
         Assert.True(decision.Kind == DecisionKind.Forward, $"{description}: got {decision.Kind}");
         Assert.Equal($"offset 9: {expectedReason}", decision.UntrustedHeader);
         Assert.Equal(["app", ProvenanceCodec.HeaderName], decision.Outbound!.Headers.Select(h => h.Name));
-        Assert.Equal(Prov(S, P, 9, 1_700_000_000_009, S, D), decision.Outbound.Provenance);
+        Assert.Equal(Prov(S, P, 9, record.TimestampMs, S, D), decision.Outbound.Provenance);
     }
 
     [Theory]
