@@ -567,6 +567,71 @@ public sealed class PartitionReplicationTests
     }
 
     [Fact]
+    public void Plan_stops_after_max_outbound_forwarded_records()
+    {
+        var link = Link(StartAt(0, 0));
+        SourceRecord[] batch =
+        [
+            Record(0),
+            Record(1, ProvenanceHeader(Prov(D, P, 0, 0, D, S))), // loop: skipped, not counted against the limit
+            Record(2),
+            Record(3),
+            Record(4),
+        ];
+
+        var plan = link.Plan(batch, maxOutbound: 2);
+
+        Assert.Equal([0L, 2L], plan.Outbound.Select(o => o.SourceOffset));
+        Assert.Equal(1, plan.Skipped);
+        Assert.Null(plan.Held);
+        Assert.Equal(3L, plan.NextSourceOffset); // the plan ends after the last record it covers
+
+        link.Commit(plan, 2);
+        var rest = link.Plan(batch, maxOutbound: 2);
+        Assert.Equal([3L, 4L], rest.Outbound.Select(o => o.SourceOffset));
+        Assert.Equal(5L, rest.NextSourceOffset);
+    }
+
+    [Fact]
+    public void Plan_with_max_outbound_one_takes_the_skips_before_the_first_forwarded_record()
+    {
+        var link = Link(StartAt(0, 0, (SKey, 1)));
+        SourceRecord[] batch = [Record(0), Record(1), Record(2, ProvenanceHeader(Prov(D, P, 0, 0, D, S))), Record(3), Record(4)];
+
+        var plan = link.Plan(batch, maxOutbound: 1);
+
+        Assert.Equal([3L], plan.Outbound.Select(o => o.SourceOffset));
+        Assert.Equal(3, plan.Skipped);
+        Assert.Equal(4L, plan.NextSourceOffset);
+    }
+
+    [Fact]
+    public void Plan_with_max_outbound_still_ends_at_a_held_record_before_the_limit()
+    {
+        var link = Link(StartAt(0, 0), policy: ReplicationPolicy.Default with { StrictProvenance = true });
+        SourceRecord[] batch = [Record(0), Record(1, ProvenanceHeader("garbage")), Record(2), Record(3)];
+
+        var plan = link.Plan(batch, maxOutbound: 2);
+
+        Assert.Equal([0L], plan.Outbound.Select(o => o.SourceOffset));
+        Assert.Equal(1L, plan.Held!.Record.Offset);
+        Assert.Equal(1L, plan.NextSourceOffset);
+    }
+
+    [Fact]
+    public void Plan_with_max_outbound_zero_plans_nothing()
+    {
+        var link = Link(StartAt(5, 0));
+
+        var plan = link.Plan([Record(5), Record(6)], maxOutbound: 0);
+
+        Assert.Empty(plan.Outbound);
+        Assert.Equal(0, plan.Skipped);
+        Assert.Null(plan.Held);
+        Assert.Equal(5L, plan.NextSourceOffset);
+    }
+
+    [Fact]
     public void Plan_does_not_change_the_state()
     {
         var link = Link(StartAt(2, 40, (SKey, 1), (OtherKey, 7)));
