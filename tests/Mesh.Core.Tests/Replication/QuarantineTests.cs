@@ -491,10 +491,10 @@ public sealed class QuarantineTests
     private static QuarantineEntry Entry(SourceRecord record, string destination = D) =>
         new(S, Inc, destination, Topic, P, record.Offset, QuarantineKinds.RefusedByDestination, "too large", 0, record);
 
-    /// <summary>The entry as it comes back from the quarantine topic.</summary>
+    /// <summary>The entry as it comes back from the quarantine topic (stored with the time it was quarantined as its timestamp).</summary>
     private static QuarantineEntry Stored(QuarantineEntry entry)
     {
-        Assert.True(QuarantineCodec.TryDecode(entry.Record.Key, entry.Record.Value, entry.Record.TimestampMs, QuarantineCodec.Headers(entry), out var decoded, out var reason), reason);
+        Assert.True(QuarantineCodec.TryDecode(entry.Record.Key, entry.Record.Value, 1_900_000_000_000, QuarantineCodec.Headers(entry), out var decoded, out var reason), reason);
         return decoded!;
     }
 
@@ -512,6 +512,24 @@ public sealed class QuarantineTests
         using var signer = Keys.CreateSigner();
         var reading = ProvenanceTrust.Read(new SourceRecord(0, outbound.Key, outbound.Value, outbound.TimestampMs, outbound.Headers), D, Topic, P, signer);
         Assert.Equal(outbound.Provenance, reading.Trusted);
+    }
+
+    [Fact]
+    public void Replay_of_an_unverifiable_record_once_the_region_holds_the_key_gives_it_its_original_identity()
+    {
+        var foreign = MeshKeys.Create(OtherKeyText, null)!;
+        var record = SignedRecord(17, Prov(Other, Inc2, Topic, P, 41, 5, Other, S), foreign, new RecordHeader("app", Utf8("x")));
+        using (var link = Link(ReplicationPolicy.Default with { Keys = Keys }))
+            Assert.Equal(QuarantineKinds.UnverifiableProvenance, link.Decide(record, new OriginVector()).QuarantineKind);
+        var stored = Stored(Entry(record) with { Kind = QuarantineKinds.UnverifiableProvenance });
+
+        // The operator gives this region the other key as AdditionalKey, then replays.
+        using var replay = new QuarantineReplay(D, ReplicationPolicy.Default with { Keys = MeshKeys.Create(KeyText, OtherKeyText) });
+        var outbound = replay.ToOutbound(stored);
+
+        Assert.Equal(Prov(Other, Inc2, Topic, P, 41, 5, Other, S, D), outbound.Provenance);
+        Assert.Equal(5L, outbound.TimestampMs);
+        Assert.Equal(["app", ProvenanceCodec.HeaderName], outbound.Headers.Select(h => h.Name));
     }
 
     [Theory]
