@@ -90,15 +90,16 @@ public sealed class ForgedProvenanceTests
     [Fact]
     public void A_header_whose_hops_name_the_destination_does_not_make_the_record_skip_it()
     {
+        // Headers signed with the mesh key but not for these records (copied or altered): untrusted, so
+        // the records are replicated as local ones of us-east.
         using var link = Link(Signed);
-        using var foreign = MeshKeys.Create(OtherKeyText, null)!.CreateSigner();
         var claimsD = Prov(D, Inc, Topic, P, 5, 0, D, S);
         var passedD = Prov(Other, Inc, Topic, P, 5, 0, Other, D, S);
         SourceRecord[] log =
         [
-            Record(0, ProvenanceHeader(claimsD)),
-            Record(1, ProvenanceHeader(passedD)),
-            Record(2, new RecordHeader(ProvenanceCodec.HeaderName, foreign.Encode(claimsD, Utf8("key-2"), Utf8("value-2")))),
+            SignedRecord(0, claimsD, Keys) with { Value = Utf8("copied onto this value") },
+            SignedRecord(1, passedD, Keys) with { Key = Utf8("copied onto this key") },
+            Record(2, new RecordHeader(ProvenanceCodec.HeaderName, ProvenanceCodec.Encode(ProvenanceCodec.EncodeUnsigned(claimsD), Keys.SigningKeyId, new byte[16]))),
             SignedRecord(3, passedD, Keys) with { Value = Utf8("changed after signing") },
         ];
 
@@ -110,6 +111,44 @@ public sealed class ForgedProvenanceTests
         Assert.Equal([0L, 1L, 2L, 3L], plan.Outbound.Select(o => o.SourceOffset));
         Assert.All(plan.Outbound, o => Assert.Equal(new[] { S, D }, o.Provenance.Hops.ToArray()));
         Assert.All(plan.Outbound, o => Assert.Equal(o.SourceOffset, o.Provenance.OriginOffset));
+    }
+
+    [Fact]
+    public void An_unverifiable_header_whose_hops_name_the_destination_is_quarantined_not_skipped()
+    {
+        // Unsigned, or signed with a key us-east does not hold: us-east cannot tell a forgery from a
+        // record of a region whose key differs, so the record is neither skipped as a loop nor sent on
+        // as local (which could send mesh records round in circles): it is held for the quarantine.
+        using var link = Link(Signed);
+        using var foreign = MeshKeys.Create(OtherKeyText, null)!.CreateSigner();
+        var claimsD = Prov(D, Inc, Topic, P, 5, 0, D, S);
+        var passedD = Prov(Other, Inc, Topic, P, 5, 0, Other, D, S);
+        SourceRecord[] log =
+        [
+            Record(0, ProvenanceHeader(claimsD)),
+            Record(1, ProvenanceHeader(passedD)),
+            Record(2, new RecordHeader(ProvenanceCodec.HeaderName, foreign.Encode(claimsD, Utf8("key-2"), Utf8("value-2")))),
+            Record(3),
+        ];
+        var written = new List<OutboundRecord>();
+        var quarantined = new List<QuarantineEntry>();
+        var skipped = 0;
+
+        while (link.NextSourceOffset < log.Length)
+        {
+            var plan = link.Plan(log.Skip((int)link.NextSourceOffset).ToList());
+            skipped += plan.Skipped;
+            written.AddRange(plan.Outbound);
+            if (plan.Held is { } held) quarantined.Add(link.QuarantineEntryFor(held, 0));
+            link.Commit(plan, written.Count);
+        }
+
+        Assert.Equal(0, skipped);
+        Assert.Equal([0L, 1L, 2L], quarantined.Select(q => q.SourceOffset));
+        Assert.All(quarantined, q => Assert.Equal(QuarantineKinds.UnverifiableProvenance, q.Kind));
+        Assert.Equal(3L, link.RecordsQuarantined);
+        Assert.Equal([3L], written.Select(o => o.SourceOffset));
+        Assert.Equal("us-east@1a2b3c4d:3", link.Vector.ToString());
     }
 
     [Fact]

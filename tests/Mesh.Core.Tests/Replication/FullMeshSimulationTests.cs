@@ -9,7 +9,10 @@ namespace Mesh.Core.Tests.Replication;
 /// interleaved at random; once everything is drained every region must hold every record exactly
 /// once, in per-origin order, and another drain must add nothing. In the adversarial variant the
 /// producers also write records carrying provenance headers the mesh must not believe (forged,
-/// copied from replicated records, malformed): those are genuine local records like any other.
+/// copied from replicated records, malformed): those are genuine local records like any other. In a
+/// signed mesh a header the region cannot verify (unsigned, or signed with a key it does not hold) is
+/// not re-labelled as local: its record goes to the link's quarantine instead, and is accounted there
+/// (exactly the records with such headers, each in the quarantine and never also in the destination).
 /// </summary>
 public sealed class FullMeshSimulationTests
 {
@@ -89,6 +92,8 @@ public sealed class FullMeshSimulationTests
         Assert.True(totals.SkippedLoop > 0, "no record was ever offered back to its origin");
         Assert.True(totals.SkippedNotOnRoute > 0, "no record was ever offered to a link off its route");
         Assert.True(totals.UntrustedHeaders > 0, "no untrusted header was ever replicated as local");
+        Assert.True(totals.Quarantined > 0, "no unverifiable header was ever quarantined");
+        Assert.True(totals.CrashesAfterQuarantine > 0, "no crash between a quarantine write and Commit");
         foreach (var kind in Enum.GetValues<Simulation.BadHeader>())
             Assert.True(totals.BadHeaders.GetValueOrDefault(kind) > 0, $"no record was produced with a {kind} header");
     }
@@ -107,6 +112,9 @@ public sealed class FullMeshSimulationTests
 
         /// <summary>The last checkpoint, as stored in the destination's compacted topic (text).</summary>
         public required string StoredCheckpoint { get; set; }
+
+        /// <summary>The quarantine entries this link wrote, as stored (key, value, the quarantine time as timestamp, headers).</summary>
+        public List<(byte[]? Key, byte[]? Value, long TimestampMs, List<RecordHeader> Headers)> Quarantine { get; } = [];
 
         public override string ToString() => $"{Source}->{Destination}";
     }
@@ -137,9 +145,16 @@ public sealed class FullMeshSimulationTests
         private static readonly BadHeader[] NeedsKeys =
             [BadHeader.ForgedLocalHugeOffset, BadHeader.ForgedHopsNameAnotherRegion, BadHeader.CopiedFromReplicatedRecord, BadHeader.SignedWithForeignKey];
 
+        /// <summary>
+        /// Headers a signed region cannot judge (unsigned, or signed with a key it does not hold) on a record that otherwise
+        /// belongs where it is read: held for the quarantine on every link out of the region, never replicated as local.
+        /// </summary>
+        private static readonly BadHeader[] Unverifiable = [BadHeader.ForgedHopsNameAnotherRegion, BadHeader.SignedWithForeignKey];
+
         private readonly int _seed;
         private readonly Random _random;
         private readonly bool _adversarial;
+        private readonly bool _signed;
         private readonly BadHeader[] _badHeaders;
         private readonly ReplicationPolicy _policy;
         private readonly ProvenanceSigner? _signer;
@@ -149,6 +164,9 @@ public sealed class FullMeshSimulationTests
 
         /// <summary>Every record produced anywhere: (origin, origin offset) -> what it must look like everywhere.</summary>
         private readonly Dictionary<(string Origin, long Offset), LogRecord> _produced = [];
+
+        /// <summary>Records produced with a header their region cannot verify: every link out of the region must quarantine them.</summary>
+        private readonly HashSet<(string Origin, long Offset)> _unverifiable = [];
 
         private long _clock = -50; // starts negative so some timestamps are before the epoch
 
@@ -162,6 +180,8 @@ public sealed class FullMeshSimulationTests
             public int SkippedLoop;
             public int SkippedNotOnRoute;
             public int UntrustedHeaders;
+            public int Quarantined;
+            public int CrashesAfterQuarantine;
             public Dictionary<BadHeader, int> BadHeaders { get; } = [];
 
             public void Add(Counters other)
@@ -174,6 +194,8 @@ public sealed class FullMeshSimulationTests
                 SkippedLoop += other.SkippedLoop;
                 SkippedNotOnRoute += other.SkippedNotOnRoute;
                 UntrustedHeaders += other.UntrustedHeaders;
+                Quarantined += other.Quarantined;
+                CrashesAfterQuarantine += other.CrashesAfterQuarantine;
                 foreach (var (kind, count) in other.BadHeaders) BadHeaders[kind] = BadHeaders.GetValueOrDefault(kind) + count;
             }
         }
@@ -185,6 +207,7 @@ public sealed class FullMeshSimulationTests
             _seed = seed;
             _random = new Random(seed);
             _adversarial = adversarial;
+            _signed = signed;
             _badHeaders = Enum.GetValues<BadHeader>().Where(k => signed || !NeedsKeys.Contains(k)).ToArray();
             _policy = new ReplicationPolicy(signed ? MeshKeys.Create(KeyText, null) : null, StrictProvenance: false, keepUntrusted, BadRecordAction.Quarantine);
             _signer = _policy.Keys?.CreateSigner();
@@ -243,9 +266,11 @@ public sealed class FullMeshSimulationTests
 
         public void AssertConverged()
         {
-            var expected = _produced.Keys.ToHashSet();
+            var quarantined = AssertQuarantinesAccounted();
             foreach (var region in Regions)
             {
+                // Every record produced anywhere, except those a link into this region quarantined.
+                var expected = _produced.Keys.Where(id => id.Origin == region || !quarantined[(id.Origin, region)].Contains(id.Offset)).ToHashSet();
                 var log = _logs[region];
                 var seen = new HashSet<(string Origin, long Offset)>();
                 var lastPerOrigin = new Dictionary<string, long>();
@@ -286,6 +311,40 @@ public sealed class FullMeshSimulationTests
             }
         }
 
+        /// <summary>
+        /// Each link quarantined exactly the records of its source with a header the source region cannot verify (more than
+        /// once only after a crash between the quarantine write and Commit), each as the source held it; its count says so too.
+        /// Returns, per link, the quarantined source offsets.
+        /// </summary>
+        private Dictionary<(string Source, string Destination), HashSet<long>> AssertQuarantinesAccounted()
+        {
+            var result = new Dictionary<(string, string), HashSet<long>>();
+            foreach (var link in _links)
+            {
+                var offsets = new HashSet<long>();
+                foreach (var (key, value, quarantinedAt, headers) in link.Quarantine)
+                {
+                    Assert.True(QuarantineCodec.TryDecode(key, value, quarantinedAt, headers, out var entry, out var reason), $"seed {_seed}: link {link}: {reason}");
+                    var where = $"seed {_seed}, link {link}, quarantined source offset {entry!.SourceOffset}";
+                    Assert.Equal((link.Source, IncarnationOf(link.Source), link.Destination, Topic, Partition), (entry.Source, entry.SourceIncarnation, entry.Destination, entry.Topic, entry.Partition));
+                    Assert.True(entry.Kind == QuarantineKinds.UnverifiableProvenance, $"{where}: kind {entry.Kind} ({entry.Reason})");
+                    Assert.True(entry.RecordKept, where);
+                    var original = _produced[(link.Source, entry.SourceOffset)];
+                    Assert.Equal(original.Key, entry.Record.Key);
+                    Assert.Equal(original.Value, entry.Record.Value);
+                    Assert.Equal(original.TimestampMs, entry.Record.TimestampMs); // from 'ts', not the stored record's quarantine time
+                    Assert.Equal(original.Headers.Select(h => Describe(h, keep: true)), entry.Record.Headers.Select(h => Describe(h, keep: true)));
+                    offsets.Add(entry.SourceOffset);
+                }
+                var expected = _unverifiable.Where(id => id.Origin == link.Source).Select(id => id.Offset).ToHashSet();
+                Assert.True(expected.SetEquals(offsets),
+                    $"seed {_seed}, link {link}: quarantined [{string.Join(',', offsets.Order())}], expected [{string.Join(',', expected.Order())}]");
+                Assert.True(link.Live.RecordsQuarantined == offsets.Count, $"seed {_seed}, link {link}: counts {link.Live.RecordsQuarantined} quarantined, holds {offsets.Count}");
+                result[(link.Source, link.Destination)] = offsets;
+            }
+            return result;
+        }
+
         /// <summary>An application header as it must look everywhere: an untrusted provenance header travels renamed (or not at all).</summary>
         private static string? Describe(RecordHeader header, bool keep)
         {
@@ -308,15 +367,18 @@ public sealed class FullMeshSimulationTests
             var key = _random.Next(8) == 0 ? null : Encoding.UTF8.GetBytes($"key-{_random.Next(10)}");
             var value = Encoding.UTF8.GetBytes($"value {region}@{offset}");
             var timestamp = _clock += _random.Next(0, 3);
+            BadHeader? bad = null;
             if (_adversarial && _random.Next(3) == 0)
-                headers.InsertRange(_random.Next(headers.Count + 1), BadHeaders(region, key, value, timestamp));
+                headers.InsertRange(_random.Next(headers.Count + 1), BadHeaders(region, key, value, timestamp, out bad));
             var record = new LogRecord(key, value, timestamp, headers);
             log.Add(record);
             _produced.Add((region, offset), record);
+            if (_signed && bad is { } kind && Unverifiable.Contains(kind)) _unverifiable.Add((region, offset));
         }
 
-        private List<RecordHeader> BadHeaders(string region, byte[]? key, byte[]? value, long timestamp)
+        private List<RecordHeader> BadHeaders(string region, byte[]? key, byte[]? value, long timestamp, out BadHeader? added)
         {
+            added = null;
             var kind = _badHeaders[_random.Next(_badHeaders.Length)];
             var other = Regions.Where(r => r != region).ElementAt(_random.Next(Regions.Length - 1));
             var offset = _random.Next(2) == 0 ? long.MaxValue : _random.Next(0, 1000);
@@ -348,6 +410,7 @@ public sealed class FullMeshSimulationTests
             };
             if (headers is null) return [];
             Stats.BadHeaders[kind] = Stats.BadHeaders.GetValueOrDefault(kind) + 1;
+            added = kind;
             return headers;
         }
 
@@ -375,13 +438,20 @@ public sealed class FullMeshSimulationTests
             var batch = Enumerable.Range((int)from, count).Select(o => source[o].At(o)).ToList();
 
             var plan = live.Plan(batch);
-            Assert.True(plan.Held is null, $"seed {_seed}: link {link} held a record: {plan.Held?.Reason}");
+            if (plan.Held is { } held)
+            {
+                Assert.True(held.Kind == DecisionKind.Quarantine, $"seed {_seed}: link {link} stopped at a record: {held.Reason}");
+                Assert.True(_unverifiable.Contains((link.Source, held.Record.Offset)),
+                    $"seed {_seed}: link {link} held source offset {held.Record.Offset} ({held.QuarantineKind}): {held.Reason}");
+                Assert.Equal(QuarantineKinds.UnverifiableProvenance, held.QuarantineKind);
+            }
             Stats.Redelivered += (int)Math.Max(0, Math.Min(live.NextSourceOffset, from + count) - from);
             Stats.UntrustedHeaders += plan.UntrustedHeaders;
             CountSkips(live, batch, plan);
 
             var crash = allowCrash ? _random.Next(10) : -1;
-            // 0: dies before writing anything; 1: after writing part of the batch; 2: after writing it all, before Commit.
+            // 0: dies before writing anything; 1: after writing part of the batch; 2: after writing it all (and the
+            // quarantine entry of a held record), before Commit.
             var toWrite = crash switch
             {
                 0 => 0,
@@ -391,7 +461,7 @@ public sealed class FullMeshSimulationTests
             foreach (var outbound in plan.Outbound.Take(toWrite))
                 destination.Add(new LogRecord(outbound.Key, outbound.Value, outbound.TimestampMs, outbound.Headers));
 
-            if (crash is 0 or 1 or 2)
+            if (crash is 0 or 1)
             {
                 if (toWrite == 0) Stats.CrashesWithoutWrite++;
                 else if (toWrite < plan.Outbound.Count) Stats.CrashesAfterPartialWrite++;
@@ -399,7 +469,24 @@ public sealed class FullMeshSimulationTests
                 Crash(link);
                 return toWrite;
             }
+            if (plan.Held is { Kind: DecisionKind.Quarantine } quarantine)
+            {
+                // As the grain does: the quarantine topic stores the entry with the time it was quarantined as its timestamp.
+                var entry = live.QuarantineEntryFor(quarantine, 1_800_000_000_000 + _clock);
+                link.Quarantine.Add((entry.Record.Key, entry.Record.Value, entry.QuarantinedAtMs, QuarantineCodec.Headers(entry)));
+                Stats.Quarantined++;
+            }
+            if (crash == 2)
+            {
+                if (plan.Held is not null) Stats.CrashesAfterQuarantine++;
+                else if (plan.Outbound.Count == 0) Stats.CrashesWithoutWrite++;
+                else Stats.CrashesAfterFullWrite++;
+                Crash(link);
+                return toWrite;
+            }
             live.Commit(plan, plan.Outbound.Count > 0 ? destination.Count : live.DestinationEndOffset);
+            // As the grain does: checkpoint past a quarantined record at once (a crash before would quarantine it twice).
+            if (plan.Held is not null) TakeCheckpoint(link);
             return toWrite;
         }
 
@@ -414,6 +501,7 @@ public sealed class FullMeshSimulationTests
                 if (record.Offset < next) continue;
                 next = record.Offset + 1;
                 var decision = live.Decide(record, working);
+                if (decision.Kind is DecisionKind.Quarantine or DecisionKind.Stop) break; // the plan ends at a held record
                 switch (decision.Kind)
                 {
                     case DecisionKind.Forward: working.Advance(decision.Outbound!.Provenance.OriginKey, decision.Outbound.Provenance.OriginOffset); break;

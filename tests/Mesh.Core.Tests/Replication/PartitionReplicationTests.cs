@@ -173,7 +173,8 @@ public sealed class PartitionReplicationTests
     {
         // Flooding, so that a record that originated at ap-south and passed through us-east is carried on.
         var link = Link(forwarding: new Flooding());
-        var record = new SourceRecord(50, Utf8("k"), Utf8("v"), 999,
+        // A replicated record carries its origin timestamp as its own.
+        var record = new SourceRecord(50, Utf8("k"), Utf8("v"), 123,
         [
             new("a", Utf8("1")),
             ProvenanceHeader(Prov(Other, Inc2, Topic, P, 12, 123, Other, S)),
@@ -184,7 +185,7 @@ public sealed class PartitionReplicationTests
 
         Assert.Equal(Prov(Other, Inc2, Topic, P, 12, 123, Other, S, D), outbound.Provenance);
         Assert.Equal(50L, outbound.SourceOffset);
-        Assert.Equal(999L, outbound.TimestampMs);
+        Assert.Equal(123L, outbound.TimestampMs);
         Assert.Equal(["a", "b", "mesh.provenance"], outbound.Headers.Select(h => h.Name));
         Assert.Equal("2|ap-south|5e1f09aa|orders|3|12|123|ap-south,us-east,eu-west|-", Text(outbound.Headers[2].Value));
         Assert.Empty(link.Vector.Entries);
@@ -296,7 +297,7 @@ public sealed class PartitionReplicationTests
         Assert.Equal(Prov(S, P, 9, record.TimestampMs, S, D), outbound.Provenance);
         Assert.Equal(["app", .. headers.Select(_ => ProvenanceCodec.UntrustedHeaderName), ProvenanceCodec.HeaderName], outbound.Headers.Select(h => h.Name));
         Assert.Equal(headers.Select(h => Text(h.Value)), outbound.Headers.Skip(1).Take(headers.Length).Select(h => Text(h.Value)));
-        Assert.Equal("2|us-east|1a2b3c4d|orders|3|9|1700000000009|us-east,eu-west|-", Text(outbound.Headers[^1].Value));
+        Assert.Equal($"2|us-east|1a2b3c4d|orders|3|9|{record.TimestampMs}|us-east,eu-west|-", Text(outbound.Headers[^1].Value));
     }
 
     [Theory]
@@ -305,12 +306,14 @@ public sealed class PartitionReplicationTests
     {
         var link = Link(forwarding: new Flooding(), policy: ReplicationPolicy.Default with { KeepUntrustedHeader = false });
 
-        var decision = link.Decide(Record(9, [new("app", Utf8("x")), .. headers]), new OriginVector());
+        var record = Record(9, [new("app", Utf8("x")), .. headers]);
+
+        var decision = link.Decide(record, new OriginVector());
 
         Assert.True(decision.Kind == DecisionKind.Forward, $"{description}: got {decision.Kind}");
         Assert.Equal($"offset 9: {expectedReason}", decision.UntrustedHeader);
         Assert.Equal(["app", ProvenanceCodec.HeaderName], decision.Outbound!.Headers.Select(h => h.Name));
-        Assert.Equal(Prov(S, P, 9, 1_700_000_000_009, S, D), decision.Outbound.Provenance);
+        Assert.Equal(Prov(S, P, 9, record.TimestampMs, S, D), decision.Outbound.Provenance);
     }
 
     [Theory]
@@ -561,6 +564,71 @@ public sealed class PartitionReplicationTests
         Assert.Equal(DecisionKind.Stop, second.Held!.Kind);
         Assert.Equal("provenance header not trusted: offset 1: its header is malformed: unsupported provenance format version 'bad' (this build reads version 2)", second.Held.Reason);
         Assert.Equal(1L, second.NextSourceOffset);
+    }
+
+    [Fact]
+    public void Plan_stops_after_max_outbound_forwarded_records()
+    {
+        var link = Link(StartAt(0, 0));
+        SourceRecord[] batch =
+        [
+            Record(0),
+            Record(1, ProvenanceHeader(Prov(D, P, 0, 0, D, S))), // loop: skipped, not counted against the limit
+            Record(2),
+            Record(3),
+            Record(4),
+        ];
+
+        var plan = link.Plan(batch, maxOutbound: 2);
+
+        Assert.Equal([0L, 2L], plan.Outbound.Select(o => o.SourceOffset));
+        Assert.Equal(1, plan.Skipped);
+        Assert.Null(plan.Held);
+        Assert.Equal(3L, plan.NextSourceOffset); // the plan ends after the last record it covers
+
+        link.Commit(plan, 2);
+        var rest = link.Plan(batch, maxOutbound: 2);
+        Assert.Equal([3L, 4L], rest.Outbound.Select(o => o.SourceOffset));
+        Assert.Equal(5L, rest.NextSourceOffset);
+    }
+
+    [Fact]
+    public void Plan_with_max_outbound_one_takes_the_skips_before_the_first_forwarded_record()
+    {
+        var link = Link(StartAt(0, 0, (SKey, 1)));
+        SourceRecord[] batch = [Record(0), Record(1), Record(2, ProvenanceHeader(Prov(D, P, 0, 0, D, S))), Record(3), Record(4)];
+
+        var plan = link.Plan(batch, maxOutbound: 1);
+
+        Assert.Equal([3L], plan.Outbound.Select(o => o.SourceOffset));
+        Assert.Equal(3, plan.Skipped);
+        Assert.Equal(4L, plan.NextSourceOffset);
+    }
+
+    [Fact]
+    public void Plan_with_max_outbound_still_ends_at_a_held_record_before_the_limit()
+    {
+        var link = Link(StartAt(0, 0), policy: ReplicationPolicy.Default with { StrictProvenance = true });
+        SourceRecord[] batch = [Record(0), Record(1, ProvenanceHeader("garbage")), Record(2), Record(3)];
+
+        var plan = link.Plan(batch, maxOutbound: 2);
+
+        Assert.Equal([0L], plan.Outbound.Select(o => o.SourceOffset));
+        Assert.Equal(1L, plan.Held!.Record.Offset);
+        Assert.Equal(1L, plan.NextSourceOffset);
+    }
+
+    [Fact]
+    public void Plan_with_max_outbound_zero_plans_nothing()
+    {
+        var link = Link(StartAt(5, 0));
+
+        var plan = link.Plan([Record(5), Record(6)], maxOutbound: 0);
+
+        Assert.Empty(plan.Outbound);
+        Assert.Equal(0, plan.Skipped);
+        Assert.Null(plan.Held);
+        Assert.Equal(5L, plan.NextSourceOffset);
     }
 
     [Fact]

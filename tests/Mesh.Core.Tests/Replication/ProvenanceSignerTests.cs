@@ -12,15 +12,21 @@ public sealed class ProvenanceSignerTests
     // The record's timestamp is the signed origin timestamp; ProvenanceTrust holds a record to it.
     private const long Timestamp = 1732480000000;
 
-    /// <summary>What the trust rule asks of a signature: it verifies, and the record's timestamp is the signed origin timestamp.</summary>
-    private static bool Verifies(MeshKeys keys, byte[] header, byte[]? key, byte[]? value, long timestamp, out string reason)
+    /// <summary>
+    /// Whether <see cref="ProvenanceTrust.Read"/> trusts <paramref name="header"/> on a record with this key, value
+    /// and timestamp, read where the header says it was last written (so only the signature and the record's
+    /// timestamp, which must be the signed origin timestamp, can fail); otherwise why not.
+    /// </summary>
+    private static bool Verifies(MeshKeys keys, byte[] header, byte[]? key, byte[]? value, long timestamp, out string reason, bool logAppendTime = false)
     {
         Assert.True(ProvenanceCodec.TryDecode(header, out var decoded, out reason), reason);
+        var provenance = decoded!.Provenance;
+        Assert.NotEqual(provenance.OriginRegion, provenance.LastHop); // read where it was replicated to, not at its origin
         using var signer = keys.CreateSigner();
-        if (!signer.Verify(header, decoded!, key, value, out reason)) return false;
-        if (timestamp == decoded!.Provenance.OriginTimestampMs) return true;
-        reason = "timestamp differs from the signed origin timestamp";
-        return false;
+        var record = new SourceRecord(0, key, value, timestamp, [new RecordHeader(ProvenanceCodec.HeaderName, header)], logAppendTime);
+        var reading = ProvenanceTrust.Read(record, provenance.LastHop, provenance.OriginTopic, provenance.OriginPartition, signer);
+        reason = reading.UntrustedReason ?? "";
+        return reading.Verdict == ProvenanceVerdict.Trusted;
     }
 
     private static byte[] Sign(MeshKeys keys, Provenance provenance, byte[]? key, byte[]? value, long timestamp)
@@ -51,6 +57,8 @@ public sealed class ProvenanceSignerTests
         for (var i = 0; i < 20; i++)
         {
             var provenance = RandomProvenance(random);
+            if (provenance.Hops.Length == 1) // give it a hop, as every header the mesh writes has
+                provenance = provenance.ArrivedAt(provenance.HasVisited("next-region") ? "other-region" : "next-region");
             var (key, value, timestamp) = (RandomBytes(random), RandomBytes(random), provenance.OriginTimestampMs);
 
             var header = signer.Encode(provenance, key, value);
@@ -58,7 +66,9 @@ public sealed class ProvenanceSignerTests
             Assert.Equal(header, signer.Encode(provenance, key, value)); // the signer keeps no state between records
             Assert.True(ProvenanceCodec.TryDecode(header, out var decoded, out var reason), reason);
             Assert.True(Verifies(Keys, header, key, value, timestamp, out reason), $"seed {seed} case {i}: {reason}");
-            Assert.False(Verifies(Keys, header, key, value, timestamp ^ 1, out _));
+            Assert.False(Verifies(Keys, header, key, value, timestamp ^ 1, out reason));
+            Assert.StartsWith($"its timestamp {timestamp ^ 1} is not the origin timestamp", reason);
+            Assert.True(Verifies(Keys, header, key, value, timestamp ^ 1, out reason, logAppendTime: true), $"seed {seed} case {i}: {reason}");
         }
     }
 
@@ -73,10 +83,7 @@ public sealed class ProvenanceSignerTests
         { "value empty", Utf8("k"), [], Timestamp },
         { "key and value swapped", Utf8("v"), Utf8("k"), Timestamp },
         { "key and value joined", Utf8("kv"), [], Timestamp },
-        { "timestamp + 1", Utf8("k"), Utf8("v"), Timestamp + 1 },
-        { "timestamp - 1", Utf8("k"), Utf8("v"), Timestamp - 1 },
-        { "timestamp negated", Utf8("k"), Utf8("v"), -Timestamp },
-        { "timestamp is the origin timestamp", Utf8("k"), Utf8("v"), 1732480000000 },
+        { "key changed, log append time", Utf8("K"), Utf8("v"), Timestamp + 1 },
     };
 
     [Theory]
@@ -85,8 +92,54 @@ public sealed class ProvenanceSignerTests
     {
         var header = Sign(Keys, Original, Key, Value, Timestamp);
 
-        Assert.False(Verifies(Keys, header, key, value, timestamp, out var reason), description);
+        Assert.False(Verifies(Keys, header, key, value, timestamp, out var reason, logAppendTime: timestamp != Timestamp), description);
         Assert.StartsWith("its signature does not match the record", reason);
+    }
+
+    /// <summary>The timestamp is not signed, but the trust rule holds the record's timestamp to the signed origin timestamp.</summary>
+    public static TheoryData<string, long> TimestampTampering => new()
+    {
+        { "timestamp + 1", Timestamp + 1 },
+        { "timestamp - 1", Timestamp - 1 },
+        { "timestamp negated", -Timestamp },
+        { "timestamp zero", 0 },
+        { "timestamp maximum", long.MaxValue },
+    };
+
+    [Theory]
+    [MemberData(nameof(TimestampTampering))]
+    public void A_header_on_a_record_with_another_timestamp_is_not_trusted(string description, long timestamp)
+    {
+        var header = Sign(Keys, Original, Key, Value, Timestamp);
+
+        Assert.False(Verifies(Keys, header, Key, Value, timestamp, out var reason), description);
+        Assert.Equal($"its timestamp {timestamp} is not the origin timestamp {Timestamp} its header names (a header copied onto another record)", reason);
+    }
+
+    [Theory]
+    [MemberData(nameof(TimestampTampering))]
+    public void A_header_on_a_log_append_time_record_is_trusted_whatever_its_timestamp(string description, long timestamp)
+    {
+        var header = Sign(Keys, Original, Key, Value, Timestamp);
+
+        Assert.True(Verifies(Keys, header, Key, Value, timestamp, out var reason, logAppendTime: true), $"{description}: {reason}");
+    }
+
+    [Fact]
+    public void The_signature_does_not_cover_the_record_timestamp()
+    {
+        using var signer = Keys.CreateSigner();
+        var header = signer.Encode(Original, Key, Value);
+        Assert.True(ProvenanceCodec.TryDecode(header, out var decoded, out var reason), reason);
+
+        // The signer alone knows nothing of the record's timestamp: a header verifies for its key and value.
+        Assert.True(signer.Verify(header, decoded!, Key, Value, out reason, out var keysDiffer), reason);
+        Assert.False(keysDiffer);
+        // The origin timestamp is signed: altering it in the header breaks the signature.
+        var altered = Utf8(Text(header).Replace("|1732480000000|", "|1732480000001|"));
+        Assert.True(ProvenanceCodec.TryDecode(altered, out var decodedAltered, out reason), reason);
+        Assert.False(signer.Verify(altered, decodedAltered!, Key, Value, out reason, out keysDiffer));
+        Assert.False(keysDiffer);
     }
 
     [Fact]
@@ -159,6 +212,10 @@ public sealed class ProvenanceSignerTests
 
         Assert.False(Verifies(Keys, header, Key, Value, Timestamp, out var reason));
         Assert.Equal("it is not signed, and this region requires signed provenance (Mesh:Provenance:Key is set)", reason);
+        Assert.True(ProvenanceCodec.TryDecode(header, out var decoded, out _));
+        using var signer = Keys.CreateSigner();
+        Assert.False(signer.Verify(header, decoded!, Key, Value, out _, out var keysDiffer));
+        Assert.True(keysDiffer); // the regions' keys differ: unverifiable, not a copied header
     }
 
     [Fact]
@@ -171,6 +228,10 @@ public sealed class ProvenanceSignerTests
         Assert.Equal($"it is signed with key {foreign.SigningKeyId}, which this region does not hold (it accepts {Keys.SigningKeyId})", reason);
         Assert.DoesNotContain(KeyText, reason);
         Assert.DoesNotContain(OtherKeyText, reason);
+        Assert.True(ProvenanceCodec.TryDecode(header, out var decoded, out _));
+        using var signer = Keys.CreateSigner();
+        Assert.False(signer.Verify(header, decoded!, Key, Value, out _, out var keysDiffer));
+        Assert.True(keysDiffer);
     }
 
     [Fact]
@@ -180,6 +241,10 @@ public sealed class ProvenanceSignerTests
 
         Assert.False(Verifies(Keys, forged, Key, Value, Timestamp, out var reason));
         Assert.StartsWith("its signature does not match the record", reason);
+        Assert.True(ProvenanceCodec.TryDecode(forged, out var decoded, out _));
+        using var signer = Keys.CreateSigner();
+        Assert.False(signer.Verify(forged, decoded!, Key, Value, out _, out var keysDiffer));
+        Assert.False(keysDiffer); // a key this region holds: a copied or altered header, not a key mismatch
     }
 
     [Fact]
@@ -191,7 +256,7 @@ public sealed class ProvenanceSignerTests
         [
             ProvenanceCodec.Encode(Original),
             Sign(third, Original, Key, Value, Timestamp),
-            Sign(Keys, Original, Key, Value, Timestamp + 1),
+            Sign(Keys, Original with { OriginTimestampMs = Timestamp + 1 }, Key, Value, Timestamp + 1), // read on a record with another timestamp
             ProvenanceCodec.Encode(ProvenanceCodec.EncodeUnsigned(Original), Keys.SigningKeyId, new byte[16]),
         ];
         foreach (var header in headers)
@@ -239,7 +304,7 @@ public sealed class ProvenanceSignerTests
         const string oldKey = KeyText;
         const string newKey = OtherKeyText;
         var record = (Key: Utf8("k"), Value: Utf8("v"), Timestamp: 5L);
-        var fromA = Original;
+        var fromA = Original with { OriginTimestampMs = record.Timestamp };
         var fromB = Prov("eu-west", Inc, Topic, 3, 7, 5, "eu-west", "us-east");
 
         // Step 0: both regions hold only the old key.

@@ -16,8 +16,16 @@ public sealed class QuarantineTests
     private static PartitionReplication Link(ReplicationPolicy policy, long start = 0, IForwardingPolicy? forwarding = null) =>
         new(S, D, Topic, P, forwarding ?? FullMeshForwarding.Instance, policy, ReplicationCheckpoint.Start(start, Inc, Inc2));
 
+    /// <summary>A log whose record at <paramref name="forged"/> carries a header signed with the mesh key for another record (copied): untrusted.</summary>
     private static SourceRecord[] LogWithForgedAt(int forged, int count) =>
-        Enumerable.Range(0, count).Select(o => o == forged ? Record(o, ProvenanceHeader(Prov(Other, P, 1, 0, Other, S))) : Record(o)).ToArray();
+        Enumerable.Range(0, count).Select(o => o == forged ? SignedRecord(o, Prov(Other, P, 1, 0, Other, S), Keys) with { Value = Utf8("copied onto this value") } : Record(o)).ToArray();
+
+    /// <summary>A log whose record at <paramref name="unverifiable"/> carries an unsigned header: a region with keys cannot judge it.</summary>
+    private static SourceRecord[] LogWithUnsignedAt(int unverifiable, int count) =>
+        Enumerable.Range(0, count).Select(o => o == unverifiable ? Record(o, ProvenanceHeader(Prov(Other, P, 1, 0, Other, S))) : Record(o)).ToArray();
+
+    private const string CopiedReason =
+        "its signature does not match the record (its key, value or provenance differ from what was signed: a header copied from another record, or altered)";
 
     // ---------------------------------------------------------------- strict provenance
 
@@ -35,7 +43,7 @@ public sealed class QuarantineTests
         Assert.Same(log[3], held.Record);
         Assert.Equal(DecisionKind.Quarantine, held.Kind);
         Assert.Equal(QuarantineKinds.UntrustedProvenance, held.QuarantineKind);
-        Assert.Equal("provenance header not trusted: offset 3: it is not signed, and this region requires signed provenance (Mesh:Provenance:Key is set)", held.Reason);
+        Assert.Equal($"provenance header not trusted: offset 3: {CopiedReason}", held.Reason);
 
         var entry = link.QuarantineEntryFor(held, 1234);
         Assert.Equal(new QuarantineEntry(S, Inc, D, Topic, P, 3, QuarantineKinds.UntrustedProvenance, held.Reason, 1234, log[3]), entry);
@@ -80,6 +88,120 @@ public sealed class QuarantineTests
     {
         using var link = Link(Strict, forwarding: new OriginSetForwarding([S, Other]));
         SourceRecord[] log = [Record(0), SignedRecord(1, Prov(Other, P, 7, 0, Other, S), Keys), Record(2)];
+
+        var plan = link.Plan(log);
+
+        Assert.Null(plan.Held);
+        Assert.Equal([0L, 1L, 2L], plan.Outbound.Select(o => o.SourceOffset));
+        Assert.Equal(OriginVector.Key(Other, Inc), plan.Outbound[1].Provenance.OriginKey);
+    }
+
+    [Fact]
+    public void By_default_a_header_signed_with_the_mesh_key_for_another_record_is_replicated_as_local()
+    {
+        using var link = Link(Strict with { StrictProvenance = false });
+        var log = LogWithForgedAt(3, 6);
+
+        var plan = link.Plan(log);
+
+        Assert.Null(plan.Held);
+        Assert.Equal([0L, 1L, 2L, 3L, 4L, 5L], plan.Outbound.Select(o => o.SourceOffset));
+        Assert.Equal(Prov(S, P, 3, log[3].TimestampMs, S, D), plan.Outbound[3].Provenance);
+        Assert.Equal(1, plan.UntrustedHeaders);
+        Assert.Equal($"offset 3: {CopiedReason}", plan.LastUntrustedHeader);
+    }
+
+    // ---------------------------------------------------------------- unverifiable provenance (the regions' keys differ)
+
+    public static TheoryData<string, bool, SourceRecord, string> UnverifiableHeaders => new()
+    {
+        { "unsigned, lenient", false, Record(3, ProvenanceHeader(Prov(Other, P, 1, 0, Other, S))),
+            "it is not signed, and this region requires signed provenance (Mesh:Provenance:Key is set)" },
+        { "unsigned, strict", true, Record(3, ProvenanceHeader(Prov(Other, P, 1, 0, Other, S))),
+            "it is not signed, and this region requires signed provenance (Mesh:Provenance:Key is set)" },
+        { "foreign key, lenient", false, SignedRecord(3, Prov(Other, P, 1, 0, Other, S), MeshKeys.Create(OtherKeyText, null)!),
+            $"it is signed with key {MeshKeys.Create(OtherKeyText, null)!.SigningKeyId}, which this region does not hold (it accepts {Keys.SigningKeyId})" },
+        { "foreign key, strict", true, SignedRecord(3, Prov(Other, P, 1, 0, Other, S), MeshKeys.Create(OtherKeyText, null)!),
+            $"it is signed with key {MeshKeys.Create(OtherKeyText, null)!.SigningKeyId}, which this region does not hold (it accepts {Keys.SigningKeyId})" },
+        { "foreign key, looped, lenient", false, SignedRecord(3, Prov(D, P, 1, 0, D, S), MeshKeys.Create(OtherKeyText, null)!),
+            $"it is signed with key {MeshKeys.Create(OtherKeyText, null)!.SigningKeyId}, which this region does not hold (it accepts {Keys.SigningKeyId})" },
+    };
+
+    [Theory]
+    [MemberData(nameof(UnverifiableHeaders))]
+    public void A_header_the_region_cannot_verify_is_held_for_the_quarantine_whatever_the_strictness(string description, bool strict, SourceRecord record, string why)
+    {
+        var policy = Strict with { StrictProvenance = strict };
+        using var link = Link(policy, forwarding: new OriginSetForwarding([S, Other, D]));
+        using var stopping = Link(policy with { OnBadRecord = BadRecordAction.Stop }, forwarding: new OriginSetForwarding([S, Other, D]));
+
+        var quarantine = link.Decide(record, new OriginVector());
+        var stop = stopping.Decide(record, new OriginVector());
+
+        var reason = $"offset 3: provenance header cannot be verified here: {why}. Give every region the same Mesh:Provenance:Key (or AdditionalKey during a rotation), then replay it";
+        Assert.True(quarantine.Kind == DecisionKind.Quarantine, $"{description}: {quarantine.Kind}");
+        Assert.Null(quarantine.Outbound);
+        Assert.Equal(QuarantineKinds.UnverifiableProvenance, quarantine.QuarantineKind);
+        Assert.Equal("unverifiable-provenance", quarantine.QuarantineKind);
+        Assert.Equal(reason, quarantine.Reason);
+        Assert.Null(quarantine.UntrustedHeader); // never re-labelled as local
+        Assert.True(stop.Kind == DecisionKind.Stop, $"{description}: {stop.Kind}");
+        Assert.Null(stop.Outbound);
+        Assert.Equal(QuarantineKinds.UnverifiableProvenance, stop.QuarantineKind);
+        Assert.Equal(reason, stop.Reason);
+    }
+
+    [Fact]
+    public void An_unverifiable_header_ends_the_plan_and_commit_moves_past_it_counting_it()
+    {
+        using var link = Link(Strict with { StrictProvenance = false });
+        var log = LogWithUnsignedAt(3, 6);
+
+        var plan = link.Plan(log);
+
+        Assert.Equal([0L, 1L, 2L], plan.Outbound.Select(o => o.SourceOffset));
+        Assert.Equal(0, plan.UntrustedHeaders);
+        Assert.Equal(3L, plan.NextSourceOffset);
+        var held = plan.Held!;
+        Assert.Same(log[3], held.Record);
+        Assert.Equal(DecisionKind.Quarantine, held.Kind);
+        Assert.Equal(QuarantineKinds.UnverifiableProvenance, held.QuarantineKind);
+        var entry = link.QuarantineEntryFor(held, 1234);
+        Assert.Equal(new QuarantineEntry(S, Inc, D, Topic, P, 3, QuarantineKinds.UnverifiableProvenance, held.Reason, 1234, log[3]), entry);
+
+        link.Commit(plan, 3);
+
+        Assert.Equal(4L, link.NextSourceOffset);
+        Assert.Equal(1L, link.RecordsQuarantined);
+        Assert.Equal("us-east@1a2b3c4d:2", link.Vector.ToString()); // the held record moves no vector
+        var rest = link.Plan(log);
+        Assert.Null(rest.Held);
+        Assert.Equal([4L, 5L], rest.Outbound.Select(o => o.SourceOffset));
+    }
+
+    [Fact]
+    public void An_unverifiable_header_under_stop_keeps_stopping_the_partition()
+    {
+        using var link = Link(Strict with { StrictProvenance = false, OnBadRecord = BadRecordAction.Stop });
+        var log = LogWithUnsignedAt(0, 2);
+
+        var plan = link.Plan(log);
+        link.Commit(plan, 0);
+        var again = link.Plan(log);
+
+        Assert.Equal(DecisionKind.Stop, plan.Held!.Kind);
+        Assert.Equal(QuarantineKinds.UnverifiableProvenance, plan.Held.QuarantineKind);
+        Assert.Equal(0L, link.NextSourceOffset);
+        Assert.Equal(0L, link.RecordsQuarantined);
+        Assert.Empty(again.Outbound);
+        Assert.Same(log[0], again.Held!.Record);
+    }
+
+    [Fact]
+    public void Without_keys_an_unsigned_header_is_judged_by_its_structure_only()
+    {
+        using var link = Link(ReplicationPolicy.Default, forwarding: new OriginSetForwarding([S, Other]));
+        var log = LogWithUnsignedAt(1, 3);
 
         var plan = link.Plan(log);
 
@@ -142,6 +264,53 @@ public sealed class QuarantineTests
     }
 
     [Fact]
+    public void A_refusal_not_known_to_be_the_record_commits_the_records_before_it_and_retries_it()
+    {
+        using var link = Link(ReplicationPolicy.Default);
+        var log = Enumerable.Range(0, 5).Select(o => Record(o)).ToArray();
+
+        var plan = link.Plan(log);
+        link.CommitUpToRefusal(plan, 2, 2, reason: null); // the batch was refused; record 2 is not known to be at fault
+
+        Assert.Equal(2L, link.NextSourceOffset);
+        Assert.Equal(2L, link.DestinationEndOffset);
+        Assert.Equal("us-east@1a2b3c4d:1", link.Vector.ToString());
+        Assert.Equal(0L, link.RecordsQuarantined);
+
+        var replan = link.Plan(log); // the record is planned again as usual, not held
+        Assert.Null(replan.Held);
+        Assert.Equal([2L, 3L, 4L], replan.Outbound.Select(o => o.SourceOffset));
+        link.Commit(replan, 5);
+        Assert.Equal(5L, link.NextSourceOffset);
+        Assert.Equal("us-east@1a2b3c4d:4", link.Vector.ToString());
+        Assert.Equal(0L, link.RecordsQuarantined);
+    }
+
+    [Fact]
+    public void A_batch_refusal_replayed_one_record_at_a_time_holds_only_the_record_at_fault()
+    {
+        using var link = Link(ReplicationPolicy.Default);
+        var log = Enumerable.Range(0, 4).Select(o => Record(o)).ToArray();
+
+        // The whole batch was refused at its first record: nothing known about which one is at fault.
+        link.CommitUpToRefusal(link.Plan(log), 0, 0, reason: null);
+        Assert.Equal(0L, link.NextSourceOffset);
+
+        // One at a time: record 0 is written, record 1 is refused on its own.
+        var one = link.Plan(log, maxOutbound: 1);
+        Assert.Equal([0L], one.Outbound.Select(o => o.SourceOffset));
+        link.Commit(one, 1);
+        var two = link.Plan(log, maxOutbound: 1);
+        Assert.Equal([1L], two.Outbound.Select(o => o.SourceOffset));
+        link.CommitUpToRefusal(two, 0, 1, "RecordTooLarge");
+
+        var held = link.Plan(log).Held!;
+        Assert.Equal(1L, held.Record.Offset);
+        Assert.Equal(QuarantineKinds.RefusedByDestination, held.QuarantineKind);
+        Assert.Equal("RecordTooLarge", held.Reason);
+    }
+
+    [Fact]
     public void CommitUpToRefusal_rejects_an_index_outside_the_plan()
     {
         using var link = Link(ReplicationPolicy.Default);
@@ -163,7 +332,7 @@ public sealed class QuarantineTests
         var headers = QuarantineCodec.Headers(entry);
 
         Assert.Equal(["a", "nothing", "empty", "mesh.provenance", "a", "mesh.quarantine", "mesh.quarantine.reason"], headers.Select(h => h.Name));
-        Assert.Equal("1;source=us-east;incarnation=1a2b3c4d;destination=eu-west;topic=orders;partition=3;offset=17;kind=untrusted-provenance;at=-5;kept=1", Text(headers[5].Value));
+        Assert.Equal("1;source=us-east;incarnation=1a2b3c4d;destination=eu-west;topic=orders;partition=3;offset=17;kind=untrusted-provenance;at=-5;kept=1;ts=1732480000000;lat=0", Text(headers[5].Value));
         Assert.True(QuarantineCodec.TryDecode(Utf8("k"), Utf8("v"), 1732480000000, headers, out var decoded, out var reason), reason);
         Assert.Equal(entry with { Record = decoded!.Record }, decoded);
         Assert.Equal(17L, decoded.Record.Offset);
@@ -174,20 +343,68 @@ public sealed class QuarantineTests
         Assert.Null(decoded.Record.Headers[1].Value);
     }
 
+    [Theory]
+    [InlineData(1732480000000L, false, "ts=1732480000000;lat=0")]
+    [InlineData(-1L, true, "ts=-1;lat=1")]
+    [InlineData(long.MinValue, false, "ts=-9223372036854775808;lat=0")]
+    public void The_stored_record_timestamp_is_the_quarantine_time_and_the_source_timestamp_comes_back_from_ts(long sourceTimestamp, bool logAppendTime, string expectedFields)
+    {
+        var entry = new QuarantineEntry(S, Inc, D, Topic, P, 17, QuarantineKinds.UnverifiableProvenance, "keys differ", 1800000000000,
+            new SourceRecord(17, Utf8("k"), Utf8("v"), sourceTimestamp, [new("a", Utf8("1"))], logAppendTime));
+        var headers = QuarantineCodec.Headers(entry);
+        Assert.EndsWith($";kind=unverifiable-provenance;at=1800000000000;kept=1;{expectedFields}", Text(headers[^2].Value));
+
+        // The stored Kafka record carries the time it was quarantined; its own timestamp is ignored when 'ts' is there.
+        Assert.True(QuarantineCodec.TryDecode(Utf8("k"), Utf8("v"), 1800000000000, headers, out var decoded, out var reason), reason);
+
+        Assert.Equal(sourceTimestamp, decoded!.Record.TimestampMs);
+        Assert.Equal(logAppendTime, decoded.Record.LogAppendTime);
+        Assert.Equal(1800000000000, decoded.QuarantinedAtMs);
+        Assert.Equal(entry with { Record = decoded.Record }, decoded);
+    }
+
     [Fact]
-    public void An_entry_too_large_for_the_quarantine_keeps_its_headers_and_says_where_the_record_is()
+    public void A_quarantine_record_written_before_ts_existed_keeps_its_stored_timestamp()
+    {
+        RecordHeader[] headers =
+        [
+            new("a", Utf8("1")),
+            new(QuarantineCodec.MetaHeader, Utf8("1;source=us-east;incarnation=1a2b3c4d;destination=eu-west;topic=orders;partition=3;offset=17;kind=refused-by-destination;at=5;kept=1")),
+            new(QuarantineCodec.ReasonHeader, Utf8("too large")),
+        ];
+
+        Assert.True(QuarantineCodec.TryDecode(Utf8("k"), Utf8("v"), 1732480000000, headers, out var decoded, out var reason), reason);
+
+        Assert.Equal(1732480000000, decoded!.Record.TimestampMs);
+        Assert.False(decoded.Record.LogAppendTime);
+        Assert.Equal(["a"], decoded.Record.Headers.Select(h => h.Name));
+    }
+
+    [Fact]
+    public void An_entry_too_large_for_the_quarantine_keeps_only_where_the_record_is_and_why()
     {
         var entry = new QuarantineEntry(S, Inc, D, Topic, P, 17, QuarantineKinds.RefusedByDestination, "too large", 5,
-            new SourceRecord(17, Utf8("k"), new byte[50_000], 1732480000000, [new("a", Utf8("1"))]));
+            new SourceRecord(17, Utf8("k"), new byte[50_000], 1732480000000, [new("a", Utf8("1")), new("big", new byte[50_000])], LogAppendTime: true));
 
         var slim = entry.WithoutRecord("larger than the quarantine accepts");
 
-        Assert.True(QuarantineCodec.TryDecode(slim.Record.Key, slim.Record.Value, slim.Record.TimestampMs, QuarantineCodec.Headers(slim), out var decoded, out var reason), reason);
+        Assert.Null(slim.Record.Key);
+        Assert.Null(slim.Record.Value);
+        Assert.Empty(slim.Record.Headers); // the headers alone may be what is too large
+        Assert.Equal(["mesh.quarantine", "mesh.quarantine.reason"], QuarantineCodec.Headers(slim).Select(h => h.Name));
+        Assert.True(QuarantineCodec.TryDecode(slim.Record.Key, slim.Record.Value, 99, QuarantineCodec.Headers(slim), out var decoded, out var reason), reason);
         Assert.False(decoded!.RecordKept);
+        Assert.Null(decoded.Record.Key);
         Assert.Null(decoded.Record.Value);
-        Assert.Equal(["a"], decoded.Record.Headers.Select(h => h.Name));
+        Assert.Empty(decoded.Record.Headers);
+        Assert.Equal(1732480000000, decoded.Record.TimestampMs);
+        Assert.True(decoded.Record.LogAppendTime);
+        Assert.Equal((S, Inc, D, Topic, P, 17L, QuarantineKinds.RefusedByDestination, 5L),
+            (decoded.Source, decoded.SourceIncarnation, decoded.Destination, decoded.Topic, decoded.Partition, decoded.SourceOffset, decoded.Kind, decoded.QuarantinedAtMs));
+        Assert.Contains("only where it is and why are kept here", decoded.Reason);
         Assert.Contains($"reads it again from {S} {Topic}/{P} offset 17", decoded.Reason);
-        Assert.StartsWith("too large [", decoded.Reason);
+        Assert.StartsWith("too large [larger than the quarantine accepts;", decoded.Reason);
+        Assert.Equal(2, entry.Record.Headers.Count); // the entry itself is not modified
     }
 
     [Fact]
@@ -274,10 +491,10 @@ public sealed class QuarantineTests
     private static QuarantineEntry Entry(SourceRecord record, string destination = D) =>
         new(S, Inc, destination, Topic, P, record.Offset, QuarantineKinds.RefusedByDestination, "too large", 0, record);
 
-    /// <summary>The entry as it comes back from the quarantine topic.</summary>
+    /// <summary>The entry as it comes back from the quarantine topic (stored with the time it was quarantined as its timestamp).</summary>
     private static QuarantineEntry Stored(QuarantineEntry entry)
     {
-        Assert.True(QuarantineCodec.TryDecode(entry.Record.Key, entry.Record.Value, entry.Record.TimestampMs, QuarantineCodec.Headers(entry), out var decoded, out var reason), reason);
+        Assert.True(QuarantineCodec.TryDecode(entry.Record.Key, entry.Record.Value, 1_900_000_000_000, QuarantineCodec.Headers(entry), out var decoded, out var reason), reason);
         return decoded!;
     }
 
@@ -295,6 +512,24 @@ public sealed class QuarantineTests
         using var signer = Keys.CreateSigner();
         var reading = ProvenanceTrust.Read(new SourceRecord(0, outbound.Key, outbound.Value, outbound.TimestampMs, outbound.Headers), D, Topic, P, signer);
         Assert.Equal(outbound.Provenance, reading.Trusted);
+    }
+
+    [Fact]
+    public void Replay_of_an_unverifiable_record_once_the_region_holds_the_key_gives_it_its_original_identity()
+    {
+        var foreign = MeshKeys.Create(OtherKeyText, null)!;
+        var record = SignedRecord(17, Prov(Other, Inc2, Topic, P, 41, 5, Other, S), foreign, new RecordHeader("app", Utf8("x")));
+        using (var link = Link(ReplicationPolicy.Default with { Keys = Keys }))
+            Assert.Equal(QuarantineKinds.UnverifiableProvenance, link.Decide(record, new OriginVector()).QuarantineKind);
+        var stored = Stored(Entry(record) with { Kind = QuarantineKinds.UnverifiableProvenance });
+
+        // The operator gives this region the other key as AdditionalKey, then replays.
+        using var replay = new QuarantineReplay(D, ReplicationPolicy.Default with { Keys = MeshKeys.Create(KeyText, OtherKeyText) });
+        var outbound = replay.ToOutbound(stored);
+
+        Assert.Equal(Prov(Other, Inc2, Topic, P, 41, 5, Other, S, D), outbound.Provenance);
+        Assert.Equal(5L, outbound.TimestampMs);
+        Assert.Equal(["app", ProvenanceCodec.HeaderName], outbound.Headers.Select(h => h.Name));
     }
 
     [Theory]
@@ -375,21 +610,68 @@ public sealed class QuarantineTests
         Assert.Equal(7L, restarted.RecordsExpired);
     }
 
-    [Fact]
-    public void An_inverted_gap_never_makes_the_expired_count_go_down()
+    [Theory]
+    [InlineData(20L, 10L)]
+    [InlineData(1L, 0L)]
+    [InlineData(-1L, 5L)]
+    [InlineData(-5L, -1L)]
+    public void SkipExpired_rejects_an_inverted_or_negative_gap_and_changes_nothing(long from, long to)
     {
-        using var link = Link(ReplicationPolicy.Default);
+        using var link = Link(ReplicationPolicy.Default, start: 3);
 
-        try
-        {
-            link.SkipExpired(20, 10);
-        }
-        catch (ArgumentException)
-        {
-            // Rejecting it is fine too.
-        }
+        Assert.Throws<ArgumentOutOfRangeException>(() => link.SkipExpired(from, to));
 
-        Assert.True(link.RecordsExpired >= 0, $"RecordsExpired is {link.RecordsExpired}");
+        Assert.Equal(0L, link.RecordsExpired);
+        Assert.Equal(3L, link.NextSourceOffset);
+    }
+
+    [Fact]
+    public void SkipExpired_of_an_empty_gap_counts_nothing()
+    {
+        using var link = Link(ReplicationPolicy.Default, start: 3);
+
+        Assert.Equal((10L, 10L), link.SkipExpired(10, 10));
+        Assert.Equal(0L, link.RecordsExpired);
+    }
+
+    [Fact]
+    public void A_gap_counts_only_the_source_offsets_above_what_the_vector_shows_applied_for_the_source_itself()
+    {
+        using var link = Link(ReplicationPolicy.Default, start: 100);
+        link.Vector.Advance(OriginVector.Key(S, Inc), 149);        // the source's own origin stream: found in the destination
+        link.Vector.Advance(OriginVector.Key(S, Inc2), 10_000);    // an older incarnation of the source: another stream
+        link.Vector.Advance(OriginVector.Key(Other, Inc), 10_000); // another origin's offsets are not source offsets
+
+        Assert.Equal((150L, 200L), link.SkipExpired(100, 200));
+        Assert.Equal(50L, link.RecordsExpired);
+        Assert.Equal(200L, link.NextSourceOffset);
+    }
+
+    [Fact]
+    public void A_gap_entirely_applied_in_the_destination_counts_nothing_but_moves_the_source_offset()
+    {
+        using var link = Link(ReplicationPolicy.Default, start: 0);
+        link.Vector.Advance(OriginVector.Key(S, Inc), 499);
+
+        var (from, to) = link.SkipExpired(100, 300);
+
+        Assert.Equal(from, to);
+        Assert.Equal(0L, link.RecordsExpired);
+        Assert.Equal(300L, link.NextSourceOffset);
+        var plan = link.Plan([Record(299), Record(300)]);
+        Assert.Empty(plan.Outbound); // 300 is applied already (the vector shows up to 499)
+        Assert.Equal(1, plan.Skipped);
+    }
+
+    [Fact]
+    public void A_reborn_source_counts_its_gap_in_full_whatever_its_old_incarnation_applied()
+    {
+        using var link = new PartitionReplication(S, D, Topic, P, FullMeshForwarding.Instance, ReplicationPolicy.Default,
+            ReplicationCheckpoint.Start(0, Inc2, Inc));
+        link.Vector.Advance(OriginVector.Key(S, Inc), 10_000); // the old incarnation's offsets say nothing of the new one's
+
+        Assert.Equal((0L, 40L), link.SkipExpired(0, 40));
+        Assert.Equal(40L, link.RecordsExpired);
     }
 
     // ---------------------------------------------------------------- reading the destination back

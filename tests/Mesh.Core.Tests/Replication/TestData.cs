@@ -107,13 +107,35 @@ internal static class TestData
     public static Provenance Prov(string origin, int partition, long offset, long timestampMs, params string[] hops) =>
         Prov(origin, Inc, Topic, partition, offset, timestampMs, hops);
 
-    public static SourceRecord Record(long offset, params RecordHeader[] headers) =>
-        new(offset, Utf8($"key-{offset}"), Utf8($"value-{offset}"), 1_700_000_000_000 + offset, headers);
+    /// <summary>The timestamp <see cref="Record(long, RecordHeader[])"/> gives a record without a provenance header.</summary>
+    public static long LocalTimestamp(long offset) => 1_700_000_000_000 + offset;
 
-    /// <summary>A record at <paramref name="offset"/> carrying <paramref name="provenance"/> signed for exactly this record.</summary>
+    /// <summary>
+    /// A record at <paramref name="offset"/>. Its timestamp is <see cref="LocalTimestamp"/>, except that a record
+    /// carrying a well-formed provenance header has the origin timestamp it names (the first such header's), as
+    /// every record the mesh writes does: so a genuine header is trusted on it. A test about a header copied onto
+    /// a record with another timestamp says so with <c>with { TimestampMs = ... }</c>.
+    /// </summary>
+    public static SourceRecord Record(long offset, params RecordHeader[] headers) =>
+        new(offset, Utf8($"key-{offset}"), Utf8($"value-{offset}"), OriginTimestampOf(headers) ?? LocalTimestamp(offset), headers);
+
+    private static long? OriginTimestampOf(IEnumerable<RecordHeader> headers)
+    {
+        foreach (var header in headers)
+        {
+            if (header.Name == ProvenanceCodec.HeaderName && header.Value is { } value && ProvenanceCodec.TryDecode(value, out var decoded, out _))
+                return decoded!.Provenance.OriginTimestampMs;
+        }
+        return null;
+    }
+
+    /// <summary>
+    /// A record at <paramref name="offset"/> carrying <paramref name="provenance"/> signed for exactly this record,
+    /// with the origin timestamp as its own (as the mesh writes it).
+    /// </summary>
     public static SourceRecord SignedRecord(long offset, Provenance provenance, MeshKeys keys, params RecordHeader[] headers)
     {
-        var bare = Record(offset);
+        var bare = Record(offset) with { TimestampMs = provenance.OriginTimestampMs };
         using var signer = keys.CreateSigner();
         var header = new RecordHeader(ProvenanceCodec.HeaderName, signer.Encode(provenance, bare.Key, bare.Value));
         return bare with { Headers = [.. headers, header] };
