@@ -15,6 +15,9 @@ public sealed class QuarantineReplay(string destination, ReplicationPolicy polic
         if (entry.Destination != destination)
             throw new ArgumentException($"the entry was quarantined on its way to {entry.Destination}, not {destination}");
         var reading = ProvenanceTrust.Read(entry.Record, entry.Source, entry.Topic, entry.Partition, _signer);
+        // Re-labelling a header nobody here can judge could send a genuine mesh record round in circles.
+        if (reading.Verdict == ProvenanceVerdict.Unverifiable)
+            throw new ArgumentException($"its provenance header still cannot be verified here ({reading.UntrustedReason}); give every region the same mesh key first");
         var provenance = reading.Trusted
             ?? Provenance.Local(entry.Source, entry.SourceIncarnation, entry.Topic, entry.Partition, entry.SourceOffset, entry.Record.TimestampMs);
         if (provenance.HasVisited(destination))

@@ -538,13 +538,25 @@ public sealed class QuarantineTests
     public void Replay_gives_an_untrusted_record_its_identity_where_it_was_read(bool keep)
     {
         using var replay = new QuarantineReplay(D, new ReplicationPolicy(Keys, true, keep, BadRecordAction.Quarantine));
-        var forged = ProvenanceHeader(Prov(Other, Inc2, Topic, P, long.MaxValue, 5, Other, S));
-        var record = Record(17, new RecordHeader("app", Utf8("x")), forged);
+        // Signed with the mesh key but copied from another record: verifiable, and not this record's.
+        var copied = SignedRecord(99, Prov(Other, Inc2, Topic, P, long.MaxValue, 5, Other, S), Keys).Headers[^1];
+        var record = Record(17, new RecordHeader("app", Utf8("x")), copied);
 
         var outbound = replay.ToOutbound(Stored(Entry(record) with { Kind = QuarantineKinds.UntrustedProvenance }));
 
         Assert.Equal(Prov(S, Inc, Topic, P, 17, record.TimestampMs, S, D), outbound.Provenance);
         Assert.Equal(keep ? ["app", ProvenanceCodec.UntrustedHeaderName, ProvenanceCodec.HeaderName] : ["app", ProvenanceCodec.HeaderName], outbound.Headers.Select(h => h.Name));
+    }
+
+    [Fact]
+    public void Replay_refuses_a_record_whose_header_still_cannot_be_verified()
+    {
+        using var replay = new QuarantineReplay(D, ReplicationPolicy.Default with { Keys = Keys });
+        var unsigned = Record(17, ProvenanceHeader(Prov(Other, Inc2, Topic, P, 41, 5, Other, S)));
+
+        var error = Assert.Throws<ArgumentException>(() => replay.ToOutbound(Stored(Entry(unsigned) with { Kind = QuarantineKinds.UnverifiableProvenance })));
+
+        Assert.Contains("still cannot be verified", error.Message);
     }
 
     [Fact]
