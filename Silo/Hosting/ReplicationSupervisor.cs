@@ -85,6 +85,8 @@ internal sealed partial class ReplicationSupervisor(
             }
         }
 
+        await WarnAboutQuarantineConfigsAsync(region, stoppingToken);
+
         string? lastProblem = null;
         var lastLoggedAt = DateTimeOffset.MinValue;
         while (true)
@@ -115,6 +117,22 @@ internal sealed partial class ReplicationSupervisor(
                 lastLoggedAt = DateTimeOffset.UtcNow;
             }
             await Task.Delay(ConfigCheckRetry, stoppingToken);
+        }
+    }
+
+    // Unlike a checkpoint topic that is not compacted, a quarantine that expires is not a reason to stop
+    // replicating: say so once, loudly.
+    private async Task WarnAboutQuarantineConfigsAsync(string region, CancellationToken stoppingToken)
+    {
+        try
+        {
+            if (await catalog.GetTopicConfigsAsync(region, InternalTopics.Quarantine, stoppingToken) is { } configs
+                && InternalTopics.QuarantineConfigProblem(configs) is { } problem)
+                LogQuarantineTopicMisconfigured(problem);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            LogQuarantineConfigsUnreadable(e, InternalTopics.Quarantine);
         }
     }
 
@@ -149,4 +167,10 @@ internal sealed partial class ReplicationSupervisor(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Could not reach link {Peer}->{Region}; retrying")]
     private partial void LogPingFailed(Exception e, string peer, string region);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Cannot read the configs of {Topic}; not checking how long it keeps quarantined records")]
+    private partial void LogQuarantineConfigsUnreadable(Exception e, string topic);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Problem}; set retention.ms=-1 and cleanup.policy=delete on it")]
+    private partial void LogQuarantineTopicMisconfigured(string problem);
 }

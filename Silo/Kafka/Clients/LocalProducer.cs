@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using Confluent.Kafka;
 using ErrorCode = Confluent.Kafka.ErrorCode;
+using Mesh.Core.Replication;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -9,9 +10,10 @@ namespace Mesh.Kafka.Clients;
 /// <summary>
 /// The silo's writer into its own region's cluster, shared by every replicator and the checkpoint
 /// store. librdkafka compresses per producer, not per record, so there is one producer per codec in
-/// use (<see cref="ProducerCompression"/> picks a topic's), each created on first use; a topic always
-/// goes through the same one, which keeps each partition's records in one producer's order. Every
-/// producer is idempotent, so broker retries never duplicate or reorder a partition's records.
+/// use (<see cref="ProducerCompression"/> picks a topic's), each created on first use, and one more for
+/// the mesh's internal topics; a topic always goes through the same one, which keeps each partition's
+/// records in one producer's order. Every producer is idempotent, so broker retries never duplicate or
+/// reorder a partition's records.
 /// </summary>
 public sealed partial class LocalProducer : IDisposable
 {
@@ -55,20 +57,27 @@ public sealed partial class LocalProducer : IDisposable
         _config.Remove("compression.codec");
     }
 
-    /// <summary>The region default's producer (the one internal topics use); replaced when librdkafka reports a fatal error.</summary>
-    public IProducer<byte[]?, byte[]?> Producer => For(_compression.Default.ToLowerInvariant()).Current;
 
     /// <summary>The codec the records of <paramref name="topic"/> are written with.</summary>
     public string CodecOf(string topic) =>
         _codecByTopic.GetOrAdd(topic, t => ProducerCompression.For(t, _compression.Default, _compression.Topics));
 
     private CodecProducer For(string codec) =>
-        _byCodec.GetOrAdd(codec, c => new Lazy<CodecProducer>(() => new CodecProducer(this, c))).Value;
+        _byCodec.GetOrAdd(codec, c => new Lazy<CodecProducer>(() => new CodecProducer(this, c, c))).Value;
+
+    // The mesh's own topics (checkpoints, quarantine) get a producer of their own: a record a broker
+    // refuses is a fatal error for an idempotent, gapless producer, and must not take the writes that
+    // would checkpoint past it or quarantine it down with it.
+    private const string InternalProducer = "internal";
+
+    private CodecProducer ForInternal() =>
+        _byCodec.GetOrAdd(InternalProducer, name => new Lazy<CodecProducer>(() =>
+            new CodecProducer(this, name, _compression.Default.ToLowerInvariant()))).Value;
 
     /// <summary>Produces through the producer of the topic's codec, waiting and retrying while the local queue is full instead of failing.</summary>
     public async ValueTask ProduceAsync(TopicPartition tp, Message<byte[]?, byte[]?> message, Action<DeliveryReport<byte[]?, byte[]?>> onDelivery, CancellationToken cancellationToken)
     {
-        var producer = For(CodecOf(tp.Topic));
+        var producer = TopicFilter.IsInternal(tp.Topic) ? ForInternal() : For(CodecOf(tp.Topic));
         while (true)
         {
             try
@@ -111,15 +120,15 @@ public sealed partial class LocalProducer : IDisposable
         private readonly object _gate = new();
         private IProducer<byte[]?, byte[]?> _producer;
 
-        public CodecProducer(LocalProducer owner, string codec)
+        public CodecProducer(LocalProducer owner, string name, string codec)
         {
             _owner = owner;
-            _codec = codec;
+            _codec = name;
             _config = new Dictionary<string, string>(owner._config, StringComparer.Ordinal) { ["compression.type"] = codec };
             // Several producers in one process: tell them apart in broker logs and quotas, unless
             // the operator chose the client id.
-            if (_config["client.id"] == owner._clientId && codec != owner._compression.Default.ToLowerInvariant())
-                _config["client.id"] = $"{owner._clientId}-{codec}";
+            if (_config["client.id"] == owner._clientId && name != owner._compression.Default.ToLowerInvariant())
+                _config["client.id"] = $"{owner._clientId}-{name}";
             _producer = Build();
             owner.LogProducerCreated(codec);
         }

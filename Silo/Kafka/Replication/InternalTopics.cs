@@ -45,6 +45,19 @@ public static class InternalTopics
             : $"topic {Checkpoints} has cleanup.policy={policy}; it must be cleanup.policy=compact";
     }
 
+    /// <summary>
+    /// What would make the quarantine topic drop records before an operator saw them (an operator may
+    /// have created it by hand), or null when it keeps them.
+    /// </summary>
+    public static string? QuarantineConfigProblem(IReadOnlyDictionary<string, string> configs)
+    {
+        var policy = configs.GetValueOrDefault("cleanup.policy") ?? "delete";
+        var retention = configs.GetValueOrDefault("retention.ms");
+        if (policy.Contains("compact", StringComparison.Ordinal))
+            return $"topic {Quarantine} has cleanup.policy={policy}; compaction would keep one record per key and drop the rest";
+        return retention == "-1" ? null : $"topic {Quarantine} has retention.ms={retention ?? "(the cluster's default)"}; quarantined records expire before anyone replays them unless it is -1";
+    }
+
     /// <summary>The command that gives an existing checkpoint topic the configs it needs.</summary>
     public static string CheckpointConfigFix(string bootstrapServers) =>
         $"kafka-configs.sh --bootstrap-server {bootstrapServers} --alter --entity-type topics --entity-name {Checkpoints} " +

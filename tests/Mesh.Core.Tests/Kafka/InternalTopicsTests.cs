@@ -34,4 +34,24 @@ public sealed class InternalTopicsTests
         Assert.StartsWith(
             "kafka-configs.sh --bootstrap-server b1:9092 --alter --entity-type topics --entity-name __mesh_checkpoints --add-config cleanup.policy=compact",
             InternalTopics.CheckpointConfigFix("b1:9092"));
+
+    [Theory]
+    [InlineData("delete", "-1", null)]
+    [InlineData(null, "-1", null)]
+    [InlineData("delete", "604800000", "retention.ms=604800000")]
+    [InlineData("delete", null, "retention.ms=(the cluster's default)")]
+    [InlineData("compact", "-1", "compaction would keep one record per key")]
+    [InlineData("compact,delete", "-1", "compaction would keep one record per key")]
+    public void The_quarantine_topic_must_keep_every_record_until_an_operator_deletes_it(string? policy, string? retention, string? problem)
+    {
+        var configs = new Dictionary<string, string>();
+        if (policy is not null) configs["cleanup.policy"] = policy;
+        if (retention is not null) configs["retention.ms"] = retention;
+
+        var found = InternalTopics.QuarantineConfigProblem(configs);
+
+        if (problem is null) Assert.Null(found);
+        else Assert.Contains(problem, found);
+        Assert.Null(InternalTopics.QuarantineConfigProblem(InternalTopics.QuarantineConfigs));
+    }
 }
