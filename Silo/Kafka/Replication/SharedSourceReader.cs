@@ -125,6 +125,14 @@ internal sealed partial class SharedSourceReader : IDisposable
             {
                 feed.Paused = true;
                 _consumer.Pause([result.TopicPartition]);
+                // The replicator may have drained the buffer between the count above and the flag: it
+                // saw no pause then, and nobody would resume an empty, paused partition. Look again.
+                Interlocked.MemoryBarrier();
+                if (feed.Buffered <= BufferLowWater)
+                {
+                    feed.Paused = false;
+                    _consumer.Resume([result.TopicPartition]);
+                }
             }
         }
     }
@@ -219,6 +227,8 @@ internal sealed partial class SharedSourceReader : IDisposable
                 }
             }
         }
+
+        public int Buffered => Volatile.Read(ref _count);
 
         public int Add(SourceRecord record)
         {
