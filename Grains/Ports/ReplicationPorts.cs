@@ -54,6 +54,9 @@ public interface ISourcePartitionFeed : IDisposable
     /// </summary>
     long? LogEndedBefore { get; }
 
+    /// <summary>A failure of the reader itself (an assignment that did not take); the replicator recovers.</summary>
+    string? Failure { get; }
+
     /// <summary>A permanent error the reader hit on this partition (topic deleted, authorization), if any.</summary>
     string? Error { get; }
 }
@@ -98,6 +101,21 @@ public sealed class RecordRejectedException(int index, long endOffset, string re
     public string Reason { get; } = reason;
 }
 
+/// <summary>
+/// Records of a write failed while later records of the same write were written (librdkafka's gapless
+/// guarantee does not cover timeouts). The records at <see cref="Failed"/> are not in the destination;
+/// the others are, up to <see cref="EndOffset"/>.
+/// </summary>
+public sealed class WriteHoleException(IReadOnlyList<int> failed, long endOffset, string reason)
+    : Exception($"{failed.Count} records of a write failed while later ones were written: {reason}")
+{
+    public IReadOnlyList<int> Failed { get; } = failed;
+
+    public long EndOffset { get; } = endOffset;
+
+    public string Reason { get; } = reason;
+}
+
 /// <summary>The region's quarantine topic (<c>__mesh_quarantine</c>) in its own Kafka.</summary>
 public interface IQuarantineStore
 {
@@ -122,7 +140,8 @@ public interface IRegionIdentity
     /// whose Kafka comes back empty is a new cluster and so a new incarnation, whose offsets never
     /// collide with the old one's.
     /// </summary>
-    Task<string> IncarnationAsync(string region, CancellationToken cancellationToken);
+    /// <param name="fresh">Ask the cluster now rather than answer from the last few seconds' lookup.</param>
+    Task<string> IncarnationAsync(string region, CancellationToken cancellationToken, bool fresh = false);
 }
 
 /// <summary>Checkpoints, kept in the destination region's own Kafka.</summary>

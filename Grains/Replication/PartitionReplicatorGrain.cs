@@ -39,6 +39,8 @@ public sealed partial class PartitionReplicatorGrain(
     // After a broker refused a batch (which may be another record's fault), records up to this source
     // offset are written one at a time, so a refusal names exactly the record it is about.
     private long _oneAtATimeUntil = -1;
+    // Set when a cluster looked replaced: the next recovery asks the clusters who they are now.
+    private bool _identityInDoubt;
     private string _source = "", _destination = "", _topic = "";
     private int _partition;
     private PartitionReplication? _replication;
@@ -110,23 +112,34 @@ public sealed partial class PartitionReplicatorGrain(
         {
             Stop(e.Message);
         }
+        catch (SourceChangedException e)
+        {
+            _identityInDoubt = true;
+            Retry(e);
+        }
         catch (Exception e)
         {
-            // Transient (a broker down, a timeout): forget in-memory progress and recover from the
-            // checkpoint, which re-reads the destination, so nothing half-written is written twice.
-            _error = $"retrying after: {e.Message}";
-            _state = ReplicationState.Starting;
-            Reset();
-            _timer?.Change(RetryBackoff, Running);
-            LogTransientFailure(e, Key);
+            Retry(e);
         }
+    }
+
+    // Transient (a broker down, a timeout): forget in-memory progress and recover from the
+    // checkpoint, which re-reads the destination, so nothing half-written is written twice.
+    private void Retry(Exception e)
+    {
+        _error = $"retrying after: {e.Message}";
+        _state = ReplicationState.Starting;
+        Reset();
+        _timer?.Change(RetryBackoff, Running);
+        LogTransientFailure(e, Key);
     }
 
     /// <summary>Restores the partition's state; false when it stopped instead (the destination lost data).</summary>
     private async Task<bool> RecoverAsync(CancellationToken cancellationToken)
     {
-        var sourceIncarnation = await identity.IncarnationAsync(_source, cancellationToken);
-        var destinationIncarnation = await identity.IncarnationAsync(_destination, cancellationToken);
+        var sourceIncarnation = await identity.IncarnationAsync(_source, cancellationToken, fresh: _identityInDoubt);
+        var destinationIncarnation = await identity.IncarnationAsync(_destination, cancellationToken, fresh: _identityInDoubt);
+        _identityInDoubt = false;
         // The checkpoint before the destination's end: a checkpoint written in between (by a previous
         // activation's last words) must not look like records the destination lost.
         var checkpoint = await checkpoints.ReadAsync(Key, cancellationToken);
@@ -168,18 +181,8 @@ public sealed partial class PartitionReplicatorGrain(
                 // its new one is read from offset 0, so whatever it already dropped is counted.
                 LogSourceReincarnated(Key, checkpoint.SourceIncarnation, checkpoint.NextSourceOffset, sourceIncarnation);
                 checkpoint = checkpoint with { NextSourceOffset = 0, SourceIncarnation = sourceIncarnation };
+                _oneAtATimeUntil = -1; // an offset of the old log
                 await checkpoints.WriteAsync(Key, checkpoint, cancellationToken);
-            }
-            else
-            {
-                var source = await feeds.GetWatermarksAsync(_source, _topic, _partition, cancellationToken);
-                if (source.High < checkpoint.NextSourceOffset)
-                {
-                    Stop($"{_source} {_topic}/{_partition} ends at offset {source.High}, before offset {checkpoint.NextSourceOffset} that the mesh already read, " +
-                         $"and {_source}'s Kafka is the same cluster: the topic was deleted and re-created, or the cluster lost data. Replication of this " +
-                         "partition stopped rather than mistake new records for ones already replicated.");
-                    return false;
-                }
             }
         }
 
@@ -199,6 +202,17 @@ public sealed partial class PartitionReplicatorGrain(
             throw;
         }
 
+        // What was read of the source is at least the checkpoint's position and, after a crash, the
+        // source's own records found in the destination; a source log that now ends before that lost it.
+        var read = Math.Max(replication.NextSourceOffset, replication.Vector.HighestFor(OriginVector.Key(_source, replication.SourceIncarnation)) + 1);
+        var sourceNow = await feeds.GetWatermarksAsync(_source, _topic, _partition, cancellationToken);
+        if (sourceNow.High < read)
+        {
+            replication.Dispose();
+            Stop(SourceLostMessage(sourceNow.High, read));
+            return false;
+        }
+
         _replication = replication;
         _feed = feeds.Open(_source, _topic, _partition, replication.NextSourceOffset);
         _state = ReplicationState.Replicating;
@@ -216,8 +230,13 @@ public sealed partial class PartitionReplicatorGrain(
         while (time.GetElapsedTime(started) < TurnBudget)
         {
             if (feed.Error is { } readError) throw new ReplicationFailedException(readError);
+            if (feed.Failure is { } readerFailure) throw new InvalidOperationException(readerFailure);
             if (feed.LogEndedBefore is long sourceEnd)
-                throw new SourceChangedException($"{_source} {_topic}/{_partition} now ends at offset {sourceEnd}, before offset {replication.NextSourceOffset} to be read next");
+            {
+                if (await identity.IncarnationAsync(_source, cancellationToken, fresh: true) != replication.SourceIncarnation)
+                    throw new SourceChangedException($"{_source} came back as a new cluster");
+                throw new ReplicationFailedException(SourceLostMessage(sourceEnd, replication.NextSourceOffset));
+            }
             if (_buffer.Count == 0 && _pendingGap is null)
             {
                 if (!await feed.WaitForRecordsAsync(IdleWait, cancellationToken)) break;
@@ -263,6 +282,11 @@ public sealed partial class PartitionReplicatorGrain(
             {
                 end = await destination.WriteAsync(_topic, _partition, plan.Outbound, cancellationToken);
             }
+            catch (WriteHoleException hole)
+            {
+                await QuarantineHolesAsync(replication, plan, hole, cancellationToken);
+                return true;
+            }
             catch (RecordRejectedException refused)
             {
                 // The records before it are written. A refusal known to be the record's own holds it for
@@ -302,6 +326,31 @@ public sealed partial class PartitionReplicatorGrain(
             return false;
         }
         return true;
+    }
+
+    private string SourceLostMessage(long sourceEnd, long read) =>
+        $"{_source} {_topic}/{_partition} ends at offset {sourceEnd}, before offset {read} that the mesh already read, and {_source}'s Kafka is " +
+        "the same cluster: the topic was deleted and re-created, or the cluster lost data. Replication of this partition stopped rather than " +
+        "mistake new records for ones already replicated.";
+
+    // Records that failed while later ones were written are not in the destination: they go to the
+    // quarantine (a replay puts them back, after the records that followed them), never past in silence.
+    private async Task QuarantineHolesAsync(PartitionReplication replication, BatchPlan plan, WriteHoleException hole, CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow().ToUnixTimeMilliseconds();
+        foreach (var index in hole.Failed)
+        {
+            var sourceOffset = plan.Outbound[index].SourceOffset;
+            var record = _buffer.First(r => r.Offset == sourceOffset);
+            var held = new HeldRecord(record, DecisionKind.Quarantine, QuarantineKinds.WriteFailed,
+                $"offset {sourceOffset}: writing it failed ({hole.Reason}) after records that followed it were written");
+            await quarantine.WriteAsync(replication.QuarantineEntryFor(held, now), cancellationToken);
+            LogQuarantined(Key, sourceOffset, held.QuarantineKind, held.Reason);
+        }
+        replication.CommitWithHoles(plan, hole.EndOffset, hole.Failed);
+        CountWritten(plan.Outbound.Where((_, i) => !hole.Failed.Contains(i)).ToList());
+        DropCommitted(replication);
+        await WriteCheckpointAsync(cancellationToken);
     }
 
     private void DropCommitted(PartitionReplication replication)

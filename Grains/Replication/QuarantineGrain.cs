@@ -60,6 +60,12 @@ public sealed partial class QuarantineGrain(
                 outcomes.Add(new ReplayOutcome(offset, false, null, $"already replayed at {at:u}; use --force to send it again"));
                 continue;
             }
+            if (!request.Force && record.Entry.Kind == QuarantineKinds.UnverifiableProvenanceElsewhere)
+            {
+                outcomes.Add(new ReplayOutcome(offset, false, null, "taken at its word, its header says it reached this region another way, so a replay would " +
+                    "likely write it twice; check the destination, and use --force if it is missing"));
+                continue;
+            }
             if (!request.Force && replayedSources.Contains(SourceOf(record.Entry)))
             {
                 outcomes.Add(new ReplayOutcome(offset, false, null, "another copy of the same source record was replayed already; use --force to send it again"));
@@ -96,8 +102,13 @@ public sealed partial class QuarantineGrain(
         // A write that fails for any reason leaves the record where it is; the operator sees why.
         catch (Exception e) when (e is not OperationCanceledException)
         {
-            var reason = e is RecordRejectedException refused ? refused.Reason : e.Message;
-            return new ReplayOutcome(record.QuarantineOffset, false, null, $"{entry.Topic}/{entry.Partition} refused it again: {reason}; it stays in the quarantine");
+            var why = e switch
+            {
+                RecordRejectedException refused => $"{entry.Topic}/{entry.Partition} refused it again: {refused.Reason}",
+                ArgumentException => $"it cannot be replayed: {e.Message}",
+                _ => $"writing it to {entry.Topic}/{entry.Partition} failed: {e.Message}",
+            };
+            return new ReplayOutcome(record.QuarantineOffset, false, null, $"{why}; it stays in the quarantine");
         }
     }
 

@@ -79,9 +79,15 @@ public sealed class PartitionReplication : IDisposable
         }
         else if (reading.Verdict == ProvenanceVerdict.Unverifiable)
         {
-            return Hold(QuarantineKinds.UnverifiableProvenance,
+            // Never skipped on its word (that is what a forged header would want), never re-labelled;
+            // what it claims only decides whether a replay is likely to duplicate.
+            var claim = reading.FaceValue!;
+            var elsewhere = claim.HasVisited(Destination) || !_forwarding.ShouldForward(claim.OriginRegion, Source, Destination)
+                            || vector.HasApplied(claim.OriginKey, claim.OriginOffset);
+            return Hold(elsewhere ? QuarantineKinds.UnverifiableProvenanceElsewhere : QuarantineKinds.UnverifiableProvenance,
                 $"offset {record.Offset}: provenance header cannot be verified here: {reading.UntrustedReason}. " +
-                "Give every region the same Mesh:Provenance:Key (or AdditionalKey during a rotation), then replay it");
+                "Give every region the same Mesh:Provenance:Key (or AdditionalKey during a rotation)" +
+                (elsewhere ? "; taken at its word it reached this region another way, so a replay would likely duplicate it" : ""));
         }
         else
         {
@@ -164,6 +170,16 @@ public sealed class PartitionReplication : IDisposable
         }
         NextSourceOffset = Math.Max(NextSourceOffset, next);
         DestinationEndOffset = Math.Max(DestinationEndOffset, destinationEndOffset);
+    }
+
+    /// <summary>
+    /// A planned batch was written except the records at <paramref name="failed"/> (indices into
+    /// <c>plan.Outbound</c>), which failed while later ones were written; the grain has quarantined them.
+    /// </summary>
+    public void CommitWithHoles(BatchPlan plan, long destinationEndOffset, IReadOnlyCollection<int> failed)
+    {
+        Commit(plan, destinationEndOffset);
+        RecordsQuarantined += failed.Count;
     }
 
     /// <summary>

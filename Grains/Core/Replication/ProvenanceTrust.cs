@@ -17,7 +17,8 @@ public enum ProvenanceVerdict
     Unverifiable,
 }
 
-public readonly record struct ProvenanceReading(ProvenanceVerdict Verdict, Provenance? Trusted, string? UntrustedReason);
+/// <param name="FaceValue">What a well-formed header says, trusted or not; never a basis for skipping a record.</param>
+public readonly record struct ProvenanceReading(ProvenanceVerdict Verdict, Provenance? Trusted, string? UntrustedReason, Provenance? FaceValue = null);
 
 /// <summary>
 /// The rule that lets nothing but the mesh itself move an origin vector: a header is trusted only
@@ -54,7 +55,7 @@ public static class ProvenanceTrust
         if (provenance.OriginPartition != partition)
             return Untrusted($"its header names origin partition {provenance.OriginPartition}, but it was read from partition {partition}");
         if (signer is not null && !signer.Verify(value, header, record.Key, record.Value, out var unverified, out var keysDiffer))
-            return keysDiffer ? new(ProvenanceVerdict.Unverifiable, null, unverified) : Untrusted(unverified);
+            return keysDiffer ? new(ProvenanceVerdict.Unverifiable, null, unverified, provenance) : Untrusted(unverified);
         // Every record the mesh writes carries its origin timestamp as its own; a topic that stamps
         // append times rewrites it, which is the one difference a genuine record may show.
         if (!record.LogAppendTime && record.TimestampMs != provenance.OriginTimestampMs)

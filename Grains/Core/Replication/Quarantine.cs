@@ -14,6 +14,16 @@ public static class QuarantineKinds
 
     /// <summary>Its provenance header is unsigned or signed with a key this region does not hold: the regions' keys differ.</summary>
     public const string UnverifiableProvenance = "unverifiable-provenance";
+
+    /// <summary>
+    /// As <see cref="UnverifiableProvenance"/>, and taken at its word the header says the record reached
+    /// this region another way (it was here already, or it comes over another link): most likely a
+    /// record already here, so it is not replayed unless forced.
+    /// </summary>
+    public const string UnverifiableProvenanceElsewhere = "unverifiable-provenance-elsewhere";
+
+    /// <summary>Writing it failed after records that followed it were written (a timeout during an outage): a hole, kept here.</summary>
+    public const string WriteFailed = "write-failed";
 }
 
 /// <summary>

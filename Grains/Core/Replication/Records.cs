@@ -41,6 +41,8 @@ public sealed record OutboundRecord(
             ? ProvenanceCodec.Encode(arrived)
             : signer.Encode(arrived, record.Key, record.Value);
         headers.Add(new RecordHeader(ProvenanceCodec.HeaderName, value));
-        return new OutboundRecord(record.Key, record.Value, record.TimestampMs, headers, arrived, record.Offset);
+        // The origin timestamp, not the record's: a topic on the way that stamps append times must not
+        // change the timestamp the next region checks the signed header against.
+        return new OutboundRecord(record.Key, record.Value, arrived.OriginTimestampMs, headers, arrived, record.Offset);
     }
 }

@@ -125,6 +125,9 @@ public sealed partial class LocalProducer : IDisposable
             _owner = owner;
             _codec = name;
             _config = new Dictionary<string, string>(owner._config, StringComparer.Ordinal) { ["compression.type"] = codec };
+            // Internal writes are one record at a time, each awaited: no gap to guard against, and a
+            // refused record (a quarantine entry too large) must fail alone, not fatally for the producer.
+            if (name == InternalProducer) _config["enable.gapless.guarantee"] = "false";
             // Several producers in one process: tell them apart in broker logs and quotas, unless
             // the operator chose the client id.
             if (_config["client.id"] == owner._clientId && name != owner._compression.Default.ToLowerInvariant())

@@ -120,21 +120,25 @@ public sealed class KafkaDestinationLog : IDestinationLog, IDisposable
 
         var end = -1L;
         var firstFailed = -1;
+        var lastWritten = -1;
         for (var i = 0; i < queued; i++)
         {
             var report = reports[i]!;
-            if (report.Error.IsError)
+            if (!report.Error.IsError)
             {
-                if (firstFailed < 0) firstFailed = i;
-                continue;
+                end = Math.Max(end, report.Offset.Value + 1);
+                lastWritten = i;
             }
-            end = Math.Max(end, report.Offset.Value + 1);
-            // librdkafka's gapless guarantee does not cover records that time out: a later record written
-            // after an earlier one failed leaves a hole that recovery would step over. Never go on from there.
-            if (firstFailed >= 0)
-                throw new ReplicationFailedException($"writing {topic}/{partition}: record {firstFailed} of a write failed ({reports[firstFailed]!.Error.Code}: " +
-                    $"{reports[firstFailed]!.Error.Reason}) while record {i} after it was written; replication of this partition stopped rather than " +
-                    "leave a hole in the destination. Check the destination's health, then restart the region's silos to resume from the checkpoint.");
+            else if (firstFailed < 0) firstFailed = i;
+        }
+        // librdkafka's gapless guarantee does not cover records that time out: records written after one
+        // that failed leave a hole recovery would step over. Name the failed ones, to be quarantined.
+        if (firstFailed >= 0 && lastWritten > firstFailed)
+        {
+            var failed = Enumerable.Range(0, queued).Where(i => reports[i]!.Error.IsError).ToList();
+            if (refusedAtProduce is not null) failed.AddRange(Enumerable.Range(queued, records.Count - queued));
+            var error = reports[firstFailed]!.Error;
+            throw new WriteHoleException(failed, end, $"{error.Code}: {error.Reason}");
         }
         if (firstFailed >= 0)
         {

@@ -16,33 +16,40 @@ public sealed class KafkaRegionIdentity(IOptions<KafkaRegionsOptions> regions, T
     private static readonly TimeSpan CacheFor = TimeSpan.FromSeconds(5);
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(10);
     // One lookup in flight per region: thousands of replicators recovering at once share it.
-    private readonly ConcurrentDictionary<string, (Task<string> Lookup, long At)> _known = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, Known> _known = new(StringComparer.Ordinal);
 
-    public Task<string> IncarnationAsync(string region, CancellationToken cancellationToken)
+    private sealed class Known
     {
-        while (true)
-        {
-            var now = time.GetTimestamp();
-            if (_known.TryGetValue(region, out var known))
-            {
-                var fresh = time.GetElapsedTime(known.At) < CacheFor;
-                if (!known.Lookup.IsCompleted || (fresh && known.Lookup.IsCompletedSuccessfully)) return known.Lookup.WaitAsync(cancellationToken);
-                var next = (Lookup(region), now);
-                if (_known.TryUpdate(region, next, known)) return next.Item1.WaitAsync(cancellationToken);
-            }
-            else
-            {
-                var first = (Lookup(region), now);
-                if (_known.TryAdd(region, first)) return first.Item1.WaitAsync(cancellationToken);
-            }
-        }
+        public Task<string>? Lookup;
+        public long CompletedAt;
     }
 
-    private Task<string> Lookup(string region)
+    public Task<string> IncarnationAsync(string region, CancellationToken cancellationToken, bool fresh = false)
+    {
+        var known = _known.GetOrAdd(region, _ => new Known());
+        Task<string> lookup;
+        lock (known)
+        {
+            var current = known.Lookup;
+            var usable = current is { IsCompleted: false }
+                || (!fresh && current is { IsCompletedSuccessfully: true } && time.GetElapsedTime(known.CompletedAt) < CacheFor);
+            if (!usable) known.Lookup = current = Start(region, known);
+            lookup = current!;
+        }
+        return lookup.WaitAsync(cancellationToken);
+    }
+
+    private Task<string> Start(string region, Known known)
     {
         var config = regions.Value.Cluster(region).BuildConfig(
             defaults: new Dictionary<string, string> { ["client.id"] = $"mesh-{regions.Value.LocalRegion}-identity-{region}", ["log_level"] = "3" },
             required: new Dictionary<string, string>());
-        return Task.Run(() => Incarnations.FromClusterId(ClusterId.Read(config, Timeout)));
+        return Task.Run(() =>
+        {
+            var incarnation = Incarnations.FromClusterId(ClusterId.Read(config, Timeout));
+            // Fresh from when the answer came, not from when it was asked for.
+            lock (known) known.CompletedAt = time.GetTimestamp();
+            return incarnation;
+        });
     }
 }

@@ -71,10 +71,18 @@ internal sealed partial class SharedSourceReader : IDisposable
             throw new InvalidOperationException($"{_region} {topic}/{partition} is already being read by this silo.");
         _commands.Enqueue(() =>
         {
-            _consumer.IncrementalAssign([new TopicPartitionOffset(tp, new Offset(startOffset))]);
-            // A pause set while an earlier feed of this partition was full outlives the unassign.
-            _consumer.Resume([tp]);
-            feed.Active = true;
+            try
+            {
+                _consumer.IncrementalAssign([new TopicPartitionOffset(tp, new Offset(startOffset))]);
+                // A pause set while an earlier feed of this partition was full outlives the unassign.
+                _consumer.Resume([tp]);
+                feed.Active = true;
+            }
+            catch (KafkaException e)
+            {
+                // Never a silent stall: the replicator sees it and recovers.
+                feed.Failure = $"assigning {_region} {topic}/{partition} at offset {startOffset} failed: {e.Error.Reason}";
+            }
         });
         return feed;
     }
@@ -156,7 +164,7 @@ internal sealed partial class SharedSourceReader : IDisposable
         {
             // Cannot tell yet; try the same offset again, which fails the same way until the source answers.
             LogClientError(_region, e.Error.Code, e.Error.Reason);
-            Reassign(tp, next);
+            Reassign(feed, next);
             return;
         }
         if (next > watermarks.High.Value)
@@ -169,13 +177,20 @@ internal sealed partial class SharedSourceReader : IDisposable
             feed.AddGap(new SourceGap(next, watermarks.Low.Value));
             next = watermarks.Low.Value;
         }
-        Reassign(tp, next);
+        Reassign(feed, next);
     }
 
-    private void Reassign(TopicPartition tp, long offset)
+    private void Reassign(PartitionFeed feed, long offset)
     {
-        _consumer.IncrementalUnassign([tp]);
-        _consumer.IncrementalAssign([new TopicPartitionOffset(tp, new Offset(offset))]);
+        try
+        {
+            _consumer.IncrementalUnassign([feed.TopicPartition]);
+            _consumer.IncrementalAssign([new TopicPartitionOffset(feed.TopicPartition, new Offset(offset))]);
+        }
+        catch (KafkaException e)
+        {
+            feed.Failure = $"re-assigning {_region} {feed.TopicPartition.Topic}/{feed.TopicPartition.Partition.Value} at offset {offset} failed: {e.Error.Reason}";
+        }
     }
 
     public SourceWatermarks GetWatermarks(string topic, int partition)
@@ -207,7 +222,18 @@ internal sealed partial class SharedSourceReader : IDisposable
         public volatile bool Paused;
         public string? Error { get; set; }
 
-        public long? LogEndedBefore { get; set; }
+        private long _logEndedBefore = -1;
+
+        public long? LogEndedBefore
+        {
+            get => Interlocked.Read(ref _logEndedBefore) is var end and >= 0 ? end : null;
+            set => Interlocked.Exchange(ref _logEndedBefore, value ?? -1);
+        }
+
+        private volatile string? _failure;
+
+        /// <summary>A failure of the reader's own (not the source's) the replicator should recover from.</summary>
+        public string? Failure { get => _failure; set => _failure = value; }
 
         /// <summary>Set on the reader thread once this feed's assignment is in place; records before that belong to an earlier reading.</summary>
         public volatile bool Active;
