@@ -425,16 +425,46 @@ public sealed class LocalMesh(string dir, Action<string>? progress = null)
         }
     }
 
+    // Silo and gateway ports are chosen before the silos bind them, while the embedded Kafka brokers and
+    // every client take ephemeral ports all the time. Picking below the kernel's ephemeral range means
+    // nothing else on the machine is handed one of ours in between (a silo that cannot bind exits).
     private static int[] FreePorts(int count)
     {
-        var listeners = Enumerable.Range(0, count).Select(_ =>
+        var (low, _) = EphemeralRange();
+        var ceiling = Math.Max(2048, low);
+        var floor = Math.Max(1024, ceiling - 12000);
+        var ports = new List<int>();
+        for (var attempt = 0; ports.Count < count && attempt < 10_000; attempt++)
         {
-            var l = new TcpListener(IPAddress.Loopback, 0);
-            l.Start();
-            return l;
-        }).ToList();
-        var ports = listeners.Select(l => ((IPEndPoint)l.LocalEndpoint).Port).ToArray();
-        listeners.ForEach(l => l.Stop());
-        return ports;
+            var port = Random.Shared.Next(floor, ceiling);
+            if (ports.Contains(port)) continue;
+            try
+            {
+                var listener = new TcpListener(IPAddress.Loopback, port);
+                listener.Start();
+                listener.Stop();
+                ports.Add(port);
+            }
+            catch (SocketException)
+            {
+                // in use: try another
+            }
+        }
+        if (ports.Count < count)
+            throw new MeshCommandException($"Could not find {count} free TCP ports between {floor} and {ceiling} on 127.0.0.1.");
+        return [.. ports];
+    }
+
+    private static (int Low, int High) EphemeralRange()
+    {
+        try
+        {
+            var parts = File.ReadAllText("/proc/sys/net/ipv4/ip_local_port_range").Split((char[])['\t', ' '], StringSplitOptions.RemoveEmptyEntries);
+            return (int.Parse(parts[0]), int.Parse(parts[1]));
+        }
+        catch (Exception e) when (e is IOException or FormatException or IndexOutOfRangeException or UnauthorizedAccessException)
+        {
+            return (32768, 60999); // Linux's default
+        }
     }
 }
