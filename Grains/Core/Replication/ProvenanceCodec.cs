@@ -42,10 +42,20 @@ public static class ProvenanceCodec
     public static byte[] Encode(Provenance provenance) => Encoding.UTF8.GetBytes(EncodeUnsigned(provenance) + "|" + Unsigned);
 
     /// <summary>Joins an unsigned header text and its signature into the header value.</summary>
-    public static byte[] Encode(string unsignedText, string keyId, ReadOnlySpan<byte> mac)
+    public static byte[] Encode(string unsignedText, string keyId, ReadOnlySpan<byte> mac) =>
+        Encode(Encoding.UTF8.GetBytes(unsignedText), keyId, mac);
+
+    /// <summary>The same from the unsigned header's bytes: one allocation, on the per-record path.</summary>
+    public static byte[] Encode(ReadOnlySpan<byte> unsignedHeader, string keyId, ReadOnlySpan<byte> mac)
     {
-        var signature = keyId + "." + Base64Url.EncodeToString(mac);
-        return Encoding.UTF8.GetBytes(unsignedText + "|" + signature);
+        var value = new byte[unsignedHeader.Length + 1 + keyId.Length + 1 + Base64Url.GetEncodedLength(mac.Length)];
+        unsignedHeader.CopyTo(value);
+        var at = unsignedHeader.Length;
+        value[at++] = (byte)'|';
+        at += Encoding.ASCII.GetBytes(keyId, value.AsSpan(at));
+        value[at++] = (byte)'.';
+        Base64Url.EncodeToUtf8(mac, value.AsSpan(at));
+        return value;
     }
 
     /// <summary>Decodes a header value; on failure <paramref name="reason"/> says what is wrong with it.</summary>

@@ -105,11 +105,10 @@ public sealed class ProvenanceSigner : IDisposable
     /// <summary>The signed header value for <paramref name="provenance"/> on a record with this key and value.</summary>
     public byte[] Encode(Provenance provenance, byte[]? key, byte[]? value)
     {
-        var unsigned = ProvenanceCodec.EncodeUnsigned(provenance);
-        var unsignedBytes = Encoding.UTF8.GetBytes(unsigned);
+        var unsignedBytes = Encoding.UTF8.GetBytes(ProvenanceCodec.EncodeUnsigned(provenance));
         Span<byte> mac = stackalloc byte[32];
         Compute(_signing, unsignedBytes, key, value, mac);
-        return ProvenanceCodec.Encode(unsigned, _signingKeyId, mac[..MacLength]);
+        return ProvenanceCodec.Encode(unsignedBytes, _signingKeyId, mac[..MacLength]);
     }
 
     /// <summary>

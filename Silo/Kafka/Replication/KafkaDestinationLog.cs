@@ -98,7 +98,7 @@ public sealed class KafkaDestinationLog : IDestinationLog, IDisposable
                 {
                     await _producer.ProduceAsync(tp, ToMessage(records[index]), report => { reports[index] = report; inFlight.Settle(1); }, cancellationToken);
                 }
-                catch (ProduceException<byte[]?, byte[]?> e) when (IsRefusal(e.Error))
+                catch (ProduceException<byte[]?, byte[]?> e) when (KafkaErrors.IsRecordRefusal(e.Error.Code))
                 {
                     // Refused before it was queued (larger than the producer accepts): nothing after it is sent.
                     refusedAtProduce = e;
@@ -145,7 +145,7 @@ public sealed class KafkaDestinationLog : IDestinationLog, IDisposable
             var error = reports[firstFailed]!.Error;
             // A refusal with every record before it written is a record's fault (quarantine it); it is
             // known to be this record's own only when the record was alone in the write.
-            if (IsRefusal(error) && AllWritten(reports, firstFailed))
+            if (KafkaErrors.IsRecordRefusal(error.Code) && AllWritten(reports, firstFailed))
                 throw new RecordRejectedException(firstFailed, end, $"{error.Code}: {error.Reason}{SizeHint(error)}", exact: records.Count == 1);
             throw ToException(error, tp);
         }
@@ -174,11 +174,6 @@ public sealed class KafkaDestinationLog : IDestinationLog, IDisposable
             if (reports[i] is not { Error.IsError: false }) return false;
         return true;
     }
-
-    // Errors about the record itself: sending it again would fail the same way.
-    private static bool IsRefusal(Error error) =>
-        error.Code is ErrorCode.MsgSizeTooLarge or ErrorCode.InvalidRecord
-            or ErrorCode.InvalidTimestamp or ErrorCode.PolicyViolation or ErrorCode.InvalidMsg;
 
     private static string SizeHint(Error error) => error.Code == ErrorCode.MsgSizeTooLarge
         ? " (larger than the destination accepts: raise the topic's max.message.bytes and the mesh's Mesh:Kafka:Settings:message.max.bytes, then replay it)"

@@ -28,7 +28,7 @@ public sealed partial class KafkaQuarantineStore(
         {
             await ProduceAsync(ToMessage(entry), cancellationToken);
         }
-        catch (KafkaException e) when (IsRefusal(e.Error.Code))
+        catch (KafkaException e) when (KafkaErrors.IsRecordRefusal(e.Error.Code))
         {
             // This region's Kafka refusing the record is often why it is here: keep where it is and why,
             // and let a replay fetch the record itself from the source.
@@ -37,16 +37,13 @@ public sealed partial class KafkaQuarantineStore(
             {
                 await ProduceAsync(ToMessage(entry.WithoutRecord($"{InternalTopics.Quarantine} refused the record itself ({e.Error.Code}: {e.Error.Reason})")), cancellationToken);
             }
-            catch (KafkaException again) when (IsRefusal(again.Error.Code))
+            catch (KafkaException again) when (KafkaErrors.IsRecordRefusal(again.Error.Code))
             {
                 throw new ReplicationFailedException($"cannot quarantine {entry.Source} {entry.Topic}/{entry.Partition} offset {entry.SourceOffset} ({entry.Reason}): " +
                     $"{InternalTopics.Quarantine} refuses even a record of where it is ({again.Error.Code}: {again.Error.Reason}); replication of this partition stopped at it.");
             }
         }
     }
-
-    private static bool IsRefusal(ErrorCode code) =>
-        code is ErrorCode.MsgSizeTooLarge or ErrorCode.InvalidRecord or ErrorCode.InvalidTimestamp or ErrorCode.PolicyViolation or ErrorCode.InvalidMsg;
 
     // Stamped with the time it is quarantined (the source record's own timestamp is in the header), so
     // a broker that limits how old a new record may be accepts it.
