@@ -9,9 +9,16 @@ namespace Mesh.Grains;
 [Alias("mesh.IPartitionReplicatorGrain")]
 public interface IPartitionReplicatorGrain : IGrainWithStringKey
 {
-    /// <summary>Activates the replicator if it is not running; cheap and idempotent.</summary>
+    /// <summary>
+    /// Runs the replicator on <paramref name="assignment"/>; cheap and idempotent. A different
+    /// assignment (origins, topic, paused) checkpoints, stops and recovers on the new one.
+    /// </summary>
     [Alias("EnsureRunning")]
-    Task EnsureRunningAsync();
+    Task EnsureRunningAsync(PartitionAssignment assignment);
+
+    /// <summary>Checkpoints and stops (its link no longer carries the partition); returns once nothing more is written.</summary>
+    [Alias("Stop")]
+    Task StopAsync();
 
     [AlwaysInterleave, Alias("GetStatus")]
     Task<PartitionStatus> GetStatusAsync();
@@ -24,8 +31,13 @@ public interface IPartitionReplicatorGrain : IGrainWithStringKey
 [Alias("mesh.ILinkGrain")]
 public interface ILinkGrain : IGrainWithStringKey
 {
-    [Alias("EnsureRunning")]
-    Task EnsureRunningAsync();
+    /// <summary>Runs the link on <paramref name="assignment"/>; returns how many partition replicators it restarted or stopped.</summary>
+    [Alias("Apply")]
+    Task<int> ApplyAsync(LinkAssignment assignment);
+
+    /// <summary>Stops every replicator of the link (removed from the topology) and returns how many it stopped.</summary>
+    [Alias("Stop")]
+    Task<int> StopAsync();
 
     [AlwaysInterleave, Alias("GetStatus")]
     Task<LinkStatus> GetStatusAsync();

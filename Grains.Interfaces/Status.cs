@@ -9,6 +9,8 @@ public enum ReplicationState
     Replicating = 1,
     /// <summary>Stopped by an error that needs an operator (see the error text).</summary>
     Stopped = 2,
+    /// <summary>Paused by an operator (<c>mesh link pause</c>); resumes from its checkpoint.</summary>
+    Paused = 3,
 }
 
 /// <summary>One partition of one topic on one link.</summary>
@@ -25,7 +27,11 @@ public sealed record PartitionStatus(
     [property: Id(8)] long NextSourceOffset,
     [property: Id(9)] string? Error,
     [property: Id(10)] long RecordsQuarantined = 0,
-    [property: Id(11)] long RecordsExpiredBeforeReplication = 0);
+    [property: Id(11)] long RecordsExpiredBeforeReplication = 0,
+    // When this activation began running its current assignment: unchanged by a topology change that does not touch the partition.
+    [property: Id(12)] DateTimeOffset? AssignedAt = null,
+    [property: Id(13)] long TopologyVersion = 0,
+    [property: Id(14)] string? DestinationTopic = null);
 
 /// <summary>One topic on one link, summed over its partitions.</summary>
 [GenerateSerializer, Immutable, Alias("mesh.TopicLinkStatus")]
@@ -54,4 +60,6 @@ public sealed record LinkStatus(
 [GenerateSerializer, Immutable, Alias("mesh.RegionStatus")]
 public sealed record RegionStatus(
     [property: Id(0)] string Region,
-    [property: Id(1)] IReadOnlyList<LinkStatus> InboundLinks);
+    [property: Id(1)] IReadOnlyList<LinkStatus> InboundLinks,
+    [property: Id(2)] long TopologyVersion = 0,
+    [property: Id(3)] string? TopologyName = null);

@@ -16,10 +16,18 @@ public sealed class RegionOptions
     /// <summary>This region's Kafka cluster.</summary>
     public KafkaClusterOptions Kafka { get; set; } = new();
 
-    /// <summary>The regions this region pulls from, by region id, each with its Kafka connection.</summary>
-    public Dictionary<string, PeerOptions> Peers { get; set; } = new(StringComparer.Ordinal);
+    /// <summary>
+    /// The topology to start from: a topology file (YAML or JSON) and where it is. The region runs the
+    /// newer of this file and the version persisted in its own Kafka (<c>__mesh_topology</c>); without
+    /// either it runs no link until <c>mesh topology apply</c> gives it one.
+    /// </summary>
+    public TopologySourceOptions Topology { get; set; } = new();
 
-    public TopicSelectionOptions Topics { get; set; } = new();
+    /// <summary>
+    /// Kafka connections to other regions that win over what the topology document says, by region id
+    /// (for a region reached through another address from here, or whose secrets live in this silo's settings).
+    /// </summary>
+    public Dictionary<string, KafkaClusterOptions> Connections { get; set; } = new(StringComparer.Ordinal);
 
     public ReplicationTuningOptions Replication { get; set; } = new();
 
@@ -73,26 +81,10 @@ public sealed class TopicPolicyOptions
     public string? Compression { get; set; }
 }
 
-/// <summary>A region this region pulls from: its Kafka, and what the topology says the link carries.</summary>
-public sealed class PeerOptions : KafkaClusterOptions
+public sealed class TopologySourceOptions
 {
-    /// <summary>
-    /// The origin regions whose records this link carries (the topology's forwarding table). Empty:
-    /// only the peer's own records, which is right for a full mesh.
-    /// </summary>
-    public List<string> Origins { get; set; } = [];
-
-    /// <summary>This link's topic selection; unset: the region's <c>Mesh:Topics</c>.</summary>
-    public TopicSelectionOptions? Topics { get; set; }
-}
-
-public sealed class TopicSelectionOptions
-{
-    /// <summary>Whole-name regular expressions; a topic is replicated if any matches. Empty: all topics.</summary>
-    public List<string> Include { get; set; } = [];
-
-    /// <summary>Whole-name regular expressions of topics never to replicate.</summary>
-    public List<string> Exclude { get; set; } = [];
+    /// <summary>Path of the topology file; empty: the persisted topology, or none until one is applied.</summary>
+    public string File { get; set; } = "";
 }
 
 public sealed class ReplicationTuningOptions

@@ -26,27 +26,19 @@ public static class RegionOptionsValidator
             Problem($"Mesh:Kafka:Settings:{key}", "is chosen by the mesh per topic (one producer per codec)",
                 $"Remove it and set Mesh:Replication:Compression (one of {Codecs}), or a Compression in a Mesh:TopicPolicies entry.");
 
-        foreach (var (peer, cluster) in options.Peers)
+        foreach (var (peer, cluster) in options.Connections)
         {
-            var path = $"Mesh:Peers:{peer}";
+            var path = $"Mesh:Connections:{peer}";
             if (!RegionIds.IsValid(peer, out var peerReason))
-                Problem(path, peerReason, "Rename the peer to a valid region id.");
+                Problem(path, peerReason, "Use the region id the topology gives that region.");
             if (peer == options.Region)
-                Problem(path, $"names this region ('{peer}') as its own peer", "Remove it: a region never replicates from itself.");
+                Problem(path, $"names this region ('{peer}')", "Remove it: this region's own Kafka is Mesh:Kafka.");
             ValidateCluster(path, cluster, Problem);
-            for (var i = 0; i < cluster.Origins.Count; i++)
-            {
-                var origin = cluster.Origins[i];
-                if (!RegionIds.IsValid(origin, out var originReason))
-                    Problem($"{path}:Origins:{i}", originReason, "List region ids whose records this link carries.");
-                else if (origin == options.Region)
-                    Problem($"{path}:Origins:{i}", $"names this region ('{origin}')", "Remove it: a region's own records never come back to it.");
-            }
-            if (cluster.Topics is { } topics)
-                ValidatePatterns($"{path}:Topics", topics, Problem);
         }
 
-        ValidatePatterns("Mesh:Topics", options.Topics, Problem);
+        if (!string.IsNullOrEmpty(options.Topology.File) && !File.Exists(options.Topology.File))
+            Problem("Mesh:Topology:File", $"'{options.Topology.File}' does not exist",
+                "Give the path of the topology file (YAML or JSON), or leave it empty to run the persisted topology (or none until 'mesh topology apply').");
 
         if (options.Replication.MaxBatchRecords is < 1 or > 100_000)
             Problem("Mesh:Replication:MaxBatchRecords", $"is {options.Replication.MaxBatchRecords}", "Use a value from 1 to 100000 (default 1000).");
@@ -127,13 +119,6 @@ public static class RegionOptionsValidator
     }
 
     private static string Codecs => string.Join(", ", ProducerCompression.Codecs);
-
-    private static void ValidatePatterns(string path, TopicSelectionOptions topics, Action<string, string, string> problem)
-    {
-        foreach (var (list, name) in new[] { (topics.Include, "Include"), (topics.Exclude, "Exclude") })
-            for (var i = 0; i < list.Count; i++)
-                ValidatePattern($"{path}:{name}:{i}", list[i], problem);
-    }
 
     private static void ValidatePattern(string path, string pattern, Action<string, string, string> problem)
     {

@@ -1,0 +1,140 @@
+using Orleans.Concurrency;
+
+namespace Mesh.Grains;
+
+/// <summary>
+/// A region's applied topology (key: region id): the versioned document, persisted in the region's
+/// own Kafka (<c>__mesh_topology</c>) so a restarted region comes back on the version it had. It
+/// derives the links this region runs and keeps each link grain on its current assignment. Versions
+/// only move forward; applies to one region are serialized by the grain, which is what makes
+/// <see cref="ApplyRequest.ExpectedVersion"/> a compare-and-set.
+/// </summary>
+[Alias("mesh.ITopologyGrain")]
+public interface ITopologyGrain : IGrainWithStringKey
+{
+    /// <summary>What the region runs now; <see cref="AppliedTopology.Version"/> 0 when it has no topology yet.</summary>
+    [AlwaysInterleave, Alias("Get")]
+    Task<AppliedTopology> GetAsync();
+
+    /// <summary>Validates, compares and (unless a dry run) persists and applies a new version.</summary>
+    [Alias("Apply")]
+    Task<ApplyResult> ApplyAsync(ApplyRequest request);
+
+    /// <summary>
+    /// Called by every silo of the region: activates the grain and offers the document the silo was
+    /// started with, which is adopted only when its version is newer than the persisted one.
+    /// </summary>
+    [Alias("EnsureRunning")]
+    Task EnsureRunningAsync(string? startupDocument);
+
+    /// <summary>Pauses or resumes link <paramref name="source"/> -> this region (one topic, or all when null).</summary>
+    [Alias("SetPaused")]
+    Task<PauseResult> SetPausedAsync(string source, string? topic, bool paused);
+}
+
+/// <param name="Version">0: the region has no topology yet.</param>
+/// <param name="Document">The document as applied (YAML or JSON text); empty when none.</param>
+/// <param name="InTopology">False when the document does not name this region (it runs no links).</param>
+/// <param name="Links">The links this region runs, <c>from -> to</c> with their origins and mode, for people.</param>
+/// <param name="Paused">Paused links and topics: <c>source</c> (the whole link) or <c>source/topic</c>.</param>
+[GenerateSerializer, Immutable, Alias("mesh.AppliedTopology")]
+public sealed record AppliedTopology(
+    [property: Id(0)] string Region,
+    [property: Id(1)] long Version,
+    [property: Id(2)] string Name,
+    [property: Id(3)] string Document,
+    [property: Id(4)] DateTimeOffset? AppliedAt,
+    [property: Id(5)] bool InTopology,
+    [property: Id(6)] IReadOnlyList<string> Links,
+    [property: Id(7)] IReadOnlyList<string> Paused,
+    [property: Id(8)] string? AdoptedFrom = null);
+
+/// <param name="Document">The topology file's text (YAML or JSON).</param>
+/// <param name="ExpectedVersion">The version the caller saw in this region; the apply is refused when the region holds another (a concurrent apply won). Null: any older version.</param>
+/// <param name="DryRun">Validate and compare only.</param>
+[GenerateSerializer, Immutable, Alias("mesh.ApplyRequest")]
+public sealed record ApplyRequest(
+    [property: Id(0)] string Document,
+    [property: Id(1)] long? ExpectedVersion,
+    [property: Id(2)] bool DryRun);
+
+[GenerateSerializer, Alias("mesh.ApplyOutcome")]
+public enum ApplyOutcome
+{
+    /// <summary>The region runs the new version now.</summary>
+    Applied = 0,
+    /// <summary>The region already ran exactly this document.</summary>
+    Unchanged = 1,
+    /// <summary>Nothing changed in the region; <see cref="ApplyResult.Error"/> says why.</summary>
+    Refused = 2,
+    /// <summary>A dry run: what would change.</summary>
+    WouldApply = 3,
+}
+
+/// <param name="VersionBefore">The version the region held when the request arrived.</param>
+/// <param name="VersionAfter">The version it holds now (equal to before unless applied).</param>
+/// <param name="LinksAdded">Links this region runs that it did not run before, <c>from -> to</c>.</param>
+/// <param name="PartitionsRestarted">Partition replicators stopped and started again because their origins or topic changed (removed links' stopped ones included).</param>
+[GenerateSerializer, Immutable, Alias("mesh.ApplyResult")]
+public sealed record ApplyResult(
+    [property: Id(0)] string Region,
+    [property: Id(1)] ApplyOutcome Outcome,
+    [property: Id(2)] long VersionBefore,
+    [property: Id(3)] long VersionAfter,
+    [property: Id(4)] IReadOnlyList<string> LinksAdded,
+    [property: Id(5)] IReadOnlyList<string> LinksRemoved,
+    [property: Id(6)] IReadOnlyList<string> LinksChanged,
+    [property: Id(7)] int PartitionsRestarted,
+    [property: Id(8)] string? Error);
+
+[GenerateSerializer, Immutable, Alias("mesh.PauseResult")]
+public sealed record PauseResult(
+    [property: Id(0)] string Region,
+    [property: Id(1)] string Link,
+    [property: Id(2)] string? Topic,
+    [property: Id(3)] bool Paused,
+    [property: Id(4)] bool Changed,
+    [property: Id(5)] string? Error);
+
+/// <summary>
+/// What a link grain runs, as its region's topology grain derived it from the document: one
+/// representation of a link from the model to the replicator.
+/// </summary>
+/// <param name="AllOrigins">Prefix naming: the link carries every origin (loops are cut by topic name and hops).</param>
+/// <param name="Origins">The origins whose records the link carries (identity naming), sorted.</param>
+/// <param name="PrefixNaming">Remote topics are named <c>source.topic</c> (MirrorMaker 2 style).</param>
+/// <param name="Paused">Paused topics of this link; <c>*</c> pauses all of them.</param>
+[GenerateSerializer, Immutable, Alias("mesh.LinkAssignment")]
+public sealed record LinkAssignment(
+    [property: Id(0)] string Source,
+    [property: Id(1)] string Destination,
+    [property: Id(2)] long TopologyVersion,
+    [property: Id(3)] IReadOnlyList<string> Include,
+    [property: Id(4)] IReadOnlyList<string> Exclude,
+    [property: Id(5)] bool AllOrigins,
+    [property: Id(6)] IReadOnlyList<string> Origins,
+    [property: Id(7)] bool PrefixNaming,
+    [property: Id(8)] IReadOnlyList<string> Paused)
+{
+    /// <summary>Equal apart from the version that carried it: applying it changes nothing.</summary>
+    public bool SameAs(LinkAssignment other) =>
+        Source == other.Source && Destination == other.Destination && AllOrigins == other.AllOrigins && PrefixNaming == other.PrefixNaming
+        && Include.SequenceEqual(other.Include) && Exclude.SequenceEqual(other.Exclude)
+        && Origins.SequenceEqual(other.Origins) && Paused.SequenceEqual(other.Paused);
+}
+
+/// <summary>What one partition replicator runs: where it writes and which origins it carries.</summary>
+[GenerateSerializer, Immutable, Alias("mesh.PartitionAssignment")]
+public sealed record PartitionAssignment(
+    [property: Id(0)] long TopologyVersion,
+    [property: Id(1)] string DestinationTopic,
+    [property: Id(2)] bool AllOrigins,
+    [property: Id(3)] IReadOnlyList<string> Origins,
+    [property: Id(4)] bool PrefixNaming,
+    [property: Id(5)] bool Paused)
+{
+    /// <summary>Equal apart from the version that carried it.</summary>
+    public bool SameAs(PartitionAssignment other) =>
+        DestinationTopic == other.DestinationTopic && AllOrigins == other.AllOrigins && PrefixNaming == other.PrefixNaming
+        && Paused == other.Paused && Origins.SequenceEqual(other.Origins);
+}
