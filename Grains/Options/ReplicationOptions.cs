@@ -68,6 +68,12 @@ public sealed class ReplicationOptions
             ? new OriginSetForwarding(origins)
             : FullMeshForwarding.Instance;
 
+    /// <summary>The origins link <paramref name="source"/> -> this region carries: the topology's row, or the source's own (full mesh).</summary>
+    public OriginSet CarriedFrom(string source) =>
+        Links.TryGetValue(source, out var link) && link.Origins is { } origins
+            ? OriginSet.Of(origins)
+            : OriginSet.Of([source]);
+
     /// <summary>The topic filter of link <paramref name="source"/> -> this region.</summary>
     public TopicFilter TopicsFrom(string source) =>
         Links.TryGetValue(source, out var link) && link.TopicsInclude is { } include

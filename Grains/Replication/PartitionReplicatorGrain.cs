@@ -1,4 +1,5 @@
 using Mesh.Core.Replication;
+using Mesh.Core.Topology;
 using Mesh.Grains.Options;
 using Mesh.Grains.Ports;
 using Orleans.Placement;
@@ -152,7 +153,7 @@ public sealed partial class PartitionReplicatorGrain(
             // whole destination is read back first, so what already arrived (over another link, or
             // before a lost checkpoint) is not written again.
             var start = await feeds.GetWatermarksAsync(_source, _topic, _partition, cancellationToken);
-            checkpoint = ReplicationCheckpoint.Start(start.Low, sourceIncarnation, destinationIncarnation);
+            checkpoint = ReplicationCheckpoint.Start(start.Low, sourceIncarnation, destinationIncarnation, _options.CarriedFrom(_source));
             await checkpoints.WriteAsync(Key, checkpoint, cancellationToken);
             LogLinkStarted(Key, start.Low, start.High);
         }
@@ -186,13 +187,17 @@ public sealed partial class PartitionReplicatorGrain(
             }
         }
 
-        var replication = new PartitionReplication(_source, _destination, _topic, _partition,
-            _options.ForwardingFrom(_source), _options.PolicyFor(_topic), checkpoint);
+        // Until route changes are handled here: the link takes what it carries now from here on, without
+        // going back for gained origins (the next source offset as low watermark), as before.
+        var carried = _options.CarriedFrom(_source);
+        checkpoint = checkpoint.Reassign(carried, _source, checkpoint.NextSourceOffset, out _);
+        var replication = new PartitionReplication(_source, _destination, _topic, _topic, _partition,
+            NamingPolicy.Identity, carried, _options.PolicyFor(_topic), checkpoint);
         try
         {
             if (destinationEnd > checkpoint.DestinationEndOffset)
             {
-                await destination.ScanAsync(_topic, _partition, checkpoint.DestinationEndOffset, destinationEnd, replication.Observe, cancellationToken);
+                await destination.ScanAsync(_topic, _partition, checkpoint.DestinationEndOffset, destinationEnd, record => replication.Observe(record), cancellationToken);
                 replication.ObservedUpTo(destinationEnd);
             }
         }
