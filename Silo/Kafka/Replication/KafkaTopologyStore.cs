@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using Confluent.Kafka;
+using ErrorCode = Confluent.Kafka.ErrorCode;
 using Mesh.Grains.Ports;
 using Mesh.Kafka.Clients;
 using Microsoft.Extensions.Options;
