@@ -71,7 +71,12 @@ public sealed partial class TopologyGrain(
     {
         if (startupDocument is null) return;
         var load = Topology.Load(startupDocument, "Mesh:Topology:File");
-        if (load.Topology is not { } topology || topology.Version <= Version) return;
+        if (load.Topology is not { } topology)
+        {
+            LogStartupInvalid(_region, string.Join("; ", load.Errors.Select(e => e.Describe())));
+            return;
+        }
+        if (topology.Version <= Version) return;
         if (Refusal(topology) is { } why)
         {
             LogStartupRefused(_region, topology.Version, why);
@@ -123,6 +128,9 @@ public sealed partial class TopologyGrain(
         }
         var entry = topic is null ? source : $"{source}/{topic}";
         var set = new SortedSet<string>(Paused, StringComparer.Ordinal);
+        if (!paused && topic is not null && set.Contains(source))
+            return new PauseResult(_region, link, topic, paused, false,
+                $"the whole link {link} is paused, so topic '{topic}' cannot be resumed alone; resume the link (without --topic), then pause the topics that should stay paused");
         // Resuming a whole link resumes its topics too; pausing a topic of a paused link changes nothing.
         var changed = paused ? set.Add(entry) : topic is null ? set.RemoveWhere(p => p == source || p.StartsWith(source + "/", StringComparison.Ordinal)) > 0 : set.Remove(entry);
         if (!changed) return new PauseResult(_region, link, topic, paused, false, null);
@@ -190,6 +198,8 @@ public sealed partial class TopologyGrain(
         // starts carrying them this round.
         var doubtful = new HashSet<string>(StringComparer.Ordinal);
         var doubtAll = false;
+        // Unknown links paused this round: their restarts were counted when they paused.
+        var pausedFirst = new HashSet<string>(StringComparer.Ordinal);
 
         foreach (var key in _toStop.ToArray())
         {
@@ -209,10 +219,23 @@ public sealed partial class TopologyGrain(
         }
         foreach (var (key, want) in desired)
         {
-            if (!_running.TryGetValue(key, out var had) || had.SameAs(want) || want.AllOrigins) continue;
-            var kept = had.Origins.Where(want.Origins.Contains).ToArray();
-            if (kept.Length == had.Origins.Count) continue;
-            var shrunk = had with { Origins = kept, TopologyVersion = want.TopologyVersion };
+            LinkAssignment shrunk;
+            if (!_running.TryGetValue(key, out var had))
+            {
+                // What this link runs is unknown (a new activation of this grain, or a failed call): it
+                // may carry origins another link is about to take over, so it is paused (checkpointed,
+                // writing nothing) before anything starts. A link never run before pauses at no cost.
+                shrunk = want with { Paused = ["*"] };
+                had = want;
+                pausedFirst.Add(key);
+            }
+            else
+            {
+                if (had.SameAs(want) || want.AllOrigins) continue;
+                var kept = had.Origins.Where(want.Origins.Contains).ToArray();
+                if (kept.Length == had.Origins.Count) continue;
+                shrunk = had with { Origins = kept, TopologyVersion = want.TopologyVersion };
+            }
             try
             {
                 restarted += await Link(key).ApplyAsync(shrunk).WaitAsync(LinkCallTimeout, cancellationToken);
@@ -220,8 +243,9 @@ public sealed partial class TopologyGrain(
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {
+                doubtAll |= !_running.ContainsKey(key);
                 doubtful.UnionWith(had.Origins.Except(want.Origins));
-                _running.Remove(key); // unknown now: treated as new next round
+                _running.Remove(key); // unknown now: paused first next round
                 errors.Add($"narrowing {key}: {e.GetBaseException().Message}");
             }
         }
@@ -249,7 +273,7 @@ public sealed partial class TopologyGrain(
         {
             if (error is null)
             {
-                restarted += count;
+                if (!pausedFirst.Contains(key)) restarted += count;
                 _running[key] = desired[key];
             }
             else
@@ -300,6 +324,9 @@ public sealed partial class TopologyGrain(
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Region {Region}: the topology file's version {Version} is not run: {Reason}")]
     private partial void LogStartupRefused(string region, long version, string reason);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Region {Region}: the topology file is invalid and is not run: {Errors}")]
+    private partial void LogStartupInvalid(string region, string errors);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Region {Region}: the persisted topology version {Version} is invalid and is not run: {Errors}")]
     private partial void LogPersistedInvalid(string region, long version, string errors);

@@ -48,20 +48,20 @@ public sealed partial class LinkGrain(
         var previous = _assignment;
         _assignment = assignment;
         _filter = new TopicFilter(assignment.Include, assignment.Exclude);
-        var restarted = 0;
-        foreach (var (topic, plan) in _topics.ToArray())
+        // Topics in parallel: each replicator may first finish a turn of up to half a second.
+        var counts = await Task.WhenAll(_topics.Where(t => t.Value.Error is null).ToArray().Select(async entry =>
         {
-            if (plan.Error is not null) continue;
+            var (topic, plan) = (entry.Key, entry.Value);
             if (!Selects(topic))
             {
-                restarted += await StopTopicAsync(topic, plan.Partitions);
                 _topics.Remove(topic);
-                continue;
+                return await StopTopicAsync(topic, plan.Partitions);
             }
             // Only partitions whose own assignment changes are restarted; the rest are not even called.
-            if (previous is not null && AssignmentFor(topic, previous).SameAs(AssignmentFor(topic, assignment))) continue;
-            restarted += await EnsureRunningAsync(topic, plan.Partitions, AssignmentFor(topic, assignment));
-        }
+            if (previous is not null && AssignmentFor(topic, previous).SameAs(AssignmentFor(topic, assignment))) return 0;
+            return await EnsureRunningAsync(topic, plan.Partitions, AssignmentFor(topic, assignment));
+        }));
+        var restarted = counts.Sum();
         // A fresh activation knows no topic yet, but replicators of an earlier one may still run on an
         // older assignment: they are brought onto this one before the call returns, so a link that loses
         // origins has stopped carrying them when its region's topology grain goes on.
@@ -95,8 +95,7 @@ public sealed partial class LinkGrain(
                 LogStopListFailed(e, _source, _destination);
             }
         }
-        var stopped = 0;
-        foreach (var (topic, partitions) in topics) stopped += await StopTopicAsync(topic, partitions);
+        var stopped = (await Task.WhenAll(topics.Select(t => StopTopicAsync(t.Item1, t.Item2)))).Sum();
         _topics.Clear();
         _assignment = null;
         DeactivateOnIdle();

@@ -51,10 +51,20 @@ public sealed class InMemorySourceFeeds(MeshWorld world) : ISourceFeeds
     }
 }
 
-/// <summary>The local region's partitions in the in-memory Kafka; writes store records as the Kafka producer would send them.</summary>
-public sealed class InMemoryDestinationLog(MeshWorld world) : IDestinationLog
+/// <summary>Destination logs by region: the local one, or a push link's destination.</summary>
+public sealed class InMemoryDestinationLogs(MeshWorld world) : IDestinationLogs
 {
-    private PartitionLog Log(string topic, int partition) => world.Kafka.Get(world.LocalRegion, topic, partition);
+    public IDestinationLog For(string region) => new InMemoryDestinationLog(world, region);
+}
+
+/// <summary>One region's partitions in the in-memory Kafka; writes store records as the Kafka producer would send them.</summary>
+public sealed class InMemoryDestinationLog(MeshWorld world, string region) : IDestinationLog
+{
+    public InMemoryDestinationLog(MeshWorld world) : this(world, world.LocalRegion)
+    {
+    }
+
+    private PartitionLog Log(string topic, int partition) => world.Kafka.Get(region, topic, partition);
 
     public Task<long> GetEndOffsetAsync(string topic, int partition, CancellationToken cancellationToken) =>
         Task.FromResult(Log(topic, partition).End);
