@@ -37,6 +37,8 @@ public interface ITopologyGrain : IGrainWithStringKey
 /// <param name="InTopology">False when the document does not name this region (it runs no links).</param>
 /// <param name="Links">The links this region runs, <c>from -> to</c> with their origins and mode, for people.</param>
 /// <param name="Paused">Paused links and topics: <c>source</c> (the whole link) or <c>source/topic</c>.</param>
+/// <param name="AdoptedFrom">The peer this version was taken from (the region was down when it was applied), or null.</param>
+/// <param name="Assignments">What each link this region runs was given.</param>
 [GenerateSerializer, Immutable, Alias("mesh.AppliedTopology")]
 public sealed record AppliedTopology(
     [property: Id(0)] string Region,
@@ -47,7 +49,8 @@ public sealed record AppliedTopology(
     [property: Id(5)] bool InTopology,
     [property: Id(6)] IReadOnlyList<string> Links,
     [property: Id(7)] IReadOnlyList<string> Paused,
-    [property: Id(8)] string? AdoptedFrom = null);
+    [property: Id(8)] string? AdoptedFrom = null,
+    [property: Id(9)] IReadOnlyList<LinkAssignment>? Assignments = null);
 
 /// <param name="Document">The topology file's text (YAML or JSON).</param>
 /// <param name="ExpectedVersion">The version the caller saw in this region; the apply is refused when the region holds another (a concurrent apply won). Null: any older version.</param>

@@ -21,8 +21,13 @@ if (args.Contains("--help") || args.Contains("-h"))
           Mesh:Kafka:BootstrapServers    this region's Kafka
           Mesh:Kafka:Settings:<key>      any librdkafka setting (security.protocol, sasl.*, ssl.*)
           Mesh:Kafka:EmbeddedControl     region host URL (embedded Kafka only)
-          Mesh:Peers:<region>:...        each region to pull from, same shape as Mesh:Kafka
-          Mesh:Topics:Include / Exclude  whole-name regular expressions
+          Mesh:Topology:File             the topology file (YAML or JSON) to start from; the region
+                                         runs the newer of it and the version persisted in its Kafka
+                                         (__mesh_topology). Without either it waits for
+                                         'mesh topology apply'. Links, topics, routes and naming all
+                                         come from the topology.
+          Mesh:Connections:<region>:...  another region's Kafka (same shape as Mesh:Kafka), winning
+                                         over the topology's 'kafka' settings for that region
           Mesh:Replication:Compression   codec of the records written into this region:
                                          none (default) | gzip | snappy | lz4 | zstd
           Mesh:TopicPolicies:<i>:Topics  whole-name regular expression; the first matching entry wins
@@ -63,7 +68,21 @@ catch (InvalidOperationException e)
     Console.Error.WriteLine($"Invalid region configuration: {e.Message}");
     return 2;
 }
-var problems = RegionOptionsValidator.Validate(region);
+var problems = RegionOptionsValidator.Validate(region).ToList();
+// Settings of the per-silo topology this build replaced: say where they went rather than ignore them.
+foreach (var gone in new[] { "Peers", "Topics" })
+    if (builder.Configuration.GetSection($"{RegionOptions.Section}:{gone}").Exists())
+        problems.Add($"Mesh:{gone} (env MESH_Mesh__{gone}): is no longer read: links, peers and topic selections come from the topology. " +
+                     "Write them in a topology file and set Mesh:Topology:File to it (or apply one with 'mesh topology apply'); " +
+                     "a peer's Kafka address that differs from the topology's goes in Mesh:Connections:<region>.");
+if (!string.IsNullOrEmpty(region.Topology.File) && File.Exists(region.Topology.File))
+{
+    var load = Mesh.Core.Topology.Topology.Load(File.ReadAllText(region.Topology.File), region.Topology.File);
+    foreach (var error in load.Errors)
+        problems.Add($"Mesh:Topology:File: {error.Describe(region.Topology.File)} (fix: {error.Fix})");
+    if (load.Topology is { } topology && Mesh.Core.Topology.RegionPlan.Unsupported(topology) is { } unsupported)
+        problems.Add($"Mesh:Topology:File: {unsupported}");
+}
 if (problems.Count > 0)
 {
     Console.Error.WriteLine($"Invalid region configuration ({problems.Count} problem{(problems.Count == 1 ? "" : "s")}):");

@@ -8,17 +8,6 @@ public sealed class ReplicationOptions
     /// <summary>This region's id: the destination of every link that runs here.</summary>
     public string LocalRegion { get; set; } = "";
 
-    /// <summary>Regions this region pulls from.</summary>
-    public List<string> Peers { get; set; } = [];
-
-    /// <summary>Per inbound link (keyed by source region): what the topology says it carries, when it says more than the full-mesh default.</summary>
-    public Dictionary<string, InboundLinkOptions> Links { get; set; } = new(StringComparer.Ordinal);
-
-    /// <summary>Regular expressions (whole-name) of topics to replicate; empty means all.</summary>
-    public List<string> TopicsInclude { get; set; } = [".*"];
-
-    public List<string> TopicsExclude { get; set; } = [];
-
     /// <summary>Most records written in one batch per partition.</summary>
     public int MaxBatchRecords { get; set; } = 1000;
 
@@ -61,28 +50,4 @@ public sealed class ReplicationOptions
         }
         return new ReplicationPolicy(Keys, StrictProvenance, KeepUntrustedHeader, action);
     }
-
-    /// <summary>The forwarding rule of link <paramref name="source"/> -> this region.</summary>
-    public IForwardingPolicy ForwardingFrom(string source) =>
-        Links.TryGetValue(source, out var link) && link.Origins is { } origins
-            ? new OriginSetForwarding(origins)
-            : FullMeshForwarding.Instance;
-
-    /// <summary>The topic filter of link <paramref name="source"/> -> this region.</summary>
-    public TopicFilter TopicsFrom(string source) =>
-        Links.TryGetValue(source, out var link) && link.TopicsInclude is { } include
-            ? new TopicFilter(include, link.TopicsExclude ?? [])
-            : new TopicFilter(TopicsInclude, TopicsExclude);
-}
-
-/// <summary>One inbound link's row of the topology.</summary>
-public sealed class InboundLinkOptions
-{
-    /// <summary>The origins whose records the link carries; null: only the source's own (full mesh).</summary>
-    public List<string>? Origins { get; set; }
-
-    /// <summary>The link's own topic selection; null: the region's.</summary>
-    public List<string>? TopicsInclude { get; set; }
-
-    public List<string>? TopicsExclude { get; set; }
 }

@@ -67,6 +67,9 @@ public interface IDestinationLog
     /// <summary>The partition's high watermark: the offset the next record written gets.</summary>
     Task<long> GetEndOffsetAsync(string topic, int partition, CancellationToken cancellationToken);
 
+    /// <summary>The partition's first offset still held and its high watermark.</summary>
+    Task<SourceWatermarks> GetWatermarksAsync(string topic, int partition, CancellationToken cancellationToken);
+
     /// <summary>Calls <paramref name="onRecord"/> for each record in [from, to), in offset order (read back for recovery).</summary>
     Task ScanAsync(string topic, int partition, long fromOffset, long toOffset,
         Action<SourceRecord> onRecord, CancellationToken cancellationToken);

@@ -1,4 +1,5 @@
 using Mesh.Core.Replication;
+using Mesh.Core.Topology;
 using Mesh.Grains.Options;
 using Mesh.Grains.Ports;
 using Microsoft.Extensions.Logging;
@@ -7,10 +8,11 @@ using Microsoft.Extensions.Options;
 namespace Mesh.Grains.Replication;
 
 /// <summary>
-/// One inbound link S -> D. Periodically lists S's topics, selects them with the configured
-/// filter, creates missing targets in D with S's partition count, refuses (with an error in the
-/// status) a topic whose partition counts differ rather than mis-map partitions, and keeps one
-/// replicator grain running per partition.
+/// One inbound link S -> D, run on the assignment its region's topology grain gives it. Periodically
+/// lists S's topics, selects them with the assignment's filter, creates missing targets in D with
+/// S's partition count, refuses (with an error in the status) a topic whose partition counts differ
+/// rather than mis-map partitions, and keeps one replicator grain running per partition on that
+/// partition's assignment. A new assignment restarts only the partitions whose own assignment changed.
 /// </summary>
 public sealed partial class LinkGrain(
     ITopicCatalog catalog,
@@ -20,28 +22,107 @@ public sealed partial class LinkGrain(
     ILogger<LinkGrain> logger) : Grain, ILinkGrain
 {
     private readonly ReplicationOptions _options = options.Value;
+    private LinkAssignment? _assignment;
     private TopicFilter _filter = TopicFilter.All;
     private readonly SortedDictionary<string, TopicPlan> _topics = new(StringComparer.Ordinal);
     private string _source = "", _destination = "";
     private string? _error;
     private DateTimeOffset? _lastDiscoveryAt;
+    private IGrainTimer? _discovery;
 
     private sealed record TopicPlan(int Partitions, string? Error);
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
         (_source, _destination) = GrainKeys.ParseLink(this.GetPrimaryKeyString());
-        _filter = _options.TopicsFrom(_source);
-        this.RegisterGrainTimer(DiscoverAsync, new GrainTimerCreationOptions
+        return Task.CompletedTask;
+    }
+
+    public async Task<int> ApplyAsync(LinkAssignment assignment)
+    {
+        if (_assignment is { } current && current.SameAs(assignment))
+        {
+            _assignment = assignment;
+            return 0;
+        }
+        var previous = _assignment;
+        _assignment = assignment;
+        _filter = new TopicFilter(assignment.Include, assignment.Exclude);
+        var restarted = 0;
+        foreach (var (topic, plan) in _topics.ToArray())
+        {
+            if (plan.Error is not null) continue;
+            if (!Selects(topic))
+            {
+                restarted += await StopTopicAsync(topic, plan.Partitions);
+                _topics.Remove(topic);
+                continue;
+            }
+            // Only partitions whose own assignment changes are restarted; the rest are not even called.
+            if (previous is not null && AssignmentFor(topic, previous).SameAs(AssignmentFor(topic, assignment))) continue;
+            await Task.WhenAll(Enumerable.Range(0, plan.Partitions).Select(p => Partition(topic, p).EnsureRunningAsync(AssignmentFor(topic, assignment))));
+            restarted += plan.Partitions;
+        }
+        if (previous is null) LogAssigned(_source, _destination, assignment.TopologyVersion);
+        else LogReassigned(_source, _destination, assignment.TopologyVersion, restarted);
+        _discovery ??= this.RegisterGrainTimer(DiscoverAsync, new GrainTimerCreationOptions
         {
             DueTime = TimeSpan.Zero,
             Period = _options.DiscoveryInterval,
             KeepAlive = true,
         });
-        return Task.CompletedTask;
+        return restarted;
     }
 
-    public Task EnsureRunningAsync() => Task.CompletedTask;
+    public async Task<int> StopAsync()
+    {
+        _discovery?.Dispose();
+        _discovery = null;
+        var topics = _topics.Where(t => t.Value.Error is null).Select(t => (t.Key, t.Value.Partitions)).ToList();
+        if (_assignment is null && topics.Count == 0)
+        {
+            // A fresh activation does not know what an earlier one ran: stop whatever the source has.
+            try
+            {
+                var source = await catalog.ListTopicsAsync(_source, CancellationToken.None);
+                topics = [.. source.Where(t => !TopicFilter.IsInternal(t.Key)).Select(t => (t.Key, t.Value))];
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                LogStopListFailed(e, _source, _destination);
+            }
+        }
+        var stopped = 0;
+        foreach (var (topic, partitions) in topics) stopped += await StopTopicAsync(topic, partitions);
+        _topics.Clear();
+        _assignment = null;
+        DeactivateOnIdle();
+        return stopped;
+    }
+
+    private async Task<int> StopTopicAsync(string topic, int partitions)
+    {
+        await Task.WhenAll(Enumerable.Range(0, partitions).Select(p => Partition(topic, p).StopAsync()));
+        return partitions;
+    }
+
+    private IPartitionReplicatorGrain Partition(string topic, int partition) =>
+        GrainFactory.GetGrain<IPartitionReplicatorGrain>(GrainKeys.Partition(_source, _destination, topic, partition));
+
+    /// <summary>The link carries the topic: selected, not internal, and under prefix naming not one that came from the destination (MirrorMaker 2's cycle rule).</summary>
+    private bool Selects(string topic) =>
+        _filter.Matches(topic) && !(_assignment!.PrefixNaming && TopicNaming.IsCycle(topic, _destination));
+
+    private string DestinationTopic(string topic) =>
+        _assignment!.PrefixNaming ? TopicNaming.RemoteTopicName(NamingPolicy.Prefix, _source, topic) : topic;
+
+    private static PartitionAssignment AssignmentFor(string topic, LinkAssignment link) => new(
+        link.TopologyVersion,
+        link.PrefixNaming ? TopicNaming.RemoteTopicName(NamingPolicy.Prefix, link.Source, topic) : topic,
+        link.AllOrigins,
+        link.Origins,
+        link.PrefixNaming,
+        link.Paused.Contains("*") || link.Paused.Contains(topic));
 
     public async Task<LinkStatus> GetStatusAsync()
     {
@@ -81,6 +162,7 @@ public sealed partial class LinkGrain(
     {
         var state = partitions.Any(p => p.State == ReplicationState.Stopped) ? ReplicationState.Stopped
             : partitions.All(p => p.State == ReplicationState.Replicating) ? ReplicationState.Replicating
+            : partitions.All(p => p.State is ReplicationState.Paused) ? ReplicationState.Paused
             : ReplicationState.Starting;
         long? lag = partitions.All(p => p.LagRecords.HasValue) ? partitions.Sum(p => p.LagRecords!.Value) : null;
         var latest = partitions.Where(p => p.LatestReplicatedAt.HasValue).MaxBy(p => p.LatestReplicatedAt);
@@ -92,14 +174,14 @@ public sealed partial class LinkGrain(
 
     private async Task DiscoverAsync(CancellationToken cancellationToken)
     {
-        if (!readiness.IsReady) return; // a status request may activate this link before the region's silos are all up
+        if (!readiness.IsReady || _assignment is null) return; // a status request may activate this link before the region's silos are all up
         try
         {
             var sourceTopics = await catalog.ListTopicsAsync(_source, cancellationToken);
             var localTopics = await catalog.ListTopicsAsync(_destination, cancellationToken);
             foreach (var (topic, partitions) in sourceTopics)
             {
-                if (!_filter.Matches(topic)) continue;
+                if (!Selects(topic)) continue;
                 // One topic's trouble (its creation refused, say) must not keep the others from running.
                 try
                 {
@@ -125,14 +207,15 @@ public sealed partial class LinkGrain(
     private async Task PlanTopicAsync(string topic, int partitions, IReadOnlyDictionary<string, int> localTopics, CancellationToken cancellationToken)
     {
         string? error = null;
-        if (!localTopics.TryGetValue(topic, out var localPartitions))
+        var target = DestinationTopic(topic);
+        if (!localTopics.TryGetValue(target, out var localPartitions))
         {
-            await catalog.CreateTopicAsync(_destination, topic, partitions, configs: null, cancellationToken);
-            LogCreatedTopic(topic, partitions, _destination);
+            await catalog.CreateTopicAsync(_destination, target, partitions, configs: null, cancellationToken);
+            LogCreatedTopic(target, partitions, _destination);
         }
         else if (localPartitions != partitions)
         {
-            error = $"partition count mismatch: '{topic}' has {partitions} partitions in {_source} and {localPartitions} in {_destination}; " +
+            error = $"partition count mismatch: '{topic}' has {partitions} partitions in {_source} and '{target}' has {localPartitions} in {_destination}; " +
                     $"replication of this topic on {_source}->{_destination} is stopped so that no record lands in the wrong partition. " +
                     "Give both topics the same partition count.";
         }
@@ -145,8 +228,8 @@ public sealed partial class LinkGrain(
         if (error is not null) return;
         try
         {
-            await Task.WhenAll(Enumerable.Range(0, partitions).Select(p =>
-                GrainFactory.GetGrain<IPartitionReplicatorGrain>(GrainKeys.Partition(_source, _destination, topic, p)).EnsureRunningAsync()));
+            var assignment = AssignmentFor(topic, _assignment!);
+            await Task.WhenAll(Enumerable.Range(0, partitions).Select(p => Partition(topic, p).EnsureRunningAsync(assignment)));
         }
         catch (Exception e) when (e is TimeoutException or OrleansException)
         {
@@ -154,6 +237,15 @@ public sealed partial class LinkGrain(
             LogPingSlow(e, topic);
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Link {Source}->{Destination} runs topology version {Version}")]
+    private partial void LogAssigned(string source, string destination, long version);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Link {Source}->{Destination} moved to topology version {Version}; {Restarted} partitions restarted")]
+    private partial void LogReassigned(string source, string destination, long version, int restarted);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Link {Source}->{Destination}: cannot list the source's topics to stop them")]
+    private partial void LogStopListFailed(Exception e, string source, string destination);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Some replicators of '{Topic}' did not answer in time; pinging them again next round")]
     private partial void LogPingSlow(Exception e, string topic);

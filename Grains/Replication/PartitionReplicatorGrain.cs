@@ -1,4 +1,5 @@
 using Mesh.Core.Replication;
+using Mesh.Core.Topology;
 using Mesh.Grains.Options;
 using Mesh.Grains.Ports;
 using Orleans.Placement;
@@ -56,22 +57,25 @@ public sealed partial class PartitionReplicatorGrain(
     private bool _checkpointDirty;
     private IGrainTimer? _timer;
 
+    private PartitionAssignment? _assignment;
+    private DateTimeOffset? _assignedAt;
+    private string _destinationTopic = "";
+
     private string Key => this.GetPrimaryKeyString();
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
         (_source, _destination, _topic, _partition) = GrainKeys.ParsePartition(Key);
-        // Each turn drains for up to TurnBudget and then yields, so status calls and deactivation get in.
-        _timer = this.RegisterGrainTimer(ReplicateAsync, new GrainTimerCreationOptions
-        {
-            DueTime = TimeSpan.Zero,
-            Period = Running,
-            KeepAlive = true,
-        });
+        _destinationTopic = _topic;
         return Task.CompletedTask;
     }
 
-    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken) =>
+        await CheckpointAndResetAsync(cancellationToken);
+
+    // The last words of a run: what was written is checkpointed, so the next run (another assignment,
+    // another activation) reads back as little as possible.
+    private async Task CheckpointAndResetAsync(CancellationToken cancellationToken)
     {
         if (_replication is not null && _checkpointDirty)
         {
@@ -81,21 +85,62 @@ public sealed partial class PartitionReplicatorGrain(
         Reset();
     }
 
-    public Task EnsureRunningAsync() => Task.CompletedTask;
+    public async Task EnsureRunningAsync(PartitionAssignment assignment)
+    {
+        if (_assignment is { } current && current.SameAs(assignment))
+        {
+            _assignment = assignment; // a newer topology version that changes nothing here
+            return;
+        }
+        // Timer turns do not interleave with this call: whatever the old assignment wrote is settled here.
+        if (_assignment is not null) await CheckpointAndResetAsync(CancellationToken.None);
+        var first = _assignment is null;
+        _assignment = assignment;
+        _assignedAt = time.GetUtcNow();
+        _destinationTopic = assignment.DestinationTopic;
+        _error = null;
+        if (assignment.Paused)
+        {
+            _state = ReplicationState.Paused;
+            _timer?.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+            LogPaused(Key);
+            return;
+        }
+        _state = ReplicationState.Starting;
+        if (!first) LogReassigned(Key, assignment.TopologyVersion, assignment.AllOrigins ? "every origin" : string.Join(",", assignment.Origins));
+        // Each turn drains for up to TurnBudget and then yields, so status calls and deactivation get in.
+        if (_timer is null)
+            _timer = this.RegisterGrainTimer(ReplicateAsync, new GrainTimerCreationOptions { DueTime = TimeSpan.Zero, Period = Running, KeepAlive = true });
+        else
+            _timer.Change(TimeSpan.Zero, Running);
+    }
+
+    public async Task StopAsync()
+    {
+        await CheckpointAndResetAsync(CancellationToken.None);
+        _timer?.Dispose();
+        _timer = null;
+        _assignment = null;
+        _state = ReplicationState.Stopped;
+        _error = "stopped: its link no longer carries this partition";
+        DeactivateOnIdle();
+    }
 
     public Task<PartitionStatus> GetStatusAsync()
     {
         long? lag = null;
         if (_replication is not null && _feed?.HighWatermark is long high)
             lag = Math.Max(0, high - _replication.NextSourceOffset);
+        var error = _assignment is null && _error is null ? "waiting for its link to assign it" : _error;
         return Task.FromResult(new PartitionStatus(_topic, _partition, _state, _replicated, _skipped, lag,
-            _latestLatencyMs, _latestReplicatedAt, _replication?.NextSourceOffset ?? -1, _error,
-            _replication?.RecordsQuarantined ?? _quarantined, _replication?.RecordsExpired ?? _expired));
+            _latestLatencyMs, _latestReplicatedAt, _replication?.NextSourceOffset ?? -1, error,
+            _replication?.RecordsQuarantined ?? _quarantined, _replication?.RecordsExpired ?? _expired,
+            _assignedAt, _assignment?.TopologyVersion ?? 0, _destinationTopic));
     }
 
     private async Task ReplicateAsync(CancellationToken cancellationToken)
     {
-        if (_state == ReplicationState.Stopped) return;
+        if (_state is ReplicationState.Stopped or ReplicationState.Paused || _assignment is null) return;
         try
         {
             if (_replication is null)
@@ -137,13 +182,14 @@ public sealed partial class PartitionReplicatorGrain(
     /// <summary>Restores the partition's state; false when it stopped instead (the destination lost data).</summary>
     private async Task<bool> RecoverAsync(CancellationToken cancellationToken)
     {
+        var carried = _assignment!.AllOrigins ? OriginSet.All : OriginSet.Of(_assignment.Origins);
         var sourceIncarnation = await identity.IncarnationAsync(_source, cancellationToken, fresh: _identityInDoubt);
         var destinationIncarnation = await identity.IncarnationAsync(_destination, cancellationToken, fresh: _identityInDoubt);
         _identityInDoubt = false;
         // The checkpoint before the destination's end: a checkpoint written in between (by a previous
         // activation's last words) must not look like records the destination lost.
         var checkpoint = await checkpoints.ReadAsync(Key, cancellationToken);
-        var destinationEnd = await destination.GetEndOffsetAsync(_topic, _partition, cancellationToken);
+        var destinationEnd = await destination.GetEndOffsetAsync(_destinationTopic, _partition, cancellationToken);
 
         if (checkpoint is null)
         {
@@ -152,7 +198,7 @@ public sealed partial class PartitionReplicatorGrain(
             // whole destination is read back first, so what already arrived (over another link, or
             // before a lost checkpoint) is not written again.
             var start = await feeds.GetWatermarksAsync(_source, _topic, _partition, cancellationToken);
-            checkpoint = ReplicationCheckpoint.Start(start.Low, sourceIncarnation, destinationIncarnation);
+            checkpoint = ReplicationCheckpoint.Start(start.Low, sourceIncarnation, destinationIncarnation, carried);
             await checkpoints.WriteAsync(Key, checkpoint, cancellationToken);
             LogLinkStarted(Key, start.Low, start.High);
         }
@@ -169,7 +215,7 @@ public sealed partial class PartitionReplicatorGrain(
             }
             if (destinationEnd < checkpoint.DestinationEndOffset)
             {
-                Stop($"{_destination} {_topic}/{_partition} ends at offset {destinationEnd}, but the checkpoint says the mesh had written up to " +
+                Stop($"{_destination} {_destinationTopic}/{_partition} ends at offset {destinationEnd}, but the checkpoint says the mesh had written up to " +
                      $"{checkpoint.DestinationEndOffset}: the destination lost records (topic deleted and re-created, or its Kafka lost data). " +
                      "Replication of this partition stopped rather than resume as if the destination were whole; rebuild it from its peers.");
                 return false;
@@ -186,14 +232,29 @@ public sealed partial class PartitionReplicatorGrain(
             }
         }
 
-        var replication = new PartitionReplication(_source, _destination, _topic, _partition,
-            _options.ForwardingFrom(_source), _options.PolicyFor(_topic), checkpoint);
+        // A route change can give this link origins another link carried until now: it learns from the
+        // destination how far each got, and re-reads its source from the start for the records of
+        // those origins it skipped as off-route (a catch-up window up to where it had read).
+        var sourceLow = (await feeds.GetWatermarksAsync(_source, _topic, _partition, cancellationToken)).Low;
+        var reassigned = checkpoint.Reassign(carried, _source, sourceLow, out var gained);
+        var replication = new PartitionReplication(_source, _destination, _topic, _destinationTopic, _partition,
+            _assignment!.PrefixNaming ? NamingPolicy.Prefix : NamingPolicy.Identity, carried, _options.PolicyFor(_topic), reassigned);
         try
         {
             if (destinationEnd > checkpoint.DestinationEndOffset)
             {
-                await destination.ScanAsync(_topic, _partition, checkpoint.DestinationEndOffset, destinationEnd, replication.Observe, cancellationToken);
+                await destination.ScanAsync(_destinationTopic, _partition, checkpoint.DestinationEndOffset, destinationEnd, r => replication.Observe(r), cancellationToken);
                 replication.ObservedUpTo(destinationEnd);
+            }
+            if (!gained.IsEmpty)
+            {
+                await LearnGainedOriginsAsync(replication, gained, Math.Min(checkpoint.DestinationEndOffset, destinationEnd), cancellationToken);
+                await checkpoints.WriteAsync(Key, replication.Checkpoint(), cancellationToken);
+                LogGained(Key, gained.ToString(), replication.NextSourceOffset, replication.CatchUp?.Until ?? -1, replication.Vector.ToString());
+            }
+            else if (!Equals(reassigned.Carried, checkpoint.Carried) || reassigned.CatchUp != checkpoint.CatchUp)
+            {
+                await checkpoints.WriteAsync(Key, replication.Checkpoint(), cancellationToken);
             }
         }
         catch
@@ -220,6 +281,28 @@ public sealed partial class PartitionReplicatorGrain(
         _checkpointDirty = true;
         LogRecovered(Key, replication.NextSourceOffset, replication.Vector.ToString(), checkpoint.DestinationEndOffset, destinationEnd);
         return true;
+    }
+
+    private const long ScanBackChunk = 5_000;
+
+    /// <summary>
+    /// Reads the destination backwards from <paramref name="below"/> until the latest record of every
+    /// gained origin is found (its records are in the destination in origin order, so that one is
+    /// the highest) or the log's start is reached. Observing only ever raises the vector to what the
+    /// destination really holds, so reading more than needed is harmless.
+    /// </summary>
+    private async Task LearnGainedOriginsAsync(PartitionReplication replication, OriginSet gained, long below, CancellationToken cancellationToken)
+    {
+        var missing = new HashSet<string>(gained.Regions, StringComparer.Ordinal);
+        var low = (await destination.GetWatermarksAsync(_destinationTopic, _partition, cancellationToken)).Low;
+        for (var to = below; to > low && missing.Count > 0; to -= ScanBackChunk)
+        {
+            var from = Math.Max(low, to - ScanBackChunk);
+            await destination.ScanAsync(_destinationTopic, _partition, from, to, record =>
+            {
+                if (replication.Observe(record) is { } seen) missing.Remove(seen.OriginRegion);
+            }, cancellationToken);
+        }
     }
 
     private async Task RunBatchesAsync(CancellationToken cancellationToken)
@@ -280,7 +363,7 @@ public sealed partial class PartitionReplicatorGrain(
         {
             try
             {
-                end = await destination.WriteAsync(_topic, _partition, plan.Outbound, cancellationToken);
+                end = await destination.WriteAsync(_destinationTopic, _partition, plan.Outbound, cancellationToken);
             }
             catch (WriteHoleException hole)
             {
@@ -300,7 +383,7 @@ public sealed partial class PartitionReplicatorGrain(
             }
             // Offsets only grow in a partition: an end behind what we saw means the destination lost records.
             if (end < replication.DestinationEndOffset)
-                throw new ReplicationFailedException($"{_destination} {_topic}/{_partition} accepted a write at offset {end - 1}, behind the end " +
+                throw new ReplicationFailedException($"{_destination} {_destinationTopic}/{_partition} accepted a write at offset {end - 1}, behind the end " +
                     $"the mesh had already written ({replication.DestinationEndOffset}): the destination lost records. Replication of this partition " +
                     "stopped rather than go on as if the destination were whole; rebuild it from its peers.");
         }
@@ -407,6 +490,15 @@ public sealed partial class PartitionReplicatorGrain(
         _buffer.Clear();
         _pendingGap = null;
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "{Key}: now carries origins {Gained} as well; re-reading the source from offset {Next} for their records up to offset {Until}; origin vector [{Vector}]")]
+    private partial void LogGained(string key, string gained, long next, long until, string vector);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "{Key}: new assignment (topology version {Version}, origins {Origins}); checkpointed and recovering on it")]
+    private partial void LogReassigned(string key, long version, string origins);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "{Key}: paused; checkpointed")]
+    private partial void LogPaused(string key);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "{Key}: link starts at source offset {Low} (the start of the source's log; its end is {High}); checkpoint written")]
     private partial void LogLinkStarted(string key, long low, long high);

@@ -19,18 +19,6 @@ public static class MeshSiloHosting
         services.Configure<ReplicationOptions>(o =>
         {
             o.LocalRegion = region.Region;
-            o.Peers = [.. region.Peers.Keys.Order(StringComparer.Ordinal)];
-            o.TopicsInclude = region.Topics.Include.Count == 0 ? [".*"] : [.. region.Topics.Include];
-            o.TopicsExclude = [.. region.Topics.Exclude];
-            foreach (var (peer, link) in region.Peers)
-            {
-                o.Links[peer] = new InboundLinkOptions
-                {
-                    Origins = link.Origins.Count == 0 ? null : [.. link.Origins],
-                    TopicsInclude = link.Topics is { } t ? (t.Include.Count == 0 ? [".*"] : [.. t.Include]) : null,
-                    TopicsExclude = link.Topics is { } e ? [.. e.Exclude] : null,
-                };
-            }
             o.MaxBatchRecords = region.Replication.MaxBatchRecords;
             o.CheckpointInterval = TimeSpan.FromMilliseconds(region.Replication.CheckpointIntervalMs);
             o.DiscoveryInterval = TimeSpan.FromMilliseconds(region.Replication.DiscoveryIntervalMs);
@@ -48,7 +36,7 @@ public static class MeshSiloHosting
         {
             o.LocalRegion = region.Region;
             o.Clusters[region.Region] = region.Kafka;
-            foreach (var (peer, cluster) in region.Peers) o.Clusters[peer] = cluster;
+            foreach (var (peer, cluster) in region.Connections) o.Clusters[peer] = cluster;
         });
         services.Configure<ProducerCompressionOptions>(o =>
         {
@@ -66,9 +54,18 @@ public static class MeshSiloHosting
         services.TryAddSingleton<ITopicCatalog, KafkaTopicCatalog>();
         services.TryAddSingleton<IQuarantineStore, KafkaQuarantineStore>();
         services.TryAddSingleton<IRegionIdentity, KafkaRegionIdentity>();
+        services.TryAddSingleton<ITopologyStore, KafkaTopologyStore>();
+        services.TryAddSingleton<IRegionConnections>(sp => new RegionConnections(
+            sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<KafkaRegionsOptions>>(),
+            region.Connections.Where(c => c.Key != region.Region).ToDictionary(c => c.Key, c => c.Value, StringComparer.Ordinal),
+            sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<RegionConnections>>()));
+        services.AddSingleton(new TopologyStartup(region.Topology.File));
         services.AddHostedService<ReplicationSupervisor>();
         return services;
     }
+
+    /// <summary>The topology file this silo was started with (Mesh:Topology:File), or none.</summary>
+    public sealed record TopologyStartup(string File);
 
     /// <summary>
     /// Each region is its own Orleans cluster. <c>localhost</c> runs its silos on this machine;

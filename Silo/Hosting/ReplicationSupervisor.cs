@@ -1,3 +1,4 @@
+using Mesh.Core.Topology;
 using Mesh.Grains;
 using Mesh.Grains.Options;
 using Mesh.Grains.Ports;
@@ -10,16 +11,20 @@ using Microsoft.Extensions.Options;
 namespace Mesh.Silo.Hosting;
 
 /// <summary>
-/// Keeps every inbound link grain of this region active. Each silo does this; the calls are
-/// idempotent, and when a silo dies Orleans re-activates its grains on the next ping elsewhere.
-/// First it creates the mesh's internal topics and checks that the checkpoint topic is compacted:
-/// replication does not start on a checkpoint topic that would lose checkpoints.
+/// Keeps the region's topology grain active and offers it the topology file this silo started with;
+/// the topology grain keeps the links running. Each silo does this (the calls are idempotent, and when
+/// a silo dies Orleans re-activates its grains on the next ping elsewhere) and keeps its own Kafka
+/// connections in step with the applied topology. First it creates the mesh's internal topics and
+/// checks that the checkpoint topic is compacted: replication does not start on a checkpoint topic
+/// that would lose checkpoints.
 /// </summary>
 internal sealed partial class ReplicationSupervisor(
     IGrainFactory grains,
     ReplicationReadiness readiness,
     ITopicCatalog catalog,
     KafkaCheckpointStore checkpoints,
+    IRegionConnections connections,
+    MeshSiloHosting.TopologyStartup startup,
     IOptions<ReplicationOptions> options,
     IOptions<KafkaRegionsOptions> clusters,
     ILogger<ReplicationSupervisor> logger) : BackgroundService
@@ -36,21 +41,30 @@ internal sealed partial class ReplicationSupervisor(
         await PrepareInternalTopicsAsync(region, stoppingToken);
         checkpoints.Start();
         await WaitForSilosAsync(stoppingToken);
-        LogStarted(region, string.Join(", ", options.Value.Peers));
+        var startupDocument = string.IsNullOrEmpty(startup.File) ? null : await File.ReadAllTextAsync(startup.File, stoppingToken);
+        if (startupDocument is not null && Topology.Load(startupDocument, startup.File).Topology is { } fromFile) connections.Update(fromFile);
+        var topologyGrain = grains.GetGrain<ITopologyGrain>(region);
 
         using var timer = new PeriodicTimer(PingInterval);
+        long running = -1;
         do
         {
-            foreach (var peer in options.Value.Peers)
+            try
             {
-                try
+                await topologyGrain.EnsureRunningAsync(startupDocument);
+                var applied = await topologyGrain.GetAsync();
+                if (applied.Version != running)
                 {
-                    await grains.GetGrain<ILinkGrain>(GrainKeys.Link(peer, region)).EnsureRunningAsync();
+                    // This silo's replicators need the connections of whatever regions the version names.
+                    if (Topology.Load(applied.Document, "applied topology").Topology is { } topology) connections.Update(topology);
+                    running = applied.Version;
+                    if (applied.Version == 0) LogNoTopology(region);
+                    else LogRunning(region, applied.Version, applied.Links.Count == 0 ? "(no inbound link)" : string.Join("; ", applied.Links));
                 }
-                catch (Exception e) when (e is not OperationCanceledException)
-                {
-                    LogPingFailed(e, peer, region);
-                }
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                LogPingFailed(e, region);
             }
         }
         while (await timer.WaitForNextTickAsync(stoppingToken));
@@ -68,6 +82,7 @@ internal sealed partial class ReplicationSupervisor(
         {
             (InternalTopics.Checkpoints, InternalTopics.CheckpointPartitions, InternalTopics.CheckpointConfigs),
             (InternalTopics.Quarantine, InternalTopics.QuarantinePartitions, InternalTopics.QuarantineConfigs),
+            (InternalTopics.Topology, InternalTopics.TopologyPartitions, InternalTopics.TopologyConfigs),
         })
         {
             while (true)
@@ -162,11 +177,14 @@ internal sealed partial class ReplicationSupervisor(
         "starting replication without checking that it is compacted")]
     private partial void LogCheckpointConfigsUnreadable(Exception e, string topic);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Region {Region} replicating from: {Peers}")]
-    private partial void LogStarted(string region, string peers);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Region {Region} runs topology version {Version}: {Links}")]
+    private partial void LogRunning(string region, long version, string links);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not reach link {Peer}->{Region}; retrying")]
-    private partial void LogPingFailed(Exception e, string peer, string region);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Region {Region} has no topology yet (no Mesh:Topology:File, none persisted): it runs no link until 'mesh topology apply' gives it one")]
+    private partial void LogNoTopology(string region);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not reach the topology grain of {Region}; retrying")]
+    private partial void LogPingFailed(Exception e, string region);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Cannot read the configs of {Topic}; not checking how long it keeps quarantined records")]
     private partial void LogQuarantineConfigsUnreadable(Exception e, string topic);

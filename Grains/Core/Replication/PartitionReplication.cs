@@ -1,35 +1,52 @@
+using Mesh.Core.Topology;
+
 namespace Mesh.Core.Replication;
 
 /// <summary>
 /// The replication state of one partition on one link S -> D, and the per-record rule: a record's
 /// identity is its trusted provenance, or (no header, or one the mesh cannot trust) the place it
-/// was read in S; it crosses only if D is not in its hops, the link carries its origin (the
-/// forwarding policy), and D's origin vector has not seen it. Records the mesh cannot take are held
-/// for the quarantine (or stop the partition, by policy); records the source dropped before they
-/// were read are counted. Pure: the grain feeds it records and tells it what was written.
+/// was read in S; it crosses only if D is not in its hops, the link carries its origin, and D's
+/// origin vector has not seen it. After the link gained origins it re-reads what it had read before
+/// (the <see cref="CatchUp"/>) and takes only the gained origins' records from it. Records the mesh
+/// cannot take are held for the quarantine (or stop the partition, by policy); records the source
+/// dropped before they were read are counted. Pure: the grain feeds it records and tells it what
+/// was written.
 /// </summary>
 public sealed class PartitionReplication : IDisposable
 {
-    private readonly IForwardingPolicy _forwarding;
+    private readonly NamingPolicy _naming;
     private readonly ReplicationPolicy _policy;
     private readonly ProvenanceSigner? _signer;
     // Source offsets the destination refused, to be held for the quarantine when planned again.
     private readonly Dictionary<long, string> _refused = [];
 
-    public PartitionReplication(string source, string destination, string topic, int partition,
-        IForwardingPolicy forwarding, ReplicationPolicy policy, ReplicationCheckpoint start)
+    /// <param name="sourceTopic">The topic as named in the source region.</param>
+    /// <param name="destinationTopic">The same topic as named in the destination region (another name under prefix naming).</param>
+    /// <param name="carried">The origins whose records the link carries; <paramref name="start"/> must have been
+    /// taken while it carried them (or not say), see <see cref="ReplicationCheckpoint.Reassign"/>.</param>
+    public PartitionReplication(string source, string destination, string sourceTopic, string destinationTopic, int partition,
+        NamingPolicy naming, OriginSet carried, ReplicationPolicy policy, ReplicationCheckpoint start)
     {
         if (!RegionIds.IsValid(source, out var reason)) throw new ArgumentException(reason, nameof(source));
         if (!RegionIds.IsValid(destination, out reason)) throw new ArgumentException(reason, nameof(destination));
         if (source == destination) throw new ArgumentException($"a link cannot replicate region '{source}' into itself");
-        if (!TopicNames.IsValid(topic, out reason)) throw new ArgumentException(reason, nameof(topic));
+        if (!TopicNames.IsValid(sourceTopic, out reason)) throw new ArgumentException(reason, nameof(sourceTopic));
+        if (!TopicNames.IsValid(destinationTopic, out reason)) throw new ArgumentException(reason, nameof(destinationTopic));
         ArgumentOutOfRangeException.ThrowIfNegative(partition);
         ArgumentOutOfRangeException.ThrowIfNegative(start.NextSourceOffset);
+        // Its catch-up and vector were computed for what it carried then: a link that carries more
+        // would skip the new origins' records it read before.
+        if (start.Carried is { } was && !was.Equals(carried))
+            throw new ArgumentException(
+                $"the checkpoint of {source} -> {destination} {sourceTopic}/{partition} was taken while the link carried {was}, not {carried}: reassign the checkpoint first",
+                nameof(start));
         Source = source;
         Destination = destination;
-        Topic = topic;
+        Topic = sourceTopic;
+        DestinationTopic = destinationTopic;
         Partition = partition;
-        _forwarding = forwarding;
+        _naming = naming;
+        Carried = carried;
         _policy = policy;
         _signer = policy.Keys?.CreateSigner();
         SourceIncarnation = start.SourceIncarnation;
@@ -39,12 +56,25 @@ public sealed class PartitionReplication : IDisposable
         DestinationEndOffset = start.DestinationEndOffset;
         RecordsQuarantined = start.RecordsQuarantined;
         RecordsExpired = start.RecordsExpired;
+        CatchUp = start.CatchUp is { } catchUp && catchUp.Until > start.NextSourceOffset ? catchUp : null;
     }
 
     public string Source { get; }
     public string Destination { get; }
+
+    /// <summary>The topic as named in the source.</summary>
     public string Topic { get; }
+
+    /// <summary>The topic as named in the destination.</summary>
+    public string DestinationTopic { get; }
+
     public int Partition { get; }
+
+    /// <summary>The origins whose records this link carries.</summary>
+    public OriginSet Carried { get; }
+
+    /// <summary>What is left to re-read after the link gained origins; null when nothing is.</summary>
+    public CatchUp? CatchUp { get; private set; }
 
     /// <summary>The source's incarnation that <see cref="NextSourceOffset"/> is an offset of.</summary>
     public string SourceIncarnation { get; }
@@ -65,12 +95,26 @@ public sealed class PartitionReplication : IDisposable
     public long RecordsExpired { get; private set; }
 
     public ReplicationCheckpoint Checkpoint() =>
-        new(NextSourceOffset, Vector.Clone(), DestinationEndOffset, SourceIncarnation, DestinationIncarnation, RecordsQuarantined, RecordsExpired);
+        new(NextSourceOffset, Vector.Clone(), DestinationEndOffset, SourceIncarnation, DestinationIncarnation, RecordsQuarantined, RecordsExpired)
+        {
+            Carried = Carried,
+            CatchUp = CatchUp,
+        };
 
     /// <summary>Decides one record against a given vector (the live one, or a batch's working copy).</summary>
     public ReplicationDecision Decide(SourceRecord record, OriginVector vector)
     {
-        var reading = ProvenanceTrust.Read(record, Source, Topic, Partition, _signer);
+        var reading = ProvenanceTrust.Read(record, Source, Topic, Partition, _signer, _naming);
+        if (CatchUp is { } catchUp && record.Offset < catchUp.Until)
+        {
+            // Read before the link gained origins: what was decided then stands (a record with a header the
+            // mesh does not trust went as local, or to the quarantine, already). Only a gained origin's
+            // records were skipped as off the route, and only a trusted header can say a record is one.
+            return reading.Verdict == ProvenanceVerdict.Trusted && catchUp.Origins.Contains(reading.Trusted!.OriginRegion)
+                ? Route(record, reading.Trusted, vector, untrusted: null)
+                : ReplicationDecision.Skip(DecisionKind.SkipNotOnRoute);
+        }
+
         string? untrusted = null;
         Provenance provenance;
         if (reading.Verdict == ProvenanceVerdict.Trusted)
@@ -82,7 +126,7 @@ public sealed class PartitionReplication : IDisposable
             // Never skipped on its word (that is what a forged header would want), never re-labelled;
             // what it claims only decides whether a replay is likely to duplicate.
             var claim = reading.FaceValue!;
-            var elsewhere = claim.HasVisited(Destination) || !_forwarding.ShouldForward(claim.OriginRegion, Source, Destination)
+            var elsewhere = claim.HasVisited(Destination) || !Carried.Contains(claim.OriginRegion)
                             || vector.HasApplied(claim.OriginKey, claim.OriginOffset);
             return Hold(elsewhere ? QuarantineKinds.UnverifiableProvenanceElsewhere : QuarantineKinds.UnverifiableProvenance,
                 $"offset {record.Offset}: provenance header cannot be verified here: {reading.UntrustedReason}. " +
@@ -99,9 +143,14 @@ public sealed class PartitionReplication : IDisposable
             // No header, or one nobody may believe: the record was produced in the source region itself.
             provenance = Provenance.Local(Source, SourceIncarnation, Topic, Partition, record.Offset, record.TimestampMs);
         }
+        return Route(record, provenance, vector, untrusted);
+    }
 
+    /// <summary>The rule for a record whose identity is known: loops, the route, the vector, then an earlier refusal.</summary>
+    private ReplicationDecision Route(SourceRecord record, Provenance provenance, OriginVector vector, string? untrusted)
+    {
         if (provenance.HasVisited(Destination)) return ReplicationDecision.Skip(DecisionKind.SkipLoop);
-        if (!_forwarding.ShouldForward(provenance.OriginRegion, Source, Destination)) return ReplicationDecision.Skip(DecisionKind.SkipNotOnRoute);
+        if (!Carried.Contains(provenance.OriginRegion)) return ReplicationDecision.Skip(DecisionKind.SkipNotOnRoute);
         if (vector.HasApplied(provenance.OriginKey, provenance.OriginOffset)) return ReplicationDecision.Skip(DecisionKind.SkipAlreadyApplied);
         if (_refused.TryGetValue(record.Offset, out var refusal)) return Hold(QuarantineKinds.RefusedByDestination, refusal);
 
@@ -168,7 +217,7 @@ public sealed class PartitionReplication : IDisposable
             RecordsQuarantined++;
             _refused.Remove(held.Record.Offset);
         }
-        NextSourceOffset = Math.Max(NextSourceOffset, next);
+        MoveTo(next);
         DestinationEndOffset = Math.Max(DestinationEndOffset, destinationEndOffset);
     }
 
@@ -195,7 +244,7 @@ public sealed class PartitionReplication : IDisposable
             Vector.Advance(plan.Outbound[i].Provenance.OriginKey, plan.Outbound[i].Provenance.OriginOffset);
         var refused = plan.Outbound[refusedIndex].SourceOffset;
         if (reason is not null) _refused[refused] = reason;
-        NextSourceOffset = Math.Max(NextSourceOffset, refused);
+        MoveTo(refused);
         DestinationEndOffset = Math.Max(DestinationEndOffset, destinationEndOffset);
     }
 
@@ -204,22 +253,30 @@ public sealed class PartitionReplication : IDisposable
     /// part not already behind us and moves past it. Returns the range counted (empty when nothing was new).
     /// Behind us includes what the destination shows applied of the source's own records (their origin
     /// offsets are source offsets): after a crash between a write and its checkpoint, the records
-    /// written are found in the destination, not lost.
+    /// written are found in the destination, not lost. So does a catch-up: the link read those records
+    /// before it gained origins.
     /// </summary>
     public (long From, long To) SkipExpired(long from, long to)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(from);
         ArgumentOutOfRangeException.ThrowIfLessThan(to, from);
         var applied = Vector.HighestFor(OriginVector.Key(Source, SourceIncarnation)) + 1;
-        var start = Math.Max(Math.Max(from, NextSourceOffset), applied);
+        var start = Math.Max(Math.Max(from, NextSourceOffset), Math.Max(applied, CatchUp?.Until ?? 0));
         if (to <= start)
         {
-            NextSourceOffset = Math.Max(NextSourceOffset, to);
+            MoveTo(to);
             return (to, to);
         }
         RecordsExpired += to - start;
-        NextSourceOffset = to;
+        MoveTo(to);
         return (start, to);
+    }
+
+    /// <summary>Moves the source position forward (never back); a catch-up ends where it reaches.</summary>
+    private void MoveTo(long next)
+    {
+        NextSourceOffset = Math.Max(NextSourceOffset, next);
+        if (CatchUp is { } catchUp && NextSourceOffset >= catchUp.Until) CatchUp = null;
     }
 
     /// <summary>The quarantine entry for a held record.</summary>
@@ -231,15 +288,17 @@ public sealed class PartitionReplication : IDisposable
 
     /// <summary>
     /// Folds in a record found in the destination after the last checkpoint (crash recovery, or what
-    /// other links wrote). Only a header the mesh trusts there moves the vector: one an application
-    /// wrote into the destination must not make this link skip genuine records.
+    /// other links wrote; after a route change, what the old route wrote). Only a header the mesh
+    /// trusts there moves the vector: one an application wrote into the destination must not make this
+    /// link skip genuine records. Returns that trusted provenance; null when the record has none.
     /// </summary>
-    public void Observe(SourceRecord destinationRecord)
+    public Provenance? Observe(SourceRecord destinationRecord)
     {
-        var reading = ProvenanceTrust.Read(destinationRecord, Destination, Topic, Partition, _signer);
-        if (reading.Verdict == ProvenanceVerdict.Trusted)
-            Vector.Advance(reading.Trusted!.OriginKey, reading.Trusted.OriginOffset);
+        var reading = ProvenanceTrust.Read(destinationRecord, Destination, DestinationTopic, Partition, _signer, _naming);
         DestinationEndOffset = Math.Max(DestinationEndOffset, destinationRecord.Offset + 1);
+        if (reading.Verdict != ProvenanceVerdict.Trusted) return null;
+        Vector.Advance(reading.Trusted!.OriginKey, reading.Trusted.OriginOffset);
+        return reading.Trusted;
     }
 
     public void Dispose() => _signer?.Dispose();

@@ -1,3 +1,5 @@
+using Mesh.Core.Topology;
+
 namespace Mesh.Core.Replication;
 
 /// <summary>What a record's provenance header says about it, as judged where the record was read.</summary>
@@ -23,13 +25,17 @@ public readonly record struct ProvenanceReading(ProvenanceVerdict Verdict, Prove
 /// <summary>
 /// The rule that lets nothing but the mesh itself move an origin vector: a header is trusted only
 /// when it is well formed, it verifies with a key this region holds (when the mesh runs signed), its
-/// last hop is the region the record was read from, its origin topic and partition are where it was
-/// read, and the record's timestamp is the origin timestamp it names. Applications copy headers (stream processors do by default) and can forge them; an
+/// last hop is the region the record was read from, its origin topic (as named there, see
+/// <see cref="TopicNaming.NameAlongHops"/>) and partition are where it was read, and the record's timestamp is the origin timestamp it names. Applications copy headers (stream processors do by default) and can forge them; an
 /// untrusted header must never make the mesh skip a genuine record.
 /// </summary>
 public static class ProvenanceTrust
 {
-    public static ProvenanceReading Read(SourceRecord record, string readFrom, string topic, int partition, ProvenanceSigner? signer)
+    /// <param name="topic">The topic the record was read from, as named in <paramref name="readFrom"/>.</param>
+    /// <param name="naming">How topics are named across regions: under prefix naming the header's origin topic is
+    /// named after every hop before <paramref name="readFrom"/>.</param>
+    public static ProvenanceReading Read(SourceRecord record, string readFrom, string topic, int partition, ProvenanceSigner? signer,
+        NamingPolicy naming = NamingPolicy.Identity)
     {
         var index = -1;
         for (var i = 0; i < record.Headers.Count; i++)
@@ -50,8 +56,11 @@ public static class ProvenanceTrust
             return Untrusted($"its header names '{readFrom}', where it was read, as its origin: the mesh never writes a region's own records back to it");
         if (provenance.LastHop != readFrom)
             return Untrusted($"its header's last hop is '{provenance.LastHop}', but it was read from '{readFrom}' (a header copied or forged there)");
-        if (provenance.OriginTopic != topic)
-            return Untrusted($"its header names origin topic '{provenance.OriginTopic}', but it was read from topic '{topic}'");
+        var expectedTopic = TopicNaming.NameAlongHops(naming, provenance.Hops, provenance.OriginTopic);
+        if (expectedTopic != topic)
+            return Untrusted(naming == NamingPolicy.Identity
+                ? $"its header names origin topic '{provenance.OriginTopic}', but it was read from topic '{topic}'"
+                : $"its header names origin topic '{provenance.OriginTopic}', which along its hops {string.Join(',', provenance.Hops)} is named '{expectedTopic}' in '{readFrom}', but it was read from topic '{topic}'");
         if (provenance.OriginPartition != partition)
             return Untrusted($"its header names origin partition {provenance.OriginPartition}, but it was read from partition {partition}");
         if (signer is not null && !signer.Verify(value, header, record.Key, record.Value, out var unverified, out var keysDiffer))

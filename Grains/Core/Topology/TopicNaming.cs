@@ -36,10 +36,18 @@ public static class TopicNaming
     /// The name that <paramref name="topic"/>, produced at the route's origin, has when it reaches
     /// the route's destination: under prefix naming every hop adds its source's prefix.
     /// </summary>
-    public static string NameAlongRoute(NamingPolicy naming, Route route, string topic)
+    public static string NameAlongRoute(NamingPolicy naming, Route route, string topic) => NameAlongHops(naming, route.Path, topic);
+
+    /// <summary>
+    /// The name that <paramref name="originTopic"/> has in the last of <paramref name="hops"/> (the origin
+    /// first): under prefix naming every hop but the last adds its region as a prefix, so hops
+    /// <c>[x, s]</c> and <c>t</c> give <c>x.t</c> at <c>s</c>.
+    /// </summary>
+    public static string NameAlongHops(NamingPolicy naming, IReadOnlyList<string> hops, string originTopic)
     {
-        var name = topic;
-        for (var i = 0; i < route.Path.Count - 1; i++) name = RemoteTopicName(naming, route.Path[i], name);
+        if (naming == NamingPolicy.Identity) return originTopic;
+        var name = originTopic;
+        for (var i = 0; i < hops.Count - 1; i++) name = RemoteTopicName(naming, hops[i], name);
         return name;
     }
 }

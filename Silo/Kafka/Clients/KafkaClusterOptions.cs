@@ -1,3 +1,5 @@
+using System.Collections.Concurrent;
+
 namespace Mesh.Kafka.Clients;
 
 /// <summary>How to reach one region's Kafka cluster.</summary>
@@ -27,17 +29,21 @@ public class KafkaClusterOptions
     }
 }
 
-/// <summary>Every cluster this silo talks to: its own region's and its peers'.</summary>
+/// <summary>
+/// Every cluster this silo talks to: its own region's (from its settings) and its peers' (from the
+/// applied topology, or the silo's Mesh:Connections). Peers come and go with topology versions.
+/// </summary>
 public sealed class KafkaRegionsOptions
 {
     public string LocalRegion { get; set; } = "";
 
-    public Dictionary<string, KafkaClusterOptions> Clusters { get; set; } = new(StringComparer.Ordinal);
+    public ConcurrentDictionary<string, KafkaClusterOptions> Clusters { get; } = new(StringComparer.Ordinal);
 
     public KafkaClusterOptions Cluster(string region) =>
         Clusters.TryGetValue(region, out var cluster)
             ? cluster
-            : throw new InvalidOperationException($"No Kafka connection is configured for region '{region}'. Add it under Mesh:Peers.");
+            : throw new InvalidOperationException($"No Kafka connection is known for region '{region}': the applied topology gives it no " +
+                "'kafka: bootstrap.servers' and this silo has no Mesh:Connections entry for it.");
 
     public KafkaClusterOptions Local => Cluster(LocalRegion);
 }

@@ -13,7 +13,11 @@ public static class InternalTopics
     /// <summary>Records the mesh could not replicate, with the reason: one partition, kept until an operator deletes them.</summary>
     public const string Quarantine = "__mesh_quarantine";
 
+    /// <summary>The region's applied topology (one key), so a restarted region comes back on the version it had.</summary>
+    public const string Topology = "__mesh_topology";
+
     public const int CheckpointPartitions = 1;
+    public const int TopologyPartitions = 1;
     public const int QuarantinePartitions = 1;
 
     /// <summary>
@@ -21,6 +25,12 @@ public static class InternalTopics
     /// would throw away the checkpoint of a partition that has been quiet for longer than the retention.
     /// </summary>
     public static IReadOnlyDictionary<string, string> CheckpointConfigs { get; } = new Dictionary<string, string>
+    {
+        ["cleanup.policy"] = "compact",
+    };
+
+    /// <summary>Compacted, like the checkpoints: the latest version must outlive any retention.</summary>
+    public static IReadOnlyDictionary<string, string> TopologyConfigs { get; } = new Dictionary<string, string>
     {
         ["cleanup.policy"] = "compact",
     };

@@ -37,6 +37,13 @@ public sealed class KafkaDestinationLog : IDestinationLog, IDisposable
     public Task<long> GetEndOffsetAsync(string topic, int partition, CancellationToken cancellationToken) =>
         Task.Run(() => _scanner.QueryWatermarkOffsets(new TopicPartition(topic, partition), TimeSpan.FromSeconds(10)).High.Value, cancellationToken);
 
+    public Task<SourceWatermarks> GetWatermarksAsync(string topic, int partition, CancellationToken cancellationToken) =>
+        Task.Run(() =>
+        {
+            var marks = _scanner.QueryWatermarkOffsets(new TopicPartition(topic, partition), TimeSpan.FromSeconds(10));
+            return new SourceWatermarks(marks.Low.Value, marks.High.Value);
+        }, cancellationToken);
+
     public async Task ScanAsync(string topic, int partition, long fromOffset, long toOffset,
         Action<SourceRecord> onRecord, CancellationToken cancellationToken)
     {

@@ -1,4 +1,5 @@
 using Mesh.Core.Replication;
+using Mesh.Core.Topology;
 using static Mesh.Core.Tests.Replication.TestData;
 
 namespace Mesh.Core.Tests.Replication;
@@ -18,7 +19,7 @@ public sealed class ForgedProvenanceTests
     private static readonly ReplicationPolicy Signed = ReplicationPolicy.Default with { Keys = Keys };
 
     private static PartitionReplication Link(ReplicationPolicy policy) =>
-        new(S, D, Topic, P, FullMeshForwarding.Instance, policy, ReplicationCheckpoint.Start(0, Inc, Inc2));
+        new(S, D, Topic, Topic, P, NamingPolicy.Identity, OriginSet.Of([S]), policy, ReplicationCheckpoint.Start(0, Inc, Inc2, OriginSet.Of([S])));
 
     /// <summary>Plans and commits the log in batches, as the grain would; returns everything written.</summary>
     private static List<OutboundRecord> Drain(PartitionReplication link, IReadOnlyList<SourceRecord> log, int batchSize, List<long>? vectorHistory = null)

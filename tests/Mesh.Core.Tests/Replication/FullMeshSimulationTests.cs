@@ -1,5 +1,6 @@
 using System.Text;
 using Mesh.Core.Replication;
+using Mesh.Core.Topology;
 
 namespace Mesh.Core.Tests.Replication;
 
@@ -215,7 +216,7 @@ public sealed class FullMeshSimulationTests
             foreach (var destination in Regions)
             {
                 if (source == destination) continue;
-                var start = ReplicationCheckpoint.Start(0, IncarnationOf(source), IncarnationOf(destination));
+                var start = ReplicationCheckpoint.Start(0, IncarnationOf(source), IncarnationOf(destination), OriginSet.Of([source]));
                 _links.Add(new LinkState(source, destination) { Live = NewReplication(source, destination, start), StoredCheckpoint = start.Encode() });
             }
         }
@@ -529,7 +530,7 @@ public sealed class FullMeshSimulationTests
         }
 
         private PartitionReplication NewReplication(string source, string destination, ReplicationCheckpoint start) =>
-            new(source, destination, Topic, Partition, FullMeshForwarding.Instance, _policy, start);
+            new(source, destination, Topic, Topic, Partition, NamingPolicy.Identity, OriginSet.Of([source]), _policy, start);
 
         /// <summary>The record's trusted provenance, or a local record's implicit provenance.</summary>
         private (Provenance Provenance, bool Trusted) ProvenanceOf(string region, long offset, LogRecord record)

@@ -1,4 +1,5 @@
 using Mesh.Core.Replication;
+using Mesh.Core.Topology;
 using static Mesh.Core.Tests.Replication.TestData;
 
 namespace Mesh.Core.Tests.Replication;
@@ -11,10 +12,18 @@ public sealed class PartitionReplicationTests
     private const string Other = "ap-south";
     private const int P = 3;
 
-    private static ReplicationCheckpoint Fresh => ReplicationCheckpoint.Start(0, Inc, Inc2);
+    /// <summary>A full mesh link carries its source's own records.</summary>
+    private static readonly OriginSet FullMesh = OriginSet.Of([S]);
 
-    private static PartitionReplication Link(ReplicationCheckpoint? start = null, IForwardingPolicy? forwarding = null, ReplicationPolicy? policy = null) =>
-        new(S, D, Topic, P, forwarding ?? FullMeshForwarding.Instance, policy ?? ReplicationPolicy.Default, start ?? Fresh);
+    private static ReplicationCheckpoint Fresh => ReplicationCheckpoint.Start(0, Inc, Inc2, FullMesh);
+
+    /// <summary>A link with <paramref name="start"/> (taken while it carried <paramref name="carried"/>, or not saying).</summary>
+    private static PartitionReplication Link(ReplicationCheckpoint? start = null, OriginSet? carried = null, ReplicationPolicy? policy = null)
+    {
+        carried ??= FullMesh;
+        return new(S, D, Topic, Topic, P, NamingPolicy.Identity, carried, policy ?? ReplicationPolicy.Default,
+            start ?? ReplicationCheckpoint.Start(0, Inc, Inc2, carried));
+    }
 
     private static readonly string SKey = OriginVector.Key(S, Inc);
     private static readonly string OtherKey = OriginVector.Key(Other, Inc);
@@ -27,34 +36,27 @@ public sealed class PartitionReplicationTests
         return new ReplicationCheckpoint(next, vector, dest, Inc, Inc2, 0, 0);
     }
 
-    /// <summary>Forwards every origin on every link: a policy that leaves loop and duplicate protection to the runtime.</summary>
-    private sealed class Flooding : IForwardingPolicy
-    {
-        public List<(string Origin, string From, string To)> Calls { get; } = [];
-
-        public bool ShouldForward(string origin, string from, string to)
-        {
-            Calls.Add((origin, from, to));
-            return true;
-        }
-    }
+    /// <summary>Carries every origin: leaves loop and duplicate protection to the runtime.</summary>
+    private static readonly OriginSet Flooding = OriginSet.All;
 
     // ---------------------------------------------------------------- construction
 
     [Theory]
-    [InlineData("", D, Topic, "source")]
-    [InlineData("US-EAST", D, Topic, "source")]
-    [InlineData("us east", D, Topic, "source")]
-    [InlineData(S, "", Topic, "destination")]
-    [InlineData(S, "EU-WEST", Topic, "destination")]
-    [InlineData(S, "eu|west", Topic, "destination")]
-    [InlineData(S, D, "", "topic")]
-    [InlineData(S, D, "or|ders", "topic")]
-    [InlineData(S, D, "orders ", "topic")]
-    public void Constructor_rejects_invalid_region_ids_and_topics(string source, string destination, string topic, string parameter)
+    [InlineData("", D, Topic, Topic, "source")]
+    [InlineData("US-EAST", D, Topic, Topic, "source")]
+    [InlineData("us east", D, Topic, Topic, "source")]
+    [InlineData(S, "", Topic, Topic, "destination")]
+    [InlineData(S, "EU-WEST", Topic, Topic, "destination")]
+    [InlineData(S, "eu|west", Topic, Topic, "destination")]
+    [InlineData(S, D, "", Topic, "sourceTopic")]
+    [InlineData(S, D, "or|ders", Topic, "sourceTopic")]
+    [InlineData(S, D, "orders ", Topic, "sourceTopic")]
+    [InlineData(S, D, Topic, "", "destinationTopic")]
+    [InlineData(S, D, Topic, "us-east|orders", "destinationTopic")]
+    public void Constructor_rejects_invalid_region_ids_and_topics(string source, string destination, string sourceTopic, string destinationTopic, string parameter)
     {
         var error = Assert.Throws<ArgumentException>(() =>
-            new PartitionReplication(source, destination, topic, P, FullMeshForwarding.Instance, ReplicationPolicy.Default, Fresh));
+            new PartitionReplication(source, destination, sourceTopic, destinationTopic, P, NamingPolicy.Identity, FullMesh, ReplicationPolicy.Default, Fresh));
 
         Assert.Equal(parameter, error.ParamName);
     }
@@ -62,7 +64,8 @@ public sealed class PartitionReplicationTests
     [Fact]
     public void Constructor_rejects_a_link_into_itself()
     {
-        var error = Assert.Throws<ArgumentException>(() => new PartitionReplication(S, S, Topic, P, FullMeshForwarding.Instance, ReplicationPolicy.Default, Fresh));
+        var error = Assert.Throws<ArgumentException>(() =>
+            new PartitionReplication(S, S, Topic, Topic, P, NamingPolicy.Identity, FullMesh, ReplicationPolicy.Default, Fresh));
 
         Assert.Contains("a link cannot replicate region 'us-east' into itself", error.Message);
     }
@@ -70,8 +73,29 @@ public sealed class PartitionReplicationTests
     [Fact]
     public void Constructor_rejects_a_negative_partition_or_source_offset()
     {
-        Assert.Throws<ArgumentOutOfRangeException>(() => new PartitionReplication(S, D, Topic, -1, FullMeshForwarding.Instance, ReplicationPolicy.Default, Fresh));
+        Assert.Throws<ArgumentOutOfRangeException>(() =>
+            new PartitionReplication(S, D, Topic, Topic, -1, NamingPolicy.Identity, FullMesh, ReplicationPolicy.Default, Fresh));
         Assert.Throws<ArgumentOutOfRangeException>(() => Link(StartAt(-1, 0)));
+    }
+
+    [Fact]
+    public void Constructor_rejects_a_checkpoint_taken_while_the_link_carried_other_origins()
+    {
+        var error = Assert.Throws<ArgumentException>(() => Link(Fresh, carried: OriginSet.Of([S, Other])));
+
+        Assert.Equal("start", error.ParamName);
+        Assert.StartsWith("the checkpoint of us-east -> eu-west orders/3 was taken while the link carried us-east, not ap-south,us-east: reassign the checkpoint first",
+            error.Message);
+    }
+
+    [Fact]
+    public void Constructor_takes_a_checkpoint_that_does_not_say_what_it_carried()
+    {
+        using var link = Link(StartAt(4, 0), carried: OriginSet.Of([S, Other]));
+
+        Assert.Equal(OriginSet.Of([S, Other]), link.Carried);
+        Assert.Equal(OriginSet.Of([S, Other]), link.Checkpoint().Carried);
+        Assert.Null(link.CatchUp);
     }
 
     [Fact]
@@ -86,7 +110,10 @@ public sealed class PartitionReplicationTests
         Assert.Equal(S, link.Source);
         Assert.Equal(D, link.Destination);
         Assert.Equal(Topic, link.Topic);
+        Assert.Equal(Topic, link.DestinationTopic);
         Assert.Equal(P, link.Partition);
+        Assert.Equal(FullMesh, link.Carried);
+        Assert.Null(link.CatchUp);
         Assert.Equal(Inc, link.SourceIncarnation);
         Assert.Equal(Inc2, link.DestinationIncarnation);
         Assert.Equal(120L, link.NextSourceOffset);
@@ -94,7 +121,7 @@ public sealed class PartitionReplicationTests
         Assert.Equal(2L, link.RecordsQuarantined);
         Assert.Equal(5L, link.RecordsExpired);
         Assert.Equal("us-east@1a2b3c4d:119", link.Vector.ToString());
-        Assert.Equal("2;next=120;dest=4411;src=1a2b3c4d;dst=5e1f09aa;quarantined=2;expired=5;vector=us-east@1a2b3c4d:119", link.Checkpoint().Encode());
+        Assert.Equal("3;next=120;dest=4411;src=1a2b3c4d;dst=5e1f09aa;quarantined=2;expired=5;carried=us-east;catchup=;vector=us-east@1a2b3c4d:119", link.Checkpoint().Encode());
     }
 
     // ---------------------------------------------------------------- a local record's first hop
@@ -172,7 +199,7 @@ public sealed class PartitionReplicationTests
     public void A_forwarded_record_carries_its_original_identity_and_replaces_its_provenance_header()
     {
         // Flooding, so that a record that originated at ap-south and passed through us-east is carried on.
-        var link = Link(forwarding: new Flooding());
+        var link = Link(carried: Flooding);
         // A replicated record carries its origin timestamp as its own.
         var record = new SourceRecord(50, Utf8("k"), Utf8("v"), 123,
         [
@@ -191,15 +218,19 @@ public sealed class PartitionReplicationTests
         Assert.Empty(link.Vector.Entries);
     }
 
-    [Fact]
-    public void The_forwarding_policy_is_asked_about_origin_source_and_destination()
+    [Theory]
+    [InlineData("us-east", "us-east", DecisionKind.Forward)]
+    [InlineData("us-east", "ap-south", DecisionKind.SkipNotOnRoute)]
+    [InlineData("ap-south,us-east", "ap-south", DecisionKind.Forward)]
+    [InlineData("ap-south", "us-east", DecisionKind.SkipNotOnRoute)]
+    [InlineData("", "us-east", DecisionKind.SkipNotOnRoute)]
+    [InlineData("*", "ap-south", DecisionKind.Forward)]
+    public void A_record_crosses_only_when_the_link_carries_its_origin(string carried, string origin, DecisionKind expected)
     {
-        var flooding = new Flooding();
-        var link = Link(forwarding: flooding);
+        Assert.True(OriginSet.TryParse(carried, out var set, out var reason), reason);
+        var record = origin == S ? Record(1) : Record(1, ProvenanceHeader(Prov(origin, P, 4, 0, origin, S)));
 
-        link.Plan([Record(0), Record(1, ProvenanceHeader(Prov(Other, P, 4, 0, Other, S)))]);
-
-        Assert.Equal([(S, S, D), (Other, S, D)], flooding.Calls);
+        Assert.Equal(expected, Link(carried: set).Decide(record, new OriginVector()).Kind);
     }
 
     // ---------------------------------------------------------------- the per-record rule
@@ -288,7 +319,7 @@ public sealed class PartitionReplicationTests
     {
         var record = Record(9, [new("app", Utf8("x")), .. headers]);
 
-        var decision = Link(forwarding: new Flooding()).Decide(record, new OriginVector());
+        var decision = Link(carried: Flooding).Decide(record, new OriginVector());
 
         Assert.True(decision.Kind == DecisionKind.Forward, $"{description}: got {decision.Kind}");
         Assert.Equal($"offset 9: {expectedReason}", decision.UntrustedHeader);
@@ -304,7 +335,7 @@ public sealed class PartitionReplicationTests
     [MemberData(nameof(UntrustedTable))]
     public void An_untrusted_header_is_dropped_when_the_policy_says_so(string description, RecordHeader[] headers, string expectedReason)
     {
-        var link = Link(forwarding: new Flooding(), policy: ReplicationPolicy.Default with { KeepUntrustedHeader = false });
+        var link = Link(carried: Flooding, policy: ReplicationPolicy.Default with { KeepUntrustedHeader = false });
 
         var record = Record(9, [new("app", Utf8("x")), .. headers]);
 
@@ -322,8 +353,8 @@ public sealed class PartitionReplicationTests
     {
         var strict = ReplicationPolicy.Default with { StrictProvenance = true };
 
-        var quarantine = Link(forwarding: new Flooding(), policy: strict).Decide(Record(9, headers), new OriginVector());
-        var stop = Link(forwarding: new Flooding(), policy: strict with { OnBadRecord = BadRecordAction.Stop }).Decide(Record(9, headers), new OriginVector());
+        var quarantine = Link(carried: Flooding, policy: strict).Decide(Record(9, headers), new OriginVector());
+        var stop = Link(carried: Flooding, policy: strict with { OnBadRecord = BadRecordAction.Stop }).Decide(Record(9, headers), new OriginVector());
 
         Assert.True(quarantine.Kind == DecisionKind.Quarantine, $"{description}: got {quarantine.Kind}");
         Assert.Null(quarantine.Outbound);
@@ -369,7 +400,7 @@ public sealed class PartitionReplicationTests
     {
         var vector = new OriginVector();
         vector.Advance(OtherKey, 10);
-        var link = Link(forwarding: new Flooding());
+        var link = Link(carried: Flooding);
 
         // Source offset 500 is far above the vector; origin offset 10 is not.
         Assert.Equal(DecisionKind.SkipAlreadyApplied, link.Decide(Record(500, ProvenanceHeader(Prov(Other, P, 10, 0, Other, S))), vector).Kind);
@@ -481,7 +512,7 @@ public sealed class PartitionReplicationTests
     public void Plan_skips_a_duplicate_of_an_origin_offset_planned_earlier_in_the_same_batch()
     {
         // With flooding, the same ap-south record may reach us-east twice (over two routes).
-        var link = Link(forwarding: new Flooding());
+        var link = Link(carried: Flooding);
         var header = ProvenanceHeader(Prov(Other, P, 4, 0, Other, S));
 
         var plan = link.Plan([Record(0, header), Record(1, header)]);
@@ -663,7 +694,7 @@ public sealed class PartitionReplicationTests
         Assert.Equal(3L, link.NextSourceOffset);
         Assert.Equal(102L, link.DestinationEndOffset);
         Assert.Equal("us-east@1a2b3c4d:2", link.Vector.ToString());
-        Assert.Equal("2;next=3;dest=102;src=1a2b3c4d;dst=5e1f09aa;quarantined=0;expired=0;vector=us-east@1a2b3c4d:2", link.Checkpoint().Encode());
+        Assert.Equal("3;next=3;dest=102;src=1a2b3c4d;dst=5e1f09aa;quarantined=0;expired=0;carried=us-east;catchup=;vector=us-east@1a2b3c4d:2", link.Checkpoint().Encode());
     }
 
     [Fact]
@@ -718,7 +749,7 @@ public sealed class PartitionReplicationTests
         checkpoint.Vector.Advance(SKey, 99);
 
         Assert.Equal("us-east@1a2b3c4d:0", link.Vector.ToString());
-        Assert.Equal(new ReplicationCheckpoint(1, link.Vector.Clone(), 1, Inc, Inc2, 0, 0), link.Checkpoint());
+        Assert.Equal(new ReplicationCheckpoint(1, link.Vector.Clone(), 1, Inc, Inc2, 0, 0) { Carried = FullMesh }, link.Checkpoint());
     }
 
     [Fact]
@@ -755,7 +786,7 @@ public sealed class PartitionReplicationTests
         var first = link.Plan(source[..2]);
         link.Commit(first, Write(first.Outbound));
         var checkpoint = link.Checkpoint();
-        Assert.Equal("2;next=2;dest=2;src=1a2b3c4d;dst=5e1f09aa;quarantined=0;expired=0;vector=us-east@1a2b3c4d:1", checkpoint.Encode());
+        Assert.Equal("3;next=2;dest=2;src=1a2b3c4d;dst=5e1f09aa;quarantined=0;expired=0;carried=us-east;catchup=;vector=us-east@1a2b3c4d:1", checkpoint.Encode());
 
         // Records 2 and 3 are written, then the replicator dies before Commit.
         Write(link.Plan(source[..4]).Outbound);

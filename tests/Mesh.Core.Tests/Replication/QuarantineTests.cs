@@ -1,4 +1,5 @@
 using Mesh.Core.Replication;
+using Mesh.Core.Topology;
 using static Mesh.Core.Tests.Replication.TestData;
 
 namespace Mesh.Core.Tests.Replication;
@@ -13,8 +14,10 @@ public sealed class QuarantineTests
     private static readonly string SKey = OriginVector.Key(S, Inc);
     private static readonly ReplicationPolicy Strict = new(Keys, StrictProvenance: true, KeepUntrustedHeader: true, BadRecordAction.Quarantine);
 
-    private static PartitionReplication Link(ReplicationPolicy policy, long start = 0, IForwardingPolicy? forwarding = null) =>
-        new(S, D, Topic, P, forwarding ?? FullMeshForwarding.Instance, policy, ReplicationCheckpoint.Start(start, Inc, Inc2));
+    private static readonly OriginSet FullMesh = OriginSet.Of([S]);
+
+    private static PartitionReplication Link(ReplicationPolicy policy, long start = 0, OriginSet? carried = null) =>
+        new(S, D, Topic, Topic, P, NamingPolicy.Identity, carried ?? FullMesh, policy, ReplicationCheckpoint.Start(start, Inc, Inc2, carried ?? FullMesh));
 
     /// <summary>A log whose record at <paramref name="forged"/> carries a header signed with the mesh key for another record (copied): untrusted.</summary>
     private static SourceRecord[] LogWithForgedAt(int forged, int count) =>
@@ -86,7 +89,7 @@ public sealed class QuarantineTests
     [Fact]
     public void Strict_provenance_still_forwards_genuine_signed_records()
     {
-        using var link = Link(Strict, forwarding: new OriginSetForwarding([S, Other]));
+        using var link = Link(Strict, carried: OriginSet.Of([S, Other]));
         SourceRecord[] log = [Record(0), SignedRecord(1, Prov(Other, P, 7, 0, Other, S), Keys), Record(2)];
 
         var plan = link.Plan(log);
@@ -132,8 +135,8 @@ public sealed class QuarantineTests
     public void A_header_the_region_cannot_verify_is_held_for_the_quarantine_whatever_the_strictness(string description, bool strict, SourceRecord record, string why)
     {
         var policy = Strict with { StrictProvenance = strict };
-        using var link = Link(policy, forwarding: new OriginSetForwarding([S, Other, D]));
-        using var stopping = Link(policy with { OnBadRecord = BadRecordAction.Stop }, forwarding: new OriginSetForwarding([S, Other, D]));
+        using var link = Link(policy, carried: OriginSet.Of([S, Other, D]));
+        using var stopping = Link(policy with { OnBadRecord = BadRecordAction.Stop }, carried: OriginSet.Of([S, Other, D]));
 
         var quarantine = link.Decide(record, new OriginVector());
         var stop = stopping.Decide(record, new OriginVector());
@@ -200,7 +203,7 @@ public sealed class QuarantineTests
     [Fact]
     public void Without_keys_an_unsigned_header_is_judged_by_its_structure_only()
     {
-        using var link = Link(ReplicationPolicy.Default, forwarding: new OriginSetForwarding([S, Other]));
+        using var link = Link(ReplicationPolicy.Default, carried: OriginSet.Of([S, Other]));
         var log = LogWithUnsignedAt(1, 3);
 
         var plan = link.Plan(log);
@@ -410,8 +413,8 @@ public sealed class QuarantineTests
     [Fact]
     public void A_gap_does_not_count_source_records_the_destination_shows_applied()
     {
-        using var replication = new PartitionReplication(S, D, Topic, P, FullMeshForwarding.Instance, ReplicationPolicy.Default,
-            ReplicationCheckpoint.Start(0, Inc, "5e1f09aa"));
+        using var replication = new PartitionReplication(S, D, Topic, Topic, P, NamingPolicy.Identity, FullMesh, ReplicationPolicy.Default,
+            ReplicationCheckpoint.Start(0, Inc, "5e1f09aa", FullMesh));
         // A crash after writing source offsets 0..499 but before the checkpoint: the read-back finds them.
         replication.Vector.Advance(OriginVector.Key(S, Inc), 499);
 
@@ -534,7 +537,7 @@ public sealed class QuarantineTests
         var provenance = Prov(Other, Inc2, Topic, P, 41, 1732480000000, Other, S);
         var signed = SignedRecord(17, provenance, Keys);
         var appendTimed = signed with { TimestampMs = 1800000000000, LogAppendTime = true };
-        using var link = Link(ReplicationPolicy.Default with { Keys = Keys }, forwarding: new OriginSetForwarding([S, Other]));
+        using var link = Link(ReplicationPolicy.Default with { Keys = Keys }, carried: OriginSet.Of([S, Other]));
 
         var decision = link.Decide(appendTimed, new OriginVector());
 
@@ -552,7 +555,7 @@ public sealed class QuarantineTests
         var foreign = MeshKeys.Create(OtherKeyText, null)!;
         // Originated at a third region and forwarded by us-east, over a route that carries that origin.
         var record = SignedRecord(17, Prov(Other, Inc2, Topic, P, 41, 5, Other, S), foreign);
-        using var carriesOther = Link(ReplicationPolicy.Default with { Keys = Keys }, forwarding: new OriginSetForwarding([S, Other]));
+        using var carriesOther = Link(ReplicationPolicy.Default with { Keys = Keys }, carried: OriginSet.Of([S, Other]));
         using var fullMesh = Link(ReplicationPolicy.Default with { Keys = Keys });
 
         Assert.Equal(QuarantineKinds.UnverifiableProvenance, carriesOther.Decide(record, new OriginVector()).QuarantineKind);
@@ -651,7 +654,7 @@ public sealed class QuarantineTests
         Assert.Equal((20L, 25L), link.SkipExpired(20, 25));
         Assert.Equal(15L, link.RecordsExpired);
         Assert.Equal(25L, link.NextSourceOffset);
-        Assert.Equal("2;next=25;dest=0;src=1a2b3c4d;dst=5e1f09aa;quarantined=0;expired=15;vector=", link.Checkpoint().Encode());
+        Assert.Equal("3;next=25;dest=0;src=1a2b3c4d;dst=5e1f09aa;quarantined=0;expired=15;carried=us-east;catchup=;vector=", link.Checkpoint().Encode());
 
         var plan = link.Plan([Record(23), Record(24), Record(25)]);
         Assert.Equal([25L], plan.Outbound.Select(o => o.SourceOffset));
@@ -664,7 +667,7 @@ public sealed class QuarantineTests
         link.SkipExpired(0, 7);
 
         Assert.True(ReplicationCheckpoint.TryDecode(link.Checkpoint().Encode(), out var checkpoint, out var reason), reason);
-        using var restarted = new PartitionReplication(S, D, Topic, P, FullMeshForwarding.Instance, ReplicationPolicy.Default, checkpoint!);
+        using var restarted = new PartitionReplication(S, D, Topic, Topic, P, NamingPolicy.Identity, FullMesh, ReplicationPolicy.Default, checkpoint!);
 
         Assert.Equal(7L, restarted.RecordsExpired);
         Assert.Equal((7L, 7L), restarted.SkipExpired(0, 7));
@@ -727,8 +730,8 @@ public sealed class QuarantineTests
     [Fact]
     public void A_reborn_source_counts_its_gap_in_full_whatever_its_old_incarnation_applied()
     {
-        using var link = new PartitionReplication(S, D, Topic, P, FullMeshForwarding.Instance, ReplicationPolicy.Default,
-            ReplicationCheckpoint.Start(0, Inc2, Inc));
+        using var link = new PartitionReplication(S, D, Topic, Topic, P, NamingPolicy.Identity, FullMesh, ReplicationPolicy.Default,
+            ReplicationCheckpoint.Start(0, Inc2, Inc, FullMesh));
         link.Vector.Advance(OriginVector.Key(S, Inc), 10_000); // the old incarnation's offsets say nothing of the new one's
 
         Assert.Equal((0L, 40L), link.SkipExpired(0, 40));

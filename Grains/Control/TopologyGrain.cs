@@ -1,0 +1,308 @@
+using Mesh.Core.Topology;
+using Mesh.Grains.Ports;
+using Microsoft.Extensions.Logging;
+
+namespace Mesh.Grains.Control;
+
+/// <summary>
+/// A region's applied topology (key: region id). Loads the version persisted in the region's Kafka,
+/// derives the links the region runs (<see cref="RegionPlan"/>) and keeps each link grain on its
+/// assignment. A change first stops the links that go and shrinks those that lose origins, and only
+/// then starts what gains: the old carrier of an origin has written its last record before the new
+/// one reads the destination to learn where to go on from. A region that missed a version (it was
+/// down) adopts it from a peer's persisted topology.
+/// </summary>
+public sealed partial class TopologyGrain(
+    ITopologyStore store,
+    IRegionConnections connections,
+    IReplicationReadiness readiness,
+    TimeProvider time,
+    ILogger<TopologyGrain> logger) : Grain, ITopologyGrain
+{
+    private static readonly TimeSpan ReconcileInterval = TimeSpan.FromSeconds(5);
+    private static readonly TimeSpan PeerCheckInterval = TimeSpan.FromSeconds(10);
+    private static readonly TimeSpan LinkCallTimeout = TimeSpan.FromSeconds(60);
+
+    private string _region = "";
+    private StoredTopology? _stored;
+    private Topology? _topology;
+    // What each link grain was last given successfully; a link missing here is (re)applied next round.
+    private readonly Dictionary<string, LinkAssignment> _running = new(StringComparer.Ordinal);
+    // Links to stop that have not confirmed yet: retried every round, and before anything gains origins.
+    private readonly HashSet<string> _toStop = new(StringComparer.Ordinal);
+    private string? _lastReconcileError;
+
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        _region = this.GetPrimaryKeyString();
+        _stored = await store.ReadAsync(_region, cancellationToken);
+        if (_stored is not null)
+        {
+            var load = Topology.Load(_stored.Document, "persisted topology");
+            if (load.Topology is { } topology)
+            {
+                _topology = topology;
+                connections.Update(topology);
+                // This activation does not know what an earlier one started: links from regions the
+                // topology names that this version does not run are stopped, in case they still run.
+                foreach (var region in topology.Regions.Where(r => r.Id != _region))
+                    if (RegionPlan.For(topology, _region).All(p => p.From != region.Id)) _toStop.Add(GrainKeys.Link(region.Id, _region));
+            }
+            else LogPersistedInvalid(_region, _stored.Version, string.Join("; ", load.Errors.Select(e => e.Describe())));
+        }
+        this.RegisterGrainTimer(ReconcileTickAsync, new GrainTimerCreationOptions { DueTime = TimeSpan.Zero, Period = ReconcileInterval, KeepAlive = true });
+        this.RegisterGrainTimer(CheckPeersAsync, new GrainTimerCreationOptions { DueTime = PeerCheckInterval, Period = PeerCheckInterval, KeepAlive = true });
+    }
+
+    private long Version => _stored?.Version ?? 0;
+
+    private IReadOnlyList<string> Paused => _stored?.Paused ?? [];
+
+    public Task<AppliedTopology> GetAsync()
+    {
+        var desired = Desired();
+        return Task.FromResult(new AppliedTopology(_region, Version, _topology?.Name ?? "", _stored?.Document ?? "", _stored?.AppliedAt,
+            _topology?.HasRegion(_region) ?? false,
+            [.. _topology is null ? [] : RegionPlan.For(_topology, _region).Select(p => p.ToString())],
+            Paused, _stored?.AdoptedFrom, [.. desired.Values]));
+    }
+
+    public async Task EnsureRunningAsync(string? startupDocument)
+    {
+        if (startupDocument is null) return;
+        var load = Topology.Load(startupDocument, "Mesh:Topology:File");
+        if (load.Topology is not { } topology || topology.Version <= Version) return;
+        if (Refusal(topology) is { } why)
+        {
+            LogStartupRefused(_region, topology.Version, why);
+            return;
+        }
+        LogAdopted(_region, topology.Version, "its topology file", Version);
+        await AdoptAsync(topology, startupDocument, adoptedFrom: null);
+    }
+
+    public async Task<ApplyResult> ApplyAsync(ApplyRequest request)
+    {
+        var before = Version;
+        var load = Topology.Load(request.Document, "applied topology");
+        if (load.Topology is not { } topology)
+            return Refused(before, "the topology is invalid: " + string.Join("; ", load.Errors.Select(e => $"{e.Describe()} (fix: {e.Fix})")));
+        if (request.ExpectedVersion is long expected && expected != before)
+            return Refused(before, $"region {_region} holds topology version {before}, not {expected} as this apply expected: another apply changed it in between. " +
+                                   "Run 'mesh topology get' to see what runs, and apply again with a higher version if it should still change");
+        if (topology.Version == before && _stored?.Document == request.Document)
+            return new ApplyResult(_region, ApplyOutcome.Unchanged, before, before, [], [], [], 0, null);
+        if (topology.Version <= before)
+            return Refused(before, $"version must increase: region {_region} runs topology version {before} and the file has {topology.Version}. " +
+                                   $"Set 'version: {before + 1}' or higher in the file");
+        if (Refusal(topology) is { } why) return Refused(before, why);
+
+        var desired = Desired(topology, Paused);
+        var current = Desired();
+        var added = desired.Keys.Except(current.Keys).Order(StringComparer.Ordinal).ToArray();
+        var removed = current.Keys.Except(desired.Keys).Order(StringComparer.Ordinal).ToArray();
+        var changed = desired.Keys.Intersect(current.Keys).Where(k => !desired[k].SameAs(current[k])).Order(StringComparer.Ordinal).ToArray();
+        if (request.DryRun)
+            return new ApplyResult(_region, ApplyOutcome.WouldApply, before, before, added, removed, changed, 0, null);
+
+        LogApplying(_region, topology.Version, before, added.Length, removed.Length, changed.Length);
+        var restarted = await AdoptAsync(topology, request.Document, adoptedFrom: null);
+        return new ApplyResult(_region, ApplyOutcome.Applied, before, Version, added, removed, changed, restarted,
+            _lastReconcileError is null ? null : $"applied; some links are not reconciled yet and are retried every {ReconcileInterval.TotalSeconds:0} s: {_lastReconcileError}");
+    }
+
+    public async Task<PauseResult> SetPausedAsync(string source, string? topic, bool paused)
+    {
+        var link = GrainKeys.Link(source, _region);
+        if (_topology is null || RegionPlan.For(_topology, _region).All(p => p.From != source))
+        {
+            var into = _topology is null ? [] : RegionPlan.For(_topology, _region).Select(p => p.From).ToArray();
+            return new PauseResult(_region, link, topic, paused, false,
+                $"region {_region} runs no link from {source} (topology version {Version}); " +
+                (into.Length == 0 ? "it runs no inbound link at all" : $"its inbound links come from {string.Join(", ", into)}"));
+        }
+        var entry = topic is null ? source : $"{source}/{topic}";
+        var set = new SortedSet<string>(Paused, StringComparer.Ordinal);
+        // Resuming a whole link resumes its topics too; pausing a topic of a paused link changes nothing.
+        var changed = paused ? set.Add(entry) : topic is null ? set.RemoveWhere(p => p == source || p.StartsWith(source + "/", StringComparison.Ordinal)) > 0 : set.Remove(entry);
+        if (!changed) return new PauseResult(_region, link, topic, paused, false, null);
+        _stored = _stored! with { Paused = [.. set] };
+        await store.WriteAsync(_stored, CancellationToken.None);
+        LogPaused(link, topic ?? "*", paused);
+        await ReconcileAsync(CancellationToken.None);
+        return new PauseResult(_region, link, topic, paused, true, _lastReconcileError);
+    }
+
+    // Naming decides every replicated topic's name: changing it on a running mesh would start a second
+    // copy of everything under new names, so it is refused rather than half done.
+    private string? Refusal(Topology topology)
+    {
+        if (topology.Version < 1) return "the topology has no version (or version 0): add 'version: 1' or higher";
+        if (RegionPlan.Unsupported(topology) is { } unsupported) return unsupported;
+        if (_topology is { } current && current.Naming != topology.Naming)
+            return $"naming cannot change on a running mesh (it runs '{TopologyKeywords.Word(current.Naming)}', the file says '{TopologyKeywords.Word(topology.Naming)}'): " +
+                   "every replicated topic would get a new name. Keep the naming, or build a new mesh with the other one";
+        return null;
+    }
+
+    private ApplyResult Refused(long version, string error) => new(_region, ApplyOutcome.Refused, version, version, [], [], [], 0, error);
+
+    /// <summary>Persists and runs a new version; returns the partitions restarted.</summary>
+    private async Task<int> AdoptAsync(Topology topology, string document, string? adoptedFrom)
+    {
+        var previous = Desired();
+        _stored = new StoredTopology(topology.Version, document, time.GetUtcNow(), Paused, adoptedFrom);
+        await store.WriteAsync(_stored, CancellationToken.None);
+        _topology = topology;
+        connections.Update(topology);
+        var desired = Desired();
+        foreach (var key in previous.Keys.Where(k => !desired.ContainsKey(k))) _toStop.Add(key);
+        return await ReconcileAsync(CancellationToken.None);
+    }
+
+    private Dictionary<string, LinkAssignment> Desired() => _topology is null ? new(StringComparer.Ordinal) : Desired(_topology, Paused);
+
+    private Dictionary<string, LinkAssignment> Desired(Topology topology, IReadOnlyList<string> paused) =>
+        RegionPlan.For(topology, _region).ToDictionary(p => GrainKeys.Link(p.From, p.To), p => new LinkAssignment(
+            p.From, p.To, topology.Version, [.. p.Topics.Include], [.. p.Topics.Exclude], p.AllOrigins, [.. p.Origins],
+            p.Naming == NamingPolicy.Prefix, PausedTopics(p.From, paused)), StringComparer.Ordinal);
+
+    private static IReadOnlyList<string> PausedTopics(string source, IReadOnlyList<string> paused) =>
+        paused.Contains(source) ? ["*"]
+            : [.. paused.Where(p => p.StartsWith(source + "/", StringComparison.Ordinal)).Select(p => p[(source.Length + 1)..]).Order(StringComparer.Ordinal)];
+
+    private async Task ReconcileTickAsync(CancellationToken cancellationToken)
+    {
+        if (!readiness.IsReady) return;
+        await ReconcileAsync(cancellationToken);
+    }
+
+    /// <summary>
+    /// Brings every link grain to its assignment, in two phases: stop and shrink, then start and grow.
+    /// Nothing gains an origin while a link that loses it has not confirmed. Returns partitions restarted.
+    /// </summary>
+    private async Task<int> ReconcileAsync(CancellationToken cancellationToken)
+    {
+        var desired = Desired();
+        foreach (var key in _running.Keys.Where(k => !desired.ContainsKey(k))) _toStop.Add(key);
+        var restarted = 0;
+        var errors = new List<string>();
+
+        foreach (var key in _toStop.ToArray())
+        {
+            try
+            {
+                restarted += await Link(key).StopAsync().WaitAsync(LinkCallTimeout, cancellationToken);
+                _toStop.Remove(key);
+                _running.Remove(key);
+                LogLinkStopped(key);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                errors.Add($"stopping {key}: {e.GetBaseException().Message}");
+            }
+        }
+        foreach (var (key, want) in desired)
+        {
+            if (!_running.TryGetValue(key, out var had) || had.SameAs(want) || want.AllOrigins) continue;
+            var kept = had.Origins.Where(want.Origins.Contains).ToArray();
+            if (kept.Length == had.Origins.Count) continue;
+            var shrunk = had with { Origins = kept, TopologyVersion = want.TopologyVersion };
+            try
+            {
+                restarted += await Link(key).ApplyAsync(shrunk).WaitAsync(LinkCallTimeout, cancellationToken);
+                _running[key] = shrunk;
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                _running.Remove(key); // unknown now: treated as new (and so shrunk first) next round
+                errors.Add($"narrowing {key}: {e.GetBaseException().Message}");
+            }
+        }
+
+        if (errors.Count == 0)
+        {
+            var results = await Task.WhenAll(desired.Select(async entry =>
+            {
+                try
+                {
+                    var count = await Link(entry.Key).ApplyAsync(entry.Value).WaitAsync(LinkCallTimeout, cancellationToken);
+                    return (entry.Key, Count: count, Error: (string?)null);
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    return (entry.Key, Count: 0, Error: $"starting {entry.Key}: {e.GetBaseException().Message}");
+                }
+            }));
+            foreach (var (key, count, error) in results)
+            {
+                if (error is null)
+                {
+                    restarted += count;
+                    _running[key] = desired[key];
+                }
+                else
+                {
+                    _running.Remove(key);
+                    errors.Add(error);
+                }
+            }
+        }
+
+        var summary = errors.Count == 0 ? null : string.Join("; ", errors);
+        if (summary is not null && summary != _lastReconcileError) LogReconcileFailed(_region, summary);
+        _lastReconcileError = summary;
+        return restarted;
+    }
+
+    private ILinkGrain Link(string key) => GrainFactory.GetGrain<ILinkGrain>(key);
+
+    /// <summary>A region that was down when a version was applied takes it from a peer that has it.</summary>
+    private async Task CheckPeersAsync(CancellationToken cancellationToken)
+    {
+        if (_topology is null) return;
+        foreach (var peer in _topology.Regions.Select(r => r.Id).Where(id => id != _region))
+        {
+            StoredTopology? theirs;
+            try
+            {
+                theirs = await store.ReadAsync(peer, cancellationToken);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                LogPeerUnreadable(peer, e.Message);
+                continue;
+            }
+            if (theirs is null || theirs.Version <= Version) continue;
+            var load = Topology.Load(theirs.Document, $"{peer}'s topology");
+            if (load.Topology is not { } topology || Refusal(topology) is not null) continue;
+            LogAdopted(_region, topology.Version, $"peer {peer}", Version);
+            await AdoptAsync(topology, theirs.Document, adoptedFrom: peer);
+            return;
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Region {Region}: applying topology version {Version} over {Before}: {Added} links added, {Removed} removed, {Changed} changed")]
+    private partial void LogApplying(string region, long version, long before, int added, int removed, int changed);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Region {Region}: adopting topology version {Version} from {From} (it ran {Before})")]
+    private partial void LogAdopted(string region, long version, string from, long before);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Region {Region}: the topology file's version {Version} is not run: {Reason}")]
+    private partial void LogStartupRefused(string region, long version, string reason);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Region {Region}: the persisted topology version {Version} is invalid and is not run: {Errors}")]
+    private partial void LogPersistedInvalid(string region, long version, string errors);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Link {Link} stopped (not in the topology any more)")]
+    private partial void LogLinkStopped(string link);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Link {Link} topic {Topic}: paused={Paused}")]
+    private partial void LogPaused(string link, string topic, bool paused);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Region {Region}: links not reconciled yet, retrying: {Errors}")]
+    private partial void LogReconcileFailed(string region, string errors);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Cannot read {Peer}'s persisted topology: {Reason}")]
+    private partial void LogPeerUnreadable(string peer, string reason);
+}
