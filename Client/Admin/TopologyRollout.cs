@@ -18,7 +18,8 @@ public sealed record RegionApplyReport(
     int PartitionsRestarted,
     string? Error,
     TimeSpan Elapsed,
-    bool Coordinator = false)
+    bool Coordinator = false,
+    string? AdoptedFrom = null)
 {
     public static RegionApplyReport From(ApplyResult result, TimeSpan elapsed, bool coordinator) => new(
         result.Region, RolloutOutcomes.Of(result.Outcome), result.VersionBefore, result.VersionAfter,
@@ -238,12 +239,14 @@ public sealed class TopologyRollout(IRegionGateways gateways, LocalMesh? local, 
         var report = await ApplyOneAsync(connection, text, expected, dryRun: false, coordinator: false, cancellationToken);
         if (report.Outcome != RolloutOutcomes.Refused) return report;
         // Regions pass a newer version on to each other: this one may have taken ours from a peer
-        // between our read and our call, which its compare-and-set reports as another version.
+        // (the coordinator) between our read and our call, which its compare-and-set reports as
+        // another version. It runs what we applied, so it is applied, by way of that peer; what the
+        // adoption restarted is in the region's log, not in this answer.
         try
         {
             var now = await connection.GetTopologyAsync(MeshConnections.ReadTimeout, cancellationToken);
             if (Runs(new RegionTopology(region, now, null), topology))
-                return report with { Outcome = RolloutOutcomes.Unchanged, VersionAfter = now.Version, Error = null };
+                return report with { Outcome = RolloutOutcomes.Applied, VersionAfter = now.Version, Error = null, AdoptedFrom = now.AdoptedFrom ?? "a peer" };
         }
         catch (Exception e) when (MeshConnections.IsUnreachable(e, cancellationToken))
         {

@@ -108,6 +108,7 @@ public static partial class TopologyCommand
             linksRemoved = r.LinksRemoved,
             linksChanged = r.LinksChanged,
             partitionsRestarted = r.PartitionsRestarted,
+            adoptedFrom = r.AdoptedFrom,
             elapsedMs = (long)r.Elapsed.TotalMilliseconds,
             error = r.Error,
         }),
@@ -123,7 +124,7 @@ public static partial class TopologyCommand
         {
             table.AddRow(
                 Markup.Escape(r.Region + (r.Coordinator ? " (first)" : "")),
-                Outcome(r.Outcome),
+                Outcome(r.Outcome) + (r.AdoptedFrom is null ? "" : Markup.Escape($" (adopted from {r.AdoptedFrom} first)")),
                 r.VersionBefore == r.VersionAfter ? $"{r.VersionAfter}" : $"{r.VersionBefore} -> {r.VersionAfter}",
                 Markup.Escape(string.Join("\n", r.LinksAdded)),
                 Markup.Escape(string.Join("\n", r.LinksRemoved)),
