@@ -20,7 +20,7 @@ public interface IRegionGateways
     Task<RegionConnection> ConnectAsync(string region, TimeSpan timeout, CancellationToken cancellationToken = default);
 }
 
-/// <summary>The regions of a local mesh, reached on the gateway ports it gave their silos.</summary>
+/// <summary>The regions of a local mesh (as it was when this was made), reached on the gateway ports it gave their silos.</summary>
 public sealed class LocalGateways(LocalMesh mesh) : IRegionGateways
 {
     private readonly LocalMeshState _state = mesh.State;
@@ -33,7 +33,8 @@ public sealed class LocalGateways(LocalMesh mesh) : IRegionGateways
 
     public Task<RegionConnection> ConnectAsync(string region, TimeSpan timeout, CancellationToken cancellationToken = default)
     {
-        if (_state.Regions.All(r => r.Id != region))
+        // Read again: an apply adds regions to the mesh while it runs.
+        if (Mesh.State.Regions.All(r => r.Id != region))
             throw new IOException($"region {region} is not part of {Description}");
         if (!Mesh.IsSiloRunning(region))
             throw new IOException($"no silo of region {region} is running (start it with 'mesh local start {region} --dir {Mesh.Paths.Root}')");

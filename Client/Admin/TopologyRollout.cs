@@ -112,9 +112,9 @@ public sealed class TopologyRollout(IRegionGateways gateways, LocalMesh? local, 
         }
 
         var (text, topology) = Effective(input);
-        show(Diffs(reachable, topology, added, gateways.Regions.Except(fileRegions).ToList()));
-
         var runsIt = reachable.Where(r => Runs(r, topology)).Select(r => r.Region).ToHashSet(StringComparer.Ordinal);
+        show(Diffs(reachable, runsIt, topology, added, gateways.Regions.Except(fileRegions).ToList()));
+
         var ahead = reachable.Where(r => !runsIt.Contains(r.Region) && r.Version >= version).ToList();
         if (ahead.Count > 0)
         {
@@ -294,10 +294,13 @@ public sealed class TopologyRollout(IRegionGateways gateways, LocalMesh? local, 
     }
 
     /// <summary>What the new version changes for each group of regions that run the same document.</summary>
-    private static string Diffs(IReadOnlyList<RegionTopology> reachable, Topology topology, IReadOnlyList<string> added, IReadOnlyList<string> leaving)
+    private static string Diffs(IReadOnlyList<RegionTopology> reachable, IReadOnlySet<string> runsIt, Topology topology, IReadOnlyList<string> added,
+        IReadOnlyList<string> leaving)
     {
         var text = new StringBuilder();
-        foreach (var group in reachable.GroupBy(r => (r.Version, r.Applied!.Document)).OrderBy(g => g.Key.Version))
+        if (runsIt.Count > 0)
+            text.Append($"{string.Join(", ", runsIt.Order(StringComparer.Ordinal))} already {(runsIt.Count == 1 ? "runs" : "run")} version {topology.Version} of this document.\n\n");
+        foreach (var group in reachable.Where(r => !runsIt.Contains(r.Region)).GroupBy(r => (r.Version, r.Applied!.Document)).OrderBy(g => g.Key.Version))
         {
             var regions = string.Join(", ", group.Select(r => r.Region));
             var runs = group.Count() == 1 ? "runs" : "run";

@@ -56,6 +56,13 @@ internal static class Terminal
 {
     public static IAnsiConsole Error { get; } = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
 
-    /// <summary>One progress line of a long step, in grey on standard error (standard output stays for results and JSON).</summary>
-    public static void Progress(string line) => Error.MarkupLineInterpolated($"[grey]{line}[/]");
+    /// <summary>
+    /// One progress line of a long step on standard error (standard output stays for results and
+    /// JSON): grey in a terminal, a plain unwrapped line when redirected.
+    /// </summary>
+    public static void Progress(string line)
+    {
+        if (Console.IsErrorRedirected) Console.Error.WriteLine(line);
+        else Error.MarkupLineInterpolated($"[grey]{line}[/]");
+    }
 }

@@ -64,7 +64,7 @@ internal static class LinkCommand
                     paused = result.Paused,
                     changed = result.Changed,
                     error = result.Error,
-                }, new JsonSerializerOptions { WriteIndented = true }));
+                }, TopologyCommand.ResultJson));
             if (result.Error is not null)
             {
                 Console.Error.WriteLine($"mesh: {verb} {source} -> {destination}{(result.Topic is null ? "" : $" topic {result.Topic}")}: {result.Error}");

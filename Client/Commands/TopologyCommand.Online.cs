@@ -15,7 +15,13 @@ public static partial class TopologyCommand
 {
     public const int Unreachable = 3;
 
-    private static readonly JsonSerializerOptions ResultJson = new() { WriteIndented = true, DefaultIgnoreCondition = JsonIgnoreCondition.Never };
+    // Relaxed escaping: links read "a -> b" in the JSON too. The output is for scripts and people, never embedded in HTML.
+    internal static readonly JsonSerializerOptions ResultJson = new()
+    {
+        WriteIndented = true,
+        DefaultIgnoreCondition = JsonIgnoreCondition.Never,
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    };
 
     private static Command ApplyCommand()
     {
@@ -116,26 +122,29 @@ public static partial class TopologyCommand
         notes = result.Notes,
     }, ResultJson);
 
+    // One line per region, never wrapped, so that it reads in a terminal and greps in a log.
     private static void RenderApply(RolloutResult result)
     {
-        var table = new Table().Title(Markup.Escape($"version {result.Version} ('{result.Name}'){(result.DryRun ? ", dry run" : "")}"))
-            .AddColumns("region", "outcome", "version", "links added", "links removed", "links changed", "partitions restarted", "time", "error");
+        Console.WriteLine($"version {result.Version} ('{result.Name}'){(result.DryRun ? ", dry run" : "")}:");
+        var width = result.Regions.Select(r => r.Region.Length).DefaultIfEmpty(0).Max();
         foreach (var r in result.Regions)
         {
-            table.AddRow(
-                Markup.Escape(r.Region + (r.Coordinator ? " (first)" : "")),
-                Outcome(r.Outcome) + (r.AdoptedFrom is null ? "" : Markup.Escape($" (adopted from {r.AdoptedFrom} first)")),
-                r.VersionBefore == r.VersionAfter ? $"{r.VersionAfter}" : $"{r.VersionBefore} -> {r.VersionAfter}",
-                Markup.Escape(string.Join("\n", r.LinksAdded)),
-                Markup.Escape(string.Join("\n", r.LinksRemoved)),
-                Markup.Escape(string.Join("\n", r.LinksChanged)),
-                r.PartitionsRestarted.ToString(CultureInfo.InvariantCulture),
-                r.Elapsed == TimeSpan.Zero ? "" : $"{r.Elapsed.TotalSeconds:N1} s",
-                Markup.Escape(r.Error ?? ""));
+            var parts = new List<string>
+            {
+                r.VersionBefore == r.VersionAfter ? $"version {r.VersionAfter}" : $"version {r.VersionBefore} -> {r.VersionAfter}",
+            };
+            var links = r.LinksAdded.Select(l => $"+{l}").Concat(r.LinksRemoved.Select(l => $"-{l}")).Concat(r.LinksChanged.Select(l => $"~{l}")).ToList();
+            if (links.Count > 0) parts.Add($"links {string.Join(" ", links)}");
+            if (r.PartitionsRestarted > 0) parts.Add(r.PartitionsRestarted == 1 ? "1 partition restarted" : $"{r.PartitionsRestarted} partitions restarted");
+            if (r.Elapsed > TimeSpan.Zero) parts.Add($"{r.Elapsed.TotalSeconds:N1} s");
+            if (r.Coordinator) parts.Add("applied first");
+            if (r.AdoptedFrom is not null) parts.Add($"took it from {r.AdoptedFrom} before this apply reached it");
+            if (r.Error is not null) parts.Add(r.Error);
+            AnsiConsole.Markup($"  {Markup.Escape(r.Region.PadRight(width))}  {Outcome(r.Outcome)}");
+            Console.WriteLine($"{new string(' ', Math.Max(1, 12 - r.Outcome.Length))}{string.Join(", ", parts)}");
         }
-        AnsiConsole.Write(table);
-        foreach (var note in result.Notes) AnsiConsole.MarkupLineInterpolated($"[yellow]{note}[/]");
-        if (result.ExitCode == Ok && !result.DryRun)
+        foreach (var note in result.Notes) Console.WriteLine(note);
+        if (result.ExitCode == Ok && result.Regions.Any(r => r.Outcome == RolloutOutcomes.Applied))
             AnsiConsole.MarkupLineInterpolated($"[green]version {result.Version} applied[/] in {result.Elapsed.TotalSeconds:N1} s");
     }
 
@@ -178,26 +187,23 @@ public static partial class TopologyCommand
     private static void RenderGet(IReadOnlyList<RegionTopology> read)
     {
         var newest = Newest(read);
-        var table = new Table().Title("topology per region")
-            .AddColumns("region", "version", "name", "in topology", "links", "paused", "applied at", "adopted from", "note");
         foreach (var r in read)
         {
             if (r.Applied is not { } a)
             {
-                table.AddRow(Markup.Escape(r.Region), "?", "", "", "", "", "", "", $"[red]{Markup.Escape($"cannot be reached: {r.Error}")}[/]");
+                AnsiConsole.MarkupLineInterpolated($"[bold]{r.Region}[/]  [red]cannot be reached[/]");
+                Console.WriteLine($"  {r.Error}");
                 continue;
             }
-            table.AddRow(
-                Markup.Escape(r.Region),
-                a.Version == 0 ? "0 (none)" : a.Version.ToString(CultureInfo.InvariantCulture),
-                Markup.Escape(a.Name),
-                a.Version == 0 ? "" : a.InTopology ? "yes" : "[yellow]no: runs no links[/]",
-                Markup.Escape(string.Join("\n", a.Links)),
-                Markup.Escape(string.Join("\n", a.Paused)),
-                a.AppliedAt?.ToString("u", CultureInfo.InvariantCulture) ?? "",
-                Markup.Escape(a.AdoptedFrom ?? ""),
-                Behind(a.Version, newest) is { } behind ? $"[yellow]{Markup.Escape(behind)}[/]" : "");
+            var head = a.Version == 0
+                ? "no topology (version 0): it runs no links until one is applied"
+                : $"version {a.Version} '{a.Name}'" + (a.AppliedAt is { } at ? $", applied {at.ToString("u", CultureInfo.InvariantCulture)}" : "")
+                  + (a.AdoptedFrom is null ? "" : $", adopted from {a.AdoptedFrom}");
+            AnsiConsole.MarkupLineInterpolated($"[bold]{r.Region}[/]  {head}");
+            if (Behind(a.Version, newest) is { } behind) AnsiConsole.MarkupLineInterpolated($"  [yellow]{behind}[/]");
+            if (a.Version > 0 && !a.InTopology) Console.WriteLine("  not in its topology: it runs no links");
+            foreach (var link in a.Links) Console.WriteLine($"  link   {link}");
+            foreach (var paused in a.Paused) AnsiConsole.MarkupLineInterpolated($"  [blue]paused[/] {paused}");
         }
-        AnsiConsole.Write(table);
     }
 }
