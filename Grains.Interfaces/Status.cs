@@ -56,10 +56,11 @@ public sealed record LinkStatus(
     [property: Id(3)] string? Error,
     [property: Id(4)] DateTimeOffset? LastDiscoveryAt);
 
-/// <summary>Everything a region replicates into itself.</summary>
+/// <summary>Everything a region replicates into itself, and the push links it runs into other regions.</summary>
 [GenerateSerializer, Immutable, Alias("mesh.RegionStatus")]
 public sealed record RegionStatus(
     [property: Id(0)] string Region,
     [property: Id(1)] IReadOnlyList<LinkStatus> InboundLinks,
     [property: Id(2)] long TopologyVersion = 0,
-    [property: Id(3)] string? TopologyName = null);
+    [property: Id(3)] string? TopologyName = null,
+    [property: Id(4)] IReadOnlyList<LinkStatus>? PushLinks = null);

@@ -107,6 +107,7 @@ public sealed record PauseResult(
 /// <param name="Origins">The origins whose records the link carries (identity naming), sorted.</param>
 /// <param name="PrefixNaming">Remote topics are named <c>source.topic</c> (MirrorMaker 2 style).</param>
 /// <param name="Paused">Paused topics of this link; <c>*</c> pauses all of them.</param>
+/// <param name="Push">The link runs in its source region and writes into the destination's Kafka.</param>
 [GenerateSerializer, Immutable, Alias("mesh.LinkAssignment")]
 public sealed record LinkAssignment(
     [property: Id(0)] string Source,
@@ -117,11 +118,12 @@ public sealed record LinkAssignment(
     [property: Id(5)] bool AllOrigins,
     [property: Id(6)] IReadOnlyList<string> Origins,
     [property: Id(7)] bool PrefixNaming,
-    [property: Id(8)] IReadOnlyList<string> Paused)
+    [property: Id(8)] IReadOnlyList<string> Paused,
+    [property: Id(9)] bool Push = false)
 {
     /// <summary>Equal apart from the version that carried it: applying it changes nothing.</summary>
     public bool SameAs(LinkAssignment other) =>
-        Source == other.Source && Destination == other.Destination && AllOrigins == other.AllOrigins && PrefixNaming == other.PrefixNaming
+        Source == other.Source && Destination == other.Destination && AllOrigins == other.AllOrigins && PrefixNaming == other.PrefixNaming && Push == other.Push
         && Include.SequenceEqual(other.Include) && Exclude.SequenceEqual(other.Exclude)
         && Origins.SequenceEqual(other.Origins) && Paused.SequenceEqual(other.Paused);
 }

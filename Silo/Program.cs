@@ -80,8 +80,6 @@ if (!string.IsNullOrEmpty(region.Topology.File) && File.Exists(region.Topology.F
     var load = Mesh.Core.Topology.Topology.Load(File.ReadAllText(region.Topology.File), region.Topology.File);
     foreach (var error in load.Errors)
         problems.Add($"Mesh:Topology:File: {error.Describe(region.Topology.File)} (fix: {error.Fix})");
-    if (load.Topology is { } topology && Mesh.Core.Topology.RegionPlan.Unsupported(topology) is { } unsupported)
-        problems.Add($"Mesh:Topology:File: {unsupported}");
 }
 if (problems.Count > 0)
 {

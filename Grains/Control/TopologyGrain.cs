@@ -114,9 +114,9 @@ public sealed partial class TopologyGrain(
     public async Task<PauseResult> SetPausedAsync(string source, string? topic, bool paused)
     {
         var link = GrainKeys.Link(source, _region);
-        if (_topology is null || RegionPlan.For(_topology, _region).All(p => p.From != source))
+        if (_topology is null || RegionPlan.For(_topology, _region).All(p => p.From != source || p.To != _region))
         {
-            var into = _topology is null ? [] : RegionPlan.For(_topology, _region).Select(p => p.From).ToArray();
+            var into = _topology is null ? [] : RegionPlan.For(_topology, _region).Where(p => p.To == _region).Select(p => p.From).ToArray();
             return new PauseResult(_region, link, topic, paused, false,
                 $"region {_region} runs no link from {source} (topology version {Version}); " +
                 (into.Length == 0 ? "it runs no inbound link at all" : $"its inbound links come from {string.Join(", ", into)}"));
@@ -138,7 +138,6 @@ public sealed partial class TopologyGrain(
     private string? Refusal(Topology topology)
     {
         if (topology.Version < 1) return "the topology has no version (or version 0): add 'version: 1' or higher";
-        if (RegionPlan.Unsupported(topology) is { } unsupported) return unsupported;
         if (_topology is { } current && current.Naming != topology.Naming)
             return $"naming cannot change on a running mesh (it runs '{TopologyKeywords.Word(current.Naming)}', the file says '{TopologyKeywords.Word(topology.Naming)}'): " +
                    "every replicated topic would get a new name. Keep the naming, or build a new mesh with the other one";
@@ -165,7 +164,7 @@ public sealed partial class TopologyGrain(
     private Dictionary<string, LinkAssignment> Desired(Topology topology, IReadOnlyList<string> paused) =>
         RegionPlan.For(topology, _region).ToDictionary(p => GrainKeys.Link(p.From, p.To), p => new LinkAssignment(
             p.From, p.To, topology.Version, [.. p.Topics.Include], [.. p.Topics.Exclude], p.AllOrigins, [.. p.Origins],
-            p.Naming == NamingPolicy.Prefix, PausedTopics(p.From, paused)), StringComparer.Ordinal);
+            p.Naming == NamingPolicy.Prefix, PausedTopics(p.From, paused), p.Mode == LinkMode.Push), StringComparer.Ordinal);
 
     private static IReadOnlyList<string> PausedTopics(string source, IReadOnlyList<string> paused) =>
         paused.Contains(source) ? ["*"]

@@ -61,7 +61,16 @@ public interface ISourcePartitionFeed : IDisposable
     string? Error { get; }
 }
 
-/// <summary>The local (destination) region's partitions.</summary>
+/// <summary>
+/// The destination logs this silo writes: its own region's, and for push links the destination
+/// region's (the source's silos write into it).
+/// </summary>
+public interface IDestinationLogs
+{
+    IDestinationLog For(string region);
+}
+
+/// <summary>One destination region's partitions.</summary>
 public interface IDestinationLog
 {
     /// <summary>The partition's high watermark: the offset the next record written gets.</summary>

@@ -19,7 +19,7 @@ namespace Mesh.Grains.Replication;
 [RandomPlacement] // replicators spread over the region's silos; a dead silo's share re-activates on the others
 public sealed partial class PartitionReplicatorGrain(
     ISourceFeeds feeds,
-    IDestinationLog destination,
+    IDestinationLogs destinations,
     ICheckpointStore checkpoints,
     IQuarantineStore quarantine,
     IRegionIdentity identity,
@@ -57,6 +57,7 @@ public sealed partial class PartitionReplicatorGrain(
     private bool _checkpointDirty;
     private IGrainTimer? _timer;
 
+    private IDestinationLog _log = null!;
     private PartitionAssignment? _assignment;
     private DateTimeOffset? _assignedAt;
     private string _destinationTopic = "";
@@ -67,6 +68,8 @@ public sealed partial class PartitionReplicatorGrain(
     {
         (_source, _destination, _topic, _partition) = GrainKeys.ParsePartition(Key);
         _destinationTopic = _topic;
+        // Usually this region's own log; for a push link, the destination region's.
+        _log = destinations.For(_destination);
         return Task.CompletedTask;
     }
 
@@ -189,7 +192,7 @@ public sealed partial class PartitionReplicatorGrain(
         // The checkpoint before the destination's end: a checkpoint written in between (by a previous
         // activation's last words) must not look like records the destination lost.
         var checkpoint = await checkpoints.ReadAsync(Key, cancellationToken);
-        var destinationEnd = await destination.GetEndOffsetAsync(_destinationTopic, _partition, cancellationToken);
+        var destinationEnd = await _log.GetEndOffsetAsync(_destinationTopic, _partition, cancellationToken);
 
         if (checkpoint is null)
         {
@@ -243,7 +246,7 @@ public sealed partial class PartitionReplicatorGrain(
         {
             if (destinationEnd > checkpoint.DestinationEndOffset)
             {
-                await destination.ScanAsync(_destinationTopic, _partition, checkpoint.DestinationEndOffset, destinationEnd, r => replication.Observe(r), cancellationToken);
+                await _log.ScanAsync(_destinationTopic, _partition, checkpoint.DestinationEndOffset, destinationEnd, r => replication.Observe(r), cancellationToken);
                 replication.ObservedUpTo(destinationEnd);
             }
             if (!gained.IsEmpty)
@@ -294,11 +297,11 @@ public sealed partial class PartitionReplicatorGrain(
     private async Task LearnGainedOriginsAsync(PartitionReplication replication, OriginSet gained, long below, CancellationToken cancellationToken)
     {
         var missing = new HashSet<string>(gained.Regions, StringComparer.Ordinal);
-        var low = (await destination.GetWatermarksAsync(_destinationTopic, _partition, cancellationToken)).Low;
+        var low = (await _log.GetWatermarksAsync(_destinationTopic, _partition, cancellationToken)).Low;
         for (var to = below; to > low && missing.Count > 0; to -= ScanBackChunk)
         {
             var from = Math.Max(low, to - ScanBackChunk);
-            await destination.ScanAsync(_destinationTopic, _partition, from, to, record =>
+            await _log.ScanAsync(_destinationTopic, _partition, from, to, record =>
             {
                 if (replication.Observe(record) is { } seen) missing.Remove(seen.OriginRegion);
             }, cancellationToken);
@@ -363,7 +366,7 @@ public sealed partial class PartitionReplicatorGrain(
         {
             try
             {
-                end = await destination.WriteAsync(_destinationTopic, _partition, plan.Outbound, cancellationToken);
+                end = await _log.WriteAsync(_destinationTopic, _partition, plan.Outbound, cancellationToken);
             }
             catch (WriteHoleException hole)
             {

@@ -9,20 +9,21 @@ public sealed class RegionGrain : Grain, IRegionGrain
     {
         var region = this.GetPrimaryKeyString();
         var topology = await GrainFactory.GetGrain<ITopologyGrain>(region).GetAsync().WaitAsync(AskTimeout);
-        var sources = (topology.Assignments ?? []).Select(a => a.Source).Distinct().Order(StringComparer.Ordinal);
-        var links = await Task.WhenAll(sources.Select(source => LinkStatusAsync(source, region)));
-        return new RegionStatus(region, links, topology.Version, topology.Name);
+        var assignments = (topology.Assignments ?? []).OrderBy(a => a.Source, StringComparer.Ordinal).ThenBy(a => a.Destination, StringComparer.Ordinal).ToArray();
+        var inbound = Task.WhenAll(assignments.Where(a => a.Destination == region).Select(a => LinkStatusAsync(a.Source, a.Destination)));
+        var push = Task.WhenAll(assignments.Where(a => a.Source == region).Select(a => LinkStatusAsync(a.Source, a.Destination)));
+        return new RegionStatus(region, await inbound, topology.Version, topology.Name, await push);
     }
 
-    private async Task<LinkStatus> LinkStatusAsync(string peer, string region)
+    private async Task<LinkStatus> LinkStatusAsync(string source, string destination)
     {
         try
         {
-            return await GrainFactory.GetGrain<ILinkGrain>(GrainKeys.Link(peer, region)).GetStatusAsync().WaitAsync(AskTimeout);
+            return await GrainFactory.GetGrain<ILinkGrain>(GrainKeys.Link(source, destination)).GetStatusAsync().WaitAsync(AskTimeout);
         }
         catch (Exception e) when (e is TimeoutException or OrleansException)
         {
-            return new LinkStatus(peer, region, [], $"link not answering (its silo may have just died): {e.GetBaseException().Message}", null);
+            return new LinkStatus(source, destination, [], $"link not answering (its silo may have just died): {e.GetBaseException().Message}", null);
         }
     }
 }

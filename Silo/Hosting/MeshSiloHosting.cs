@@ -46,10 +46,12 @@ public static class MeshSiloHosting
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<ReplicationReadiness>();
         services.TryAddSingleton<IReplicationReadiness>(sp => sp.GetRequiredService<ReplicationReadiness>());
-        services.TryAddSingleton<LocalProducer>();
+        services.TryAddSingleton<RegionWriter>();
         services.TryAddSingleton<KafkaCheckpointStore>();
         services.TryAddSingleton<ICheckpointStore>(sp => sp.GetRequiredService<KafkaCheckpointStore>());
-        services.TryAddSingleton<IDestinationLog, KafkaDestinationLog>();
+        services.TryAddSingleton<KafkaDestinationLogs>();
+        services.TryAddSingleton<IDestinationLogs>(sp => sp.GetRequiredService<KafkaDestinationLogs>());
+        services.TryAddSingleton(sp => sp.GetRequiredService<KafkaDestinationLogs>().For(region.Region));
         services.TryAddSingleton<ISourceFeeds, KafkaSourceFeeds>();
         services.TryAddSingleton<ITopicCatalog, KafkaTopicCatalog>();
         services.TryAddSingleton<IQuarantineStore, KafkaQuarantineStore>();

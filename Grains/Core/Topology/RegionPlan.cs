@@ -22,14 +22,18 @@ public sealed record LinkPlan(
         $"{From} -> {To} ({(AllOrigins ? "every origin" : "origins " + string.Join(", ", Origins))}; {Topics}{(Mode == LinkMode.Push ? "; push" : "")})";
 }
 
-/// <summary>The links one region runs under a topology: pull links into it (push links out of it are not run yet).</summary>
+/// <summary>
+/// The links one region runs under a topology: pull links into it (its silos read the source), and
+/// push links out of it (its silos write into a destination that cannot open connections to it).
+/// </summary>
 public static class RegionPlan
 {
     public static IReadOnlyList<LinkPlan> For(Topology topology, string region)
     {
         if (!topology.HasRegion(region)) return [];
         var plans = new List<LinkPlan>();
-        foreach (var link in topology.LinksInto(region))
+        var runHere = topology.Links.Where(l => (l.To == region && l.Mode == LinkMode.Pull) || (l.From == region && l.Mode == LinkMode.Push));
+        foreach (var link in runHere)
         {
             if (!link.Carries) continue;
             if (topology.Naming == NamingPolicy.Prefix)
@@ -45,10 +49,4 @@ public static class RegionPlan
         }
         return plans;
     }
-
-    /// <summary>Why the runtime cannot run <paramref name="topology"/> as it is, or null when it can.</summary>
-    public static string? Unsupported(Topology topology) =>
-        topology.Links.FirstOrDefault(l => l.Mode == LinkMode.Push) is { } push
-            ? $"link {push} is in push mode, which the runtime does not run yet; use pull (the default): the destination's silos read the source"
-            : null;
 }

@@ -19,7 +19,7 @@ public sealed partial class KafkaCheckpointStore : ICheckpointStore, IDisposable
     public const string Topic = InternalTopics.Checkpoints;
     private static readonly TopicPartition Partition = new(Topic, 0);
 
-    private readonly LocalProducer _producer;
+    private readonly RegionWriter _producer;
     private readonly IConsumer<string?, string?> _tail;
     private readonly Dictionary<string, ReplicationCheckpoint> _latest = new(StringComparer.Ordinal);
     // Keys whose latest checkpoint record could not be read: resuming from an older one, or from
@@ -31,7 +31,7 @@ public sealed partial class KafkaCheckpointStore : ICheckpointStore, IDisposable
     private Thread? _thread;
     private long _position;
 
-    public KafkaCheckpointStore(LocalProducer producer, IOptions<KafkaRegionsOptions> regions, ILogger<KafkaCheckpointStore> logger)
+    public KafkaCheckpointStore(RegionWriter producer, IOptions<KafkaRegionsOptions> regions, ILogger<KafkaCheckpointStore> logger)
     {
         _producer = producer;
         _logger = logger;

@@ -7,23 +7,25 @@ using Microsoft.Extensions.Options;
 
 namespace Mesh.Kafka.Replication;
 
-/// <summary>The destination side of replication: writes through the shared producer, and reads
-/// back the provenance of recent records (crash recovery) with one shared consumer.</summary>
+/// <summary>The destination side of replication into one region: writes through that region's shared
+/// writer, and reads back the provenance of recent records (crash recovery) with one shared consumer.</summary>
 public sealed class KafkaDestinationLog : IDestinationLog, IDisposable
 {
     private static readonly TimeSpan ScanStallLimit = TimeSpan.FromSeconds(30);
-    private readonly LocalProducer _producer;
+    private readonly RegionWriter _producer;
     private readonly IConsumer<byte[]?, byte[]?> _scanner;
     private readonly SemaphoreSlim _scanGate = new(1, 1);
 
-    public KafkaDestinationLog(LocalProducer producer, IOptions<KafkaRegionsOptions> regions)
+    /// <param name="runningIn">The region whose silos write (the destination itself, or a push link's source).</param>
+    public KafkaDestinationLog(RegionWriter producer, KafkaClusterOptions cluster, string runningIn)
     {
         _producer = producer;
-        var config = regions.Value.Local.BuildConfig(
-            defaults: new Dictionary<string, string> { ["client.id"] = $"mesh-{regions.Value.LocalRegion}-recovery" },
+        var name = producer.Region == runningIn ? runningIn : $"{runningIn}-to-{producer.Region}";
+        var config = cluster.BuildConfig(
+            defaults: new Dictionary<string, string> { ["client.id"] = $"mesh-{name}-recovery" },
             required: new Dictionary<string, string>
             {
-                ["group.id"] = $"__mesh-{regions.Value.LocalRegion}-recovery",
+                ["group.id"] = $"__mesh-{name}-recovery",
                 ["enable.auto.commit"] = "false",
                 ["enable.partition.eof"] = "true",
                 ["auto.offset.reset"] = "earliest",

@@ -13,7 +13,7 @@ namespace Mesh.Kafka.Replication;
 /// (a write completes once the record is acknowledged), read back whole when an operator asks.
 /// </summary>
 public sealed partial class KafkaQuarantineStore(
-    LocalProducer producer,
+    RegionWriter producer,
     IOptions<KafkaRegionsOptions> regions,
     TimeProvider time,
     ILogger<KafkaQuarantineStore> logger) : IQuarantineStore

@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using Confluent.Kafka;
+using ErrorCode = Confluent.Kafka.ErrorCode;
 using Mesh.Grains.Ports;
 using Mesh.Kafka.Clients;
 using Microsoft.Extensions.Options;
@@ -13,7 +14,7 @@ namespace Mesh.Kafka.Replication;
 /// their clusters, which the region reaches anyway, so a region that missed an apply needs no other
 /// connection to catch up.
 /// </summary>
-public sealed class KafkaTopologyStore(LocalProducer producer, IOptions<KafkaRegionsOptions> regions) : ITopologyStore
+public sealed class KafkaTopologyStore(RegionWriter producer, IOptions<KafkaRegionsOptions> regions) : ITopologyStore
 {
     private const string Key = "topology";
     private static readonly TopicPartition Partition = new(InternalTopics.Topology, 0);

@@ -8,16 +8,16 @@ using Microsoft.Extensions.Options;
 namespace Mesh.Kafka.Clients;
 
 /// <summary>
-/// The silo's writer into its own region's cluster, shared by every replicator and the checkpoint
-/// store. librdkafka compresses per producer, not per record, so there is one producer per codec in
+/// A silo's writer into one region's cluster: its own (shared by every replicator, the checkpoint,
+/// quarantine and topology stores), or the destination of a push link this region runs. librdkafka compresses per producer, not per record, so there is one producer per codec in
 /// use (<see cref="ProducerCompression"/> picks a topic's), each created on first use, and one more for
 /// the mesh's internal topics; a topic always goes through the same one, which keeps each partition's
 /// records in one producer's order. Every producer is idempotent, so broker retries never duplicate or
 /// reorder a partition's records.
 /// </summary>
-public sealed partial class LocalProducer : IDisposable
+public sealed partial class RegionWriter : IDisposable
 {
-    private readonly ILogger<LocalProducer> _logger;
+    private readonly ILogger<RegionWriter> _logger;
     private readonly Dictionary<string, string> _config;
     private readonly string _clientId;
     private readonly ProducerCompressionOptions _compression;
@@ -25,13 +25,19 @@ public sealed partial class LocalProducer : IDisposable
     // Topic -> codec, decided once: the policies do not change while the silo runs.
     private readonly ConcurrentDictionary<string, string> _codecByTopic = new(StringComparer.Ordinal);
 
-    public LocalProducer(IOptions<KafkaRegionsOptions> regions, IOptions<ProducerCompressionOptions> compression, ILogger<LocalProducer> logger)
+    public RegionWriter(IOptions<KafkaRegionsOptions> regions, IOptions<ProducerCompressionOptions> compression, ILogger<RegionWriter> logger)
+        : this(regions.Value.LocalRegion, regions.Value.Local, $"mesh-{regions.Value.LocalRegion}-writer", compression.Value, logger)
+    {
+    }
+
+    /// <param name="clientId">The Kafka client id; a push link's writer names both regions.</param>
+    public RegionWriter(string region, KafkaClusterOptions cluster, string clientId, ProducerCompressionOptions compression, ILogger<RegionWriter> logger)
     {
         _logger = logger;
-        _compression = compression.Value;
-        var local = regions.Value.Local;
-        _clientId = $"mesh-{regions.Value.LocalRegion}-writer";
-        _config = local.BuildConfig(
+        _compression = compression;
+        Region = region;
+        _clientId = clientId;
+        _config = cluster.BuildConfig(
             defaults: new Dictionary<string, string>
             {
                 ["client.id"] = _clientId,
@@ -57,6 +63,9 @@ public sealed partial class LocalProducer : IDisposable
         _config.Remove("compression.codec");
     }
 
+
+    /// <summary>The region whose cluster this writes into.</summary>
+    public string Region { get; }
 
     /// <summary>The codec the records of <paramref name="topic"/> are written with.</summary>
     public string CodecOf(string topic) =>
@@ -114,13 +123,13 @@ public sealed partial class LocalProducer : IDisposable
     /// <summary>One codec's producer, with its own fatal-error replacement.</summary>
     private sealed class CodecProducer : IDisposable
     {
-        private readonly LocalProducer _owner;
+        private readonly RegionWriter _owner;
         private readonly string _codec;
         private readonly Dictionary<string, string> _config;
         private readonly object _gate = new();
         private IProducer<byte[]?, byte[]?> _producer;
 
-        public CodecProducer(LocalProducer owner, string name, string codec)
+        public CodecProducer(RegionWriter owner, string name, string codec)
         {
             _owner = owner;
             _codec = name;

@@ -1,0 +1,38 @@
+using System.Collections.Concurrent;
+using Mesh.Grains.Ports;
+using Mesh.Kafka.Clients;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Mesh.Kafka.Replication;
+
+/// <summary>
+/// One destination log per region this silo writes into: its own region's through the silo's shared
+/// writer, and each push link destination's through a writer of its own, made on first use.
+/// </summary>
+public sealed class KafkaDestinationLogs(
+    RegionWriter localWriter,
+    IOptions<KafkaRegionsOptions> regions,
+    IOptions<ProducerCompressionOptions> compression,
+    ILoggerFactory loggers) : IDestinationLogs, IDisposable
+{
+    private readonly ConcurrentDictionary<string, Lazy<(RegionWriter? Writer, KafkaDestinationLog Log)>> _logs = new(StringComparer.Ordinal);
+
+    public IDestinationLog For(string region) => _logs.GetOrAdd(region, r => new Lazy<(RegionWriter?, KafkaDestinationLog)>(() =>
+    {
+        var local = regions.Value.LocalRegion;
+        var cluster = regions.Value.Cluster(r);
+        if (r == local) return (null, new KafkaDestinationLog(localWriter, cluster, local));
+        var writer = new RegionWriter(r, cluster, $"mesh-{local}-to-{r}-writer", compression.Value, loggers.CreateLogger<RegionWriter>());
+        return (writer, new KafkaDestinationLog(writer, cluster, local));
+    })).Value.Log;
+
+    public void Dispose()
+    {
+        foreach (var lazy in _logs.Values.Where(l => l.IsValueCreated))
+        {
+            lazy.Value.Log.Dispose();
+            lazy.Value.Writer?.Dispose();
+        }
+    }
+}
