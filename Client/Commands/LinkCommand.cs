@@ -3,6 +3,7 @@ using System.Text.Json;
 using Mesh.Client.Admin;
 using Mesh.Client.Local;
 using Mesh.Core.Replication;
+using Mesh.Core.Topology;
 using Mesh.Grains;
 using Spectre.Console;
 
@@ -49,6 +50,12 @@ internal static class LinkCommand
             {
                 await using var connection = await regions.ConnectAsync(destination, MeshConnections.ConnectTimeout, cancellationToken);
                 result = await connection.SetPausedAsync(source, parse.GetValue(topic), paused, TopologyRollout.ApplyTimeout, cancellationToken);
+                if (result.Error is not null && await IsPushLinkAsync(connection, source, destination, cancellationToken))
+                    result = result with
+                    {
+                        Error = $"{source} -> {destination} is a push link: it runs in {source}, and pausing runs in the destination's topology; " +
+                                "push links cannot be paused yet (change the topology to stop it)",
+                    };
             }
             catch (Exception e) when (MeshConnections.IsUnreachable(e, cancellationToken))
             {
@@ -79,5 +86,12 @@ internal static class LinkCommand
             return 0;
         });
         return command;
+    }
+
+    /// <summary>Whether the topology <paramref name="destination"/> runs makes the link a push link.</summary>
+    private static async Task<bool> IsPushLinkAsync(RegionConnection connection, string source, string destination, CancellationToken cancellationToken)
+    {
+        var applied = await connection.GetTopologyAsync(MeshConnections.ReadTimeout, cancellationToken);
+        return Topology.Load(applied.Document, destination).Topology?.FindLink(source, destination) is { Mode: LinkMode.Push };
     }
 }

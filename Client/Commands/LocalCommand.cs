@@ -45,7 +45,7 @@ internal static class LocalCommand
             foreach (var region in state.Regions)
                 Console.WriteLine($"{region.Id.PadRight(width)}  bootstrap {mesh.Bootstrap(region.Id)}  (in {mesh.Paths.BootstrapFile(region.Id)}; silo gateways {string.Join(", ", region.Silos.Select(s => $"127.0.0.1:{s.GatewayPort}"))})");
             foreach (var link in state.Links)
-                Console.WriteLine($"link {link.From} -> {link.To} carries records from {string.Join(", ", link.Origins)}");
+                Console.WriteLine($"link {link.From} -> {link.To} carries records from {string.Join(", ", link.Origins)}{(link.Push ? $" (push: runs in {link.From})" : "")}");
             Console.WriteLine($"topology version {state.TopologyVersion} in {mesh.Paths.TopologyFile}: to change it, edit a copy, raise its version and 'mesh topology apply <copy> --dir {mesh.Paths.Root}'");
             AnsiConsole.MarkupLineInterpolated($"[green]{state.Regions.Count} regions replicating[/] topics {string.Join(", ", state.Topics)}, {state.Topology}. Stop with: mesh local down --dir {mesh.Paths.Root}");
             return 0;

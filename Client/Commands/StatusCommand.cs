@@ -11,9 +11,12 @@ namespace Mesh.Client.Commands;
 internal static class StatusCommand
 {
     public sealed record RegionReport(string Region, bool KafkaUp, int SilosUp, int Silos, bool Reachable, string? Error, IReadOnlyList<LinkStatus> Links,
-        long TopologyVersion = 0, string? TopologyName = null)
+        long TopologyVersion = 0, string? TopologyName = null, IReadOnlyList<LinkStatus>? PushLinks = null)
     {
         public bool SiloUp => SilosUp > 0;
+
+        /// <summary>Every link the region's silos run: pull links into it, then push links out of it.</summary>
+        public IEnumerable<(LinkStatus Link, bool Push)> AllLinks => Links.Select(l => (l, false)).Concat((PushLinks ?? []).Select(l => (l, true)));
     }
 
     /// <summary>The newest topology version any reachable region runs.</summary>
@@ -34,7 +37,7 @@ internal static class StatusCommand
             if (!reports.All(r => r.KafkaUp && r.SilosUp == r.Silos && r.Reachable)) return 3;
             var newest = NewestVersion(reports);
             if (reports.Any(r => r.TopologyVersion < newest)) return 3;
-            return reports.Any(r => r.Links.Any(l => l.Error is not null || l.Topics.Any(t => t.State == ReplicationState.Stopped))) ? 4 : 0;
+            return reports.Any(r => r.AllLinks.Any(l => l.Link.Error is not null || l.Link.Topics.Any(t => t.State == ReplicationState.Stopped))) ? 4 : 0;
         });
         return command;
     }
@@ -51,7 +54,8 @@ internal static class StatusCommand
             {
                 await using var connection = await mesh.ConnectAsync(region.Id, TimeSpan.FromSeconds(10), cancellationToken);
                 var status = await connection.GetStatusAsync(TimeSpan.FromSeconds(15));
-                return new RegionReport(region.Id, kafkaUp, silosUp, region.Silos.Count, true, null, status.InboundLinks, status.TopologyVersion, status.TopologyName);
+                return new RegionReport(region.Id, kafkaUp, silosUp, region.Silos.Count, true, null, status.InboundLinks, status.TopologyVersion, status.TopologyName,
+                    status.PushLinks ?? []);
             }
             catch (Exception e) when (e is IOException or TimeoutException or OrleansException)
             {
@@ -75,29 +79,33 @@ internal static class StatusCommand
             topologyVersion = r.Reachable ? r.TopologyVersion : (long?)null,
             topologyName = r.TopologyName,
             topologyNote = r.Reachable ? TopologyCommand.Behind(r.TopologyVersion, NewestVersion(reports)) : null,
-            links = r.Links.Select(l => new
-            {
-                source = l.Source,
-                destination = l.Destination,
-                error = l.Error,
-                recordsReplicated = l.Topics.Sum(t => t.RecordsReplicated),
-                recordsQuarantined = l.Topics.Sum(t => t.RecordsQuarantined),
-                recordsExpiredBeforeReplication = l.Topics.Sum(t => t.RecordsExpiredBeforeReplication),
-                topics = l.Topics.Select(t => new
-                {
-                    topic = t.Topic,
-                    state = t.State.ToString().ToLowerInvariant(),
-                    partitions = t.Partitions,
-                    recordsReplicated = t.RecordsReplicated,
-                    recordsQuarantined = t.RecordsQuarantined,
-                    recordsExpiredBeforeReplication = t.RecordsExpiredBeforeReplication,
-                    lagRecords = t.LagRecords,
-                    latestLatencyMs = t.LatestLatencyMs,
-                    error = t.Error,
-                }),
-            }),
+            links = r.Links.Select(LinkJson),
+            // Links this region runs into other regions (push mode: the destination cannot reach it).
+            pushLinks = (r.PushLinks ?? []).Select(LinkJson),
         }),
     }, new JsonSerializerOptions { WriteIndented = true, DefaultIgnoreCondition = JsonIgnoreCondition.Never });
+
+    private static object LinkJson(LinkStatus l) => new
+    {
+        source = l.Source,
+        destination = l.Destination,
+        error = l.Error,
+        recordsReplicated = l.Topics.Sum(t => t.RecordsReplicated),
+        recordsQuarantined = l.Topics.Sum(t => t.RecordsQuarantined),
+        recordsExpiredBeforeReplication = l.Topics.Sum(t => t.RecordsExpiredBeforeReplication),
+        topics = l.Topics.Select(t => new
+        {
+            topic = t.Topic,
+            state = t.State.ToString().ToLowerInvariant(),
+            partitions = t.Partitions,
+            recordsReplicated = t.RecordsReplicated,
+            recordsQuarantined = t.RecordsQuarantined,
+            recordsExpiredBeforeReplication = t.RecordsExpiredBeforeReplication,
+            lagRecords = t.LagRecords,
+            latestLatencyMs = t.LatestLatencyMs,
+            error = t.Error,
+        }),
+    };
 
     private static void Render(IReadOnlyList<RegionReport> reports)
     {
@@ -113,14 +121,15 @@ internal static class StatusCommand
         AnsiConsole.Write(regions);
 
         var links = new Table().Title("links").AddColumns("link", "topic", "state", "replicated", "quarantined", "expired", "lag", "latest latency", "error");
-        foreach (var link in reports.SelectMany(r => r.Links))
+        foreach (var (link, push) in reports.SelectMany(r => r.AllLinks))
         {
+            var name = $"{link.Source} -> {link.Destination}{(push ? " (push)" : "")}";
             if (link.Topics.Count == 0)
-                links.AddRow(Markup.Escape($"{link.Source} -> {link.Destination}"), "", "", "", "", "", "", "", Markup.Escape(link.Error ?? "no topics found yet"));
+                links.AddRow(Markup.Escape(name), "", "", "", "", "", "", "", Markup.Escape(link.Error ?? "no topics found yet"));
             foreach (var t in link.Topics)
             {
                 links.AddRow(
-                    Markup.Escape($"{link.Source} -> {link.Destination}"),
+                    Markup.Escape(name),
                     Markup.Escape(t.Topic),
                     t.State switch
                     {

@@ -6,7 +6,7 @@ namespace Mesh.Client.Local;
 // Readiness: waiting until regions answer and every expected link replicates.
 public sealed partial class LocalMesh
 {
-    /// <summary>Waits until every region reports every peer link replicating every topic.</summary>
+    /// <summary>Waits until every region reports every link it runs (pull links into it, push links out of it) replicating every topic.</summary>
     public async Task WaitUntilReplicatingAsync(LocalMeshState state, TimeSpan timeout, CancellationToken cancellationToken = default)
     {
         var deadline = DateTime.UtcNow + timeout;
@@ -66,18 +66,20 @@ public sealed partial class LocalMesh
         {
             await using var connection = await ConnectAsync(region, TimeSpan.FromSeconds(10), cancellationToken);
             var status = await connection.GetStatusAsync(TimeSpan.FromSeconds(10));
-            foreach (var expected in state.LinksInto(region))
+            foreach (var expected in state.LinksRunBy(region))
             {
-                var source = expected.From;
-                var link = status.InboundLinks.FirstOrDefault(l => l.Source == source);
-                if (link is null) return $"no link from {source}";
+                var name = $"{expected.From}->{expected.To}";
+                var link = expected.Push
+                    ? status.PushLinks?.FirstOrDefault(l => l.Destination == expected.To)
+                    : status.InboundLinks.FirstOrDefault(l => l.Source == expected.From);
+                if (link is null) return expected.Push ? $"no push link to {expected.To}" : $"no link from {expected.From}";
                 var filter = new TopicFilter(expected.Include, expected.Exclude);
                 foreach (var topic in state.Topics.Where(filter.Matches))
                 {
                     var t = link.Topics.FirstOrDefault(x => x.Topic == topic);
-                    if (t is null) return $"{source}->{region} has not found topic '{topic}' yet{(link.Error is null ? "" : $" ({link.Error})")}";
-                    if (t.State == ReplicationState.Stopped) throw new MeshCommandException($"{source}->{region} topic '{topic}' stopped: {t.Error}");
-                    if (t.State != ReplicationState.Replicating) return $"{source}->{region} topic '{topic}' is {t.State}{(t.Error is null ? "" : $": {t.Error}")}";
+                    if (t is null) return $"{name} has not found topic '{topic}' yet{(link.Error is null ? "" : $" ({link.Error})")}";
+                    if (t.State == ReplicationState.Stopped) throw new MeshCommandException($"{name} topic '{topic}' stopped: {t.Error}");
+                    if (t.State != ReplicationState.Replicating) return $"{name} topic '{topic}' is {t.State}{(t.Error is null ? "" : $": {t.Error}")}";
                 }
             }
             return null;

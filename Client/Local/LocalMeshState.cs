@@ -24,6 +24,9 @@ public sealed record LocalMeshState
 
     public IEnumerable<LocalLink> LinksInto(string region) => Links.Where(l => l.To == region);
 
+    /// <summary>The links a region's silos run: pull links into it and push links out of it.</summary>
+    public IEnumerable<LocalLink> LinksRunBy(string region) => Links.Where(l => l.RunsIn == region);
+
     public LocalRegion Region(string id) =>
         Regions.FirstOrDefault(r => r.Id == id)
         ?? throw new MeshCommandException($"There is no region '{id}' in this local mesh; it has {string.Join(", ", Regions.Select(r => r.Id))}.");

@@ -3,8 +3,15 @@ using Mesh.Core.Topology;
 
 namespace Mesh.Client.Local;
 
-/// <summary>One link as a local mesh runs it: where it pulls from, which origins it carries, which topics.</summary>
-public sealed record LocalLink(string From, string To, List<string> Origins, List<string> Include, List<string> Exclude);
+/// <summary>
+/// One link as a local mesh runs it: where it reads from, which origins it carries, which topics.
+/// A pull link runs in its destination <see cref="To"/>; a <see cref="Push"/> link in its source <see cref="From"/>.
+/// </summary>
+public sealed record LocalLink(string From, string To, List<string> Origins, List<string> Include, List<string> Exclude, bool Push = false)
+{
+    /// <summary>The region whose silos run the link.</summary>
+    public string RunsIn => Push ? From : To;
+}
 
 /// <summary>
 /// Which local regions replicate what from where, derived from the topology model: the full mesh
@@ -44,7 +51,7 @@ public sealed record LocalTopologyPlan(string Description, IReadOnlyList<string>
     {
         var links = topology.Links
             .Where(l => l.Carries)
-            .Select(l => new LocalLink(l.From, l.To, Origins(topology, l), [.. l.Topics.Include], [.. l.Topics.Exclude]))
+            .Select(l => new LocalLink(l.From, l.To, Origins(topology, l), [.. l.Topics.Include], [.. l.Topics.Exclude], l.Mode == LinkMode.Push))
             .Where(l => l.Origins.Count > 0)
             .ToList();
         var description = topology.Pattern switch
@@ -73,8 +80,6 @@ public sealed record LocalTopologyPlan(string Description, IReadOnlyList<string>
         if (load.Topology is not { } topology)
             throw new MeshCommandException($"{option}: the topology is invalid:\n" +
                 string.Join("\n", load.Errors.Select(p => $"  {p.Describe(sourceName)}\n    fix: {p.Fix}")), 2);
-        if (topology.Links.FirstOrDefault(l => l.Mode == LinkMode.Push) is { } push)
-            throw new MeshCommandException($"{option}: link {push} is in push mode, which the runtime does not run yet; use pull (the default).", 2);
         return Of(topology);
     }
 }
