@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Mesh.Client.Traffic;
 using Mesh.Integration.Tests.Infrastructure;
+using Xunit.Abstractions;
 
 namespace Mesh.Integration.Tests;
 
@@ -9,13 +10,14 @@ namespace Mesh.Integration.Tests;
 /// input changes nothing, a region that was away takes the new version when it returns, a dry run
 /// changes nothing, and a paused link neither loses nor duplicates what was produced meanwhile.
 /// </summary>
-public sealed class TopologyApplyTests
+public sealed class TopologyApplyTests(ITestOutputHelper output)
 {
     private const string Topic = "orders";
     private static readonly TimeSpan CliTimeout = TimeSpan.FromMinutes(5);
 
     /// <summary>One region as <c>mesh topology get --json</c> shows it.</summary>
-    private sealed record RegionTopology(string Region, bool Reachable, long? Version, string? Name, string? DocumentSha256, List<string> Links, List<string> Paused)
+    private sealed record RegionTopology(string Region, bool Reachable, long? Version, string? Name, string? DocumentSha256, List<string> Links, List<string> Paused,
+        string? AdoptedFrom)
     {
         public override string ToString() => Reachable ? $"{Region}: version {Version} '{Name}' ({DocumentSha256?[..8]})" : $"{Region}: unreachable";
     }
@@ -166,6 +168,12 @@ public sealed class TopologyApplyTests
         var killed = await mesh.Local.KillAsync("us", silo: true, kafka: false);
         var result = await apply;
         Assert.True(result.ExitCode == 0, $"killed {string.Join(", ", killed)}\n{result}");
+        using (var json = JsonDocument.Parse(result.Stdout))
+        {
+            // Which way us went depends on when the kill landed: unreachable from the start (it adopts from a peer), or applied first.
+            var us = json.RootElement.GetProperty("regions").EnumerateArray().Single(r => r.GetProperty("region").GetString() == "us");
+            output.WriteLine($"us in the apply: {us.GetProperty("outcome").GetString()} ({us.GetProperty("error").GetString()})");
+        }
         var during = await GetAsync(mesh, expectExitCode: null);
         Assert.All(during.Where(r => r.Region != "us"), r => Assert.Equal(2, r.Version));
 
@@ -177,6 +185,7 @@ public sealed class TopologyApplyTests
             regions => string.Join("; ", regions));
         Assert.Single(after.Select(r => r.DocumentSha256).Distinct());
         Assert.All(after, r => Assert.Equal("hub", r.Name));
+        output.WriteLine($"after the restart: {string.Join("; ", after)}; us adopted it from {after.Single(r => r.Region == "us").AdoptedFrom ?? "(nobody: it had it)"}");
     }
 
     [Fact]
@@ -276,7 +285,8 @@ public sealed class TopologyApplyTests
                 r.GetProperty("name").GetString(),
                 r.GetProperty("documentSha256").GetString(),
                 Strings(r.GetProperty("links")),
-                Strings(r.GetProperty("paused")))),
+                Strings(r.GetProperty("paused")),
+                r.GetProperty("adoptedFrom").GetString())),
         ];
     }
 
