@@ -60,6 +60,8 @@ public sealed partial class LocalMesh(string dir, Action<string>? progress = nul
         };
         state.Save(Paths.Root);
         EnsureMeshKey();
+        // Versions applied to an earlier mesh in this folder: never a region's starting point again.
+        foreach (var stale in Directory.GetFiles(Paths.Root, "topology-v*.yaml")) File.Delete(stale);
         try
         {
             await Task.WhenAll(state.Regions.Select(r => StartKafkaAsync(state, r.Id, cancellationToken)));
