@@ -11,10 +11,11 @@ public interface IPartitionReplicatorGrain : IGrainWithStringKey
 {
     /// <summary>
     /// Runs the replicator on <paramref name="assignment"/>; cheap and idempotent. A different
-    /// assignment (origins, topic, paused) checkpoints, stops and recovers on the new one.
+    /// assignment (origins, topic, paused) checkpoints, stops and recovers on the new one; returns
+    /// true in that case (a restart), false when it started fresh or nothing changed.
     /// </summary>
     [Alias("EnsureRunning")]
-    Task EnsureRunningAsync(PartitionAssignment assignment);
+    Task<bool> EnsureRunningAsync(PartitionAssignment assignment);
 
     /// <summary>Checkpoints and stops (its link no longer carries the partition); returns once nothing more is written.</summary>
     [Alias("Stop")]

@@ -186,6 +186,10 @@ public sealed partial class TopologyGrain(
         foreach (var key in _running.Keys.Where(k => !desired.ContainsKey(k))) _toStop.Add(key);
         var restarted = 0;
         var errors = new List<string>();
+        // Origins a link may still be carrying because stopping or narrowing it failed: no other link
+        // starts carrying them this round.
+        var doubtful = new HashSet<string>(StringComparer.Ordinal);
+        var doubtAll = false;
 
         foreach (var key in _toStop.ToArray())
         {
@@ -198,6 +202,8 @@ public sealed partial class TopologyGrain(
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {
+                if (_running.TryGetValue(key, out var was) && !was.AllOrigins) doubtful.UnionWith(was.Origins);
+                else doubtAll = true;
                 errors.Add($"stopping {key}: {e.GetBaseException().Message}");
             }
         }
@@ -214,37 +220,42 @@ public sealed partial class TopologyGrain(
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {
-                _running.Remove(key); // unknown now: treated as new (and so shrunk first) next round
+                doubtful.UnionWith(had.Origins.Except(want.Origins));
+                _running.Remove(key); // unknown now: treated as new next round
                 errors.Add($"narrowing {key}: {e.GetBaseException().Message}");
             }
         }
 
-        if (errors.Count == 0)
+        var startable = desired.Where(entry =>
         {
-            var results = await Task.WhenAll(desired.Select(async entry =>
+            var gains = _running.TryGetValue(entry.Key, out var had) ? entry.Value.Origins.Except(had.Origins) : entry.Value.Origins;
+            if (!(doubtAll ? gains.Any() : gains.Any(doubtful.Contains))) return true;
+            errors.Add($"{entry.Key} waits to carry {string.Join(", ", gains)} until the link that carried them has stopped");
+            return false;
+        }).ToArray();
+        var results = await Task.WhenAll(startable.Select(async entry =>
+        {
+            try
             {
-                try
-                {
-                    var count = await Link(entry.Key).ApplyAsync(entry.Value).WaitAsync(LinkCallTimeout, cancellationToken);
-                    return (entry.Key, Count: count, Error: (string?)null);
-                }
-                catch (Exception e) when (e is not OperationCanceledException)
-                {
-                    return (entry.Key, Count: 0, Error: $"starting {entry.Key}: {e.GetBaseException().Message}");
-                }
-            }));
-            foreach (var (key, count, error) in results)
+                var count = await Link(entry.Key).ApplyAsync(entry.Value).WaitAsync(LinkCallTimeout, cancellationToken);
+                return (entry.Key, Count: count, Error: (string?)null);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
             {
-                if (error is null)
-                {
-                    restarted += count;
-                    _running[key] = desired[key];
-                }
-                else
-                {
-                    _running.Remove(key);
-                    errors.Add(error);
-                }
+                return (entry.Key, Count: 0, Error: $"starting {entry.Key}: {e.GetBaseException().Message}");
+            }
+        }));
+        foreach (var (key, count, error) in results)
+        {
+            if (error is null)
+            {
+                restarted += count;
+                _running[key] = desired[key];
+            }
+            else
+            {
+                _running.Remove(key);
+                errors.Add(error);
             }
         }
 

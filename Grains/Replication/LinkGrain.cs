@@ -60,9 +60,12 @@ public sealed partial class LinkGrain(
             }
             // Only partitions whose own assignment changes are restarted; the rest are not even called.
             if (previous is not null && AssignmentFor(topic, previous).SameAs(AssignmentFor(topic, assignment))) continue;
-            await Task.WhenAll(Enumerable.Range(0, plan.Partitions).Select(p => Partition(topic, p).EnsureRunningAsync(AssignmentFor(topic, assignment))));
-            restarted += plan.Partitions;
+            restarted += await EnsureRunningAsync(topic, plan.Partitions, AssignmentFor(topic, assignment));
         }
+        // A fresh activation knows no topic yet, but replicators of an earlier one may still run on an
+        // older assignment: they are brought onto this one before the call returns, so a link that loses
+        // origins has stopped carrying them when its region's topology grain goes on.
+        if (previous is null && readiness.IsReady) restarted += await DiscoverAsync(CancellationToken.None, strict: true);
         if (previous is null) LogAssigned(_source, _destination, assignment.TopologyVersion);
         else LogReassigned(_source, _destination, assignment.TopologyVersion, restarted);
         _discovery ??= this.RegisterGrainTimer(DiscoverAsync, new GrainTimerCreationOptions
@@ -98,6 +101,13 @@ public sealed partial class LinkGrain(
         _assignment = null;
         DeactivateOnIdle();
         return stopped;
+    }
+
+    /// <summary>Runs every partition of a topic on an assignment; returns how many restarted because theirs changed.</summary>
+    private async Task<int> EnsureRunningAsync(string topic, int partitions, PartitionAssignment assignment)
+    {
+        var restarted = await Task.WhenAll(Enumerable.Range(0, partitions).Select(p => Partition(topic, p).EnsureRunningAsync(assignment)));
+        return restarted.Count(r => r);
     }
 
     private async Task<int> StopTopicAsync(string topic, int partitions)
@@ -172,9 +182,16 @@ public sealed partial class LinkGrain(
             partitions.Sum(p => p.RecordsQuarantined), partitions.Sum(p => p.RecordsExpiredBeforeReplication));
     }
 
-    private async Task DiscoverAsync(CancellationToken cancellationToken)
+    private Task DiscoverAsync(CancellationToken cancellationToken) => DiscoverAsync(cancellationToken, strict: false);
+
+    /// <summary>
+    /// One discovery round; returns the partitions it restarted on a changed assignment. Strict: a
+    /// failure to list or to reach a replicator is thrown, not retried next round.
+    /// </summary>
+    private async Task<int> DiscoverAsync(CancellationToken cancellationToken, bool strict)
     {
-        if (!readiness.IsReady || _assignment is null) return; // a status request may activate this link before the region's silos are all up
+        if (!readiness.IsReady || _assignment is null) return 0; // a status request may activate this link before the region's silos are all up
+        var restarted = 0;
         try
         {
             var sourceTopics = await catalog.ListTopicsAsync(_source, cancellationToken);
@@ -185,9 +202,9 @@ public sealed partial class LinkGrain(
                 // One topic's trouble (its creation refused, say) must not keep the others from running.
                 try
                 {
-                    await PlanTopicAsync(topic, partitions, localTopics, cancellationToken);
+                    restarted += await PlanTopicAsync(topic, partitions, localTopics, cancellationToken, strict);
                 }
-                catch (Exception e) when (e is not OperationCanceledException)
+                catch (Exception e) when (e is not OperationCanceledException && !strict)
                 {
                     var error = $"cannot prepare '{topic}' in {_destination}: {e.Message}";
                     if (_topics.GetValueOrDefault(topic)?.Error != error) LogTopicStopped(topic, error);
@@ -197,14 +214,15 @@ public sealed partial class LinkGrain(
             _error = null;
             _lastDiscoveryAt = time.GetUtcNow();
         }
-        catch (Exception e) when (e is not OperationCanceledException)
+        catch (Exception e) when (e is not OperationCanceledException && !strict)
         {
             _error = $"cannot list or create topics: {e.Message}";
             LogDiscoveryFailed(e, _source, _destination);
         }
+        return restarted;
     }
 
-    private async Task PlanTopicAsync(string topic, int partitions, IReadOnlyDictionary<string, int> localTopics, CancellationToken cancellationToken)
+    private async Task<int> PlanTopicAsync(string topic, int partitions, IReadOnlyDictionary<string, int> localTopics, CancellationToken cancellationToken, bool strict)
     {
         string? error = null;
         var target = DestinationTopic(topic);
@@ -225,16 +243,16 @@ public sealed partial class LinkGrain(
             if (error is not null) LogTopicStopped(topic, error);
             _topics[topic] = plan;
         }
-        if (error is not null) return;
+        if (error is not null) return 0;
         try
         {
-            var assignment = AssignmentFor(topic, _assignment!);
-            await Task.WhenAll(Enumerable.Range(0, partitions).Select(p => Partition(topic, p).EnsureRunningAsync(assignment)));
+            return await EnsureRunningAsync(topic, partitions, AssignmentFor(topic, _assignment!));
         }
-        catch (Exception e) when (e is TimeoutException or OrleansException)
+        catch (Exception e) when (e is TimeoutException or OrleansException && !strict)
         {
             // A replicator busy recovering (or on a silo that just died) answers late; the next round pings it again.
             LogPingSlow(e, topic);
+            return 0;
         }
     }
 

@@ -88,12 +88,12 @@ public sealed partial class PartitionReplicatorGrain(
         Reset();
     }
 
-    public async Task EnsureRunningAsync(PartitionAssignment assignment)
+    public async Task<bool> EnsureRunningAsync(PartitionAssignment assignment)
     {
         if (_assignment is { } current && current.SameAs(assignment))
         {
             _assignment = assignment; // a newer topology version that changes nothing here
-            return;
+            return false;
         }
         // Timer turns do not interleave with this call: whatever the old assignment wrote is settled here.
         if (_assignment is not null) await CheckpointAndResetAsync(CancellationToken.None);
@@ -107,7 +107,7 @@ public sealed partial class PartitionReplicatorGrain(
             _state = ReplicationState.Paused;
             _timer?.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
             LogPaused(Key);
-            return;
+            return !first;
         }
         _state = ReplicationState.Starting;
         if (!first) LogReassigned(Key, assignment.TopologyVersion, assignment.AllOrigins ? "every origin" : string.Join(",", assignment.Origins));
@@ -116,6 +116,7 @@ public sealed partial class PartitionReplicatorGrain(
             _timer = this.RegisterGrainTimer(ReplicateAsync, new GrainTimerCreationOptions { DueTime = TimeSpan.Zero, Period = Running, KeepAlive = true });
         else
             _timer.Change(TimeSpan.Zero, Running);
+        return !first;
     }
 
     public async Task StopAsync()
