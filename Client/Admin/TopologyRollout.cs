@@ -168,6 +168,9 @@ public sealed class TopologyRollout(IRegionGateways gateways, LocalMesh? local, 
         var coordinator = pending[0];
         progress($"applying version {version} to {coordinator.Region} first: it decides between concurrent applies");
         var first = await ApplyOneAsync(connections.Open[coordinator.Region], text, coordinator.Version, dryRun: false, coordinator: true, cancellationToken);
+        // Refused because the same document got there first (a concurrent apply of the same file): nothing to decide, go on.
+        if (first.Outcome == RolloutOutcomes.Refused && await RunsNowAsync(connections.Open[coordinator.Region], topology, cancellationToken) is { } same)
+            first = first with { Outcome = RolloutOutcomes.Unchanged, VersionAfter = same.Version, Error = null };
         if (first.Outcome is not (RolloutOutcomes.Applied or RolloutOutcomes.Unchanged))
         {
             if (added.Count > 0)
@@ -242,16 +245,23 @@ public sealed class TopologyRollout(IRegionGateways gateways, LocalMesh? local, 
         // (the coordinator) between our read and our call, which its compare-and-set reports as
         // another version. It runs what we applied, so it is applied, by way of that peer; what the
         // adoption restarted is in the region's log, not in this answer.
+        return await RunsNowAsync(connection, topology, cancellationToken) is { } now
+            ? report with { Outcome = RolloutOutcomes.Applied, VersionAfter = now.Version, Error = null, AdoptedFrom = now.AdoptedFrom ?? "a peer" }
+            : report;
+    }
+
+    /// <summary>What the region runs now, if that is exactly <paramref name="topology"/>; null otherwise or when it does not answer.</summary>
+    private static async Task<AppliedTopology?> RunsNowAsync(RegionConnection connection, Topology topology, CancellationToken cancellationToken)
+    {
         try
         {
             var now = await connection.GetTopologyAsync(MeshConnections.ReadTimeout, cancellationToken);
-            if (Runs(new RegionTopology(region, now, null), topology))
-                return report with { Outcome = RolloutOutcomes.Applied, VersionAfter = now.Version, Error = null, AdoptedFrom = now.AdoptedFrom ?? "a peer" };
+            return Runs(new RegionTopology(connection.Region, now, null), topology) ? now : null;
         }
         catch (Exception e) when (MeshConnections.IsUnreachable(e, cancellationToken))
         {
+            return null;
         }
-        return report;
     }
 
     /// <summary>Regions the local mesh just started on the new document: connect, read, and confirm they run it.</summary>
