@@ -1,0 +1,67 @@
+using Mesh.Grains.Options;
+using Mesh.Grains.Ports;
+using Mesh.Grains.Tests.InMemory;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Orleans.TestingHost;
+
+namespace Mesh.Grains.Tests.Hosting;
+
+/// <summary>
+/// Gives each test silo the grains' ports over its cluster's <see cref="MeshWorld"/> (found through the
+/// cluster's <see cref="WorldKey"/> property) and replication options tuned for quick tests.
+/// </summary>
+public sealed class MeshSiloConfigurator : ISiloConfigurator
+{
+    public const string WorldKey = "MeshTests:World";
+
+    public void Configure(ISiloBuilder silo)
+    {
+        var world = MeshWorld.Find(silo.Configuration[WorldKey] ?? throw new InvalidOperationException($"the test cluster has no '{WorldKey}' property"));
+        silo.Services.Configure<ReplicationOptions>(o =>
+        {
+            o.LocalRegion = world.LocalRegion;
+            o.MaxBatchRecords = 25; // several batches per burst, so stops and starts land between them
+            o.CheckpointInterval = TimeSpan.FromMilliseconds(200);
+            o.DiscoveryInterval = TimeSpan.FromMilliseconds(300);
+        });
+        silo.Services.AddSingleton(world);
+        silo.Services.AddSingleton(TimeProvider.System);
+        silo.Services.AddSingleton<ITopologyStore, InMemoryTopologyStore>();
+        silo.Services.AddSingleton<IRegionConnections, RecordingRegionConnections>();
+        silo.Services.AddSingleton<ITopicCatalog, InMemoryTopicCatalog>();
+        silo.Services.AddSingleton<ISourceFeeds, InMemorySourceFeeds>();
+        silo.Services.AddSingleton<IDestinationLog, InMemoryDestinationLog>();
+        silo.Services.AddSingleton<ICheckpointStore, InMemoryCheckpointStore>();
+        silo.Services.AddSingleton<IQuarantineStore, InMemoryQuarantineStore>();
+        silo.Services.AddSingleton<IRegionIdentity, InMemoryRegionIdentity>();
+        silo.Services.AddSingleton<IReplicationReadiness, AlwaysReady>();
+        silo.Services.AddLogging(logging => logging.AddProvider(new WorldLoggerProvider(world)));
+    }
+}
+
+/// <summary>Keeps what the mesh's grains log in the world, so a failing test can say what they were doing.</summary>
+internal sealed class WorldLoggerProvider(MeshWorld world) : ILoggerProvider
+{
+    public ILogger CreateLogger(string categoryName) => new WorldLogger(world, categoryName);
+
+    public void Dispose()
+    {
+    }
+
+    private sealed class WorldLogger(MeshWorld world, string category) : ILogger
+    {
+        private readonly bool _mesh = category.StartsWith("Mesh.", StringComparison.Ordinal);
+
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => _mesh && logLevel >= LogLevel.Information;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            if (!IsEnabled(logLevel)) return;
+            world.Log.Enqueue($"{DateTime.UtcNow:HH:mm:ss.fff} {logLevel} {category[(category.LastIndexOf('.') + 1)..]}: {formatter(state, exception)}" +
+                              (exception is null ? "" : $" ({exception.GetBaseException().Message})"));
+        }
+    }
+}

@@ -1,0 +1,150 @@
+using Mesh.Core.Replication;
+using Mesh.Grains.Ports;
+
+namespace Mesh.Grains.Tests.InMemory;
+
+/// <summary>Reads the peer regions' partitions straight from the in-memory Kafka.</summary>
+public sealed class InMemorySourceFeeds(MeshWorld world) : ISourceFeeds
+{
+    public ISourcePartitionFeed Open(string sourceRegion, string topic, int partition, long startOffset)
+    {
+        var log = world.Kafka.Get(sourceRegion, topic, partition);
+        world.Journal.Add(new FeedOpened(sourceRegion, topic, partition, startOffset));
+        return new Feed(world, log, startOffset);
+    }
+
+    public Task<SourceRecord?> ReadOneAsync(string sourceRegion, string topic, int partition, long offset, CancellationToken cancellationToken) =>
+        Task.FromResult(world.Kafka.Get(sourceRegion, topic, partition).At(offset));
+
+    public Task<SourceWatermarks> GetWatermarksAsync(string sourceRegion, string topic, int partition, CancellationToken cancellationToken) =>
+        Task.FromResult(new SourceWatermarks(0, world.Kafka.Get(sourceRegion, topic, partition).End));
+
+    /// <summary>One replicator's reader: no gaps (nothing expires here) and no errors.</summary>
+    private sealed class Feed(MeshWorld world, PartitionLog log, long startOffset) : ISourcePartitionFeed
+    {
+        private long _next = startOffset;
+        private bool _disposed;
+
+        public ValueTask<bool> WaitForRecordsAsync(TimeSpan maxWait, CancellationToken cancellationToken) =>
+            log.WaitBeyondAsync(_next, maxWait, cancellationToken);
+
+        public int Drain(List<SourceRecord> into, int max, out SourceGap? gap)
+        {
+            gap = null;
+            var records = log.Read(_next, _next + max);
+            into.AddRange(records);
+            _next += records.Count;
+            return records.Count;
+        }
+
+        public long? HighWatermark => log.End;
+        public long? LogEndedBefore => null;
+        public string? Failure => null;
+        public string? Error => null;
+
+        public void Dispose()
+        {
+            if (_disposed) return;
+            _disposed = true;
+            world.Journal.Add(new FeedClosed(log.Region, log.Topic, log.Partition));
+        }
+    }
+}
+
+/// <summary>The local region's partitions in the in-memory Kafka; writes store records as the Kafka producer would send them.</summary>
+public sealed class InMemoryDestinationLog(MeshWorld world) : IDestinationLog
+{
+    private PartitionLog Log(string topic, int partition) => world.Kafka.Get(world.LocalRegion, topic, partition);
+
+    public Task<long> GetEndOffsetAsync(string topic, int partition, CancellationToken cancellationToken) =>
+        Task.FromResult(Log(topic, partition).End);
+
+    public Task<SourceWatermarks> GetWatermarksAsync(string topic, int partition, CancellationToken cancellationToken) =>
+        Task.FromResult(new SourceWatermarks(0, Log(topic, partition).End));
+
+    public Task ScanAsync(string topic, int partition, long fromOffset, long toOffset, Action<SourceRecord> onRecord, CancellationToken cancellationToken)
+    {
+        foreach (var record in Log(topic, partition).Read(fromOffset, toOffset)) onRecord(record);
+        return Task.CompletedTask;
+    }
+
+    public Task<long> WriteAsync(string topic, int partition, IReadOnlyList<OutboundRecord> records, CancellationToken cancellationToken)
+    {
+        if (records.Count == 0) throw new ArgumentException("a write needs at least one record", nameof(records));
+        var log = Log(topic, partition);
+        // Key, value, the record's timestamp as create time, and its headers: what the Kafka destination log produces.
+        var first = log.Append(records.Select(r => (r.Key, r.Value, r.TimestampMs, r.Headers)));
+        world.Journal.Add(new DestinationWritten(topic, partition, first, [.. records.Select(r => r.Provenance)]));
+        return Task.FromResult(first + records.Count);
+    }
+}
+
+/// <summary>Topic metadata of every region in the in-memory Kafka.</summary>
+public sealed class InMemoryTopicCatalog(MeshWorld world) : ITopicCatalog
+{
+    public Task<IReadOnlyDictionary<string, int>> ListTopicsAsync(string region, CancellationToken cancellationToken) =>
+        Task.FromResult(world.Kafka.Topics(region));
+
+    public Task CreateTopicAsync(string region, string topic, int partitions, IReadOnlyDictionary<string, string>? configs, CancellationToken cancellationToken)
+    {
+        world.Kafka.CreateTopic(region, topic, partitions);
+        return Task.CompletedTask;
+    }
+
+    public Task<IReadOnlyDictionary<string, string>?> GetTopicConfigsAsync(string region, string topic, CancellationToken cancellationToken) =>
+        Task.FromResult(world.Kafka.Topics(region).ContainsKey(topic) ? new Dictionary<string, string>() : (IReadOnlyDictionary<string, string>?)null);
+}
+
+/// <summary>Checkpoints kept encoded, as the compacted Kafka topic keeps them, so every read decodes what was written.</summary>
+public sealed class InMemoryCheckpointStore(MeshWorld world) : ICheckpointStore
+{
+    public Task<ReplicationCheckpoint?> ReadAsync(string key, CancellationToken cancellationToken)
+    {
+        world.Journal.Add(new CheckpointRead(key));
+        if (!world.Checkpoints.TryGetValue(key, out var text)) return Task.FromResult<ReplicationCheckpoint?>(null);
+        if (!ReplicationCheckpoint.TryDecode(text, out var checkpoint, out var reason))
+            throw new InvalidOperationException($"checkpoint '{key}' does not decode: {reason} ({text})");
+        return Task.FromResult(checkpoint);
+    }
+
+    public Task WriteAsync(string key, ReplicationCheckpoint checkpoint, CancellationToken cancellationToken)
+    {
+        world.Checkpoints[key] = checkpoint.Encode();
+        world.Journal.Add(new CheckpointWritten(key, checkpoint));
+        return Task.CompletedTask;
+    }
+}
+
+public sealed class InMemoryQuarantineStore(MeshWorld world) : IQuarantineStore
+{
+    public Task WriteAsync(QuarantineEntry entry, CancellationToken cancellationToken)
+    {
+        lock (world.Quarantine) world.Quarantine.Add(entry);
+        return Task.CompletedTask;
+    }
+
+    public Task<IReadOnlyList<StoredQuarantineEntry>> ReadAllAsync(CancellationToken cancellationToken)
+    {
+        lock (world.Quarantine)
+            return Task.FromResult<IReadOnlyList<StoredQuarantineEntry>>(
+                [.. world.Quarantine.Select((e, i) => new StoredQuarantineEntry(i, e, world.QuarantineReplayed.TryGetValue(i, out var at) ? at : null))]);
+    }
+
+    public Task MarkReplayedAsync(long quarantineOffset, long writtenOffset, CancellationToken cancellationToken)
+    {
+        lock (world.Quarantine) world.QuarantineReplayed[quarantineOffset] = DateTimeOffset.UtcNow;
+        return Task.CompletedTask;
+    }
+}
+
+/// <summary>Each region is one cluster for the whole test: its incarnation never changes.</summary>
+public sealed class InMemoryRegionIdentity : IRegionIdentity
+{
+    public Task<string> IncarnationAsync(string region, CancellationToken cancellationToken, bool fresh = false) =>
+        Task.FromResult(InMemoryKafka.IncarnationOf(region));
+}
+
+public sealed class AlwaysReady : IReplicationReadiness
+{
+    public bool IsReady => true;
+}

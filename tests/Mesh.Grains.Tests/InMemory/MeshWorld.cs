@@ -1,0 +1,63 @@
+using System.Collections.Concurrent;
+using Mesh.Core.Replication;
+using Mesh.Grains.Ports;
+
+namespace Mesh.Grains.Tests.InMemory;
+
+/// <summary>
+/// The outside world of one test cluster: every region's Kafka, the local region's checkpoints and
+/// quarantine, each region's persisted topology and the journal of what the grains did through the
+/// ports. Silos find their world by id (<see cref="Find"/>), since a silo configurator is created by
+/// the test host; a second cluster given the same id shares it.
+/// </summary>
+public sealed class MeshWorld
+{
+    private static readonly ConcurrentDictionary<string, MeshWorld> Worlds = new(StringComparer.Ordinal);
+
+    private MeshWorld(string id, string localRegion)
+    {
+        Id = id;
+        LocalRegion = localRegion;
+    }
+
+    public static MeshWorld Create(string localRegion)
+    {
+        var world = new MeshWorld($"{localRegion}-{Guid.NewGuid():N}", localRegion);
+        Worlds[world.Id] = world;
+        return world;
+    }
+
+    public static MeshWorld Find(string id) =>
+        Worlds.TryGetValue(id, out var world) ? world : throw new InvalidOperationException($"no test world '{id}'");
+
+    public void Forget() => Worlds.TryRemove(Id, out _);
+
+    public string Id { get; }
+
+    /// <summary>The region the cluster's silos run in: the destination of every link they run.</summary>
+    public string LocalRegion { get; }
+
+    public InMemoryKafka Kafka { get; } = new();
+
+    public Journal Journal { get; } = new();
+
+    /// <summary>Each region's persisted topology (its <c>__mesh_topology</c>), readable by every region.</summary>
+    public ConcurrentDictionary<string, StoredTopology> Topologies { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>The local region's checkpoints, stored encoded as the Kafka store keeps them.</summary>
+    public ConcurrentDictionary<string, string> Checkpoints { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>The local region's quarantine; its offsets are list indexes. Lock it to use it.</summary>
+    public List<QuarantineEntry> Quarantine { get; } = [];
+
+    /// <summary>When each quarantined record was replayed, by quarantine offset; guarded by <see cref="Quarantine"/>'s lock.</summary>
+    public Dictionary<long, DateTimeOffset> QuarantineReplayed { get; } = [];
+
+    /// <summary>The topology versions each silo's connections were brought up to, in order.</summary>
+    public ConcurrentQueue<long> ConnectionUpdates { get; } = new();
+
+    /// <summary>What the grains logged at information level and above, for failure messages.</summary>
+    public ConcurrentQueue<string> Log { get; } = new();
+
+    public string RecentLog(int lines = 30) => string.Join(Environment.NewLine, Log.TakeLast(lines));
+}
