@@ -32,6 +32,8 @@ public sealed class RegionConnection : IAsyncDisposable
             client.UseStaticClustering([.. gateways]);
             client.Configure<ClusterOptions>(o => { o.ClusterId = clusterId; o.ServiceId = serviceId; });
             client.Configure<GatewayOptions>(o => o.GatewayListRefreshPeriod = TimeSpan.FromSeconds(5));
+            // A topology apply restarts replicators before it answers; every call here has its own, shorter, timeout too.
+            client.Configure<ClientMessagingOptions>(o => o.ResponseTimeout = LongestCall);
         });
         var host = builder.Build();
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -48,6 +50,9 @@ public sealed class RegionConnection : IAsyncDisposable
         }
     }
 
+    /// <summary>Orleans' response timeout for this client: longer than any call's own timeout.</summary>
+    private static readonly TimeSpan LongestCall = TimeSpan.FromMinutes(3);
+
     public Task<RegionStatus> GetStatusAsync(TimeSpan timeout) =>
         Client.GetGrain<IRegionGrain>(Region).GetStatusAsync().WaitAsync(timeout);
 
@@ -56,6 +61,28 @@ public sealed class RegionConnection : IAsyncDisposable
 
     public Task<IReadOnlyList<ReplayOutcome>> ReplayQuarantineAsync(ReplayRequest request, TimeSpan timeout, CancellationToken cancellationToken = default) =>
         Quarantine().ReplayAsync(request).WaitAsync(timeout, cancellationToken);
+
+    public Task<AppliedTopology> GetTopologyAsync(TimeSpan timeout, CancellationToken cancellationToken = default) =>
+        Topology().GetAsync().WaitAsync(timeout, cancellationToken);
+
+    public Task<ApplyResult> ApplyTopologyAsync(ApplyRequest request, TimeSpan timeout, CancellationToken cancellationToken = default) =>
+        Topology().ApplyAsync(request).WaitAsync(timeout, cancellationToken);
+
+    /// <summary>Pauses or resumes the link <paramref name="source"/> -> this region (pull links run in their destination).</summary>
+    public Task<PauseResult> SetPausedAsync(string source, string? topic, bool paused, TimeSpan timeout, CancellationToken cancellationToken = default) =>
+        Topology().SetPausedAsync(source, topic, paused).WaitAsync(timeout, cancellationToken);
+
+    private ITopologyGrain Topology()
+    {
+        try
+        {
+            return Client.GetGrain<ITopologyGrain>(Region);
+        }
+        catch (ArgumentException e)
+        {
+            throw new NotSupportedException($"region {Region}'s silos have no topology grain (they run a mesh version from before 'mesh topology apply'): {e.Message}", e);
+        }
+    }
 
     private IQuarantineGrain Quarantine()
     {

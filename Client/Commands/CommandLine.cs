@@ -1,4 +1,8 @@
 using System.CommandLine;
+using Mesh.Client.Admin;
+using Mesh.Client.Local;
+using Mesh.Core.Topology;
+using Spectre.Console;
 
 namespace Mesh.Client.Commands;
 
@@ -11,8 +15,54 @@ internal static class CommonOptions
         DefaultValueFactory = _ => ".mesh",
     };
 
+    public static Option<string> Gateways() => new("--gateways")
+    {
+        Description = "Reach regions through their silo gateways instead of a local mesh: region=host:port,... (each region is the Orleans cluster mesh-<region>, service mesh); not with --dir",
+    };
+
+    /// <summary>
+    /// How the verb reaches the regions: <c>--gateways</c>; else <c>--dir</c> when given; else the
+    /// gateways of <paramref name="topology"/> when it names one for every region; else the local
+    /// mesh in the default folder.
+    /// </summary>
+    public static IRegionGateways Regions(ParseResult parse, Option<string> dir, Option<string> gateways, Topology? topology = null, string? sourceName = null)
+    {
+        var dirGiven = parse.GetResult(dir) is { Implicit: false };
+        var named = parse.GetValue(gateways);
+        var fromFile = topology?.Regions.Where(r => r.Gateway.Count > 0)
+            .ToDictionary(r => r.Id, r => (IReadOnlyList<string>)[.. r.Gateway], StringComparer.Ordinal) ?? [];
+        if (named is not null)
+        {
+            if (dirGiven) throw new MeshCommandException("--dir and --gateways exclude each other: give the local mesh's folder or the regions' gateways.", 2);
+            return NamedGateways.Parse(named).With(fromFile);
+        }
+        if (!dirGiven && topology is not null && fromFile.Count == topology.Regions.Count)
+            return new NamedGateways(fromFile, $"the gateways in {sourceName ?? "the topology file"}");
+        var root = parse.GetValue(dir)!;
+        if (!dirGiven && LocalMeshState.TryLoad(root) is null)
+            throw new MeshCommandException($"No local mesh in '{root}' (no {LocalMeshState.FileName}). Give the folder of a local mesh with --dir, " +
+                "or reach the regions through their gateways with --gateways region=host:port,...");
+        return new LocalGateways(new LocalMesh(root, Terminal.Progress));
+    }
+
     public static Option<bool> Json() => new("--json") { Description = "Print machine-readable JSON instead of tables" };
 
     public static List<string> SplitList(string? value) =>
         string.IsNullOrWhiteSpace(value) ? [] : [.. value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)];
+}
+
+/// <summary>Where verbs write: results on standard output, progress and errors on standard error.</summary>
+internal static class Terminal
+{
+    public static IAnsiConsole Error { get; } = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
+
+    /// <summary>
+    /// One progress line of a long step on standard error (standard output stays for results and
+    /// JSON): grey in a terminal, a plain unwrapped line when redirected.
+    /// </summary>
+    public static void Progress(string line)
+    {
+        if (Console.IsErrorRedirected) Console.Error.WriteLine(line);
+        else Error.MarkupLineInterpolated($"[grey]{line}[/]");
+    }
 }

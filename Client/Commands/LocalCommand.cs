@@ -30,7 +30,7 @@ internal static class LocalCommand
         var silos = new Option<int>("--silos") { Description = "Silos per region (one Orleans cluster per region; replicators spread over its silos)", DefaultValueFactory = _ => 1 };
         var timeout = new Option<int>("--timeout") { Description = "Seconds to wait for every link to replicate", DefaultValueFactory = _ => 180 };
         var dir = CommonOptions.Dir();
-        var command = new Command("up", "Start every region (Kafka, then silo) in full-mesh active-active replication, create the topics everywhere, and wait until every link replicates. Prints each region's bootstrap servers and writes them to <dir>/<region>/bootstrap.")
+        var command = new Command("up", "Start every region (Kafka, then silo) in full-mesh active-active replication (or the pattern or topology given), create the topics everywhere, and wait until every link replicates. Prints each region's bootstrap servers and writes them to <dir>/<region>/bootstrap; the topology the silos start from is <dir>/topology.yaml.")
         {
             regions, pattern, hub, primary, topologyFile, brokers, partitions, topics, silos, timeout, dir,
         };
@@ -45,7 +45,8 @@ internal static class LocalCommand
             foreach (var region in state.Regions)
                 Console.WriteLine($"{region.Id.PadRight(width)}  bootstrap {mesh.Bootstrap(region.Id)}  (in {mesh.Paths.BootstrapFile(region.Id)}; silo gateways {string.Join(", ", region.Silos.Select(s => $"127.0.0.1:{s.GatewayPort}"))})");
             foreach (var link in state.Links)
-                Console.WriteLine($"link {link.From} -> {link.To} carries records from {string.Join(", ", link.Origins)}");
+                Console.WriteLine($"link {link.From} -> {link.To} carries records from {string.Join(", ", link.Origins)}{(link.Push ? $" (push: runs in {link.From})" : "")}");
+            Console.WriteLine($"topology version {state.TopologyVersion} in {mesh.Paths.TopologyFile}: to change it, edit a copy, raise its version and 'mesh topology apply <copy> --dir {mesh.Paths.Root}'");
             AnsiConsole.MarkupLineInterpolated($"[green]{state.Regions.Count} regions replicating[/] topics {string.Join(", ", state.Topics)}, {state.Topology}. Stop with: mesh local down --dir {mesh.Paths.Root}");
             return 0;
         });

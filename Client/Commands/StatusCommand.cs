@@ -10,16 +10,24 @@ namespace Mesh.Client.Commands;
 /// <summary><c>mesh status</c>: per region up/down; per link and topic: replicated, quarantined, expired, lag, latency, error.</summary>
 internal static class StatusCommand
 {
-    public sealed record RegionReport(string Region, bool KafkaUp, int SilosUp, int Silos, bool Reachable, string? Error, IReadOnlyList<LinkStatus> Links)
+    public sealed record RegionReport(string Region, bool KafkaUp, int SilosUp, int Silos, bool Reachable, string? Error, IReadOnlyList<LinkStatus> Links,
+        long TopologyVersion = 0, string? TopologyName = null, IReadOnlyList<LinkStatus>? PushLinks = null)
     {
         public bool SiloUp => SilosUp > 0;
+
+        /// <summary>Every link the region's silos run: pull links into it, then push links out of it.</summary>
+        public IEnumerable<(LinkStatus Link, bool Push)> AllLinks => Links.Select(l => (l, false)).Concat((PushLinks ?? []).Select(l => (l, true)));
     }
+
+    /// <summary>The newest topology version any reachable region runs.</summary>
+    public static long NewestVersion(IReadOnlyList<RegionReport> reports) =>
+        reports.Where(r => r.Reachable).Select(r => r.TopologyVersion).DefaultIfEmpty(0).Max();
 
     public static Command Create()
     {
         var dir = CommonOptions.Dir();
         var json = CommonOptions.Json();
-        var command = new Command("status", "Show each region (up/down) and each inbound link per topic: records replicated, records quarantined (the region could not take them; they are kept in its __mesh_quarantine topic, see 'mesh quarantine'), records expired (the source's retention dropped them before they were replicated), lag in records, latest end-to-end replication latency, error. Exit code 0: all up; 3: a region's Kafka or one of its silos is down, or the region is unreachable; 4: a link or topic is stopped by an error") { dir, json };
+        var command = new Command("status", "Show each region (up/down, the topology version it runs) and each inbound link per topic: state (replicating, starting, paused, stopped), records replicated, records quarantined (the region could not take them; they are kept in its __mesh_quarantine topic, see 'mesh quarantine'), records expired (the source's retention dropped them before they were replicated), lag in records, latest end-to-end replication latency, error. Exit code 0: all up; 3: a region's Kafka or one of its silos is down, the region is unreachable, or it runs an older topology version than another; 4: a link or topic is stopped by an error (a paused link is not)") { dir, json };
         command.SetAction(async (parse, cancellationToken) =>
         {
             var mesh = new LocalMesh(parse.GetValue(dir)!);
@@ -27,7 +35,9 @@ internal static class StatusCommand
             if (parse.GetValue(json)) Console.WriteLine(ToJson(reports));
             else Render(reports);
             if (!reports.All(r => r.KafkaUp && r.SilosUp == r.Silos && r.Reachable)) return 3;
-            return reports.Any(r => r.Links.Any(l => l.Error is not null || l.Topics.Any(t => t.State == ReplicationState.Stopped))) ? 4 : 0;
+            var newest = NewestVersion(reports);
+            if (reports.Any(r => r.TopologyVersion < newest)) return 3;
+            return reports.Any(r => r.AllLinks.Any(l => l.Link.Error is not null || l.Link.Topics.Any(t => t.State == ReplicationState.Stopped))) ? 4 : 0;
         });
         return command;
     }
@@ -44,7 +54,8 @@ internal static class StatusCommand
             {
                 await using var connection = await mesh.ConnectAsync(region.Id, TimeSpan.FromSeconds(10), cancellationToken);
                 var status = await connection.GetStatusAsync(TimeSpan.FromSeconds(15));
-                return new RegionReport(region.Id, kafkaUp, silosUp, region.Silos.Count, true, null, status.InboundLinks);
+                return new RegionReport(region.Id, kafkaUp, silosUp, region.Silos.Count, true, null, status.InboundLinks, status.TopologyVersion, status.TopologyName,
+                    status.PushLinks ?? []);
             }
             catch (Exception e) when (e is IOException or TimeoutException or OrleansException)
             {
@@ -55,6 +66,7 @@ internal static class StatusCommand
 
     public static string ToJson(IReadOnlyList<RegionReport> reports) => JsonSerializer.Serialize(new
     {
+        newestTopologyVersion = NewestVersion(reports),
         regions = reports.Select(r => new
         {
             region = r.Region,
@@ -64,48 +76,68 @@ internal static class StatusCommand
             silos = r.Silos,
             reachable = r.Reachable,
             error = r.Error,
-            links = r.Links.Select(l => new
-            {
-                source = l.Source,
-                destination = l.Destination,
-                error = l.Error,
-                recordsReplicated = l.Topics.Sum(t => t.RecordsReplicated),
-                recordsQuarantined = l.Topics.Sum(t => t.RecordsQuarantined),
-                recordsExpiredBeforeReplication = l.Topics.Sum(t => t.RecordsExpiredBeforeReplication),
-                topics = l.Topics.Select(t => new
-                {
-                    topic = t.Topic,
-                    state = t.State.ToString().ToLowerInvariant(),
-                    partitions = t.Partitions,
-                    recordsReplicated = t.RecordsReplicated,
-                    recordsQuarantined = t.RecordsQuarantined,
-                    recordsExpiredBeforeReplication = t.RecordsExpiredBeforeReplication,
-                    lagRecords = t.LagRecords,
-                    latestLatencyMs = t.LatestLatencyMs,
-                    error = t.Error,
-                }),
-            }),
+            topologyVersion = r.Reachable ? r.TopologyVersion : (long?)null,
+            topologyName = r.TopologyName,
+            topologyNote = r.Reachable ? TopologyCommand.Behind(r.TopologyVersion, NewestVersion(reports)) : null,
+            links = r.Links.Select(LinkJson),
+            // Links this region runs into other regions (push mode: the destination cannot reach it).
+            pushLinks = (r.PushLinks ?? []).Select(LinkJson),
         }),
     }, new JsonSerializerOptions { WriteIndented = true, DefaultIgnoreCondition = JsonIgnoreCondition.Never });
 
+    private static object LinkJson(LinkStatus l) => new
+    {
+        source = l.Source,
+        destination = l.Destination,
+        error = l.Error,
+        recordsReplicated = l.Topics.Sum(t => t.RecordsReplicated),
+        recordsQuarantined = l.Topics.Sum(t => t.RecordsQuarantined),
+        recordsExpiredBeforeReplication = l.Topics.Sum(t => t.RecordsExpiredBeforeReplication),
+        topics = l.Topics.Select(t => new
+        {
+            topic = t.Topic,
+            state = t.State.ToString().ToLowerInvariant(),
+            partitions = t.Partitions,
+            recordsReplicated = t.RecordsReplicated,
+            recordsQuarantined = t.RecordsQuarantined,
+            recordsExpiredBeforeReplication = t.RecordsExpiredBeforeReplication,
+            lagRecords = t.LagRecords,
+            latestLatencyMs = t.LatestLatencyMs,
+            error = t.Error,
+        }),
+    };
+
     private static void Render(IReadOnlyList<RegionReport> reports)
     {
-        var regions = new Table().Title("regions").AddColumns("region", "kafka", "silos", "note");
+        var newest = NewestVersion(reports);
+        var regions = new Table().Title("regions").AddColumns("region", "kafka", "silos", "topology", "note");
         foreach (var r in reports)
-            regions.AddRow(Markup.Escape(r.Region), UpDown(r.KafkaUp), $"{UpDown(r.SiloUp && r.Reachable)} ({r.SilosUp}/{r.Silos})", Markup.Escape(r.Error ?? ""));
+        {
+            var behind = r.Reachable ? TopologyCommand.Behind(r.TopologyVersion, newest) : null;
+            regions.AddRow(Markup.Escape(r.Region), UpDown(r.KafkaUp), $"{UpDown(r.SiloUp && r.Reachable)} ({r.SilosUp}/{r.Silos})",
+                !r.Reachable ? "?" : r.TopologyVersion == 0 ? "none" : Markup.Escape($"v{r.TopologyVersion} {r.TopologyName}"),
+                behind is not null ? $"[yellow]{Markup.Escape(behind)}[/]" : Markup.Escape(r.Error ?? ""));
+        }
         AnsiConsole.Write(regions);
 
         var links = new Table().Title("links").AddColumns("link", "topic", "state", "replicated", "quarantined", "expired", "lag", "latest latency", "error");
-        foreach (var link in reports.SelectMany(r => r.Links))
+        foreach (var (link, push) in reports.SelectMany(r => r.AllLinks))
         {
+            var name = $"{link.Source} -> {link.Destination}{(push ? " (push)" : "")}";
             if (link.Topics.Count == 0)
-                links.AddRow(Markup.Escape($"{link.Source} -> {link.Destination}"), "", "", "", "", "", "", "", Markup.Escape(link.Error ?? "no topics found yet"));
+                links.AddRow(Markup.Escape(name), "", "", "", "", "", "", "", Markup.Escape(link.Error ?? "no topics found yet"));
             foreach (var t in link.Topics)
             {
                 links.AddRow(
-                    Markup.Escape($"{link.Source} -> {link.Destination}"),
+                    Markup.Escape(name),
                     Markup.Escape(t.Topic),
-                    t.State switch { ReplicationState.Replicating => "[green]replicating[/]", ReplicationState.Stopped => "[red]stopped[/]", _ => "[yellow]starting[/]" },
+                    t.State switch
+                    {
+                        ReplicationState.Replicating => "[green]replicating[/]",
+                        ReplicationState.Stopped => "[red]stopped[/]",
+                        ReplicationState.Paused => "[blue]paused[/]",
+                        _ => "[yellow]starting[/]",
+                    },
                     t.RecordsReplicated.ToString("N0"),
                     Count(t.RecordsQuarantined),
                     Count(t.RecordsExpiredBeforeReplication),

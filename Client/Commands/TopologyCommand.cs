@@ -4,10 +4,12 @@ using Mesh.Core.Topology;
 namespace Mesh.Client.Commands;
 
 /// <summary>
-/// <c>mesh topology</c>: offline work on topology files. Exit codes: 0 valid, 2 the input has
-/// errors (or a diff does not increase the version), 1 an unexpected failure.
+/// <c>mesh topology</c>: work on topology files (validate, show, diff, import-mm2: offline) and on
+/// the topology the running regions hold (apply, get). Exit codes: 0 valid, 2 the input has errors
+/// (or a diff or an apply does not increase the version), 3 a region cannot be reached, 1 an
+/// unexpected failure.
 /// </summary>
-public static class TopologyCommand
+public static partial class TopologyCommand
 {
     public const int Ok = 0;
     public const int Failure = 1;
@@ -15,11 +17,13 @@ public static class TopologyCommand
 
     public static Command Create()
     {
-        var command = new Command("topology", "Validate, show, compare and import topology files, offline");
+        var command = new Command("topology", "Validate, show, compare and import topology files, offline; apply one to the running regions and see what each runs");
         command.Subcommands.Add(ValidateCommand());
         command.Subcommands.Add(ShowCommand());
         command.Subcommands.Add(DiffCommand());
         command.Subcommands.Add(ImportMm2Command());
+        command.Subcommands.Add(ApplyCommand());
+        command.Subcommands.Add(GetCommand());
         return command;
     }
 

@@ -1,19 +1,17 @@
 using System.Net;
-using System.Net.Sockets;
-using System.Text.Json;
-using System.Text.Json.Nodes;
 using Mesh.Client.Admin;
 using Mesh.Core.Replication;
-using Mesh.Grains;
 
 namespace Mesh.Client.Local;
 
 /// <summary>
-/// Runs regions on this machine: per region, an embedded Kafka (the region host) and a silo, each
-/// its own background process, all regions pulling from each other (full mesh, identical topic names).
-/// The CLI verbs and the multi-region tests both drive it.
+/// Runs regions on this machine: per region, an embedded Kafka (the region host) and one or more
+/// silos, each its own background process. The silos start from the mesh's topology file (a full
+/// mesh unless told otherwise) and take later versions through <c>mesh topology apply</c>. The CLI
+/// verbs and the multi-region tests both drive it. This file: starting and stopping; the others,
+/// by concern: Kafka, Silos, Readiness, Topology.
 /// </summary>
-public sealed class LocalMesh(string dir, Action<string>? progress = null)
+public sealed partial class LocalMesh(string dir, Action<string>? progress = null)
 {
     public static readonly TimeSpan DefaultReadyTimeout = TimeSpan.FromMinutes(3);
     private readonly Action<string> _progress = progress ?? (_ => { });
@@ -57,13 +55,17 @@ public sealed class LocalMesh(string dir, Action<string>? progress = null)
             Partitions = partitions,
             Topics = [.. topics],
             Topology = plan.Description,
+            TopologyVersion = plan.Version,
             Links = [.. plan.Links],
         };
         state.Save(Paths.Root);
         EnsureMeshKey();
+        // Versions applied to an earlier mesh in this folder: never a region's starting point again.
+        foreach (var stale in Directory.GetFiles(Paths.Root, "topology-v*.yaml")) File.Delete(stale);
         try
         {
             await Task.WhenAll(state.Regions.Select(r => StartKafkaAsync(state, r.Id, cancellationToken)));
+            WriteStartupTopology(plan.Document, Paths.TopologyFile, $"Written by 'mesh local up' ({plan.Description}).");
             foreach (var region in state.Regions)
                 foreach (var silo in region.Silos)
                     StartSilo(state, region.Id, silo.Instance);
@@ -209,111 +211,6 @@ public sealed class LocalMesh(string dir, Action<string>? progress = null)
 
     private string Control(string region) => File.ReadAllText(Paths.KafkaControlFile(region)).Trim();
 
-    private async Task StartKafkaAsync(LocalMeshState state, string region, CancellationToken cancellationToken)
-    {
-        var kafkaDir = Paths.KafkaDir(region);
-        Directory.CreateDirectory(kafkaDir);
-        File.Delete(Paths.KafkaControlFile(region));
-        LocalProcesses.StartDetached(LocalMeshPaths.Binary(LocalMeshPaths.RegionHostBinary),
-            ["--dir", kafkaDir, "--brokers", state.Brokers.ToString(), "--region", region],
-            Paths.KafkaLog(region), Paths.KafkaPidFile(region));
-        _progress($"{region}: starting Kafka ({state.Brokers} brokers)");
-
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
-        while (!File.Exists(Paths.KafkaControlFile(region)))
-        {
-            if (!IsKafkaRunning(region))
-                throw new MeshCommandException($"{region}'s Kafka host exited during start; see {Paths.KafkaLog(region)}:\n{Tail(Paths.KafkaLog(region))}");
-            if (DateTime.UtcNow > deadline)
-                throw new MeshCommandException($"{region}'s Kafka host did not become ready within 60 s; see {Paths.KafkaLog(region)}.");
-            await Task.Delay(100, cancellationToken);
-        }
-        var bootstrap = File.ReadAllText(Paths.KafkaBootstrapFile(region)).Trim();
-        File.WriteAllText(Paths.BootstrapFile(region), bootstrap + Environment.NewLine);
-
-        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
-        foreach (var topic in state.Topics)
-            await CreateTopicAsync(http, region, topic, state.Partitions, cancellationToken);
-    }
-
-    /// <summary>Creates a topic in one region through its Kafka host (the embedded Kafka has no CreateTopics).</summary>
-    public async Task CreateTopicAsync(string region, string topic, int partitions, CancellationToken cancellationToken = default)
-    {
-        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
-        await CreateTopicAsync(http, region, topic, partitions, cancellationToken);
-    }
-
-    private async Task CreateTopicAsync(HttpClient http, string region, string topic, int partitions, CancellationToken cancellationToken)
-    {
-        using var response = await http.PutAsync($"{Control(region)}/topics/{Uri.EscapeDataString(topic)}?partitions={partitions}", null, cancellationToken);
-        if (!response.IsSuccessStatusCode)
-            throw new MeshCommandException($"Creating topic '{topic}' in {region} failed: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync(cancellationToken)}");
-    }
-
-    private void StartSilo(LocalMeshState state, string region, int instance)
-    {
-        var me = state.Region(region);
-        var silo = me.Silo(instance);
-        var peers = new JsonObject();
-        foreach (var link in state.LinksInto(region))
-        {
-            peers[link.From] = new JsonObject
-            {
-                ["BootstrapServers"] = Bootstrap(link.From),
-                ["Origins"] = new JsonArray([.. link.Origins.Select(o => (JsonNode)o)]),
-                ["Topics"] = new JsonObject
-                {
-                    ["Include"] = new JsonArray([.. link.Include.Select(o => (JsonNode)o)]),
-                    ["Exclude"] = new JsonArray([.. link.Exclude.Select(o => (JsonNode)o)]),
-                },
-            };
-        }
-        var config = new JsonObject
-        {
-            ["Mesh"] = new JsonObject
-            {
-                ["Region"] = region,
-                ["Kafka"] = new JsonObject { ["BootstrapServers"] = Bootstrap(region), ["EmbeddedControl"] = Control(region) },
-                ["Peers"] = peers,
-                ["Replication"] = new JsonObject { ["MinimumSilos"] = me.Silos.Count },
-                ["Orleans"] = new JsonObject
-                {
-                    ["Clustering"] = "localhost",
-                    ["ClusterId"] = me.ClusterId,
-                    ["SiloPort"] = silo.SiloPort,
-                    ["GatewayPort"] = silo.GatewayPort,
-                    ["PrimarySiloPort"] = instance == 1 ? null : me.Silos[0].SiloPort,
-                },
-            },
-        };
-        File.WriteAllText(Paths.SiloConfig(region, instance), config.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
-        // The mesh key goes through the environment: the config file above is for reading, the key is not.
-        LocalProcesses.StartDetached(LocalMeshPaths.Binary(LocalMeshPaths.SiloBinary), ["--config", Paths.SiloConfig(region, instance)],
-            Paths.SiloLog(region, instance), Paths.SiloPidFile(region, instance),
-            new Dictionary<string, string>(SiloEnvironment.GetValueOrDefault(region) ?? []) { [MeshKeyVariable] = EnsureMeshKey() });
-        _progress($"{region}: starting silo {instance} of {me.Silos.Count} (gateway 127.0.0.1:{silo.GatewayPort})");
-    }
-
-    /// <summary>The environment variable a silo reads its mesh key from.</summary>
-    public const string MeshKeyVariable = "MESH_Mesh__Provenance__Key";
-
-    /// <summary>
-    /// The local mesh's key: generated once per mesh folder (so every region signs and verifies with
-    /// the same one), kept in a file only its owner can read.
-    /// </summary>
-    public string EnsureMeshKey()
-    {
-        if (File.Exists(Paths.MeshKeyFile)) return File.ReadAllText(Paths.MeshKeyFile).Trim();
-        Directory.CreateDirectory(Paths.Root);
-        var key = MeshKeys.Generate();
-        var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
-        if (!OperatingSystem.IsWindows()) options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
-        using (var file = new FileStream(Paths.MeshKeyFile, options))
-        using (var writer = new StreamWriter(file))
-            writer.WriteLine(key);
-        return key;
-    }
-
     /// <summary>Connects to one region's silos.</summary>
     public Task<RegionConnection> ConnectAsync(string region, TimeSpan timeout, CancellationToken cancellationToken = default)
     {
@@ -321,150 +218,5 @@ public sealed class LocalMesh(string dir, Action<string>? progress = null)
         return RegionConnection.ConnectAsync(region, r.ClusterId, "mesh",
             [.. r.Silos.Where(s => IsSiloRunning(region, s.Instance)).DefaultIfEmpty(r.Silos[0]).Select(s => new IPEndPoint(IPAddress.Loopback, s.GatewayPort))],
             timeout, cancellationToken);
-    }
-
-    /// <summary>Waits until every region reports every peer link replicating every topic.</summary>
-    public async Task WaitUntilReplicatingAsync(LocalMeshState state, TimeSpan timeout, CancellationToken cancellationToken = default)
-    {
-        var deadline = DateTime.UtcNow + timeout;
-        var pending = state.Regions.Select(r => r.Id).ToHashSet();
-        var lastReason = new Dictionary<string, string>();
-        while (pending.Count > 0)
-        {
-            foreach (var region in pending.ToArray())
-            {
-                if (!IsSiloRunning(region))
-                    throw new MeshCommandException($"{region}'s silos exited; see {Paths.SiloLog(region, 1)}:\n{Tail(Paths.SiloLog(region, 1))}");
-                var reason = await NotReplicatingReasonAsync(state, region, cancellationToken);
-                if (reason is null)
-                {
-                    pending.Remove(region);
-                    _progress($"{region}: every inbound link is replicating");
-                }
-                else lastReason[region] = reason;
-            }
-            if (pending.Count == 0) break;
-            if (DateTime.UtcNow > deadline)
-                throw new MeshCommandException("Regions not replicating within " + timeout.TotalSeconds + " s: " +
-                    string.Join("; ", pending.Select(r => $"{r}: {lastReason.GetValueOrDefault(r, "no answer")} (log {Paths.SiloLog(r, 1)})")));
-            await Task.Delay(500, cancellationToken);
-        }
-    }
-
-    /// <summary>Waits until each region's silos answer a status request (a silo that died at start is reported).</summary>
-    public async Task WaitUntilAnsweringAsync(IEnumerable<string> regions, TimeSpan timeout, CancellationToken cancellationToken = default)
-    {
-        var deadline = DateTime.UtcNow + timeout;
-        foreach (var region in regions)
-        {
-            while (true)
-            {
-                if (!IsSiloRunning(region))
-                    throw new MeshCommandException($"{region}'s silos exited; see {Paths.SiloLog(region, 1)}:\n{Tail(Paths.SiloLog(region, 1))}");
-                try
-                {
-                    await using var connection = await ConnectAsync(region, TimeSpan.FromSeconds(10), cancellationToken);
-                    await connection.GetStatusAsync(TimeSpan.FromSeconds(10));
-                    break;
-                }
-                catch (Exception e) when (e is IOException or TimeoutException or OrleansException)
-                {
-                    if (DateTime.UtcNow > deadline)
-                        throw new MeshCommandException($"{region}'s silo did not answer within {timeout.TotalSeconds} s ({e.Message}); see {Paths.SiloLog(region, 1)}.");
-                    await Task.Delay(500, cancellationToken);
-                }
-            }
-        }
-    }
-
-    private async Task<string?> NotReplicatingReasonAsync(LocalMeshState state, string region, CancellationToken cancellationToken)
-    {
-        try
-        {
-            await using var connection = await ConnectAsync(region, TimeSpan.FromSeconds(10), cancellationToken);
-            var status = await connection.GetStatusAsync(TimeSpan.FromSeconds(10));
-            foreach (var expected in state.LinksInto(region))
-            {
-                var source = expected.From;
-                var link = status.InboundLinks.FirstOrDefault(l => l.Source == source);
-                if (link is null) return $"no link from {source}";
-                var filter = new TopicFilter(expected.Include, expected.Exclude);
-                foreach (var topic in state.Topics.Where(filter.Matches))
-                {
-                    var t = link.Topics.FirstOrDefault(x => x.Topic == topic);
-                    if (t is null) return $"{source}->{region} has not found topic '{topic}' yet{(link.Error is null ? "" : $" ({link.Error})")}";
-                    if (t.State == ReplicationState.Stopped) throw new MeshCommandException($"{source}->{region} topic '{topic}' stopped: {t.Error}");
-                    if (t.State != ReplicationState.Replicating) return $"{source}->{region} topic '{topic}' is {t.State}{(t.Error is null ? "" : $": {t.Error}")}";
-                }
-            }
-            return null;
-        }
-        catch (IOException e)
-        {
-            return e.Message;
-        }
-        catch (TimeoutException)
-        {
-            return "status request timed out";
-        }
-        catch (OrleansException e)
-        {
-            return e.Message;
-        }
-    }
-
-    private static string Tail(string logFile, int lines = 15)
-    {
-        try
-        {
-            return string.Join('\n', File.ReadLines(logFile).TakeLast(lines));
-        }
-        catch (IOException)
-        {
-            return "(no log)";
-        }
-    }
-
-    // Silo and gateway ports are chosen before the silos bind them, while the embedded Kafka brokers and
-    // every client take ephemeral ports all the time. Picking below the kernel's ephemeral range means
-    // nothing else on the machine is handed one of ours in between (a silo that cannot bind exits).
-    private static int[] FreePorts(int count)
-    {
-        var (low, _) = EphemeralRange();
-        var ceiling = Math.Max(2048, low);
-        var floor = Math.Max(1024, ceiling - 12000);
-        var ports = new List<int>();
-        for (var attempt = 0; ports.Count < count && attempt < 10_000; attempt++)
-        {
-            var port = Random.Shared.Next(floor, ceiling);
-            if (ports.Contains(port)) continue;
-            try
-            {
-                var listener = new TcpListener(IPAddress.Loopback, port);
-                listener.Start();
-                listener.Stop();
-                ports.Add(port);
-            }
-            catch (SocketException)
-            {
-                // in use: try another
-            }
-        }
-        if (ports.Count < count)
-            throw new MeshCommandException($"Could not find {count} free TCP ports between {floor} and {ceiling} on 127.0.0.1.");
-        return [.. ports];
-    }
-
-    private static (int Low, int High) EphemeralRange()
-    {
-        try
-        {
-            var parts = File.ReadAllText("/proc/sys/net/ipv4/ip_local_port_range").Split((char[])['\t', ' '], StringSplitOptions.RemoveEmptyEntries);
-            return (int.Parse(parts[0]), int.Parse(parts[1]));
-        }
-        catch (Exception e) when (e is IOException or FormatException or IndexOutOfRangeException or UnauthorizedAccessException)
-        {
-            return (32768, 60999); // Linux's default
-        }
     }
 }

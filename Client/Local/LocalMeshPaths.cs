@@ -16,6 +16,14 @@ public sealed class LocalMeshPaths(string dir)
     public string SiloLog(string region, int instance) => Path.Combine(Root, region, $"silo-{instance}.log");
     public string SiloConfig(string region, int instance) => Path.Combine(Root, region, $"silo-{instance}.json");
 
+    /// <summary>The effective topology of <c>local up</c>: every silo of the regions it started begins from it.</summary>
+    public string TopologyFile => Path.Combine(Root, TopologyFileName);
+
+    /// <summary>The document of version <paramref name="version"/> as applied to this mesh, where regions added with it start.</summary>
+    public string AppliedTopologyFile(long version) => Path.Combine(Root, $"topology-v{version}.yaml");
+
+    public const string TopologyFileName = "topology.yaml";
+
     /// <summary>The local mesh's key (readable by its owner only); handed to each silo through its environment.</summary>
     public string MeshKeyFile => Path.Combine(Root, "mesh.key");
 

@@ -16,10 +16,16 @@ public sealed record LocalMeshState
     /// <summary>The pattern the links came from, for people.</summary>
     public string Topology { get; init; } = "full mesh";
 
+    /// <summary>The version of the topology the mesh was last started on or applied (0: a state written before topologies had versions).</summary>
+    public long TopologyVersion { get; init; }
+
     /// <summary>Every link: who pulls from whom, which origins and topics it carries.</summary>
     public required List<LocalLink> Links { get; init; }
 
     public IEnumerable<LocalLink> LinksInto(string region) => Links.Where(l => l.To == region);
+
+    /// <summary>The links a region's silos run: pull links into it and push links out of it.</summary>
+    public IEnumerable<LocalLink> LinksRunBy(string region) => Links.Where(l => l.RunsIn == region);
 
     public LocalRegion Region(string id) =>
         Regions.FirstOrDefault(r => r.Id == id)
@@ -69,6 +75,14 @@ public sealed record LocalRegion
     public required List<LocalSilo> Silos { get; init; }
 
     public string ClusterId => $"mesh-{Id}";
+
+    /// <summary>
+    /// The topology file the region's silos start from, relative to the mesh folder: the one written
+    /// by <c>local up</c>, or for a region added by <c>topology apply</c> the version it was added with.
+    /// A silo runs the newer of this file and the topology persisted in its Kafka, so the file is only
+    /// where a region with an empty Kafka starts.
+    /// </summary>
+    public string TopologyFile { get; init; } = LocalMeshPaths.TopologyFileName;
 
     public LocalSilo Silo(int instance) =>
         Silos.FirstOrDefault(s => s.Instance == instance)

@@ -3,15 +3,26 @@ using Mesh.Core.Topology;
 
 namespace Mesh.Client.Local;
 
-/// <summary>One link as a local mesh runs it: where it pulls from, which origins it carries, which topics.</summary>
-public sealed record LocalLink(string From, string To, List<string> Origins, List<string> Include, List<string> Exclude);
+/// <summary>
+/// One link as a local mesh runs it: where it reads from, which origins it carries, which topics.
+/// A pull link runs in its destination <see cref="To"/>; a <see cref="Push"/> link in its source <see cref="From"/>.
+/// </summary>
+public sealed record LocalLink(string From, string To, List<string> Origins, List<string> Include, List<string> Exclude, bool Push = false)
+{
+    /// <summary>The region whose silos run the link.</summary>
+    public string RunsIn => Push ? From : To;
+}
 
 /// <summary>
 /// Which local regions replicate what from where, derived from the topology model: the full mesh
-/// by default, a preset pattern (<c>--pattern</c>), or a topology file (<c>--topology</c>).
+/// by default, a preset pattern (<c>--pattern</c>), or a topology file (<c>--topology</c>). The
+/// silos run <see cref="Document"/> itself; <see cref="Links"/> is what the local mesh expects of
+/// them (readiness checks, what <c>local up</c> prints).
 /// </summary>
-public sealed record LocalTopologyPlan(string Description, IReadOnlyList<string> Regions, IReadOnlyList<LocalLink> Links)
+public sealed record LocalTopologyPlan(string Description, IReadOnlyList<string> Regions, IReadOnlyList<LocalLink> Links, TopologyDocument Document)
 {
+    public long Version => Document.Version ?? 0;
+
     public static LocalTopologyPlan FullMesh(IReadOnlyList<string> regions) =>
         FromPattern(regions, "mesh", hub: null, primary: null);
 
@@ -35,21 +46,12 @@ public sealed record LocalTopologyPlan(string Description, IReadOnlyList<string>
         return Build(File.ReadAllText(path), Path.GetFileName(path), option: "--topology");
     }
 
-    private static LocalTopologyPlan Build(string text, string sourceName, string option)
+    /// <summary>What a local mesh expects of a valid topology: its regions, and the links that carry records.</summary>
+    public static LocalTopologyPlan Of(Topology topology)
     {
-        var load = Topology.Load(text, sourceName);
-        if (load.Topology is not { } topology)
-            throw new MeshCommandException($"{option}: the topology is invalid:\n" +
-                string.Join("\n", load.Errors.Select(p => $"  {p.Describe(sourceName)}\n    fix: {p.Fix}")), 2);
-        if (topology.Naming != NamingPolicy.Identity)
-            throw new MeshCommandException($"{option}: naming '{topology.Naming}' is not run by the local runtime yet; use 'naming: identity' (topics keep their names everywhere).", 2);
-        if (topology.Links.FirstOrDefault(l => l.Mode == LinkMode.Push) is { } push)
-            throw new MeshCommandException($"{option}: link {push} is in push mode, which the runtime does not run yet; use pull (the default).", 2);
-
         var links = topology.Links
             .Where(l => l.Carries)
-            .Select(l => new LocalLink(l.From, l.To, [.. topology.Forwarding.OriginsCarried(l.From, l.To).Order(StringComparer.Ordinal)],
-                [.. l.Topics.Include], [.. l.Topics.Exclude]))
+            .Select(l => new LocalLink(l.From, l.To, Origins(topology, l), [.. l.Topics.Include], [.. l.Topics.Exclude], l.Mode == LinkMode.Push))
             .Where(l => l.Origins.Count > 0)
             .ToList();
         var description = topology.Pattern switch
@@ -59,6 +61,25 @@ public sealed record LocalTopologyPlan(string Description, IReadOnlyList<string>
             TopologyPattern.Mesh => "full mesh",
             _ => TopologyKeywords.Word(topology.Pattern),
         };
-        return new LocalTopologyPlan(description, [.. topology.Regions.Select(r => r.Id)], links);
+        if (topology.Naming == NamingPolicy.Prefix) description += ", prefix naming";
+        return new LocalTopologyPlan(description, [.. topology.Regions.Select(r => r.Id)], links, topology.Document);
+    }
+
+    // Under prefix naming a link carries every origin's records that reach its source, renamed at
+    // each hop; only what came from the destination stops (by its name), so the forwarding table
+    // does not apply.
+    private static List<string> Origins(Topology topology, Link link) =>
+        topology.Naming == NamingPolicy.Prefix
+            ? [.. topology.Regions.Select(r => r.Id)
+                .Where(id => id != link.To && (id == link.From || topology.FindRoute(id, link.From) is not null))]
+            : [.. topology.Forwarding.OriginsCarried(link.From, link.To).Order(StringComparer.Ordinal)];
+
+    private static LocalTopologyPlan Build(string text, string sourceName, string option)
+    {
+        var load = Topology.Load(text, sourceName);
+        if (load.Topology is not { } topology)
+            throw new MeshCommandException($"{option}: the topology is invalid:\n" +
+                string.Join("\n", load.Errors.Select(p => $"  {p.Describe(sourceName)}\n    fix: {p.Fix}")), 2);
+        return Of(topology);
     }
 }

@@ -25,7 +25,9 @@ public sealed class ConfigurationAndCliTests
             Assert.Contains("MESH_Mesh__Region", result.Stderr);
             Assert.Contains("Mesh:Kafka:BootstrapServers (env MESH_Mesh__Kafka__BootstrapServers): is missing", result.Stderr);
             Assert.Contains("Mesh:Kafka:Settings:group.id", result.Stderr);
-            Assert.Contains("Mesh:Topics:Include:0", result.Stderr);
+            // The links come from a topology now: the old per-silo peers are refused with the way forward.
+            Assert.Contains("Mesh:Peers", result.Stderr);
+            Assert.Contains("Mesh:Topology:File", result.Stderr);
             Assert.Contains("Mesh:Orleans:Clustering", result.Stderr);
             Assert.Contains("\"localhost\"", result.Stderr);
         }
@@ -71,6 +73,10 @@ public sealed class ConfigurationAndCliTests
     [InlineData("demo")]
     [InlineData("quarantine", "list")]
     [InlineData("quarantine", "replay")]
+    [InlineData("topology", "apply")]
+    [InlineData("topology", "get")]
+    [InlineData("link", "pause")]
+    [InlineData("link", "resume")]
     public async Task Every_verb_explains_itself_with_help(params string[] verb)
     {
         var result = await MeshProcesses.MeshAsync(TimeSpan.FromMinutes(1), [.. verb, "--help"]);

@@ -1,0 +1,123 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Mesh.Core.Replication;
+
+namespace Mesh.Client.Local;
+
+// Each region's silos: their configuration, the mesh key they are handed, the ports they take.
+public sealed partial class LocalMesh
+{
+    private void StartSilo(LocalMeshState state, string region, int instance)
+    {
+        var me = state.Region(region);
+        var silo = me.Silo(instance);
+        File.WriteAllText(Paths.SiloConfig(region, instance), SiloConfig(state, me, silo).ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+        // The mesh key goes through the environment: the config file above is for reading, the key is not.
+        LocalProcesses.StartDetached(LocalMeshPaths.Binary(LocalMeshPaths.SiloBinary), ["--config", Paths.SiloConfig(region, instance)],
+            Paths.SiloLog(region, instance), Paths.SiloPidFile(region, instance),
+            new Dictionary<string, string>(SiloEnvironment.GetValueOrDefault(region) ?? []) { [MeshKeyVariable] = EnsureMeshKey() });
+        _progress($"{region}: starting silo {instance} of {me.Silos.Count} (gateway 127.0.0.1:{silo.GatewayPort})");
+    }
+
+    /// <summary>
+    /// One silo's configuration. The links come from the topology file; <c>Connections</c> carries
+    /// every other local region's Kafka as it is now, which wins over the document's address (an
+    /// embedded Kafka that restarted is on new ports, the documents still name the old ones).
+    /// </summary>
+    private JsonObject SiloConfig(LocalMeshState state, LocalRegion region, LocalSilo silo)
+    {
+        var connections = new JsonObject();
+        foreach (var other in state.Regions.Where(r => r.Id != region.Id && File.Exists(Paths.BootstrapFile(r.Id))))
+        {
+            connections[other.Id] = new JsonObject
+            {
+                ["BootstrapServers"] = Bootstrap(other.Id),
+                ["EmbeddedControl"] = File.Exists(Paths.KafkaControlFile(other.Id)) ? Control(other.Id) : null,
+            };
+        }
+        return new JsonObject
+        {
+            ["Mesh"] = new JsonObject
+            {
+                ["Region"] = region.Id,
+                ["Kafka"] = new JsonObject { ["BootstrapServers"] = Bootstrap(region.Id), ["EmbeddedControl"] = Control(region.Id) },
+                ["Connections"] = connections,
+                ["Topology"] = new JsonObject { ["File"] = Path.Combine(Paths.Root, region.TopologyFile) },
+                ["Replication"] = new JsonObject { ["MinimumSilos"] = region.Silos.Count },
+                ["Orleans"] = new JsonObject
+                {
+                    ["Clustering"] = "localhost",
+                    ["ClusterId"] = region.ClusterId,
+                    ["SiloPort"] = silo.SiloPort,
+                    ["GatewayPort"] = silo.GatewayPort,
+                    ["PrimarySiloPort"] = silo.Instance == 1 ? null : region.Silos[0].SiloPort,
+                },
+            },
+        };
+    }
+
+    /// <summary>The environment variable a silo reads its mesh key from.</summary>
+    public const string MeshKeyVariable = "MESH_Mesh__Provenance__Key";
+
+    /// <summary>
+    /// The local mesh's key: generated once per mesh folder (so every region signs and verifies with
+    /// the same one), kept in a file only its owner can read.
+    /// </summary>
+    public string EnsureMeshKey()
+    {
+        if (File.Exists(Paths.MeshKeyFile)) return File.ReadAllText(Paths.MeshKeyFile).Trim();
+        Directory.CreateDirectory(Paths.Root);
+        var key = MeshKeys.Generate();
+        var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
+        if (!OperatingSystem.IsWindows()) options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        using (var file = new FileStream(Paths.MeshKeyFile, options))
+        using (var writer = new StreamWriter(file))
+            writer.WriteLine(key);
+        return key;
+    }
+
+    // Silo and gateway ports are chosen before the silos bind them, while the embedded Kafka brokers and
+    // every client take ephemeral ports all the time. Picking below the kernel's ephemeral range means
+    // nothing else on the machine is handed one of ours in between (a silo that cannot bind exits).
+    private static int[] FreePorts(int count)
+    {
+        var (low, _) = EphemeralRange();
+        var ceiling = Math.Max(2048, low);
+        var floor = Math.Max(1024, ceiling - 12000);
+        var ports = new List<int>();
+        for (var attempt = 0; ports.Count < count && attempt < 10_000; attempt++)
+        {
+            var port = Random.Shared.Next(floor, ceiling);
+            if (ports.Contains(port)) continue;
+            try
+            {
+                var listener = new TcpListener(IPAddress.Loopback, port);
+                listener.Start();
+                listener.Stop();
+                ports.Add(port);
+            }
+            catch (SocketException)
+            {
+                // in use: try another
+            }
+        }
+        if (ports.Count < count)
+            throw new MeshCommandException($"Could not find {count} free TCP ports between {floor} and {ceiling} on 127.0.0.1.");
+        return [.. ports];
+    }
+
+    private static (int Low, int High) EphemeralRange()
+    {
+        try
+        {
+            var parts = File.ReadAllText("/proc/sys/net/ipv4/ip_local_port_range").Split((char[])['\t', ' '], StringSplitOptions.RemoveEmptyEntries);
+            return (int.Parse(parts[0]), int.Parse(parts[1]));
+        }
+        catch (Exception e) when (e is IOException or FormatException or IndexOutOfRangeException or UnauthorizedAccessException)
+        {
+            return (32768, 60999); // Linux's default
+        }
+    }
+}
