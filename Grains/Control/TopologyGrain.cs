@@ -92,11 +92,12 @@ public sealed partial class TopologyGrain(
         var load = Topology.Load(request.Document, "applied topology");
         if (load.Topology is not { } topology)
             return Refused(before, "the topology is invalid: " + string.Join("; ", load.Errors.Select(e => $"{e.Describe()} (fix: {e.Fix})")));
+        // Already running exactly this (applied here, or taken from a peer in between): nothing to do.
+        if (topology.Version == before && _topology is { } running && running.Document == topology.Document)
+            return new ApplyResult(_region, ApplyOutcome.Unchanged, before, before, [], [], [], 0, null);
         if (request.ExpectedVersion is long expected && expected != before)
             return Refused(before, $"region {_region} holds topology version {before}, not {expected} as this apply expected: another apply changed it in between. " +
                                    "Run 'mesh topology get' to see what runs, and apply again with a higher version if it should still change");
-        if (topology.Version == before && _stored?.Document == request.Document)
-            return new ApplyResult(_region, ApplyOutcome.Unchanged, before, before, [], [], [], 0, null);
         if (topology.Version <= before)
             return Refused(before, $"version must increase: region {_region} runs topology version {before} and the file has {topology.Version}. " +
                                    $"Set 'version: {before + 1}' or higher in the file");
@@ -132,7 +133,7 @@ public sealed partial class TopologyGrain(
             return new PauseResult(_region, link, topic, paused, false,
                 $"the whole link {link} is paused, so topic '{topic}' cannot be resumed alone; resume the link (without --topic), then pause the topics that should stay paused");
         // Resuming a whole link resumes its topics too; pausing a topic of a paused link changes nothing.
-        var changed = paused ? set.Add(entry) : topic is null ? set.RemoveWhere(p => p == source || p.StartsWith(source + "/", StringComparison.Ordinal)) > 0 : set.Remove(entry);
+        var changed = paused ? !(topic is not null && set.Contains(source)) && set.Add(entry) : topic is null ? set.RemoveWhere(p => p == source || p.StartsWith(source + "/", StringComparison.Ordinal)) > 0 : set.Remove(entry);
         if (!changed) return new PauseResult(_region, link, topic, paused, false, null);
         _stored = _stored! with { Paused = [.. set] };
         await store.WriteAsync(_stored, CancellationToken.None);

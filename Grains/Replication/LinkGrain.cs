@@ -232,7 +232,8 @@ public sealed partial class LinkGrain(
         }
         else if (localPartitions != partitions)
         {
-            error = $"partition count mismatch: '{topic}' has {partitions} partitions in {_source} and '{target}' has {localPartitions} in {_destination}; " +
+            error = $"partition count mismatch: '{topic}' has {partitions} partitions in {_source} and " +
+                    (target == topic ? "" : $"'{target}' has ") + $"{localPartitions} in {_destination}; " +
                     $"replication of this topic on {_source}->{_destination} is stopped so that no record lands in the wrong partition. " +
                     "Give both topics the same partition count.";
         }
