@@ -14,6 +14,17 @@ public static class GrainKeys
     public static string Partition(string source, string destination, string topic, int partition) =>
         $"{Link(source, destination)}|{topic}|{partition}";
 
+    /// <summary>One partition of one topic in one region (the conflict grain of an lww topic): <c>region|topic|partition</c>.</summary>
+    public static string RegionPartition(string region, string topic, int partition) => $"{region}|{topic}|{partition}";
+
+    public static (string Region, string Topic, int Partition) ParseRegionPartition(string key)
+    {
+        var parts = key.Split('|');
+        if (parts.Length != 3 || parts[0].Length == 0 || !int.TryParse(parts[2], out var partition) || partition < 0)
+            throw new FormatException($"'{key}' is not a region partition key ('region|topic|partition').");
+        return (parts[0], parts[1], partition);
+    }
+
     public static (string Source, string Destination) ParseLink(string key)
     {
         var arrow = key.IndexOf(Arrow, StringComparison.Ordinal);

@@ -31,7 +31,9 @@ public sealed record PartitionStatus(
     // When this activation began running its current assignment: unchanged by a topology change that does not touch the partition.
     [property: Id(12)] DateTimeOffset? AssignedAt = null,
     [property: Id(13)] long TopologyVersion = 0,
-    [property: Id(14)] string? DestinationTopic = null);
+    [property: Id(14)] string? DestinationTopic = null,
+    [property: Id(15)] long ConflictsDropped = 0,
+    [property: Id(16)] long BadVersions = 0);
 
 /// <summary>One topic on one link, summed over its partitions.</summary>
 [GenerateSerializer, Immutable, Alias("mesh.TopicLinkStatus")]
@@ -45,7 +47,10 @@ public sealed record TopicLinkStatus(
     [property: Id(6)] string? Error,
     [property: Id(7)] IReadOnlyList<PartitionStatus> PartitionDetail,
     [property: Id(8)] long RecordsQuarantined = 0,
-    [property: Id(9)] long RecordsExpiredBeforeReplication = 0);
+    [property: Id(9)] long RecordsExpiredBeforeReplication = 0,
+    [property: Id(10)] string? Policy = null,
+    [property: Id(11)] long ConflictsDropped = 0,
+    [property: Id(12)] long BadVersions = 0);
 
 /// <summary>One inbound link S -> D as seen by D's silos.</summary>
 [GenerateSerializer, Immutable, Alias("mesh.LinkStatus")]
@@ -63,4 +68,5 @@ public sealed record RegionStatus(
     [property: Id(1)] IReadOnlyList<LinkStatus> InboundLinks,
     [property: Id(2)] long TopologyVersion = 0,
     [property: Id(3)] string? TopologyName = null,
-    [property: Id(4)] IReadOnlyList<LinkStatus>? PushLinks = null);
+    [property: Id(4)] IReadOnlyList<LinkStatus>? PushLinks = null,
+    [property: Id(5)] IReadOnlyList<ConflictTopicStatus>? Conflicts = null);

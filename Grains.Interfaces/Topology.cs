@@ -108,6 +108,7 @@ public sealed record PauseResult(
 /// <param name="PrefixNaming">Remote topics are named <c>source.topic</c> (MirrorMaker 2 style).</param>
 /// <param name="Paused">Paused topics of this link; <c>*</c> pauses all of them.</param>
 /// <param name="Push">The link runs in its source region and writes into the destination's Kafka.</param>
+/// <param name="LwwTopics">The topology's last-writer-wins rules, in its order; null or empty: every topic appends.</param>
 [GenerateSerializer, Immutable, Alias("mesh.LinkAssignment")]
 public sealed record LinkAssignment(
     [property: Id(0)] string Source,
@@ -119,11 +120,13 @@ public sealed record LinkAssignment(
     [property: Id(6)] IReadOnlyList<string> Origins,
     [property: Id(7)] bool PrefixNaming,
     [property: Id(8)] IReadOnlyList<string> Paused,
-    [property: Id(9)] bool Push = false)
+    [property: Id(9)] bool Push = false,
+    [property: Id(10)] IReadOnlyList<LwwTopic>? LwwTopics = null)
 {
     /// <summary>Equal apart from the version that carried it: applying it changes nothing.</summary>
     public bool SameAs(LinkAssignment other) =>
         Source == other.Source && Destination == other.Destination && AllOrigins == other.AllOrigins && PrefixNaming == other.PrefixNaming && Push == other.Push
+        && (LwwTopics ?? []).SequenceEqual(other.LwwTopics ?? [])
         && Include.SequenceEqual(other.Include) && Exclude.SequenceEqual(other.Exclude)
         && Origins.SequenceEqual(other.Origins) && Paused.SequenceEqual(other.Paused);
 }
@@ -136,10 +139,19 @@ public sealed record PartitionAssignment(
     [property: Id(2)] bool AllOrigins,
     [property: Id(3)] IReadOnlyList<string> Origins,
     [property: Id(4)] bool PrefixNaming,
-    [property: Id(5)] bool Paused)
+    [property: Id(5)] bool Paused,
+    [property: Id(6)] ConflictPolicySettings? Lww = null)
 {
     /// <summary>Equal apart from the version that carried it.</summary>
     public bool SameAs(PartitionAssignment other) =>
         DestinationTopic == other.DestinationTopic && AllOrigins == other.AllOrigins && PrefixNaming == other.PrefixNaming
-        && Paused == other.Paused && Origins.SequenceEqual(other.Origins);
+        && Paused == other.Paused && Origins.SequenceEqual(other.Origins) && Lww == other.Lww;
 }
+
+/// <summary>
+/// A topic rule of the topology's conflict section: a topic name or whole-name expression whose
+/// records are last-writer-wins, with the version header (null: the record timestamp). Exact names
+/// win over expressions; among expressions the first listed wins.
+/// </summary>
+[GenerateSerializer, Immutable, Alias("mesh.LwwTopic")]
+public sealed record LwwTopic([property: Id(0)] string Topic, [property: Id(1)] string? VersionHeader);

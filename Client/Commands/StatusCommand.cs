@@ -11,7 +11,8 @@ namespace Mesh.Client.Commands;
 internal static class StatusCommand
 {
     public sealed record RegionReport(string Region, bool KafkaUp, int SilosUp, int Silos, bool Reachable, string? Error, IReadOnlyList<LinkStatus> Links,
-        long TopologyVersion = 0, string? TopologyName = null, IReadOnlyList<LinkStatus>? PushLinks = null)
+        long TopologyVersion = 0, string? TopologyName = null, IReadOnlyList<LinkStatus>? PushLinks = null,
+        IReadOnlyList<ConflictTopicStatus>? Conflicts = null)
     {
         public bool SiloUp => SilosUp > 0;
 
@@ -55,7 +56,7 @@ internal static class StatusCommand
                 await using var connection = await mesh.ConnectAsync(region.Id, TimeSpan.FromSeconds(10), cancellationToken);
                 var status = await connection.GetStatusAsync(TimeSpan.FromSeconds(15));
                 return new RegionReport(region.Id, kafkaUp, silosUp, region.Silos.Count, true, null, status.InboundLinks, status.TopologyVersion, status.TopologyName,
-                    status.PushLinks ?? []);
+                    status.PushLinks ?? [], status.Conflicts ?? []);
             }
             catch (Exception e) when (e is IOException or TimeoutException or OrleansException)
             {
@@ -82,6 +83,16 @@ internal static class StatusCommand
             links = r.Links.Select(LinkJson),
             // Links this region runs into other regions (push mode: the destination cannot reach it).
             pushLinks = (r.PushLinks ?? []).Select(LinkJson),
+            // Last-writer-wins topics: repairs written here (the winner re-asserted after an older write).
+            conflicts = (r.Conflicts ?? []).Select(c => new
+            {
+                topic = c.Topic,
+                repaired = c.Repaired,
+                badVersions = c.BadVersions,
+                keys = c.Keys,
+                keyIndexBytes = c.IndexBytes,
+                error = c.Error,
+            }),
         }),
     }, new JsonSerializerOptions { WriteIndented = true, DefaultIgnoreCondition = JsonIgnoreCondition.Never });
 
@@ -103,6 +114,9 @@ internal static class StatusCommand
             recordsExpiredBeforeReplication = t.RecordsExpiredBeforeReplication,
             lagRecords = t.LagRecords,
             latestLatencyMs = t.LatestLatencyMs,
+            policy = t.Policy ?? "append",
+            conflictsDropped = t.ConflictsDropped,
+            badVersions = t.BadVersions,
             error = t.Error,
         }),
     };
@@ -120,12 +134,12 @@ internal static class StatusCommand
         }
         AnsiConsole.Write(regions);
 
-        var links = new Table().Title("links").AddColumns("link", "topic", "state", "replicated", "quarantined", "expired", "lag", "latest latency", "error");
+        var links = new Table().Title("links").AddColumns("link", "topic", "state", "replicated", "quarantined", "expired", "conflicts dropped", "lag", "latest latency", "error");
         foreach (var (link, push) in reports.SelectMany(r => r.AllLinks))
         {
             var name = $"{link.Source} -> {link.Destination}{(push ? " (push)" : "")}";
             if (link.Topics.Count == 0)
-                links.AddRow(Markup.Escape(name), "", "", "", "", "", "", "", Markup.Escape(link.Error ?? "no topics found yet"));
+                links.AddRow(Markup.Escape(name), "", "", "", "", "", "", "", "", Markup.Escape(link.Error ?? "no topics found yet"));
             foreach (var t in link.Topics)
             {
                 links.AddRow(
@@ -141,12 +155,21 @@ internal static class StatusCommand
                     t.RecordsReplicated.ToString("N0"),
                     Count(t.RecordsQuarantined),
                     Count(t.RecordsExpiredBeforeReplication),
+                    t.Policy is null ? "-" : $"{t.ConflictsDropped:N0}" + (t.BadVersions > 0 ? $" [yellow]({t.BadVersions:N0} bad versions)[/]" : ""),
                     t.LagRecords?.ToString("N0") ?? "?",
                     t.LatestLatencyMs is double ms ? $"{ms:N0} ms" : "-",
                     Markup.Escape(t.Error ?? link.Error ?? ""));
             }
         }
         AnsiConsole.Write(links);
+
+        var conflicts = reports.SelectMany(r => (r.Conflicts ?? []).Select(c => (r.Region, c))).ToList();
+        if (conflicts.Count == 0) return;
+        var table = new Table().Title("last-writer-wins topics").AddColumns("region", "topic", "keys", "repairs", "bad versions", "key index", "error");
+        foreach (var (region, c) in conflicts)
+            table.AddRow(Markup.Escape(region), Markup.Escape(c.Topic), c.Keys.ToString("N0"), c.Repaired.ToString("N0"), Count(c.BadVersions),
+                $"{c.IndexBytes / 1024.0 / 1024.0:N1} MiB", Markup.Escape(c.Error ?? ""));
+        AnsiConsole.Write(table);
     }
 
     // Quarantined and expired records need an operator's look, so any of them stands out.

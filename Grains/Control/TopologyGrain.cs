@@ -147,6 +147,10 @@ public sealed partial class TopologyGrain(
     private string? Refusal(Topology topology)
     {
         if (topology.Version < 1) return "the topology has no version (or version 0): add 'version: 1' or higher";
+        // A region's conflict resolution runs in its own silos, started by the links it pulls.
+        if (topology.Topics.Conflict.Any(r => r.Policy == ConflictPolicy.Lww) && topology.Links.FirstOrDefault(l => l.Mode == LinkMode.Push) is { } push)
+            return $"link {push} is in push mode, and last-writer-wins topics need every link into a region to be pulled by that region " +
+                   "(its silos resolve the conflicts); make the link pull, or drop the lww rules";
         if (_topology is { } current && current.Naming != topology.Naming)
             return $"naming cannot change on a running mesh (it runs '{TopologyKeywords.Word(current.Naming)}', the file says '{TopologyKeywords.Word(topology.Naming)}'): " +
                    "every replicated topic would get a new name. Keep the naming, or build a new mesh with the other one";
@@ -173,7 +177,10 @@ public sealed partial class TopologyGrain(
     private Dictionary<string, LinkAssignment> Desired(Topology topology, IReadOnlyList<string> paused) =>
         RegionPlan.For(topology, _region).ToDictionary(p => GrainKeys.Link(p.From, p.To), p => new LinkAssignment(
             p.From, p.To, topology.Version, [.. p.Topics.Include], [.. p.Topics.Exclude], p.AllOrigins, [.. p.Origins],
-            p.Naming == NamingPolicy.Prefix, PausedTopics(p.From, paused), p.Mode == LinkMode.Push), StringComparer.Ordinal);
+            p.Naming == NamingPolicy.Prefix, PausedTopics(p.From, paused), p.Mode == LinkMode.Push, LwwTopics(topology)), StringComparer.Ordinal);
+
+    private static IReadOnlyList<LwwTopic> LwwTopics(Topology topology) =>
+        [.. topology.Topics.Conflict.Where(r => r.Policy == ConflictPolicy.Lww).Select(r => new LwwTopic(r.Topic, r.VersionHeader))];
 
     private static IReadOnlyList<string> PausedTopics(string source, IReadOnlyList<string> paused) =>
         paused.Contains(source) ? ["*"]

@@ -131,7 +131,16 @@ public sealed partial class LinkGrain(
         link.AllOrigins,
         link.Origins,
         link.PrefixNaming,
-        link.Paused.Contains("*") || link.Paused.Contains(topic));
+        link.Paused.Contains("*") || link.Paused.Contains(topic),
+        LwwFor(topic, link.LwwTopics ?? []));
+
+    /// <summary>The topic's last-writer-wins settings: exact names first, then expressions in order; null: append.</summary>
+    private static ConflictPolicySettings? LwwFor(string topic, IReadOnlyList<LwwTopic> rules)
+    {
+        var rule = rules.FirstOrDefault(r => r.Topic == topic)
+            ?? rules.FirstOrDefault(r => TopicPattern.IsValid(r.Topic, out _) && TopicPattern.IsMatch(r.Topic, topic));
+        return rule is null ? null : new ConflictPolicySettings(rule.VersionHeader);
+    }
 
     public async Task<LinkStatus> GetStatusAsync()
     {
@@ -144,7 +153,7 @@ public sealed partial class LinkGrain(
                 continue;
             }
             var partitions = await Task.WhenAll(Enumerable.Range(0, plan.Partitions).Select(p => PartitionStatusAsync(topic, p)));
-            topics.Add(Summarize(topic, partitions));
+            topics.Add(Summarize(topic, partitions) with { Policy = _assignment is { } a && AssignmentFor(topic, a).Lww is not null ? "lww" : null });
         }
         return new LinkStatus(_source, _destination, topics, _error, _lastDiscoveryAt);
     }
@@ -178,7 +187,8 @@ public sealed partial class LinkGrain(
         var errors = partitions.Where(p => p.Error is not null).Select(p => $"partition {p.Partition}: {p.Error}").ToArray();
         return new TopicLinkStatus(topic, state, partitions.Length, partitions.Sum(p => p.RecordsReplicated), lag,
             latest?.LatestLatencyMs, errors.Length == 0 ? null : string.Join("; ", errors), partitions,
-            partitions.Sum(p => p.RecordsQuarantined), partitions.Sum(p => p.RecordsExpiredBeforeReplication));
+            partitions.Sum(p => p.RecordsQuarantined), partitions.Sum(p => p.RecordsExpiredBeforeReplication),
+            ConflictsDropped: partitions.Sum(p => p.ConflictsDropped), BadVersions: partitions.Sum(p => p.BadVersions));
     }
 
     private Task DiscoverAsync(CancellationToken cancellationToken) => DiscoverAsync(cancellationToken, strict: false);
@@ -246,7 +256,12 @@ public sealed partial class LinkGrain(
         if (error is not null) return 0;
         try
         {
-            return await EnsureRunningAsync(topic, partitions, AssignmentFor(topic, _assignment!));
+            var assignment = AssignmentFor(topic, _assignment!);
+            // The destination's conflict resolution runs before anything is written into an lww topic.
+            if (assignment.Lww is { } lww)
+                await Task.WhenAll(Enumerable.Range(0, partitions).Select(p =>
+                    GrainFactory.GetGrain<IConflictGrain>(GrainKeys.RegionPartition(_destination, target, p)).EnsureRunningAsync(lww)));
+            return await EnsureRunningAsync(topic, partitions, assignment);
         }
         catch (Exception e) when (e is TimeoutException or OrleansException && !strict)
         {

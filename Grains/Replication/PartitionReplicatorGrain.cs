@@ -1,3 +1,4 @@
+using Mesh.Core.Conflicts;
 using Mesh.Core.Replication;
 using Mesh.Core.Topology;
 using Mesh.Grains.Options;
@@ -59,6 +60,9 @@ public sealed partial class PartitionReplicatorGrain(
 
     private IDestinationLog _log = null!;
     private PartitionAssignment? _assignment;
+    private LwwRule? _lwwRule;
+    private ConflictPolicySettings? _lwwRuleFor;
+    private long _conflictsDropped, _badVersions;
     private DateTimeOffset? _assignedAt;
     private string _destinationTopic = "";
 
@@ -139,7 +143,7 @@ public sealed partial class PartitionReplicatorGrain(
         return Task.FromResult(new PartitionStatus(_topic, _partition, _state, _replicated, _skipped, lag,
             _latestLatencyMs, _latestReplicatedAt, _replication?.NextSourceOffset ?? -1, error,
             _replication?.RecordsQuarantined ?? _quarantined, _replication?.RecordsExpired ?? _expired,
-            _assignedAt, _assignment?.TopologyVersion ?? 0, _destinationTopic));
+            _assignedAt, _assignment?.TopologyVersion ?? 0, _destinationTopic, _conflictsDropped, _badVersions));
     }
 
     private async Task ReplicateAsync(CancellationToken cancellationToken)
@@ -362,6 +366,7 @@ public sealed partial class PartitionReplicatorGrain(
     {
         var oneAtATime = replication.NextSourceOffset <= _oneAtATimeUntil;
         var plan = replication.Plan(_buffer, oneAtATime ? 1 : int.MaxValue);
+        var dropped = _assignment!.Lww is { } lww && plan.Outbound.Count > 0 ? await DropConflictLosersAsync(plan, lww) : [];
         var end = replication.DestinationEndOffset;
         if (plan.Outbound.Count > 0)
         {
@@ -398,6 +403,9 @@ public sealed partial class PartitionReplicatorGrain(
             LogQuarantined(Key, held.Record.Offset, held.QuarantineKind, held.Reason);
         }
         replication.Commit(plan, end);
+        // Only once the batch is written: a record refused before a dropped one must not look applied.
+        foreach (var loser in dropped) replication.Vector.Advance(loser.Provenance.OriginKey, loser.Provenance.OriginOffset);
+        _conflictsDropped += dropped.Count;
         CountWritten(plan.Outbound);
         _skipped += plan.Skipped;
         if (plan.UntrustedHeaders > 0) NoteUntrusted(plan.UntrustedHeaders, plan.LastUntrustedHeader!);
@@ -413,6 +421,35 @@ public sealed partial class PartitionReplicatorGrain(
             return false;
         }
         return true;
+    }
+
+    /// <summary>
+    /// Takes out of the plan the records of an lww topic that lose to what the destination already
+    /// holds for their key; returns them. Records without a key always append.
+    /// </summary>
+    private async Task<List<OutboundRecord>> DropConflictLosersAsync(BatchPlan plan, ConflictPolicySettings lww)
+    {
+        if (_lwwRule is null || _lwwRuleFor != lww)
+        {
+            _lwwRule = new LwwRule(lww.VersionHeader);
+            _lwwRuleFor = lww;
+        }
+        var keyed = plan.Outbound.Where(o => o.Key is not null).ToList();
+        if (keyed.Count == 0) return [];
+        var versions = keyed.Select(o =>
+        {
+            var version = _lwwRule.VersionOf(o, out var bad);
+            if (bad) _badVersions++;
+            return new VersionedKey(o.Key!, version.Value, version.OriginRegion, version.OriginOffset);
+        }).ToList();
+        var write = await GrainFactory.GetGrain<IConflictGrain>(GrainKeys.RegionPartition(_destination, _destinationTopic, _partition)).ShouldWriteAsync(versions);
+        var losers = keyed.Where((_, i) => !write[i]).ToList();
+        if (losers.Count > 0)
+        {
+            var drop = new HashSet<OutboundRecord>(losers, ReferenceEqualityComparer.Instance);
+            plan.Outbound.RemoveAll(drop.Contains);
+        }
+        return losers;
     }
 
     private string SourceLostMessage(long sourceEnd, long read) =>

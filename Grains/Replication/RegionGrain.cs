@@ -12,7 +12,30 @@ public sealed class RegionGrain : Grain, IRegionGrain
         var assignments = (topology.Assignments ?? []).OrderBy(a => a.Source, StringComparer.Ordinal).ThenBy(a => a.Destination, StringComparer.Ordinal).ToArray();
         var inbound = Task.WhenAll(assignments.Where(a => a.Destination == region).Select(a => LinkStatusAsync(a.Source, a.Destination)));
         var push = Task.WhenAll(assignments.Where(a => a.Source == region).Select(a => LinkStatusAsync(a.Source, a.Destination)));
-        return new RegionStatus(region, await inbound, topology.Version, topology.Name, await push);
+        var links = await inbound;
+        return new RegionStatus(region, links, topology.Version, topology.Name, await push, await ConflictsAsync(region, links));
+    }
+
+    /// <summary>The lww topics' repairs and indexes in this region, from their conflict grains.</summary>
+    private async Task<IReadOnlyList<ConflictTopicStatus>> ConflictsAsync(string region, IReadOnlyList<LinkStatus> links)
+    {
+        var topics = links.SelectMany(l => l.Topics.Where(t => t.Policy == "lww").Select(t => (Topic: t.PartitionDetail.FirstOrDefault()?.DestinationTopic ?? t.Topic, t.Partitions)))
+            .DistinctBy(t => t.Topic).OrderBy(t => t.Topic, StringComparer.Ordinal);
+        return await Task.WhenAll(topics.Select(async t =>
+        {
+            try
+            {
+                var partitions = await Task.WhenAll(Enumerable.Range(0, t.Partitions).Select(p =>
+                    GrainFactory.GetGrain<IConflictGrain>(GrainKeys.RegionPartition(region, t.Topic, p)).GetStatusAsync().WaitAsync(AskTimeout)));
+                var errors = partitions.Where(p => p.Error is not null).Select(p => $"partition {p.Partition}: {p.Error}").ToArray();
+                return new ConflictTopicStatus(t.Topic, partitions.Sum(p => p.Repaired), partitions.Sum(p => p.BadVersions),
+                    partitions.Sum(p => p.Keys), partitions.Sum(p => p.IndexBytes), errors.Length == 0 ? null : string.Join("; ", errors));
+            }
+            catch (Exception e) when (e is TimeoutException or OrleansException)
+            {
+                return new ConflictTopicStatus(t.Topic, 0, 0, 0, 0, $"conflict resolution not answering: {e.GetBaseException().Message}");
+            }
+        }));
     }
 
     private async Task<LinkStatus> LinkStatusAsync(string source, string destination)
