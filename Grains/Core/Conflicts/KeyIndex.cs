@@ -214,6 +214,11 @@ public sealed class KeyIndex
 
     private ushort RegionIndex(string region)
     {
+        // A mesh has a handful of regions, and callers pass the same few strings: try those first.
+        for (var i = 0; i < _regions.Count && i < 8; i++)
+        {
+            if (ReferenceEquals(_regions[i], region)) return (ushort)i;
+        }
         if (_regionIndexes.TryGetValue(region, out var index)) return index;
         if (_regions.Count > ushort.MaxValue) throw new InvalidOperationException($"a key index holds at most {ushort.MaxValue + 1} origin regions");
         index = (ushort)_regions.Count;
