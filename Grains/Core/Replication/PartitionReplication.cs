@@ -1,3 +1,4 @@
+using Mesh.Core.Conflicts;
 using Mesh.Core.Topology;
 
 namespace Mesh.Core.Replication;
@@ -6,7 +7,9 @@ namespace Mesh.Core.Replication;
 /// The replication state of one partition on one link S -> D, and the per-record rule: a record's
 /// identity is its trusted provenance, or (no header, or one the mesh cannot trust) the place it
 /// was read in S; it crosses only if D is not in its hops, the link carries its origin, and D's
-/// origin vector has not seen it. After the link gained origins it re-reads what it had read before
+/// origin vector has not seen it; a repair record (a copy of a key's winner on an lww topic) never crosses.
+/// Conflicts are otherwise not its concern: the grain drops planned writes that lose to what the destination
+/// holds (<c>LwwRepairer.ShouldWrite</c>). After the link gained origins it re-reads what it had read before
 /// (the <see cref="CatchUp"/>) and takes only the gained origins' records from it. Records the mesh
 /// cannot take are held for the quarantine (or stop the partition, by policy); records the source
 /// dropped before they were read are counted. Pure: the grain feeds it records and tells it what
@@ -105,6 +108,8 @@ public sealed class PartitionReplication : IDisposable
     public ReplicationDecision Decide(SourceRecord record, OriginVector vector)
     {
         var reading = ProvenanceTrust.Read(record, Source, Topic, Partition, _signer, _naming);
+        // Only a marker that verifies and fits the record: a forged or copied one leaves it an ordinary record.
+        if (RepairMarker.TryRead(record, Source, reading, _signer, out _)) return ReplicationDecision.Skip(DecisionKind.SkipRepair);
         if (CatchUp is { } catchUp && record.Offset < catchUp.Until)
         {
             // Read before the link gained origins: what was decided then stands (a record with a header the
@@ -311,7 +316,7 @@ public sealed class BatchPlan
 {
     public List<OutboundRecord> Outbound { get; } = [];
 
-    /// <summary>Records skipped (looped, not on the route, already applied).</summary>
+    /// <summary>Records skipped (looped, not on the route, already applied, repair records).</summary>
     public int Skipped { get; set; }
 
     /// <summary>Records whose untrusted header was ignored (replicated as local).</summary>

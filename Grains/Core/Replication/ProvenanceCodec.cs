@@ -134,33 +134,7 @@ public static class ProvenanceCodec
             return false;
         }
 
-        string? keyId = null;
-        byte[]? mac = null;
-        var signature = fields[8];
-        if (signature != Unsigned)
-        {
-            var dot = signature.IndexOf('.');
-            if (dot <= 0 || !ProvenanceSigner.IsKeyId(signature.AsSpan(0, dot)))
-            {
-                reason = $"signature '{Truncate(signature)}' is not '-' or '<key id>.<mac>'";
-                return false;
-            }
-            try
-            {
-                mac = Base64Url.DecodeFromChars(signature.AsSpan(dot + 1));
-            }
-            catch (FormatException)
-            {
-                reason = $"signature '{Truncate(signature)}' does not carry a base64url MAC";
-                return false;
-            }
-            if (mac.Length != ProvenanceSigner.MacLength)
-            {
-                reason = $"signature MAC is {mac.Length} bytes, expected {ProvenanceSigner.MacLength}";
-                return false;
-            }
-            keyId = signature[..dot];
-        }
+        if (!TryDecodeSignature(fields[8], out var keyId, out var mac, out reason)) return false;
 
         // The signature covers the value's bytes up to (not including) the last '|'.
         var signedLength = value.LastIndexOf((byte)'|');
@@ -169,5 +143,41 @@ public static class ProvenanceCodec
         return true;
     }
 
-    private static string Truncate(string text) => text.Length <= 40 ? text : text[..40] + "...";
+    /// <summary>
+    /// Reads a signature field, the last of a mesh header: <see cref="Unsigned"/> (<paramref name="keyId"/> and
+    /// <paramref name="mac"/> null) or <c>keyid.mac</c> with a base64url MAC of <see cref="ProvenanceSigner.MacLength"/> bytes.
+    /// </summary>
+    public static bool TryDecodeSignature(string signature, out string? keyId, out byte[]? mac, out string reason)
+    {
+        keyId = null;
+        mac = null;
+        reason = "";
+        if (signature == Unsigned) return true;
+        var dot = signature.IndexOf('.');
+        if (dot <= 0 || !ProvenanceSigner.IsKeyId(signature.AsSpan(0, dot)))
+        {
+            reason = $"signature '{Truncate(signature)}' is not '-' or '<key id>.<mac>'";
+            return false;
+        }
+        try
+        {
+            mac = Base64Url.DecodeFromChars(signature.AsSpan(dot + 1));
+        }
+        catch (FormatException)
+        {
+            mac = null;
+            reason = $"signature '{Truncate(signature)}' does not carry a base64url MAC";
+            return false;
+        }
+        if (mac.Length != ProvenanceSigner.MacLength)
+        {
+            reason = $"signature MAC is {mac.Length} bytes, expected {ProvenanceSigner.MacLength}";
+            mac = null;
+            return false;
+        }
+        keyId = signature[..dot];
+        return true;
+    }
+
+    internal static string Truncate(string text) => text.Length <= 40 ? text : text[..40] + "...";
 }

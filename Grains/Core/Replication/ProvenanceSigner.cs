@@ -67,7 +67,7 @@ public sealed class MeshKeys
 }
 
 /// <summary>
-/// Signs and verifies provenance headers: HMAC-SHA256, truncated to 128 bits, over the header text
+/// Signs and verifies provenance headers, and the mesh's other signed headers (<see cref="Sign"/>): HMAC-SHA256, truncated to 128 bits, over the header text
 /// before its signature (which carries the origin timestamp) and the record's key and value, so a
 /// header copied onto another record (a stream processor copying headers, or a forgery) does not
 /// verify. The record's own timestamp is checked against the signed origin timestamp by
@@ -103,12 +103,19 @@ public sealed class ProvenanceSigner : IDisposable
     }
 
     /// <summary>The signed header value for <paramref name="provenance"/> on a record with this key and value.</summary>
-    public byte[] Encode(Provenance provenance, byte[]? key, byte[]? value)
+    public byte[] Encode(Provenance provenance, byte[]? key, byte[]? value) =>
+        Sign(Domain, Encoding.UTF8.GetBytes(ProvenanceCodec.EncodeUnsigned(provenance)), key, value);
+
+    /// <summary>
+    /// The value of a mesh header other than provenance, signed like it: <paramref name="unsignedHeader"/>, '|', and
+    /// <c>keyid.mac</c>, the MAC over <paramref name="domain"/>, the header text and the record's key and value.
+    /// The domain names the kind of header (and its format version), so that one kind's MAC never verifies as another's.
+    /// </summary>
+    public byte[] Sign(ReadOnlySpan<byte> domain, ReadOnlySpan<byte> unsignedHeader, byte[]? key, byte[]? value)
     {
-        var unsignedBytes = Encoding.UTF8.GetBytes(ProvenanceCodec.EncodeUnsigned(provenance));
         Span<byte> mac = stackalloc byte[32];
-        Compute(_signing, unsignedBytes, key, value, mac);
-        return ProvenanceCodec.Encode(unsignedBytes, _signingKeyId, mac[..MacLength]);
+        Compute(_signing, domain, unsignedHeader, key, value, mac);
+        return ProvenanceCodec.Encode(unsignedHeader, _signingKeyId, mac[..MacLength]);
     }
 
     /// <summary>
@@ -122,35 +129,46 @@ public sealed class ProvenanceSigner : IDisposable
     /// True when the header cannot be judged here at all (unsigned, or signed with a key this region does
     /// not hold): the regions' keys differ, a configuration problem rather than a copied header.
     /// </param>
-    public bool Verify(ReadOnlySpan<byte> headerValue, ProvenanceHeader header, byte[]? key, byte[]? value, out string reason, out bool keysDiffer)
+    public bool Verify(ReadOnlySpan<byte> headerValue, ProvenanceHeader header, byte[]? key, byte[]? value, out string reason, out bool keysDiffer) =>
+        Verify(Domain, "provenance", headerValue[..header.SignedLength], header.KeyId, header.Mac, key, value, out reason, out keysDiffer);
+
+    /// <summary>
+    /// Whether a header made by <see cref="Sign"/> under <paramref name="domain"/> was signed with a key this region
+    /// holds, for exactly this text, key and value; otherwise why not (<paramref name="what"/> names the header there).
+    /// </summary>
+    /// <param name="signedPart">The header's bytes before its last '|'.</param>
+    /// <param name="keyId">Null, with <paramref name="mac"/>, when the header is unsigned.</param>
+    /// <param name="keysDiffer">True when the header cannot be judged here at all (unsigned, or signed with a key this region does not hold).</param>
+    public bool Verify(ReadOnlySpan<byte> domain, string what, ReadOnlySpan<byte> signedPart, string? keyId, byte[]? mac, byte[]? key, byte[]? value,
+        out string reason, out bool keysDiffer)
     {
         keysDiffer = true;
-        if (header.KeyId is null || header.Mac is null)
+        if (keyId is null || mac is null)
         {
-            reason = "it is not signed, and this region requires signed provenance (Mesh:Provenance:Key is set)";
+            reason = $"it is not signed, and this region requires signed {what} (Mesh:Provenance:Key is set)";
             return false;
         }
-        if (!_verifiers.TryGetValue(header.KeyId, out var verifier))
+        if (!_verifiers.TryGetValue(keyId, out var verifier))
         {
-            reason = $"it is signed with key {header.KeyId}, which this region does not hold (it accepts {string.Join(", ", _verifiers.Keys)})";
+            reason = $"it is signed with key {keyId}, which this region does not hold (it accepts {string.Join(", ", _verifiers.Keys)})";
             return false;
         }
         keysDiffer = false;
-        Span<byte> mac = stackalloc byte[32];
-        Compute(verifier, headerValue[..header.SignedLength], key, value, mac);
-        if (!CryptographicOperations.FixedTimeEquals(mac[..MacLength], header.Mac))
+        Span<byte> computed = stackalloc byte[32];
+        Compute(verifier, domain, signedPart, key, value, computed);
+        if (!CryptographicOperations.FixedTimeEquals(computed[..MacLength], mac))
         {
-            reason = "its signature does not match the record (its key, value or provenance differ from what was signed: a header copied from another record, or altered)";
+            reason = $"its signature does not match the record (its key, value or {what} differ from what was signed: a header copied from another record, or altered)";
             return false;
         }
         reason = "";
         return true;
     }
 
-    private static void Compute(IncrementalHash hmac, ReadOnlySpan<byte> unsignedHeader, byte[]? key, byte[]? value, Span<byte> destination)
+    private static void Compute(IncrementalHash hmac, ReadOnlySpan<byte> domain, ReadOnlySpan<byte> unsignedHeader, byte[]? key, byte[]? value, Span<byte> destination)
     {
         Span<byte> number = stackalloc byte[4];
-        hmac.AppendData(Domain);
+        hmac.AppendData(domain);
         AppendField(hmac, unsignedHeader, number);
         AppendNullable(hmac, key, number);
         AppendNullable(hmac, value, number);

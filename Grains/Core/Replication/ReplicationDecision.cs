@@ -14,6 +14,11 @@ public enum DecisionKind
     Quarantine,
     /// <summary>The mesh cannot take the record and the topic's policy is to stop there.</summary>
     Stop,
+    /// <summary>
+    /// A repair record (a copy of a key's winner, see <c>Mesh.Core.Conflicts.RepairMarker</c>) written where it is
+    /// read: the write it copies travels on its own, the copy never does.
+    /// </summary>
+    SkipRepair,
 }
 
 /// <param name="UntrustedHeader">When the record carried a header the mesh did not trust and replicates it as local: why.</param>

@@ -109,6 +109,9 @@ public sealed class Topology
 
     public ConflictPolicy ConflictPolicyFor(string topic) => Topics.PolicyFor(topic);
 
+    /// <summary>The conflict rule that applies to <paramref name="topic"/> (exact names first, then expressions in file order); null when none does.</summary>
+    public ConflictRule? ConflictRuleFor(string topic) => Topics.RuleFor(topic);
+
     /// <summary>The region's Kafka settings with <c>${VAR}</c> references resolved through <paramref name="environment"/>.</summary>
     /// <exception cref="UnresolvedSecretException">A referenced variable is not set; the message names it.</exception>
     public IReadOnlyDictionary<string, string> ResolveKafkaSettings(string regionId, Func<string, string?> environment) =>

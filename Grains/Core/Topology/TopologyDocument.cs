@@ -89,23 +89,33 @@ public sealed record TopicRules(TopicSelector Selection, ValueList<ConflictRule>
 {
     public static TopicRules Default { get; } = new(TopicSelector.All, []);
 
-    /// <summary>An exact name wins over expressions; among expressions the first in the file wins; otherwise none.</summary>
-    public ConflictPolicy PolicyFor(string topic)
+    /// <summary>The rule for <paramref name="topic"/>: an exact name wins over expressions; among expressions the first in the file wins; otherwise none.</summary>
+    public ConflictRule? RuleFor(string topic)
     {
         foreach (var rule in Conflict)
         {
-            if (rule.Topic == topic) return rule.Policy;
+            if (rule.Topic == topic) return rule;
         }
         foreach (var rule in Conflict)
         {
-            if (TopicPattern.IsValid(rule.Topic, out _) && TopicPattern.IsMatch(rule.Topic, topic)) return rule.Policy;
+            if (TopicPattern.IsValid(rule.Topic, out _) && TopicPattern.IsMatch(rule.Topic, topic)) return rule;
         }
-        return ConflictPolicy.None;
+        return null;
     }
+
+    /// <summary>The policy of <see cref="RuleFor"/>; <see cref="ConflictPolicy.None"/> when no rule matches.</summary>
+    public ConflictPolicy PolicyFor(string topic) => RuleFor(topic)?.Policy ?? ConflictPolicy.None;
 }
 
 /// <param name="Topic">A topic name or a regular expression over whole names.</param>
-public sealed record ConflictRule(string Topic, ConflictPolicy Policy);
+public sealed record ConflictRule(string Topic, ConflictPolicy Policy)
+{
+    /// <summary>
+    /// Under <see cref="ConflictPolicy.Lww"/>: the record header that carries the application's version of a
+    /// write (a 64-bit integer, see <c>Mesh.Core.Conflicts.LwwRule</c>); null orders writes by origin timestamp.
+    /// </summary>
+    public string? VersionHeader { get; init; }
+}
 
 /// <summary>
 /// Consumer-group offset settings. The topology schema's replication model needs none of them
@@ -171,6 +181,9 @@ public enum ConflictPolicy
     /// <summary>Records apply in arrival order.</summary>
     None,
 
-    /// <summary>Last writer wins on the record version (origin timestamp, origin region as tie-break).</summary>
+    /// <summary>
+    /// Last writer wins on the record version (origin timestamp, or the application's version header; origin
+    /// region as tie-break): every region ends with the same last record per key.
+    /// </summary>
     Lww,
 }

@@ -23,6 +23,7 @@ public static class TopologyParser
     private static readonly string[] LinkKeys = ["from", "to", "mode", "enabled", "topics"];
     private static readonly string[] SelectorKeys = ["include", "exclude"];
     private static readonly string[] TopicsKeys = ["include", "exclude", "conflict"];
+    private static readonly string[] ConflictRuleKeys = ["policy", "version-header"];
     private static readonly string[] OffsetsKeys = ["checkpoints", "sync", "intervalSeconds", "groups", "groupsExclude"];
 
     public static TopologyParseResult Parse(string text, string sourceName)
@@ -279,10 +280,52 @@ public static class TopologyParser
                 }
                 var rulePath = TopologyPath.Key(path, topic);
                 Locate(rulePath, key);
-                if (Word<ConflictPolicy>(value, rulePath, "conflict policy", TopologyKeywords.PolicyWords, TopologyKeywords.TryParse) is { } policy)
+                if (value is YamlMappingNode)
+                {
+                    if (ConflictRule(topic, key, value, rulePath) is { } rule) rules.Add(rule);
+                }
+                else if (Word<ConflictPolicy>(value, rulePath, "conflict policy", TopologyKeywords.PolicyWords, TopologyKeywords.TryParse) is { } policy)
+                {
                     rules.Add(new ConflictRule(topic, policy));
+                }
             }
             return rules.ToValueList();
+        }
+
+        /// <summary>The long form of a rule: <c>orders: { policy: lww, version-header: app-version }</c>.</summary>
+        private ConflictRule? ConflictRule(string topic, YamlNode key, YamlNode node, string path)
+        {
+            ConflictPolicy? policy = null;
+            string? versionHeader = null;
+            var unreadable = false;
+            var policyGiven = false;
+            foreach (var (fieldPath, field, value) in Entries(node, path, ConflictRuleKeys))
+            {
+                if (((YamlScalarNode)field).Value == "policy")
+                {
+                    policyGiven = true;
+                    policy = Word<ConflictPolicy>(value, fieldPath, "conflict policy", TopologyKeywords.PolicyWords, TopologyKeywords.TryParse);
+                    unreadable |= policy is null;
+                }
+                else if (IsNull(value))
+                {
+                    Problem(fieldPath, value, "version-header has no value",
+                        "name the record header that carries the application's version, e.g. 'version-header: app-version', or remove the line to order writes by timestamp");
+                    unreadable = true;
+                }
+                else
+                {
+                    versionHeader = Scalar(value, fieldPath);
+                    unreadable |= versionHeader is null;
+                }
+            }
+            if (!policyGiven)
+            {
+                Problem(path, key, $"the conflict rule for '{topic}' has no policy",
+                    $"add 'policy:' with one of: {string.Join(", ", TopologyKeywords.PolicyWords)}");
+                return null;
+            }
+            return unreadable || policy is not { } known ? null : new ConflictRule(topic, known) { VersionHeader = versionHeader };
         }
 
         private OffsetSettings? Offsets(YamlNode node, string path)

@@ -61,7 +61,7 @@ public static class TopologyReport
         if (topology.Topics.Conflict.Count > 0)
         {
             text.Append("\nConflict policies (exact names first, then expressions in file order)\n");
-            Table(text, ["TOPIC", "POLICY"], topology.Topics.Conflict.Select(c => new[] { c.Topic, TopologyKeywords.Word(c.Policy) }));
+            Table(text, ["TOPIC", "POLICY", "VERSION"], topology.Topics.Conflict.Select(c => new[] { c.Topic, TopologyKeywords.Word(c.Policy), VersionLine(c) }));
         }
 
         if (topology.Offsets is { } offsets)
@@ -95,7 +95,12 @@ public static class TopologyReport
                 ["remoteTopicName"] = TopicNaming.NameAlongRoute(topology.Naming, r, TopicPlaceholder),
             })),
             ["unreachable"] = Array(Unreachable(topology).Select(u => new JsonObject { ["origin"] = u.Origin, ["destination"] = u.Destination })),
-            ["conflict"] = Array(topology.Topics.Conflict.Select(c => new JsonObject { ["topic"] = c.Topic, ["policy"] = TopologyKeywords.Word(c.Policy) })),
+            ["conflict"] = Array(topology.Topics.Conflict.Select(c => new JsonObject
+            {
+                ["topic"] = c.Topic,
+                ["policy"] = TopologyKeywords.Word(c.Policy),
+                ["versionHeader"] = c.VersionHeader,
+            })),
             ["topics"] = SelectorJson(topology.Topics.Selection),
             ["offsets"] = topology.Offsets is { } offsets ? OffsetsJson(offsets) : null,
             ["warnings"] = ProblemsJson(topology.Warnings, null),
@@ -113,7 +118,7 @@ public static class TopologyReport
         Section(text, "Regions", diff.Regions, r => RegionLine(r!), RegionChange);
         Section(text, "Links", diff.Links, l => $"{TopologyKeywords.Word(l!.Mode)}, {l.Topics}", LinkChange);
         Section(text, "Topics", diff.Topics, t => t ?? "");
-        Section(text, "Conflict policies", diff.Conflicts, c => TopologyKeywords.Word(c!.Policy));
+        Section(text, "Conflict policies", diff.Conflicts, c => ConflictLine(c!));
         Section(text, "Forwarding", diff.Forwarding, e => e!.Origins.Count == 0 ? "(none)" : string.Join(", ", e.Origins));
         if (diff.Problems.Count > 0) text.Append('\n').Append(Problems(diff.Problems, null));
         return text.ToString();
@@ -128,7 +133,11 @@ public static class TopologyReport
         ["regions"] = Changes(diff.Regions, r => r is null ? null : RegionJson(r)),
         ["links"] = Changes(diff.Links, l => l is null ? null : LinkJson(l, null)),
         ["topics"] = Changes(diff.Topics, t => t is null ? null : JsonValue.Create(t)),
-        ["conflict"] = Changes(diff.Conflicts, c => c is null ? null : JsonValue.Create(TopologyKeywords.Word(c.Policy))),
+        ["conflict"] = Changes(diff.Conflicts, c => c is null ? null : new JsonObject
+        {
+            ["policy"] = TopologyKeywords.Word(c.Policy),
+            ["versionHeader"] = c.VersionHeader,
+        }),
         ["forwarding"] = Changes(diff.Forwarding, e => e is null ? null : Strings(e.Origins)),
         ["problems"] = ProblemsJson(diff.Problems, null),
     };
@@ -170,6 +179,17 @@ public static class TopologyReport
     private static string NamingLine(NamingPolicy naming) => naming == NamingPolicy.Prefix
         ? "prefix: topic T from region S is named S.T; a topic carrying the target's prefix is not sent back to it"
         : "identity: topics keep their names in every region";
+
+    /// <summary>What orders the writes of an lww topic; empty for other policies.</summary>
+    private static string VersionLine(ConflictRule rule) => rule.Policy != ConflictPolicy.Lww
+        ? ""
+        : rule.VersionHeader is { } header ? $"header {header}" : "timestamp";
+
+    private static string ConflictLine(ConflictRule rule)
+    {
+        var version = VersionLine(rule);
+        return version.Length == 0 ? TopologyKeywords.Word(rule.Policy) : $"{TopologyKeywords.Word(rule.Policy)} by {version}";
+    }
 
     private static string OffsetsLine(OffsetSettings offsets)
     {

@@ -176,8 +176,27 @@ public static class TopologyValidator
             {
                 if (!TopicPattern.IsValid(rule.Topic, out var error))
                     Error(TopologyPath.Key("topics.conflict", rule.Topic), $"invalid regular expression '{rule.Topic}': {error}", RegexFix);
+                VersionHeader(rule);
             }
         }
+
+        private void VersionHeader(ConflictRule rule)
+        {
+            if (rule.VersionHeader is not { } header) return;
+            var path = TopologyPath.Key(TopologyPath.Key("topics.conflict", rule.Topic), "version-header");
+            if (rule.Policy != ConflictPolicy.Lww)
+                Error(path, $"version-header orders the writes of policy 'lww', and the rule for '{rule.Topic}' has policy '{TopologyKeywords.Word(rule.Policy)}'",
+                    "set 'policy: lww', or remove 'version-header'");
+            else if (header.Length == 0)
+                Error(path, "version-header is empty",
+                    "name the record header that carries the application's version, e.g. 'version-header: app-version', or remove it to order writes by timestamp");
+            else if (header.StartsWith(ReservedHeaderPrefix, StringComparison.OrdinalIgnoreCase))
+                Error(path, $"version-header '{header}' starts with '{ReservedHeaderPrefix}', which the mesh reserves for its own headers",
+                    "name the application's own header, e.g. 'app-version'");
+        }
+
+        // The mesh's own headers (provenance, repair) begin so; no application header may be read as a version there.
+        private const string ReservedHeaderPrefix = "mesh.";
 
         public void Offsets()
         {

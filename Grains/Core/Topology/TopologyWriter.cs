@@ -76,10 +76,17 @@ public static class TopologyWriter
         if (topics.Conflict.Count > 0)
         {
             var conflict = new YamlMappingNode();
-            foreach (var rule in topics.Conflict) conflict.Add(Text(rule.Topic), TopologyKeywords.Word(rule.Policy));
+            foreach (var rule in topics.Conflict) conflict.Add(Text(rule.Topic), ConflictRule(rule));
             node.Add("conflict", conflict);
         }
         return node;
+    }
+
+    /// <summary>The short form <c>orders: lww</c> unless the rule names a version header.</summary>
+    private static YamlNode ConflictRule(ConflictRule rule)
+    {
+        if (rule.VersionHeader is null) return new YamlScalarNode(TopologyKeywords.Word(rule.Policy));
+        return new YamlMappingNode { { "policy", TopologyKeywords.Word(rule.Policy) }, { "version-header", Text(rule.VersionHeader) } };
     }
 
     private static YamlMappingNode Offsets(OffsetSettings offsets)
