@@ -35,7 +35,7 @@ public sealed record VersionedKey(
     [property: Id(2)] string OriginRegion,
     [property: Id(3)] long OriginOffset);
 
-/// <param name="Repaired">Repair records written: the winner re-asserted after an older write.</param>
+/// <param name="Repaired">Repair records in the partition (the winner re-asserted after an older write), as read so far.</param>
 /// <param name="BadVersions">Records whose version header was missing or not a 64-bit integer (ordered by timestamp).</param>
 /// <param name="CaughtUp">The partition has been read to its end since the grain started: its answers are complete.</param>
 [GenerateSerializer, Immutable, Alias("mesh.ConflictStatus")]

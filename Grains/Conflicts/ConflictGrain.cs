@@ -36,12 +36,13 @@ public sealed partial class ConflictGrain(
     private ProvenanceSigner? _signer;
     private ISourcePartitionFeed? _feed;
     private readonly List<SourceRecord> _buffer = [];
-    // Key (hex) -> the repair it needs, until a record at least as new as the winner lands for the key.
-    private readonly Dictionary<string, RepairAction> _pending = new(StringComparer.Ordinal);
+    // Repairs written but not read back yet (key in hex @ winner offset): the repairer still lists them as pending.
+    private readonly HashSet<string> _written = new(StringComparer.Ordinal);
     private readonly Dictionary<long, SourceRecord> _recent = [];
     private readonly Queue<long> _recentOrder = new();
     private bool _caughtUp;
-    private long _repaired;
+    // Repair records read in the partition: the log is the record of what was repaired, across restarts.
+    private long _repairsInLog;
     private string? _error;
     private IGrainTimer? _timer;
 
@@ -83,8 +84,8 @@ public sealed partial class ConflictGrain(
         return Task.FromResult(answers);
     }
 
-    public Task<ConflictStatus> GetStatusAsync() => Task.FromResult(new ConflictStatus(_topic, _partition, _repaired,
-        _repairer?.BadVersions ?? 0, _repairer?.KeyCount ?? 0, _repairer?.IndexBytes ?? 0, _repairer?.NextOffset ?? -1, _caughtUp, _error));
+    public Task<ConflictStatus> GetStatusAsync() => Task.FromResult(new ConflictStatus(_topic, _partition, _repairsInLog,
+        _repairer?.BadVersions ?? 0, _repairer?.KeyCount ?? 0, _repairer?.EstimatedBytes ?? 0, _repairer?.NextOffset ?? -1, _caughtUp, _error));
 
     private async Task FollowAsync(CancellationToken cancellationToken)
     {
@@ -131,14 +132,14 @@ public sealed partial class ConflictGrain(
         }
     }
 
+    // What a record needs is decided when the partition is read to its end (the repairer keeps the
+    // pending repairs): until then a later record may already be the repair, or a newer write.
     private void Observe(SourceRecord record)
     {
-        var action = _repairer!.Observe(record);
+        _repairer!.Observe(record);
         Remember(record);
-        if (record.Key is null) return;
-        var key = Convert.ToHexString(record.Key);
-        if (action is not null) _pending[key] = action;
-        else _pending.Remove(key);
+        foreach (var header in record.Headers)
+            if (header.Name == RepairMarker.HeaderName) { _repairsInLog++; break; }
     }
 
     /// <summary>The partition is read to its end: every key still behind its winner gets its repair.</summary>
@@ -146,22 +147,25 @@ public sealed partial class ConflictGrain(
     {
         if (!_caughtUp) LogCaughtUp(_region, _topic, _partition, _repairer!.KeyCount, _repairer.NextOffset);
         _caughtUp = true;
-        if (_pending.Count == 0) return;
+        var pending = _repairer!.Pending.ToArray();
+        var due = pending.Select(a => (Id: $"{Convert.ToHexString(a.Key)}@{a.WinnerOffset}", Action: a)).ToArray();
+        _written.IntersectWith(due.Select(d => d.Id));
+        if (due.Length == 0) return;
         var log = destinations.For(_region);
-        foreach (var (key, action) in _pending.ToArray())
+        foreach (var (id, action) in due)
         {
+            if (_written.Contains(id)) continue;
             var winner = _recent.GetValueOrDefault(action.WinnerOffset)
                 ?? await feeds.ReadOneAsync(_region, _topic, _partition, action.WinnerOffset, cancellationToken);
-            _pending.Remove(key);
             if (winner is null)
             {
                 // Compaction keeps a key's last record, so a winner that is gone has been overtaken by a newer one already read.
                 LogWinnerGone(_region, _topic, _partition, action.WinnerOffset);
                 continue;
             }
-            await log.WriteAsync(_topic, _partition, [_repairer!.BuildRepair(winner, action.Winner)], cancellationToken);
+            await log.WriteAsync(_topic, _partition, [_repairer.BuildRepair(winner, action.Winner)], cancellationToken);
             _repairer.NoteRepaired();
-            _repaired++;
+            _written.Add(id);
         }
     }
 
@@ -174,11 +178,12 @@ public sealed partial class ConflictGrain(
 
     private void Reset()
     {
+        _repairsInLog = 0;
         _feed?.Dispose();
         _feed = null;
         _repairer = null;
         _buffer.Clear();
-        _pending.Clear();
+        _written.Clear();
         _recent.Clear();
         _recentOrder.Clear();
         _caughtUp = false;
