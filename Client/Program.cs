@@ -13,6 +13,7 @@ var root = new RootCommand("mesh: Kafka geo-replication across regions, with ide
     TopologyCommand.Create(),
     LinkCommand.Create(),
     QuarantineCommand.Create(),
+    AuditCommand.Create(),
 };
 try
 {

@@ -77,6 +77,7 @@ public sealed class ConfigurationAndCliTests
     [InlineData("topology", "get")]
     [InlineData("link", "pause")]
     [InlineData("link", "resume")]
+    [InlineData("audit")]
     public async Task Every_verb_explains_itself_with_help(params string[] verb)
     {
         var result = await MeshProcesses.MeshAsync(TimeSpan.FromMinutes(1), [.. verb, "--help"]);
