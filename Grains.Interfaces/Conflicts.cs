@@ -15,9 +15,12 @@ public interface IConflictGrain : IGrainWithStringKey
     [Alias("EnsureRunning")]
     Task EnsureRunningAsync(ConflictPolicySettings policy);
 
-    /// <summary>For each record a link is about to write: false when the partition already holds a version of its key at least as new.</summary>
+    /// <summary>
+    /// For each record a link is about to write: false when the partition already holds a version of its
+    /// key at least as new. Under another policy than the link's (a change on its way), everything is written.
+    /// </summary>
     [AlwaysInterleave, Alias("ShouldWrite")]
-    Task<bool[]> ShouldWriteAsync(IReadOnlyList<VersionedKey> records);
+    Task<bool[]> ShouldWriteAsync(ConflictPolicySettings policy, IReadOnlyList<VersionedKey> records);
 
     [AlwaysInterleave, Alias("GetStatus")]
     Task<ConflictStatus> GetStatusAsync();

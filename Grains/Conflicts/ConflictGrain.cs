@@ -38,6 +38,10 @@ public sealed partial class ConflictGrain(
     private readonly List<SourceRecord> _buffer = [];
     // Repairs written but not read back yet (key in hex @ winner offset): the repairer still lists them as pending.
     private readonly HashSet<string> _written = new(StringComparer.Ordinal);
+    // Repairs whose winner is no longer in the log; and winners kept in memory until their repair is read back.
+    private readonly HashSet<string> _lost = new(StringComparer.Ordinal);
+    private readonly Dictionary<long, SourceRecord> _pinned = [];
+    private long _winnersLost;
     private readonly Dictionary<long, SourceRecord> _recent = [];
     private readonly Queue<long> _recentOrder = new();
     private bool _caughtUp;
@@ -70,22 +74,24 @@ public sealed partial class ConflictGrain(
         return Task.CompletedTask;
     }
 
-    public Task<bool[]> ShouldWriteAsync(IReadOnlyList<VersionedKey> records)
+    public Task<bool[]> ShouldWriteAsync(ConflictPolicySettings policy, IReadOnlyList<VersionedKey> records)
     {
-        // Until the partition has been read to its end the index is incomplete: everything is written,
-        // and whatever loses is repaired once the reading catches up.
+        // Until the partition has been read to its end (under the policy the link asks about) the index
+        // is incomplete: everything is written, and whatever loses is repaired once the reading catches up.
         var answers = new bool[records.Count];
         for (var i = 0; i < records.Count; i++)
         {
             var record = records[i];
-            answers[i] = _repairer is null || !_caughtUp
+            answers[i] = _repairer is null || !_caughtUp || policy != _policy
                 || _repairer.ShouldWrite(record.Key, new RecordVersion(record.Value, record.OriginRegion, record.OriginOffset));
         }
         return Task.FromResult(answers);
     }
 
     public Task<ConflictStatus> GetStatusAsync() => Task.FromResult(new ConflictStatus(_topic, _partition, _repairsInLog,
-        _repairer?.BadVersions ?? 0, _repairer?.KeyCount ?? 0, _repairer?.EstimatedBytes ?? 0, _repairer?.NextOffset ?? -1, _caughtUp, _error));
+        _repairer?.BadVersions ?? 0, _repairer?.KeyCount ?? 0, _repairer?.EstimatedBytes ?? 0, _repairer?.NextOffset ?? -1, _caughtUp,
+        _error ?? (_winnersLost == 0 ? null : $"{_winnersLost} winners were compacted away before their repair was written: those keys may differ from other regions " +
+            "(raise the topic's min.compaction.lag.ms above the time the mesh needs to read the partition)")));
 
     private async Task FollowAsync(CancellationToken cancellationToken)
     {
@@ -110,7 +116,8 @@ public sealed partial class ConflictGrain(
                 if (_feed.LogEndedBefore is not null) throw new InvalidOperationException($"{_topic}/{_partition} ended before offset {_repairer.NextOffset}; reading it again from its start");
                 if (!await _feed.WaitForRecordsAsync(IdleWait, cancellationToken))
                 {
-                    if (_feed.HighWatermark is long high && high <= _repairer.NextOffset) await CaughtUpAsync(cancellationToken);
+                    // Nothing buffered: read to the end when the reader is past the end, transaction markers included.
+                    if (_feed.HighWatermark is long high && high <= Math.Max(_repairer.NextOffset, _feed.Position ?? 0)) await CaughtUpAsync(cancellationToken);
                     break;
                 }
                 _buffer.Clear();
@@ -136,8 +143,11 @@ public sealed partial class ConflictGrain(
     // pending repairs): until then a later record may already be the repair, or a newer write.
     private void Observe(SourceRecord record)
     {
-        _repairer!.Observe(record);
         Remember(record);
+        // The winner is kept from the moment a record lands behind it: compaction keeps a key's last
+        // record, the loser, and may remove the winner before the repair is written.
+        if (_repairer!.Observe(record) is { } action && _recent.TryGetValue(action.WinnerOffset, out var winner))
+            _pinned[action.WinnerOffset] = winner;
         foreach (var header in record.Headers)
             if (header.Name == RepairMarker.HeaderName) { _repairsInLog++; break; }
     }
@@ -150,16 +160,21 @@ public sealed partial class ConflictGrain(
         var pending = _repairer!.Pending.ToArray();
         var due = pending.Select(a => (Id: $"{Convert.ToHexString(a.Key)}@{a.WinnerOffset}", Action: a)).ToArray();
         _written.IntersectWith(due.Select(d => d.Id));
+        _lost.IntersectWith(due.Select(d => d.Id));
+        foreach (var offset in _pinned.Keys.Except(pending.Select(a => a.WinnerOffset)).ToArray()) _pinned.Remove(offset);
         if (due.Length == 0) return;
         var log = destinations.For(_region);
         foreach (var (id, action) in due)
         {
-            if (_written.Contains(id)) continue;
-            var winner = _recent.GetValueOrDefault(action.WinnerOffset)
+            if (_written.Contains(id) || _lost.Contains(id)) continue;
+            var winner = _pinned.GetValueOrDefault(action.WinnerOffset) ?? _recent.GetValueOrDefault(action.WinnerOffset)
                 ?? await feeds.ReadOneAsync(_region, _topic, _partition, action.WinnerOffset, cancellationToken);
             if (winner is null)
             {
-                // Compaction keeps a key's last record, so a winner that is gone has been overtaken by a newer one already read.
+                // Compacted away before it could be copied (the repair came too late: min.compaction.lag.ms
+                // must outlast the mesh's reading of the partition). Said once, and counted.
+                _lost.Add(id);
+                _winnersLost++;
                 LogWinnerGone(_region, _topic, _partition, action.WinnerOffset);
                 continue;
             }
@@ -184,6 +199,8 @@ public sealed partial class ConflictGrain(
         _repairer = null;
         _buffer.Clear();
         _written.Clear();
+        _lost.Clear();
+        _pinned.Clear();
         _recent.Clear();
         _recentOrder.Clear();
         _caughtUp = false;

@@ -147,6 +147,9 @@ public sealed partial class TopologyGrain(
     private string? Refusal(Topology topology)
     {
         if (topology.Version < 1) return "the topology has no version (or version 0): add 'version: 1' or higher";
+        if (topology.Naming == NamingPolicy.Prefix && topology.Topics.Conflict.Any(r => r.Policy == ConflictPolicy.Lww))
+            return "last-writer-wins needs identity naming: under prefix naming every region's writes go to topics of their own (us-east.T, eu-west.T), " +
+                   "so there is nothing to converge; drop the lww rules or use 'naming: identity'";
         // A region's conflict resolution runs in its own silos, started by the links it pulls.
         if (topology.Topics.Conflict.Any(r => r.Policy == ConflictPolicy.Lww) && topology.Links.FirstOrDefault(l => l.Mode == LinkMode.Push) is { } push)
             return $"link {push} is in push mode, and last-writer-wins topics need every link into a region to be pulled by that region " +
@@ -220,8 +223,9 @@ public sealed partial class TopologyGrain(
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {
-                if (_running.TryGetValue(key, out var was) && !was.AllOrigins) doubtful.UnionWith(was.Origins);
-                else doubtAll = true;
+                if (_running.TryGetValue(key, out var was)) { if (was.AllOrigins) doubtAll = true; else doubtful.UnionWith(was.Origins); }
+                // Stopped by an earlier activation, or never run: most likely nothing, at most its own source's records.
+                else doubtful.Add(GrainKeys.ParseLink(key).Source);
                 errors.Add($"stopping {key}: {e.GetBaseException().Message}");
             }
         }

@@ -49,6 +49,13 @@ public interface ISourcePartitionFeed : IDisposable
     long? HighWatermark { get; }
 
     /// <summary>
+    /// Where the reader is in the partition: past every record it has buffered and past what it never
+    /// delivers (transaction markers, aborted records), so a partition that ends in those still reads as
+    /// read to its end. Null when unknown.
+    /// </summary>
+    long? Position { get; }
+
+    /// <summary>
     /// Set when the source's log ended before the next offset to read (its Kafka came back empty, or
     /// the topic was re-created): the end it had then. The replicator recovers and decides from there.
     /// </summary>

@@ -81,7 +81,8 @@ public sealed partial class LinkGrain(
     {
         _discovery?.Dispose();
         _discovery = null;
-        var topics = _topics.Where(t => t.Value.Error is null).Select(t => (t.Key, t.Value.Partitions)).ToList();
+        // Errored topics too: their replicators may have run before the error (a partition count changed under them).
+        var topics = _topics.Select(t => (t.Key, t.Value.Partitions)).ToList();
         if (_assignment is null && topics.Count == 0)
         {
             // A fresh activation does not know what an earlier one ran: stop whatever the source has.
@@ -92,7 +93,10 @@ public sealed partial class LinkGrain(
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {
+                // Not knowing what to stop is not stopped: the topology grain keeps trying, and holds back
+                // whatever would take over this link's origins.
                 LogStopListFailed(e, _source, _destination);
+                throw;
             }
         }
         var stopped = (await Task.WhenAll(topics.Select(t => StopTopicAsync(t.Item1, t.Item2)))).Sum();
@@ -248,10 +252,13 @@ public sealed partial class LinkGrain(
                     "Give both topics the same partition count.";
         }
         var plan = new TopicPlan(partitions, error);
-        if (_topics.GetValueOrDefault(topic) != plan)
+        var before = _topics.GetValueOrDefault(topic);
+        if (before != plan)
         {
             if (error is not null) LogTopicStopped(topic, error);
             _topics[topic] = plan;
+            // Replicators that ran until now must not run on behind the error (nor escape a later change).
+            if (error is not null && before is { Error: null }) await StopTopicAsync(topic, before.Partitions);
         }
         if (error is not null) return 0;
         try

@@ -442,7 +442,7 @@ public sealed partial class PartitionReplicatorGrain(
             if (bad) _badVersions++;
             return new VersionedKey(o.Key!, version.Value, version.OriginRegion, version.OriginOffset);
         }).ToList();
-        var write = await GrainFactory.GetGrain<IConflictGrain>(GrainKeys.RegionPartition(_destination, _destinationTopic, _partition)).ShouldWriteAsync(versions);
+        var write = await GrainFactory.GetGrain<IConflictGrain>(GrainKeys.RegionPartition(_destination, _destinationTopic, _partition)).ShouldWriteAsync(lww, versions);
         var losers = keyed.Where((_, i) => !write[i]).ToList();
         if (losers.Count > 0)
         {

@@ -254,6 +254,22 @@ internal sealed partial class SharedSourceReader : IDisposable
             }
         }
 
+        public long? Position
+        {
+            get
+            {
+                try
+                {
+                    var position = reader._consumer.Position(TopicPartition);
+                    return position.IsSpecial ? null : position.Value;
+                }
+                catch (Exception e) when (e is KafkaException or ObjectDisposedException or InvalidOperationException)
+                {
+                    return null;
+                }
+            }
+        }
+
         public int Buffered => Volatile.Read(ref _count);
 
         public int Add(SourceRecord record)

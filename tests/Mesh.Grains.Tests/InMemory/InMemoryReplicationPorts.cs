@@ -38,6 +38,7 @@ public sealed class InMemorySourceFeeds(MeshWorld world) : ISourceFeeds
         }
 
         public long? HighWatermark => log.End;
+        public long? Position => _next;
         public long? LogEndedBefore => null;
         public string? Failure => null;
         public string? Error => null;
