@@ -1,6 +1,11 @@
+using System.Globalization;
+using System.Text;
+using Mesh.Core.Replication;
 using Mesh.Core.Topology;
+using Mesh.Grains.Options;
 using Mesh.Grains.Ports;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 
 namespace Mesh.Grains.Control;
 
@@ -15,6 +20,7 @@ namespace Mesh.Grains.Control;
 public sealed partial class TopologyGrain(
     ITopologyStore store,
     IRegionConnections connections,
+    IOptions<ReplicationOptions> options,
     IReplicationReadiness readiness,
     TimeProvider time,
     ILogger<TopologyGrain> logger) : Grain, ITopologyGrain
@@ -166,7 +172,7 @@ public sealed partial class TopologyGrain(
     private async Task<int> AdoptAsync(Topology topology, string document, string? adoptedFrom)
     {
         var previous = Desired();
-        _stored = new StoredTopology(topology.Version, document, time.GetUtcNow(), Paused, adoptedFrom);
+        _stored = new StoredTopology(topology.Version, document, time.GetUtcNow(), Paused, adoptedFrom, Sign(topology.Version, document));
         await store.WriteAsync(_stored, CancellationToken.None);
         _topology = topology;
         connections.Update(topology);
@@ -320,6 +326,11 @@ public sealed partial class TopologyGrain(
                 continue;
             }
             if (theirs is null || theirs.Version <= Version) continue;
+            if (!Verifies(theirs, out var unverified))
+            {
+                if (_unverifiedPeers.Add($"{peer}@{theirs.Version}")) LogPeerUnverified(peer, theirs.Version, unverified);
+                continue;
+            }
             var load = Topology.Load(theirs.Document, $"{peer}'s topology");
             if (load.Topology is not { } topology || Refusal(topology) is not null) continue;
             LogAdopted(_region, topology.Version, $"peer {peer}", Version);
@@ -327,6 +338,35 @@ public sealed partial class TopologyGrain(
             return;
         }
     }
+
+    private static ReadOnlySpan<byte> SignatureDomain => "mesh.topology.1"u8;
+
+    // One key per mesh signs what every region stores, so a version found in a peer's Kafka is taken
+    // only when a region of this mesh wrote it.
+    private string? Sign(long version, string document)
+    {
+        using var signer = options.Value.Keys?.CreateSigner();
+        if (signer is null) return null;
+        var signed = Encoding.UTF8.GetString(signer.Sign(SignatureDomain, Encoding.UTF8.GetBytes(version.ToString(CultureInfo.InvariantCulture)), null, Encoding.UTF8.GetBytes(document)));
+        return signed[(signed.LastIndexOf('|') + 1)..];
+    }
+
+    private bool Verifies(StoredTopology stored, out string reason)
+    {
+        using var signer = options.Value.Keys?.CreateSigner();
+        reason = "";
+        if (signer is null) return true;
+        string? keyId = null;
+        byte[]? mac = null;
+        if (stored.Signature is { } signature && !ProvenanceCodec.TryDecodeSignature(signature, out keyId, out mac, out reason)) return false;
+        return signer.Verify(SignatureDomain, "topology", Encoding.UTF8.GetBytes(stored.Version.ToString(CultureInfo.InvariantCulture)), keyId, mac,
+            null, Encoding.UTF8.GetBytes(stored.Document), out reason, out _);
+    }
+
+    private readonly HashSet<string> _unverifiedPeers = new(StringComparer.Ordinal);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Not adopting topology version {Version} from {Peer}: {Reason}")]
+    private partial void LogPeerUnverified(string peer, long version, string reason);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Region {Region}: applying topology version {Version} over {Before}: {Added} links added, {Removed} removed, {Changed} changed")]
     private partial void LogApplying(string region, long version, long before, int added, int removed, int changed);

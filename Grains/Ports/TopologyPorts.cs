@@ -6,7 +6,12 @@ namespace Mesh.Grains.Ports;
 /// </summary>
 /// <param name="Paused">Paused links (<c>source</c>) and topics (<c>source/topic</c>) of this region.</param>
 /// <param name="AdoptedFrom">The peer region whose persisted topology this one was taken from; null when applied here.</param>
-public sealed record StoredTopology(long Version, string Document, DateTimeOffset AppliedAt, IReadOnlyList<string> Paused, string? AdoptedFrom);
+/// <param name="Signature">
+/// <c>keyid.mac</c>: the mesh key's MAC over the version and the document, so a region adopts a peer's
+/// version only if a region of the same mesh wrote it. Null in an unsigned mesh.
+/// </param>
+public sealed record StoredTopology(long Version, string Document, DateTimeOffset AppliedAt, IReadOnlyList<string> Paused, string? AdoptedFrom,
+    string? Signature = null);
 
 /// <summary>The topology each region keeps in its own Kafka (<c>__mesh_topology</c>).</summary>
 public interface ITopologyStore

@@ -21,7 +21,7 @@ public sealed class KafkaTopologyStore(RegionWriter producer, IOptions<KafkaRegi
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(15);
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
-    private sealed record Stored(long Version, string Document, DateTimeOffset AppliedAt, List<string>? Paused, string? AdoptedFrom);
+    private sealed record Stored(long Version, string Document, DateTimeOffset AppliedAt, List<string>? Paused, string? AdoptedFrom, string? Signature);
 
     public Task<StoredTopology?> ReadAsync(string region, CancellationToken cancellationToken) => Task.Run(() =>
     {
@@ -57,7 +57,7 @@ public sealed class KafkaTopologyStore(RegionWriter producer, IOptions<KafkaRegi
             if (message.Value is null) return null;
             var stored = JsonSerializer.Deserialize<Stored>(message.Value, Json)
                 ?? throw new InvalidDataException($"{region}'s {InternalTopics.Topology} holds an empty record at offset {result.Offset.Value}");
-            return new StoredTopology(stored.Version, stored.Document, stored.AppliedAt, stored.Paused ?? [], stored.AdoptedFrom);
+            return new StoredTopology(stored.Version, stored.Document, stored.AppliedAt, stored.Paused ?? [], stored.AdoptedFrom, stored.Signature);
         }
         throw new TimeoutException($"reading {region}'s {InternalTopics.Topology} took longer than {Deadline.TotalSeconds:0} s");
     }, cancellationToken);
@@ -65,7 +65,7 @@ public sealed class KafkaTopologyStore(RegionWriter producer, IOptions<KafkaRegi
     public Task WriteAsync(StoredTopology topology, CancellationToken cancellationToken)
     {
         var value = JsonSerializer.SerializeToUtf8Bytes(
-            new Stored(topology.Version, topology.Document, topology.AppliedAt, [.. topology.Paused], topology.AdoptedFrom), Json);
+            new Stored(topology.Version, topology.Document, topology.AppliedAt, [.. topology.Paused], topology.AdoptedFrom, topology.Signature), Json);
         return producer.ProduceAndWaitAsync(Partition, new Message<byte[]?, byte[]?> { Key = Encoding.UTF8.GetBytes(Key), Value = value }, cancellationToken);
     }
 }
