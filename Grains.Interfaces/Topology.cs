@@ -27,16 +27,20 @@ public interface ITopologyGrain : IGrainWithStringKey
     [Alias("EnsureRunning")]
     Task EnsureRunningAsync(string? startupDocument);
 
-    /// <summary>Pauses or resumes link <paramref name="source"/> -> this region (one topic, or all when null).</summary>
+    /// <summary>Pauses or resumes the pull link <paramref name="source"/> -> this region (one topic, or all when null).</summary>
     [Alias("SetPaused")]
     Task<PauseResult> SetPausedAsync(string source, string? topic, bool paused);
+
+    /// <summary>Pauses or resumes the push link this region runs into <paramref name="destination"/>.</summary>
+    [Alias("SetPushPaused")]
+    Task<PauseResult> SetPushPausedAsync(string destination, string? topic, bool paused);
 }
 
 /// <param name="Version">0: the region has no topology yet.</param>
 /// <param name="Document">The document as applied (YAML or JSON text); empty when none.</param>
 /// <param name="InTopology">False when the document does not name this region (it runs no links).</param>
 /// <param name="Links">The links this region runs, <c>from -> to</c> with their origins and mode, for people.</param>
-/// <param name="Paused">Paused links and topics: <c>source</c> (the whole link) or <c>source/topic</c>.</param>
+/// <param name="Paused">Paused links and topics: <c>source</c> (a whole pull link) or <c>source/topic</c>; a push link this region runs: <c>-&gt;destination</c> or <c>-&gt;destination/topic</c>.</param>
 /// <param name="AdoptedFrom">The peer this version was taken from (the region was down when it was applied), or null.</param>
 /// <param name="Assignments">What each link this region runs was given.</param>
 [GenerateSerializer, Immutable, Alias("mesh.AppliedTopology")]

@@ -72,6 +72,10 @@ public sealed class RegionConnection : IAsyncDisposable
     public Task<PauseResult> SetPausedAsync(string source, string? topic, bool paused, TimeSpan timeout, CancellationToken cancellationToken = default) =>
         Topology().SetPausedAsync(source, topic, paused).WaitAsync(timeout, cancellationToken);
 
+    /// <summary>Pauses or resumes a push link this region runs into <paramref name="destination"/>.</summary>
+    public Task<PauseResult> SetPushPausedAsync(string destination, string? topic, bool paused, TimeSpan timeout, CancellationToken cancellationToken = default) =>
+        Topology().SetPushPausedAsync(destination, topic, paused).WaitAsync(timeout, cancellationToken);
+
     private ITopologyGrain Topology()
     {
         try

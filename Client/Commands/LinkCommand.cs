@@ -31,8 +31,8 @@ internal static class LinkCommand
         var gateways = CommonOptions.Gateways();
         var json = CommonOptions.Json();
         var command = new Command(verb, paused
-            ? "Pause the link FROM -> TO: its replicators checkpoint and stop; mesh status shows them as paused. Exit code 0: paused (or already); 2: no such link; 3: TO cannot be reached"
-            : "Resume the link FROM -> TO from its checkpoints. Exit code 0: resumed (or was not paused); 2: no such link; 3: TO cannot be reached")
+            ? "Pause the link FROM -> TO: its replicators checkpoint and stop; mesh status shows them as paused. A pull link is paused in TO, a push link in FROM (where each runs). Exit code 0: paused (or already); 2: no such link; 3: the region cannot be reached"
+            : "Resume the link FROM -> TO from its checkpoints (in TO for a pull link, in FROM for a push link). Exit code 0: resumed (or was not paused); 2: no such link; 3: the region cannot be reached")
         {
             from, to, topic, dir, gateways, json,
         };
@@ -46,20 +46,22 @@ internal static class LinkCommand
 
             var regions = CommonOptions.Regions(parse, dir, gateways);
             PauseResult result;
+            var asked = destination;
             try
             {
                 await using var connection = await regions.ConnectAsync(destination, MeshConnections.ConnectTimeout, cancellationToken);
                 result = await connection.SetPausedAsync(source, parse.GetValue(topic), paused, TopologyRollout.ApplyTimeout, cancellationToken);
                 if (result.Error is not null && await IsPushLinkAsync(connection, source, destination, cancellationToken))
-                    result = result with
-                    {
-                        Error = $"{source} -> {destination} is a push link: it runs in {source}, and pausing runs in the destination's topology; " +
-                                "push links cannot be paused yet (change the topology to stop it)",
-                    };
+                {
+                    // A push link runs in its source region: pause it there.
+                    asked = source;
+                    await using var sourceConnection = await regions.ConnectAsync(source, MeshConnections.ConnectTimeout, cancellationToken);
+                    result = await sourceConnection.SetPushPausedAsync(destination, parse.GetValue(topic), paused, TopologyRollout.ApplyTimeout, cancellationToken);
+                }
             }
             catch (Exception e) when (MeshConnections.IsUnreachable(e, cancellationToken))
             {
-                throw new MeshCommandException($"region {destination} cannot be reached: {e.Message}", 3);
+                throw new MeshCommandException($"region {asked} cannot be reached: {e.Message}", 3);
             }
 
             if (parse.GetValue(json))

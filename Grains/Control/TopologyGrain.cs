@@ -123,26 +123,46 @@ public sealed partial class TopologyGrain(
             _lastReconcileError is null ? null : $"applied; some links are not reconciled yet and are retried every {ReconcileInterval.TotalSeconds:0} s: {_lastReconcileError}");
     }
 
-    public async Task<PauseResult> SetPausedAsync(string source, string? topic, bool paused)
+    public Task<PauseResult> SetPausedAsync(string source, string? topic, bool paused)
     {
         var link = GrainKeys.Link(source, _region);
-        if (_topology is null || RegionPlan.For(_topology, _region).All(p => p.From != source || p.To != _region))
+        if (_topology is null || RegionPlan.For(_topology, _region).All(p => p.From != source || p.To != _region || p.Mode == LinkMode.Push))
         {
             var into = _topology is null ? [] : RegionPlan.For(_topology, _region).Where(p => p.To == _region).Select(p => p.From).ToArray();
-            return new PauseResult(_region, link, topic, paused, false,
+            return Task.FromResult(new PauseResult(_region, link, topic, paused, false,
                 $"region {_region} runs no link from {source} (topology version {Version}); " +
-                (into.Length == 0 ? "it runs no inbound link at all" : $"its inbound links come from {string.Join(", ", into)}"));
+                (into.Length == 0 ? "it runs no inbound link at all" : $"its inbound links come from {string.Join(", ", into)}")));
         }
-        var entry = topic is null ? source : $"{source}/{topic}";
+        return SetPausedAsync(source, link, topic, paused);
+    }
+
+    public Task<PauseResult> SetPushPausedAsync(string destination, string? topic, bool paused)
+    {
+        var link = GrainKeys.Link(_region, destination);
+        if (_topology is null || RegionPlan.For(_topology, _region).All(p => p.From != _region || p.To != destination || p.Mode != LinkMode.Push))
+            return Task.FromResult(new PauseResult(_region, link, topic, paused, false,
+                $"region {_region} runs no push link to {destination} (topology version {Version})"));
+        return SetPausedAsync(PushEntry(destination), link, topic, paused);
+    }
+
+    // A pull link is paused under its source's id, a push link this region runs under '->destination'.
+    private static string PushEntry(string destination) => "->" + destination;
+
+    private async Task<PauseResult> SetPausedAsync(string entryOfLink, string link, string? topic, bool paused)
+    {
+        var entry = topic is null ? entryOfLink : $"{entryOfLink}/{topic}";
         var set = new SortedSet<string>(Paused, StringComparer.Ordinal);
-        if (!paused && topic is not null && set.Contains(source))
+        if (!paused && topic is not null && set.Contains(entryOfLink))
             return new PauseResult(_region, link, topic, paused, false,
                 $"the whole link {link} is paused, so topic '{topic}' cannot be resumed alone; resume the link (without --topic), then pause the topics that should stay paused");
         // Resuming a whole link resumes its topics too; pausing a topic of a paused link changes nothing.
-        var changed = paused ? !(topic is not null && set.Contains(source)) && set.Add(entry) : topic is null ? set.RemoveWhere(p => p == source || p.StartsWith(source + "/", StringComparison.Ordinal)) > 0 : set.Remove(entry);
+        var changed = paused
+            ? !(topic is not null && set.Contains(entryOfLink)) && set.Add(entry)
+            : topic is null ? set.RemoveWhere(p => p == entryOfLink || p.StartsWith(entryOfLink + "/", StringComparison.Ordinal)) > 0 : set.Remove(entry);
         if (!changed) return new PauseResult(_region, link, topic, paused, false, null);
-        _stored = _stored! with { Paused = [.. set] };
-        await store.WriteAsync(_stored, CancellationToken.None);
+        var stored = _stored! with { Paused = [.. set] };
+        await store.WriteAsync(stored, CancellationToken.None);
+        _stored = stored;
         LogPaused(link, topic ?? "*", paused);
         await ReconcileAsync(CancellationToken.None);
         return new PauseResult(_region, link, topic, paused, true, _lastReconcileError);
@@ -172,8 +192,10 @@ public sealed partial class TopologyGrain(
     private async Task<int> AdoptAsync(Topology topology, string document, string? adoptedFrom)
     {
         var previous = Desired();
-        _stored = new StoredTopology(topology.Version, document, time.GetUtcNow(), Paused, adoptedFrom, Sign(topology.Version, document));
-        await store.WriteAsync(_stored, CancellationToken.None);
+        // Stored first: a write that fails leaves the grain on the old version, whole, and the next offer retries.
+        var stored = new StoredTopology(topology.Version, document, time.GetUtcNow(), Paused, adoptedFrom, Sign(topology.Version, document));
+        await store.WriteAsync(stored, CancellationToken.None);
+        _stored = stored;
         _topology = topology;
         connections.Update(topology);
         var desired = Desired();
@@ -186,14 +208,15 @@ public sealed partial class TopologyGrain(
     private Dictionary<string, LinkAssignment> Desired(Topology topology, IReadOnlyList<string> paused) =>
         RegionPlan.For(topology, _region).ToDictionary(p => GrainKeys.Link(p.From, p.To), p => new LinkAssignment(
             p.From, p.To, topology.Version, [.. p.Topics.Include], [.. p.Topics.Exclude], p.AllOrigins, [.. p.Origins],
-            p.Naming == NamingPolicy.Prefix, PausedTopics(p.From, paused), p.Mode == LinkMode.Push, LwwTopics(topology)), StringComparer.Ordinal);
+            p.Naming == NamingPolicy.Prefix, PausedTopics(p.Mode == LinkMode.Push ? PushEntry(p.To) : p.From, paused), p.Mode == LinkMode.Push,
+            LwwTopics(topology)), StringComparer.Ordinal);
 
     private static IReadOnlyList<LwwTopic> LwwTopics(Topology topology) =>
         [.. topology.Topics.Conflict.Where(r => r.Policy == ConflictPolicy.Lww).Select(r => new LwwTopic(r.Topic, r.VersionHeader))];
 
-    private static IReadOnlyList<string> PausedTopics(string source, IReadOnlyList<string> paused) =>
-        paused.Contains(source) ? ["*"]
-            : [.. paused.Where(p => p.StartsWith(source + "/", StringComparison.Ordinal)).Select(p => p[(source.Length + 1)..]).Order(StringComparer.Ordinal)];
+    private static IReadOnlyList<string> PausedTopics(string entryOfLink, IReadOnlyList<string> paused) =>
+        paused.Contains(entryOfLink) ? ["*"]
+            : [.. paused.Where(p => p.StartsWith(entryOfLink + "/", StringComparison.Ordinal)).Select(p => p[(entryOfLink.Length + 1)..]).Order(StringComparer.Ordinal)];
 
     private async Task ReconcileTickAsync(CancellationToken cancellationToken)
     {

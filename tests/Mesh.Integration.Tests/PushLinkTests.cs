@@ -1,4 +1,5 @@
 using Mesh.Client.Traffic;
+using Mesh.Grains;
 using Mesh.Integration.Tests.Infrastructure;
 
 namespace Mesh.Integration.Tests;
@@ -50,5 +51,21 @@ public sealed class PushLinkTests
         Assert.Equal(800, dc.PushLinks!.Single().Topics.Single().RecordsReplicated);
         Assert.Empty(cloud.InboundLinks);
         Assert.Equal(["cloud"], dc.InboundLinks.Select(l => l.Source));
+
+        // Paused where it runs, in dc: what dc writes meanwhile waits, and arrives once after the resume.
+        var pause = await MeshProcesses.MeshAsync(TimeSpan.FromMinutes(2), "link", "pause", "dc", "cloud", "--dir", mesh.Dir);
+        Assert.True(pause.ExitCode == 0, pause.ToString());
+        Assert.All((await mesh.StatusAsync("dc")).PushLinks!.Single().Topics, t => Assert.Equal(ReplicationState.Paused, t.State));
+        await TestTraffic.ProduceAsync(mesh.Local.Bootstrap("dc"), "dc-late", "orders", 100, keys: 30);
+        await Task.Delay(TimeSpan.FromSeconds(4)); // time enough for a running link to have copied them
+        Assert.Equal(1400, mesh.RecordCount("cloud", "orders"));
+        var resume = await MeshProcesses.MeshAsync(TimeSpan.FromMinutes(2), "link", "resume", "dc", "cloud", "--dir", mesh.Dir);
+        Assert.True(resume.ExitCode == 0, resume.ToString());
+        await Eventually.WaitAsync("cloud to receive what dc wrote while the link was paused",
+            () => Task.FromResult(mesh.RecordCount("cloud", "orders")), n => n >= 1500, TimeSpan.FromMinutes(2), n => $"{n} records");
+        var late = TestTraffic.ReadAll(mesh.Local.Bootstrap("cloud"), "orders", TimeSpan.FromSeconds(30)).Where(r => r.Value?.StartsWith("dc-late:") == true).ToList();
+        Assert.Equal(100, late.Select(r => r.Value).Distinct().Count());
+        Assert.Equal(100, late.Count);
+        Assert.Equal(1500, mesh.RecordCount("cloud", "orders"));
     }
 }
