@@ -89,9 +89,10 @@ public sealed class GapTests
         }
         await mesh.Local.StartAsync("r2");
 
-        var topic = await Eventually.WaitAsync("partitions 0 and 1 to stop",
+        var topic = await Eventually.WaitAsync("partitions 0 and 1 to stop and partition 2 to replicate",
             async () => (await mesh.StatusAsync("r2")).InboundLinks.Single().Topics.Single(),
-            t => t.PartitionDetail.Count(p => p.State == Grains.ReplicationState.Stopped) == 2, Wait,
+            t => t.PartitionDetail.Count(p => p.State == Grains.ReplicationState.Stopped) == 2
+                 && t.PartitionDetail[2].State == Grains.ReplicationState.Replicating, Wait,
             t => string.Join("; ", t.PartitionDetail.Select(p => $"{p.Partition}: {p.State} {p.Error}")));
         Assert.Contains("ends at offset 100, but the checkpoint says the mesh had written up to 5000", topic.PartitionDetail[0].Error);
         Assert.Contains("is not the cluster this partition was replicated into", topic.PartitionDetail[1].Error);
