@@ -69,7 +69,7 @@ public sealed class PauseTests(PauseCluster mesh) : IClassFixture<PauseCluster>
         // b's records are the witness: once they are all in c, a's would have been too had a -> c run.
         await Eventually.WaitAsync("b's new records to reach c while a -> c is paused",
             () => Partitions.All(p => ReplicaCheck.CountFrom(kafka, "c", Orders, p, "b") == traffic.ProducedIn("b", Orders, p).Count),
-            TimeSpan.FromSeconds(15), () => string.Join("; ", Partitions.Select(p => $"c {Orders}/{p} holds {ReplicaCheck.CountFrom(kafka, "c", Orders, p, "b")} of b's {traffic.ProducedIn("b", Orders, p).Count}")),
+            TimeSpan.FromSeconds(60), () => string.Join("; ", Partitions.Select(p => $"c {Orders}/{p} holds {ReplicaCheck.CountFrom(kafka, "c", Orders, p, "b")} of b's {traffic.ProducedIn("b", Orders, p).Count}")),
             world);
         var written = world.Journal.OfType<DestinationWritten>(pausedAt).SelectMany(w => w.Records).Where(r => r.OriginRegion == "a").ToList();
         Assert.True(written.Count == 0, $"paused a -> c wrote {written.Count} records, e.g. a@{written.FirstOrDefault()?.OriginOffset}");
@@ -107,7 +107,7 @@ public sealed class PauseTests(PauseCluster mesh) : IClassFixture<PauseCluster>
         var kafka = mesh.World.Kafka;
         await Eventually.WaitAsync($"c to hold every record of a and b ({when})",
             () => Partitions.All(p => ReplicaCheck.Missing(kafka, traffic, "c", Orders, p, "a", "b") == 0) && ReplicaCheck.Missing(kafka, traffic, "c", Audit, 0, "a") == 0,
-            TimeSpan.FromSeconds(20), () => string.Join("; ", Problems()), mesh.World);
+            TimeSpan.FromSeconds(60), () => string.Join("; ", Problems()), mesh.World);
         Assert.Empty(Problems());
     }
 }

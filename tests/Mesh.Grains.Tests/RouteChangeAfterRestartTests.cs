@@ -26,12 +26,12 @@ public sealed class RouteChangeAfterRestartTests(RegionCCluster mesh, ITestOutpu
 
         var topology = mesh.Grains.GetGrain<ITopologyGrain>("c");
         Assert.Equal(ApplyOutcome.Applied, (await topology.ApplyAsync(new ApplyRequest(Documents.Mesh(1, Regions), 0, false))).Outcome);
-        await regions.WaitForEveryRecordAsync("version 1", TimeSpan.FromSeconds(20));
+        await regions.WaitForEveryRecordAsync("version 1", TimeSpan.FromSeconds(60));
         Assert.Equal(ApplyOutcome.Applied, (await topology.ApplyAsync(new ApplyRequest(Documents.HubSpoke(2, "h", Regions), 1, false))).Outcome);
         regions.StartFlowing();
         var flowing = regions.HeldInC + 40;
         await Eventually.WaitAsync("a's records to reach c through h", () => regions.HeldInC >= flowing,
-            TimeSpan.FromSeconds(10), () => $"c holds {regions.HeldInC} records of {Orders}", world);
+            TimeSpan.FromSeconds(60), () => $"c holds {regions.HeldInC} records of {Orders}", world);
         Assert.DoesNotContain(regions.Problems(), p => p.Contains(" times, at offsets ", StringComparison.Ordinal)); // no duplicate yet
 
         // The topology grain's silo restarts with the full mesh as its file; h -> c's replicators run on.
@@ -43,7 +43,7 @@ public sealed class RouteChangeAfterRestartTests(RegionCCluster mesh, ITestOutpu
 
         for (var i = 0; i < 100; i++) regions.Step();
         await regions.StopFlowingAsync();
-        await regions.WaitForEveryRecordAsync("version 3", TimeSpan.FromSeconds(30));
+        await regions.WaitForEveryRecordAsync("version 3", TimeSpan.FromSeconds(60));
 
         // The order the two phases promise, as the ports saw it: h -> c's last write of a record of a,
         // then a -> c's first recovery (reading its checkpoint, then c).

@@ -31,9 +31,9 @@ public sealed class RouteChangeTests(RegionCCluster mesh, ITestOutputHelper outp
         var topology = mesh.Grains.GetGrain<ITopologyGrain>("c");
         var v1 = await topology.ApplyAsync(new ApplyRequest(Documents.Mesh(1, Regions), 0, false));
         Assert.Equal("c: Applied 0->1; added [a->c, h->c]; removed []; changed []; restarted 0; error none", v1.Line());
-        await regions.WaitForEveryRecordAsync("version 1", TimeSpan.FromSeconds(20));
+        await regions.WaitForEveryRecordAsync("version 1", TimeSpan.FromSeconds(60));
         Assert.Empty(regions.Problems());
-        await Eventually.WaitAsync("c to hold h's audit records", () => ReplicaCheck.CountFrom(kafka, "c", Audit, 0, "h") == 5, TimeSpan.FromSeconds(10),
+        await Eventually.WaitAsync("c to hold h's audit records", () => ReplicaCheck.CountFrom(kafka, "c", Audit, 0, "h") == 5, TimeSpan.FromSeconds(60),
             () => string.Join("; ", ReplicaCheck.Problems(kafka, traffic, "c", Audit, 0, "h")), world);
         Assert.Empty(ReplicaCheck.Problems(kafka, traffic, "c", Audit, 0, "h"));
         // Under the full mesh a's records come straight from a; h -> c skips a's copies as off its route.
@@ -44,7 +44,7 @@ public sealed class RouteChangeTests(RegionCCluster mesh, ITestOutputHelper outp
         regions.StartFlowing();
         var flowing = regions.HeldInC + 20;
         await Eventually.WaitAsync("new records to reach c before the change", () => regions.HeldInC >= flowing,
-            TimeSpan.FromSeconds(10), () => $"c holds {regions.HeldInC} records of {Orders}", world);
+            TimeSpan.FromSeconds(60), () => $"c holds {regions.HeldInC} records of {Orders}", world);
 
         var mark = world.Journal.Mark;
         var v2 = await topology.ApplyAsync(new ApplyRequest(Documents.HubSpoke(2, "h", Regions), 1, false));
@@ -64,7 +64,7 @@ public sealed class RouteChangeTests(RegionCCluster mesh, ITestOutputHelper outp
         // A burst after the change, then everything must arrive exactly once.
         for (var i = 0; i < 100; i++) regions.Step();
         await regions.StopFlowingAsync();
-        await regions.WaitForEveryRecordAsync("version 2", TimeSpan.FromSeconds(30));
+        await regions.WaitForEveryRecordAsync("version 2", TimeSpan.FromSeconds(60));
         Assert.Empty(regions.Problems());
 
         // The order of the two phases, as the ports saw it: a -> c's last write and last reader closed,

@@ -58,7 +58,7 @@ public sealed class TopologyPersistenceTests(ControlCluster mesh) : IClassFixtur
         Assert.True(started.Version is 2 or 3, $"q-a came back on version {started.Version}, expected 2 (or 3 once adopted)");
 
         var adopted = await Eventually.WaitAsync("q-a to adopt version 3 from q-b", grain.GetAsync, t => t.Version == 3,
-            TimeSpan.FromSeconds(15), t => $"version {t.Version}, adopted from {t.AdoptedFrom ?? "nobody"}", mesh.World);
+            TimeSpan.FromSeconds(60), t => $"version {t.Version}, adopted from {t.AdoptedFrom ?? "nobody"}", mesh.World);
         Assert.Equal((3L, v3, "q-b"), (adopted.Version, adopted.Document, adopted.AdoptedFrom));
         Assert.Equal(["q-b->q-a", "q-c->q-a"], adopted.Assignments!.Select(a => GrainKeys.Link(a.Source, a.Destination)));
         var persisted = mesh.World.Topologies["q-a"];
