@@ -45,8 +45,6 @@ public sealed partial class ConflictGrain(
     private readonly Dictionary<long, SourceRecord> _recent = [];
     private readonly Queue<long> _recentOrder = new();
     private bool _caughtUp;
-    // Repair records read in the partition: the log is the record of what was repaired, across restarts.
-    private long _repairsInLog;
     private string? _error;
     private IGrainTimer? _timer;
 
@@ -88,7 +86,8 @@ public sealed partial class ConflictGrain(
         return Task.FromResult(answers);
     }
 
-    public Task<ConflictStatus> GetStatusAsync() => Task.FromResult(new ConflictStatus(_topic, _partition, _repairsInLog,
+    // Repairs are counted as read in the log, so the figure survives restarts of this grain.
+    public Task<ConflictStatus> GetStatusAsync() => Task.FromResult(new ConflictStatus(_topic, _partition, _repairer?.RepairsRead ?? 0,
         _repairer?.BadVersions ?? 0, _repairer?.KeyCount ?? 0, _repairer?.EstimatedBytes ?? 0, _repairer?.NextOffset ?? -1, _caughtUp,
         _error ?? (_winnersLost == 0 ? null : $"{_winnersLost} winners were compacted away before their repair was written: those keys may differ from other regions " +
             "(raise the topic's min.compaction.lag.ms above the time the mesh needs to read the partition)")));
@@ -148,8 +147,6 @@ public sealed partial class ConflictGrain(
         // record, the loser, and may remove the winner before the repair is written.
         if (_repairer!.Observe(record) is { } action && _recent.TryGetValue(action.WinnerOffset, out var winner))
             _pinned[action.WinnerOffset] = winner;
-        foreach (var header in record.Headers)
-            if (header.Name == RepairMarker.HeaderName) { _repairsInLog++; break; }
     }
 
     /// <summary>The partition is read to its end: every key still behind its winner gets its repair.</summary>
@@ -193,7 +190,6 @@ public sealed partial class ConflictGrain(
 
     private void Reset()
     {
-        _repairsInLog = 0;
         _feed?.Dispose();
         _feed = null;
         _repairer = null;

@@ -51,8 +51,9 @@ public sealed partial class TopologyGrain(
                 connections.Update(topology);
                 // This activation does not know what an earlier one started: links from regions the
                 // topology names that this version does not run are stopped, in case they still run.
-                foreach (var region in topology.Regions.Where(r => r.Id != _region))
-                    if (RegionPlan.For(topology, _region).All(p => p.From != region.Id)) _toStop.Add(GrainKeys.Link(region.Id, _region));
+                var sources = RegionPlan.For(topology, _region).Select(p => p.From).ToHashSet(StringComparer.Ordinal);
+                foreach (var region in topology.Regions.Where(r => r.Id != _region && !sources.Contains(r.Id)))
+                    _toStop.Add(GrainKeys.Link(region.Id, _region));
             }
             else LogPersistedInvalid(_region, _stored.Version, string.Join("; ", load.Errors.Select(e => e.Describe())));
         }

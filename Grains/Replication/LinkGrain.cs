@@ -126,12 +126,14 @@ public sealed partial class LinkGrain(
     private bool Selects(string topic) =>
         _filter.Matches(topic) && !(_assignment!.PrefixNaming && TopicNaming.IsCycle(topic, _destination));
 
-    private string DestinationTopic(string topic) =>
-        _assignment!.PrefixNaming ? TopicNaming.RemoteTopicName(NamingPolicy.Prefix, _source, topic) : topic;
+    private string DestinationTopic(string topic) => DestinationTopic(topic, _assignment!);
+
+    private static string DestinationTopic(string topic, LinkAssignment link) =>
+        link.PrefixNaming ? TopicNaming.RemoteTopicName(NamingPolicy.Prefix, link.Source, topic) : topic;
 
     private static PartitionAssignment AssignmentFor(string topic, LinkAssignment link) => new(
         link.TopologyVersion,
-        link.PrefixNaming ? TopicNaming.RemoteTopicName(NamingPolicy.Prefix, link.Source, topic) : topic,
+        DestinationTopic(topic, link),
         link.AllOrigins,
         link.Origins,
         link.PrefixNaming,

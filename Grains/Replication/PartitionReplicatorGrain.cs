@@ -198,6 +198,7 @@ public sealed partial class PartitionReplicatorGrain(
         // activation's last words) must not look like records the destination lost.
         var checkpoint = await checkpoints.ReadAsync(Key, cancellationToken);
         var destinationEnd = await _log.GetEndOffsetAsync(_destinationTopic, _partition, cancellationToken);
+        var start = await feeds.GetWatermarksAsync(_source, _topic, _partition, cancellationToken);
 
         if (checkpoint is null)
         {
@@ -205,7 +206,6 @@ public sealed partial class PartitionReplicatorGrain(
             // written down before anything is read, so whatever S drops from here on is counted. The
             // whole destination is read back first, so what already arrived (over another link, or
             // before a lost checkpoint) is not written again.
-            var start = await feeds.GetWatermarksAsync(_source, _topic, _partition, cancellationToken);
             checkpoint = ReplicationCheckpoint.Start(start.Low, sourceIncarnation, destinationIncarnation, carried);
             await checkpoints.WriteAsync(Key, checkpoint, cancellationToken);
             LogLinkStarted(Key, start.Low, start.High);
@@ -243,8 +243,7 @@ public sealed partial class PartitionReplicatorGrain(
         // A route change can give this link origins another link carried until now: it learns from the
         // destination how far each got, and re-reads its source from the start for the records of
         // those origins it skipped as off-route (a catch-up window up to where it had read).
-        var sourceLow = (await feeds.GetWatermarksAsync(_source, _topic, _partition, cancellationToken)).Low;
-        var reassigned = checkpoint.Reassign(carried, _source, sourceLow, out var gained);
+        var reassigned = checkpoint.Reassign(carried, _source, start.Low, out var gained);
         var replication = new PartitionReplication(_source, _destination, _topic, _destinationTopic, _partition,
             _assignment!.PrefixNaming ? NamingPolicy.Prefix : NamingPolicy.Identity, carried, _options.PolicyFor(_topic), reassigned);
         try

@@ -49,6 +49,9 @@ public sealed class LwwRepairer
     /// <summary>Repair records written (<see cref="NoteRepaired"/>).</summary>
     public long Repaired { get; private set; }
 
+    /// <summary>Repair records observed in the partition (valid markers that fit their record), whoever wrote them and when.</summary>
+    public long RepairsRead { get; private set; }
+
     /// <summary>Records observed whose version header was missing or unreadable (ordered by timestamp instead).</summary>
     public long BadVersions { get; private set; }
 
@@ -78,6 +81,7 @@ public sealed class LwwRepairer
         if (record.Key is not { } key) return null;
 
         var identity = Identify(record);
+        if (identity.IsRepair) RepairsRead++;
         var known = _index.TryGet(key, out var winner, out var winnerOffset);
         RecordVersion version;
         if (identity.IsRepair && known && winner.OriginRegion == identity.OriginRegion && winner.OriginOffset == identity.OriginOffset)

@@ -14,7 +14,7 @@ public sealed record LinkOrigins(string From, string To, ValueList<string> Origi
 /// carries to each spoke everything that did not start at that spoke. The runtime additionally
 /// drops a record whose hops already contain D.
 /// </summary>
-public sealed class ForwardingTable : IForwardingPolicy
+public sealed class ForwardingTable
 {
     private static readonly IReadOnlySet<string> NoOrigins = new HashSet<string>();
 
