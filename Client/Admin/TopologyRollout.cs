@@ -240,6 +240,9 @@ public sealed class TopologyRollout(IRegionGateways gateways, LocalMesh? local, 
     {
         var connection = connections.Open[region];
         var report = await ApplyOneAsync(connection, text, expected, dryRun: false, coordinator: false, cancellationToken);
+        // It ran an older version when we read it, and now runs ours: it adopted it from a peer in between.
+        if (report.Outcome == RolloutOutcomes.Unchanged)
+            return report with { Outcome = RolloutOutcomes.Applied, VersionBefore = expected, AdoptedFrom = "a peer" };
         if (report.Outcome != RolloutOutcomes.Refused) return report;
         // Regions pass a newer version on to each other: this one may have taken ours from a peer
         // (the coordinator) between our read and our call, which its compare-and-set reports as

@@ -101,7 +101,13 @@ public sealed partial class TopologyGrain(
             return Refused(before, "the topology is invalid: " + string.Join("; ", load.Errors.Select(e => $"{e.Describe()} (fix: {e.Fix})")));
         // Already running exactly this (applied here, or taken from a peer in between): nothing to do.
         if (topology.Version == before && _topology is { } running && running.Document == topology.Document)
+        {
+            // Taken from a peer while the apply was on its way (the apply read the version before it):
+            // the apply's answer is what that adoption changed here.
+            if (_adoption is { } adopted && adopted.VersionAfter == before && request.ExpectedVersion == adopted.VersionBefore)
+                return adopted;
             return new ApplyResult(_region, ApplyOutcome.Unchanged, before, before, [], [], [], 0, null);
+        }
         if (request.ExpectedVersion is long expected && expected != before)
             return Refused(before, $"region {_region} holds topology version {before}, not {expected} as this apply expected: another apply changed it in between. " +
                                    "Run 'mesh topology get' to see what runs, and apply again with a higher version if it should still change");
@@ -110,11 +116,7 @@ public sealed partial class TopologyGrain(
                                    $"Set 'version: {before + 1}' or higher in the file");
         if (Refusal(topology) is { } why) return Refused(before, why);
 
-        var desired = Desired(topology, Paused);
-        var current = Desired();
-        var added = desired.Keys.Except(current.Keys).Order(StringComparer.Ordinal).ToArray();
-        var removed = current.Keys.Except(desired.Keys).Order(StringComparer.Ordinal).ToArray();
-        var changed = desired.Keys.Intersect(current.Keys).Where(k => !desired[k].SameAs(current[k])).Order(StringComparer.Ordinal).ToArray();
+        var (added, removed, changed) = LinkChanges(topology);
         if (request.DryRun)
             return new ApplyResult(_region, ApplyOutcome.WouldApply, before, before, added, removed, changed, 0, null);
 
@@ -185,6 +187,19 @@ public sealed partial class TopologyGrain(
             return $"naming cannot change on a running mesh (it runs '{TopologyKeywords.Word(current.Naming)}', the file says '{TopologyKeywords.Word(topology.Naming)}'): " +
                    "every replicated topic would get a new name. Keep the naming, or build a new mesh with the other one";
         return null;
+    }
+
+    // The last version taken from a peer and what it changed, for an apply of the same version that arrives after it.
+    private ApplyResult? _adoption;
+
+    /// <summary>The link grains that <paramref name="topology"/> starts, stops and changes here, against what runs.</summary>
+    private (string[] Added, string[] Removed, string[] Changed) LinkChanges(Topology topology)
+    {
+        var desired = Desired(topology, Paused);
+        var current = Desired();
+        return (desired.Keys.Except(current.Keys).Order(StringComparer.Ordinal).ToArray(),
+            current.Keys.Except(desired.Keys).Order(StringComparer.Ordinal).ToArray(),
+            desired.Keys.Intersect(current.Keys).Where(k => !desired[k].SameAs(current[k])).Order(StringComparer.Ordinal).ToArray());
     }
 
     private ApplyResult Refused(long version, string error) => new(_region, ApplyOutcome.Refused, version, version, [], [], [], 0, error);
@@ -358,7 +373,10 @@ public sealed partial class TopologyGrain(
             var load = Topology.Load(theirs.Document, $"{peer}'s topology");
             if (load.Topology is not { } topology || Refusal(topology) is not null) continue;
             LogAdopted(_region, topology.Version, $"peer {peer}", Version);
-            await AdoptAsync(topology, theirs.Document, adoptedFrom: peer);
+            var before = Version;
+            var (added, removed, changed) = LinkChanges(topology);
+            var restarted = await AdoptAsync(topology, theirs.Document, adoptedFrom: peer);
+            _adoption = new ApplyResult(_region, ApplyOutcome.Applied, before, Version, added, removed, changed, restarted, null);
             return;
         }
     }
