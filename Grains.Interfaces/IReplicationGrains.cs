@@ -21,6 +21,14 @@ public interface IPartitionReplicatorGrain : IGrainWithStringKey
     [Alias("Stop")]
     Task StopAsync();
 
+    /// <summary>
+    /// Re-reads the source from its start into the whole destination (what is there already is not written
+    /// again), when the partition stopped because its destination lost records, or always with
+    /// <paramref name="force"/>. False when it runs no assignment or is healthy and not forced: nothing changed.
+    /// </summary>
+    [Alias("Rebuild")]
+    Task<bool> RebuildAsync(string reason, bool force);
+
     [AlwaysInterleave, Alias("GetStatus")]
     Task<PartitionStatus> GetStatusAsync();
 }
@@ -40,6 +48,10 @@ public interface ILinkGrain : IGrainWithStringKey
     [Alias("Stop")]
     Task<int> StopAsync();
 
+    /// <summary>Rebuilds the link's partitions (of one topic, or all) that need it, or all with <paramref name="force"/>; returns how many began.</summary>
+    [Alias("Rebuild")]
+    Task<int> RebuildAsync(string? topic, string reason, bool force);
+
     [AlwaysInterleave, Alias("GetStatus")]
     Task<LinkStatus> GetStatusAsync();
 }
@@ -50,4 +62,19 @@ public interface IRegionGrain : IGrainWithStringKey
 {
     [AlwaysInterleave, Alias("GetStatus")]
     Task<RegionStatus> GetStatusAsync();
+}
+
+/// <summary>
+/// Which link into a region writes back, for one partition, the records the region originated in an
+/// earlier incarnation (key: <see cref="GrainKeys.RegionPartition"/> of the destination).
+/// </summary>
+[Alias("mesh.IOwnPastGrain")]
+public interface IOwnPastGrain : IGrainWithStringKey
+{
+    /// <summary>
+    /// The source, of <paramref name="candidates"/>, that holds the most of the destination's records from
+    /// before <paramref name="destinationIncarnation"/>; the same answer to every asker while the grain lives.
+    /// </summary>
+    [Alias("Carrier")]
+    Task<string?> CarrierAsync(IReadOnlyList<string> candidates, string destinationIncarnation);
 }

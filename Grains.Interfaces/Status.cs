@@ -33,7 +33,29 @@ public sealed record PartitionStatus(
     [property: Id(13)] long TopologyVersion = 0,
     [property: Id(14)] string? DestinationTopic = null,
     [property: Id(15)] long ConflictsDropped = 0,
-    [property: Id(16)] long BadVersions = 0);
+    [property: Id(16)] long BadVersions = 0,
+    // Set while the partition re-reads its source from the start into a destination that lost its data (and after, until the next restart).
+    [property: Id(17)] RebuildStatus? Rebuild = null,
+    // Stopped because the destination lost records: 'mesh region rebuild' refills it.
+    [property: Id(18)] bool NeedsRebuild = false);
+
+/// <summary>
+/// A partition refilling its destination from the start of its source: why, since when, and how far.
+/// Done when <see cref="NextSourceOffset"/> reaches <see cref="UntilSourceOffset"/> (the source's end when it began).
+/// </summary>
+[GenerateSerializer, Immutable, Alias("mesh.RebuildStatus")]
+public sealed record RebuildStatus(
+    [property: Id(0)] string Reason,
+    [property: Id(1)] DateTimeOffset StartedAt,
+    [property: Id(2)] long FromSourceOffset,
+    [property: Id(3)] long UntilSourceOffset,
+    [property: Id(4)] long NextSourceOffset,
+    [property: Id(5)] DateTimeOffset? CompletedAt)
+{
+    public long RecordsToRead => Math.Max(0, UntilSourceOffset - FromSourceOffset);
+
+    public long RecordsRead => Math.Clamp(NextSourceOffset - FromSourceOffset, 0, RecordsToRead);
+}
 
 /// <summary>One topic on one link, summed over its partitions.</summary>
 [GenerateSerializer, Immutable, Alias("mesh.TopicLinkStatus")]
@@ -50,7 +72,32 @@ public sealed record TopicLinkStatus(
     [property: Id(9)] long RecordsExpiredBeforeReplication = 0,
     [property: Id(10)] string? Policy = null,
     [property: Id(11)] long ConflictsDropped = 0,
-    [property: Id(12)] long BadVersions = 0);
+    [property: Id(12)] long BadVersions = 0,
+    [property: Id(13)] RebuildSummary? Rebuild = null);
+
+/// <summary>A topic's partitions that re-read their source into a destination that lost its data: records read of those to read.</summary>
+[GenerateSerializer, Immutable, Alias("mesh.RebuildSummary")]
+public sealed record RebuildSummary(
+    [property: Id(0)] int Partitions,
+    [property: Id(1)] int PartitionsDone,
+    [property: Id(2)] long RecordsRead,
+    [property: Id(3)] long RecordsToRead,
+    [property: Id(4)] string Reason,
+    [property: Id(5)] DateTimeOffset StartedAt,
+    [property: Id(6)] DateTimeOffset? CompletedAt)
+{
+    public bool Done => PartitionsDone == Partitions;
+
+    public static RebuildSummary? Of(IEnumerable<PartitionStatus> partitions)
+    {
+        var rebuilds = partitions.Select(p => p.Rebuild).OfType<RebuildStatus>().ToList();
+        if (rebuilds.Count == 0) return null;
+        var done = rebuilds.Count(r => r.CompletedAt is not null);
+        return new RebuildSummary(rebuilds.Count, done, rebuilds.Sum(r => r.RecordsRead), rebuilds.Sum(r => r.RecordsToRead),
+            rebuilds.Select(r => r.Reason).Distinct().Order(StringComparer.Ordinal).First(), rebuilds.Min(r => r.StartedAt),
+            done == rebuilds.Count ? rebuilds.Max(r => r.CompletedAt) : null);
+    }
+}
 
 /// <summary>One inbound link S -> D as seen by D's silos.</summary>
 [GenerateSerializer, Immutable, Alias("mesh.LinkStatus")]

@@ -34,7 +34,23 @@ public interface ITopologyGrain : IGrainWithStringKey
     /// <summary>Pauses or resumes the push link this region runs into <paramref name="destination"/>.</summary>
     [Alias("SetPushPaused")]
     Task<PauseResult> SetPushPausedAsync(string destination, string? topic, bool paused);
+
+    /// <summary>
+    /// Rebuilds, on the links this region runs into <paramref name="destination"/> (pull links when it is
+    /// this region, push links otherwise), the partitions that stopped because the destination lost
+    /// records, or every partition with <paramref name="force"/>.
+    /// </summary>
+    [Alias("Rebuild")]
+    Task<RebuildResult> RebuildAsync(string destination, string? topic, bool force);
 }
+
+/// <param name="Links">The links into the destination this region runs, <c>from->to</c>.</param>
+/// <param name="PartitionsRebuilding">Partitions that began a rebuild.</param>
+[GenerateSerializer, Immutable, Alias("mesh.RebuildResult")]
+public sealed record RebuildResult(
+    [property: Id(0)] string Region,
+    [property: Id(1)] IReadOnlyList<string> Links,
+    [property: Id(2)] int PartitionsRebuilding);
 
 /// <param name="Version">0: the region has no topology yet.</param>
 /// <param name="Document">The document as applied (YAML or JSON text); empty when none.</param>
@@ -125,11 +141,15 @@ public sealed record LinkAssignment(
     [property: Id(7)] bool PrefixNaming,
     [property: Id(8)] IReadOnlyList<string> Paused,
     [property: Id(9)] bool Push = false,
-    [property: Id(10)] IReadOnlyList<LwwTopic>? LwwTopics = null)
+    [property: Id(10)] IReadOnlyList<LwwTopic>? LwwTopics = null,
+    // Set when the source holds the destination's own records: every such source (this one among them), one of which
+    // writes back, per partition, the destination's records of an earlier incarnation after it lost its Kafka.
+    [property: Id(11)] IReadOnlyList<string>? OwnPastSources = null)
 {
     /// <summary>Equal apart from the version that carried it: applying it changes nothing.</summary>
     public bool SameAs(LinkAssignment other) =>
         Source == other.Source && Destination == other.Destination && AllOrigins == other.AllOrigins && PrefixNaming == other.PrefixNaming && Push == other.Push
+        && (OwnPastSources ?? []).SequenceEqual(other.OwnPastSources ?? [])
         && (LwwTopics ?? []).SequenceEqual(other.LwwTopics ?? [])
         && Include.SequenceEqual(other.Include) && Exclude.SequenceEqual(other.Exclude)
         && Origins.SequenceEqual(other.Origins) && Paused.SequenceEqual(other.Paused);
@@ -144,12 +164,15 @@ public sealed record PartitionAssignment(
     [property: Id(3)] IReadOnlyList<string> Origins,
     [property: Id(4)] bool PrefixNaming,
     [property: Id(5)] bool Paused,
-    [property: Id(6)] ConflictPolicySettings? Lww = null)
+    [property: Id(6)] ConflictPolicySettings? Lww = null,
+    // See LinkAssignment.OwnPastSources.
+    [property: Id(7)] IReadOnlyList<string>? OwnPastSources = null)
 {
     /// <summary>Equal apart from the version that carried it.</summary>
     public bool SameAs(PartitionAssignment other) =>
         DestinationTopic == other.DestinationTopic && AllOrigins == other.AllOrigins && PrefixNaming == other.PrefixNaming
-        && Paused == other.Paused && Origins.SequenceEqual(other.Origins) && Lww == other.Lww;
+        && Paused == other.Paused && Origins.SequenceEqual(other.Origins) && Lww == other.Lww
+        && (OwnPastSources ?? []).SequenceEqual(other.OwnPastSources ?? []);
 }
 
 /// <summary>

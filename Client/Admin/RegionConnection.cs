@@ -76,6 +76,10 @@ public sealed class RegionConnection : IAsyncDisposable
     public Task<PauseResult> SetPushPausedAsync(string destination, string? topic, bool paused, TimeSpan timeout, CancellationToken cancellationToken = default) =>
         Topology().SetPushPausedAsync(destination, topic, paused).WaitAsync(timeout, cancellationToken);
 
+    /// <summary>Rebuilds what this region runs into <paramref name="destination"/> (see <see cref="ITopologyGrain.RebuildAsync"/>).</summary>
+    public Task<RebuildResult> RebuildAsync(string destination, string? topic, bool force, TimeSpan timeout, CancellationToken cancellationToken = default) =>
+        Topology().RebuildAsync(destination, topic, force).WaitAsync(timeout, cancellationToken);
+
     private ITopologyGrain Topology()
     {
         try

@@ -79,7 +79,7 @@ public sealed class PartitionTally(string region, string incarnation, string top
     public void Add(SourceRecord record)
     {
         Records++;
-        var reading = ProvenanceTrust.Read(record, region, topic, partition, signer: null, naming);
+        var reading = ProvenanceTrust.Read(record, region, topic, partition, signer: null, naming, incarnation);
         if (reading.Verdict == ProvenanceVerdict.Untrusted) UntrustedHeaders++;
         var (origin, originOffset) = reading.Trusted is { } provenance
             ? (Intern(new OriginStream(provenance.OriginRegion, provenance.OriginIncarnation)), provenance.OriginOffset)

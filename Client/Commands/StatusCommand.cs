@@ -117,6 +117,18 @@ internal static class StatusCommand
             policy = t.Policy ?? "append",
             conflictsDropped = t.ConflictsDropped,
             badVersions = t.BadVersions,
+            needsRebuild = t.PartitionDetail.Count(p => p.NeedsRebuild),
+            rebuild = t.Rebuild is not { } r ? null : new
+            {
+                reason = r.Reason,
+                partitions = r.Partitions,
+                partitionsDone = r.PartitionsDone,
+                recordsRead = r.RecordsRead,
+                recordsToRead = r.RecordsToRead,
+                done = r.Done,
+                startedAt = r.StartedAt,
+                completedAt = r.CompletedAt,
+            },
             error = t.Error,
         }),
     };
@@ -162,6 +174,18 @@ internal static class StatusCommand
             }
         }
         AnsiConsole.Write(links);
+
+        var rebuilds = reports.SelectMany(r => r.AllLinks).SelectMany(l => l.Link.Topics.Where(t => t.Rebuild is not null).Select(t => (l.Link, t.Topic, t.Rebuild!))).ToList();
+        if (rebuilds.Count > 0)
+        {
+            var rebuildTable = new Table().Title("rebuilds (partitions re-reading their source from the start)").AddColumns("link", "topic", "progress", "partitions done", "since", "why");
+            foreach (var (link, topic, r) in rebuilds)
+                rebuildTable.AddRow(Markup.Escape($"{link.Source} -> {link.Destination}"), Markup.Escape(topic),
+                    r.Done ? "[green]done[/]" : $"{r.RecordsRead:N0} of {r.RecordsToRead:N0} records ({(r.RecordsToRead == 0 ? 100 : 100.0 * r.RecordsRead / r.RecordsToRead):N0}%)",
+                    $"{r.PartitionsDone}/{r.Partitions}", $"{r.StartedAt:HH:mm:ss}" + (r.CompletedAt is { } done ? $" (took {(done - r.StartedAt).TotalSeconds:N1} s)" : ""),
+                    Markup.Escape(r.Reason));
+            AnsiConsole.Write(rebuildTable);
+        }
 
         var conflicts = reports.SelectMany(r => (r.Conflicts ?? []).Select(c => (r.Region, c))).ToList();
         if (conflicts.Count == 0) return;

@@ -172,8 +172,8 @@ public sealed partial class LocalMesh(string dir, Action<string>? progress = nul
         {
             await StartKafkaAsync(state, region, cancellationToken);
             started.Add("kafka");
-            _progress($"{region}'s embedded Kafka started empty, a new incarnation: it is refilled from its peers, and its peers replicate " +
-                      "its new records from the start of its new log (its own records from before are not rebuilt into it yet)");
+            _progress($"{region}'s embedded Kafka started empty, a new incarnation: it is rebuilt from its peers (their records, and its own " +
+                      "records from before, which they hold as replicas), and its peers replicate its new records from the start of its new log");
             foreach (var other in state.Regions.Where(r => r.Id != region && IsSiloRunning(r.Id)))
             {
                 await StopSilosAsync(other.Id);

@@ -148,6 +148,15 @@ public sealed partial class TopologyGrain(
         return SetPausedAsync(PushEntry(destination), link, topic, paused);
     }
 
+    public async Task<RebuildResult> RebuildAsync(string destination, string? topic, bool force)
+    {
+        var links = _running.Values.Where(a => a.Destination == destination).Select(a => GrainKeys.Link(a.Source, a.Destination)).Order(StringComparer.Ordinal).ToList();
+        var reason = force ? "requested (mesh region rebuild --force)" : $"requested (mesh region rebuild): {destination} lost records";
+        var started = await Task.WhenAll(links.Select(key => Link(key).RebuildAsync(topic, reason, force)));
+        LogRebuild(_region, destination, topic ?? "*", started.Sum(), links.Count);
+        return new RebuildResult(_region, links, started.Sum());
+    }
+
     // A pull link is paused under its source's id, a push link this region runs under '->destination'.
     private static string PushEntry(string destination) => "->" + destination;
 
@@ -225,7 +234,7 @@ public sealed partial class TopologyGrain(
         RegionPlan.For(topology, _region).ToDictionary(p => GrainKeys.Link(p.From, p.To), p => new LinkAssignment(
             p.From, p.To, topology.Version, [.. p.Topics.Include], [.. p.Topics.Exclude], p.AllOrigins, [.. p.Origins],
             p.Naming == NamingPolicy.Prefix, PausedTopics(p.Mode == LinkMode.Push ? PushEntry(p.To) : p.From, paused), p.Mode == LinkMode.Push,
-            LwwTopics(topology)), StringComparer.Ordinal);
+            LwwTopics(topology), p.OwnPast ? RegionPlan.OwnPastSources(topology, p.To) : null), StringComparer.Ordinal);
 
     private static IReadOnlyList<LwwTopic> LwwTopics(Topology topology) =>
         [.. topology.Topics.Conflict.Where(r => r.Policy == ConflictPolicy.Lww).Select(r => new LwwTopic(r.Topic, r.VersionHeader))];
@@ -406,6 +415,9 @@ public sealed partial class TopologyGrain(
     }
 
     private readonly HashSet<string> _unverifiedPeers = new(StringComparer.Ordinal);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "{Region}: rebuild of {Destination} topic {Topic} asked for: {Partitions} partitions of {Links} links began")]
+    private partial void LogRebuild(string region, string destination, string topic, int partitions, int links);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Not adopting topology version {Version} from {Peer}: {Reason}")]
     private partial void LogPeerUnverified(string peer, long version, string reason);

@@ -77,6 +77,14 @@ public sealed partial class LinkGrain(
         return restarted;
     }
 
+    public async Task<int> RebuildAsync(string? topic, string reason, bool force)
+    {
+        var started = await Task.WhenAll(_topics.Where(t => t.Value.Error is null && (topic is null || t.Key == topic)).ToArray()
+            .SelectMany(t => Enumerable.Range(0, t.Value.Partitions).Select(p =>
+                GrainFactory.GetGrain<IPartitionReplicatorGrain>(GrainKeys.Partition(_source, _destination, t.Key, p)).RebuildAsync(reason, force))));
+        return started.Count(s => s);
+    }
+
     public async Task<int> StopAsync()
     {
         _discovery?.Dispose();
@@ -138,7 +146,8 @@ public sealed partial class LinkGrain(
         link.Origins,
         link.PrefixNaming,
         link.Paused.Contains("*") || link.Paused.Contains(topic),
-        LwwFor(topic, link.LwwTopics ?? []));
+        LwwFor(topic, link.LwwTopics ?? []),
+        link.OwnPastSources);
 
     /// <summary>The topic's last-writer-wins settings: exact names first, then expressions in order; null: append.</summary>
     private static ConflictPolicySettings? LwwFor(string topic, IReadOnlyList<LwwTopic> rules)
@@ -194,7 +203,8 @@ public sealed partial class LinkGrain(
         return new TopicLinkStatus(topic, state, partitions.Length, partitions.Sum(p => p.RecordsReplicated), lag,
             latest?.LatestLatencyMs, errors.Length == 0 ? null : string.Join("; ", errors), partitions,
             partitions.Sum(p => p.RecordsQuarantined), partitions.Sum(p => p.RecordsExpiredBeforeReplication),
-            ConflictsDropped: partitions.Sum(p => p.ConflictsDropped), BadVersions: partitions.Sum(p => p.BadVersions));
+            ConflictsDropped: partitions.Sum(p => p.ConflictsDropped), BadVersions: partitions.Sum(p => p.BadVersions),
+            Rebuild: RebuildSummary.Of(partitions));
     }
 
     private Task DiscoverAsync(CancellationToken cancellationToken) => DiscoverAsync(cancellationToken, strict: false);

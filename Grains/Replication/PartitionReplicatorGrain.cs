@@ -65,6 +65,11 @@ public sealed partial class PartitionReplicatorGrain(
     private long _conflictsDropped, _badVersions;
     private DateTimeOffset? _assignedAt;
     private string _destinationTopic = "";
+    // A rebuild asked for ('mesh region rebuild'): the next recovery starts afresh instead of from the checkpoint.
+    private string? _rebuildRequested;
+    private RebuildStatus? _rebuild;
+    // Stopped because the destination lost records: only a rebuild goes on from here.
+    private bool _needsRebuild;
 
     private string Key => this.GetPrimaryKeyString();
 
@@ -106,6 +111,7 @@ public sealed partial class PartitionReplicatorGrain(
         _assignedAt = time.GetUtcNow();
         _destinationTopic = assignment.DestinationTopic;
         _error = null;
+        _needsRebuild = false; // the recovery on the new assignment finds out again
         if (assignment.Paused)
         {
             _state = ReplicationState.Paused;
@@ -140,10 +146,31 @@ public sealed partial class PartitionReplicatorGrain(
         if (_replication is not null && _feed?.HighWatermark is long high)
             lag = Math.Max(0, high - _replication.NextSourceOffset);
         var error = _assignment is null && _error is null ? "waiting for its link to assign it" : _error;
+        var rebuild = _rebuild is { CompletedAt: null } running && _replication is not null
+            ? running with { NextSourceOffset = _replication.NextSourceOffset }
+            : _rebuild;
         return Task.FromResult(new PartitionStatus(_topic, _partition, _state, _replicated, _skipped, lag,
             _latestLatencyMs, _latestReplicatedAt, _replication?.NextSourceOffset ?? -1, error,
             _replication?.RecordsQuarantined ?? _quarantined, _replication?.RecordsExpired ?? _expired,
-            _assignedAt, _assignment?.TopologyVersion ?? 0, _destinationTopic, _conflictsDropped, _badVersions));
+            _assignedAt, _assignment?.TopologyVersion ?? 0, _destinationTopic, _conflictsDropped, _badVersions, rebuild, _needsRebuild));
+    }
+
+    public Task<bool> RebuildAsync(string reason, bool force)
+    {
+        if (_assignment is null || !(_needsRebuild || force)) return Task.FromResult(false);
+        // The next recovery re-reads the source from its start against the whole destination: what the
+        // destination still holds is found there and not written again.
+        _rebuildRequested = reason;
+        _needsRebuild = false;
+        Reset();
+        if (_state != ReplicationState.Paused)
+        {
+            _state = ReplicationState.Starting;
+            _error = null;
+            _timer?.Change(TimeSpan.Zero, Running);
+        }
+        LogRebuildRequested(Key, reason);
+        return Task.FromResult(true);
     }
 
     private async Task ReplicateAsync(CancellationToken cancellationToken)
@@ -160,6 +187,10 @@ public sealed partial class PartitionReplicatorGrain(
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
+        }
+        catch (DestinationLostException e)
+        {
+            Stop(e.Message, needsRebuild: true);
         }
         catch (ReplicationFailedException e)
         {
@@ -190,7 +221,7 @@ public sealed partial class PartitionReplicatorGrain(
     /// <summary>Restores the partition's state; false when it stopped instead (the destination lost data).</summary>
     private async Task<bool> RecoverAsync(CancellationToken cancellationToken)
     {
-        var carried = _assignment!.AllOrigins ? OriginSet.All : OriginSet.Of(_assignment.Origins);
+        var assigned = _assignment!.AllOrigins ? OriginSet.All : OriginSet.Of(_assignment.Origins);
         var sourceIncarnation = await identity.IncarnationAsync(_source, cancellationToken, fresh: _identityInDoubt);
         var destinationIncarnation = await identity.IncarnationAsync(_destination, cancellationToken, fresh: _identityInDoubt);
         _identityInDoubt = false;
@@ -200,32 +231,65 @@ public sealed partial class PartitionReplicatorGrain(
         var destinationEnd = await _log.GetEndOffsetAsync(_destinationTopic, _partition, cancellationToken);
         var start = await feeds.GetWatermarksAsync(_source, _topic, _partition, cancellationToken);
 
-        if (checkpoint is null)
+        // Why this run re-reads the source from its start, if it does.
+        string? rebuild = null;
+        if (_rebuildRequested is { } requested)
         {
-            // The link's first start on this partition: its position is the start of S's log now,
-            // written down before anything is read, so whatever S drops from here on is counted. The
-            // whole destination is read back first, so what already arrived (over another link, or
-            // before a lost checkpoint) is not written again.
+            rebuild = requested;
+        }
+        else if (checkpoint is null)
+        {
+            rebuild = "first start of this link on this partition (a new link, or a region whose Kafka came back empty)";
+        }
+        else if (checkpoint.DestinationIncarnation != destinationIncarnation)
+        {
+            // The destination is a new cluster: what the checkpoint says about it is about a log that is
+            // gone. It is refilled from the start of the source (its own earlier records come back over
+            // the one link that carries them), and what the new cluster already holds is read first.
+            rebuild = $"{_destination}'s Kafka is a new cluster (incarnation {destinationIncarnation}, was {checkpoint.DestinationIncarnation}): it lost its data";
+            LogDestinationReincarnated(Key, checkpoint.DestinationIncarnation, destinationIncarnation);
+        }
+
+        // The destination's own earlier records come back over one link per partition: decided when the
+        // partition starts afresh (that is when the destination may have lost them), kept in the checkpoint after.
+        var carried = assigned;
+        if (_assignment.OwnPastSources is { Count: > 0 } ownPastSources)
+        {
+            var carriesOwnPast = rebuild is not null
+                ? await GrainFactory.GetGrain<IOwnPastGrain>(GrainKeys.RegionPartition(_destination, _destinationTopic, _partition))
+                    .CarrierAsync(ownPastSources, destinationIncarnation) == _source
+                : checkpoint!.Carried?.Contains(_destination) == true;
+            if (carriesOwnPast) carried = assigned.Union(OriginSet.Of([_destination]));
+        }
+
+        if (rebuild is not null)
+        {
+            // Its position is the start of S's log now, written down before anything is read, so
+            // whatever S drops from here on is counted. The whole destination is read back first, so
+            // what already arrived (over another link, or before a lost checkpoint) is not written again.
+            if (checkpoint is not null)
+            {
+                _quarantined = checkpoint.RecordsQuarantined;
+                _expired = checkpoint.RecordsExpired;
+            }
             checkpoint = ReplicationCheckpoint.Start(start.Low, sourceIncarnation, destinationIncarnation, carried);
             await checkpoints.WriteAsync(Key, checkpoint, cancellationToken);
-            LogLinkStarted(Key, start.Low, start.High);
+            _rebuildRequested = null;
+            _rebuild = start.High > start.Low || _rebuild is not null
+                ? new RebuildStatus(rebuild, time.GetUtcNow(), start.Low, start.High, start.Low, null)
+                : null;
+            LogLinkStarted(Key, start.Low, start.High, rebuild);
         }
         else
         {
-            _quarantined = checkpoint.RecordsQuarantined;
+            _quarantined = checkpoint!.RecordsQuarantined;
             _expired = checkpoint.RecordsExpired;
-            if (checkpoint.DestinationIncarnation != destinationIncarnation)
-            {
-                Stop($"{_destination}'s Kafka is not the cluster this partition was replicated into (incarnation {destinationIncarnation}, " +
-                     $"the checkpoint was written for {checkpoint.DestinationIncarnation}): {_destination} lost its data or was pointed at another cluster. " +
-                     "Replication of this partition stopped rather than resume as if the destination were whole; rebuild the region from its peers.");
-                return false;
-            }
             if (destinationEnd < checkpoint.DestinationEndOffset)
             {
                 Stop($"{_destination} {_destinationTopic}/{_partition} ends at offset {destinationEnd}, but the checkpoint says the mesh had written up to " +
                      $"{checkpoint.DestinationEndOffset}: the destination lost records (topic deleted and re-created, or its Kafka lost data). " +
-                     "Replication of this partition stopped rather than resume as if the destination were whole; rebuild it from its peers.");
+                     $"Replication of this partition stopped rather than resume as if the destination were whole; refill it with 'mesh region rebuild {_destination}'.",
+                    needsRebuild: true);
                 return false;
             }
             if (checkpoint.SourceIncarnation != sourceIncarnation)
@@ -301,8 +365,11 @@ public sealed partial class PartitionReplicatorGrain(
     private async Task LearnGainedOriginsAsync(PartitionReplication replication, OriginSet gained, long below, CancellationToken cancellationToken)
     {
         var missing = new HashSet<string>(gained.Regions, StringComparer.Ordinal);
+        // The destination's own past may span several earlier incarnations, and its current records
+        // look alike: nothing short of the whole log says what came back of them.
+        var wholeLog = gained.Contains(_destination);
         var low = (await _log.GetWatermarksAsync(_destinationTopic, _partition, cancellationToken)).Low;
-        for (var to = below; to > low && missing.Count > 0; to -= ScanBackChunk)
+        for (var to = below; to > low && (missing.Count > 0 || wholeLog); to -= ScanBackChunk)
         {
             var from = Math.Max(low, to - ScanBackChunk);
             await _log.ScanAsync(_destinationTopic, _partition, from, to, record =>
@@ -334,6 +401,11 @@ public sealed partial class PartitionReplicatorGrain(
             }
 
             if (_buffer.Count > 0 && !await ReplicateBufferAsync(replication, cancellationToken)) return;
+            if (_rebuild is { CompletedAt: null } rebuilding && replication.NextSourceOffset >= rebuilding.UntilSourceOffset)
+            {
+                _rebuild = rebuilding with { NextSourceOffset = replication.NextSourceOffset, CompletedAt = time.GetUtcNow() };
+                LogRebuilt(Key, rebuilding.RecordsToRead, (_rebuild.CompletedAt!.Value - rebuilding.StartedAt).TotalSeconds);
+            }
             if (_buffer.Count == 0 && _pendingGap is { } gap)
             {
                 // Every record before the gap is handled; the ones in it the source no longer has.
@@ -391,9 +463,9 @@ public sealed partial class PartitionReplicatorGrain(
             }
             // Offsets only grow in a partition: an end behind what we saw means the destination lost records.
             if (end < replication.DestinationEndOffset)
-                throw new ReplicationFailedException($"{_destination} {_destinationTopic}/{_partition} accepted a write at offset {end - 1}, behind the end " +
+                throw new DestinationLostException($"{_destination} {_destinationTopic}/{_partition} accepted a write at offset {end - 1}, behind the end " +
                     $"the mesh had already written ({replication.DestinationEndOffset}): the destination lost records. Replication of this partition " +
-                    "stopped rather than go on as if the destination were whole; rebuild it from its peers.");
+                    $"stopped rather than go on as if the destination were whole; refill it with 'mesh region rebuild {_destination}'.");
         }
         if (plan.Held is { Kind: DecisionKind.Quarantine } held)
         {
@@ -507,8 +579,9 @@ public sealed partial class PartitionReplicatorGrain(
         _checkpointDirty = false;
     }
 
-    private void Stop(string error)
+    private void Stop(string error, bool needsRebuild = false)
     {
+        _needsRebuild = needsRebuild;
         _state = ReplicationState.Stopped;
         _timer?.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
         _error = error;
@@ -540,8 +613,17 @@ public sealed partial class PartitionReplicatorGrain(
     [LoggerMessage(Level = LogLevel.Information, Message = "{Key}: paused; checkpointed")]
     private partial void LogPaused(string key);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "{Key}: link starts at source offset {Low} (the start of the source's log; its end is {High}); checkpoint written")]
-    private partial void LogLinkStarted(string key, long low, long high);
+    [LoggerMessage(Level = LogLevel.Information, Message = "{Key}: reading the source from offset {Low} (the start of its log; its end is {High}) into the whole destination; checkpoint written. Why: {Why}")]
+    private partial void LogLinkStarted(string key, long low, long high, string why);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Key}: the destination came back as a new incarnation {Incarnation} (was {OldIncarnation}): it lost its data; rebuilding it from the source")]
+    private partial void LogDestinationReincarnated(string key, string oldIncarnation, string incarnation);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Key}: rebuild requested: {Reason}")]
+    private partial void LogRebuildRequested(string key, string reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "{Key}: rebuilt: read the {Records} records the source held when the rebuild began, in {Seconds:0.0} s")]
+    private partial void LogRebuilt(string key, long records, double seconds);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "{Key}: the source came back as a new incarnation {Incarnation} (was {OldIncarnation}, read up to offset {OldNext}); replicating its new log from its start")]
     private partial void LogSourceReincarnated(string key, string oldIncarnation, long oldNext, string incarnation);
@@ -567,6 +649,9 @@ public sealed partial class PartitionReplicatorGrain(
     [LoggerMessage(Level = LogLevel.Warning, Message = "{Key}: could not write the checkpoint on deactivation")]
     private partial void LogCheckpointFailed(Exception e, string key);
 }
+
+/// <summary>The destination holds fewer records than the mesh wrote there: the partition stops until a rebuild.</summary>
+internal sealed class DestinationLostException(string message) : Exception(message);
 
 /// <summary>The source's or destination's cluster is not the one the replicator was working with; recovery decides what follows.</summary>
 internal sealed class SourceChangedException(string message) : Exception(message);

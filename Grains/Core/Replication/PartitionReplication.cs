@@ -107,7 +107,7 @@ public sealed class PartitionReplication : IDisposable
     /// <summary>Decides one record against a given vector (the live one, or a batch's working copy).</summary>
     public ReplicationDecision Decide(SourceRecord record, OriginVector vector)
     {
-        var reading = ProvenanceTrust.Read(record, Source, Topic, Partition, _signer, _naming);
+        var reading = ProvenanceTrust.Read(record, Source, Topic, Partition, _signer, _naming, SourceIncarnation);
         // Only a marker that verifies and fits the record: a forged or copied one leaves it an ordinary record.
         if (RepairMarker.TryRead(record, Source, reading, _signer, out _)) return ReplicationDecision.Skip(DecisionKind.SkipRepair);
         if (CatchUp is { } catchUp && record.Offset < catchUp.Until)
@@ -154,7 +154,7 @@ public sealed class PartitionReplication : IDisposable
     /// <summary>The rule for a record whose identity is known: loops, the route, the vector, then an earlier refusal.</summary>
     private ReplicationDecision Route(SourceRecord record, Provenance provenance, OriginVector vector, string? untrusted)
     {
-        if (provenance.HasVisited(Destination)) return ReplicationDecision.Skip(DecisionKind.SkipLoop);
+        if (provenance.HasVisited(Destination) && !IsOwnPast(provenance)) return ReplicationDecision.Skip(DecisionKind.SkipLoop);
         if (!Carried.Contains(provenance.OriginRegion)) return ReplicationDecision.Skip(DecisionKind.SkipNotOnRoute);
         if (vector.HasApplied(provenance.OriginKey, provenance.OriginOffset)) return ReplicationDecision.Skip(DecisionKind.SkipAlreadyApplied);
         if (_refused.TryGetValue(record.Offset, out var refusal)) return Hold(QuarantineKinds.RefusedByDestination, refusal);
@@ -162,6 +162,15 @@ public sealed class PartitionReplication : IDisposable
         var outbound = OutboundRecord.From(record, provenance.ArrivedAt(Destination), untrusted is not null, _policy.KeepUntrustedHeader, _signer);
         return new(DecisionKind.Forward, outbound, null, null, untrusted);
     }
+
+    /// <summary>
+    /// A record the destination itself originated in an earlier incarnation (before its Kafka was lost),
+    /// on the one link into it that carries the destination's own past (see <c>RegionPlan</c>): a rebuild
+    /// writes it back. The destination's current records are loops as ever, and the vector keeps the
+    /// old incarnation's records from being written twice.
+    /// </summary>
+    private bool IsOwnPast(Provenance provenance) =>
+        provenance.OriginRegion == Destination && provenance.OriginIncarnation != DestinationIncarnation && Carried.Contains(Destination);
 
     private ReplicationDecision Hold(string kind, string reason) =>
         new(_policy.OnBadRecord == BadRecordAction.Stop ? DecisionKind.Stop : DecisionKind.Quarantine, null, reason, kind);
@@ -299,7 +308,7 @@ public sealed class PartitionReplication : IDisposable
     /// </summary>
     public Provenance? Observe(SourceRecord destinationRecord)
     {
-        var reading = ProvenanceTrust.Read(destinationRecord, Destination, DestinationTopic, Partition, _signer, _naming);
+        var reading = ProvenanceTrust.Read(destinationRecord, Destination, DestinationTopic, Partition, _signer, _naming, DestinationIncarnation);
         DestinationEndOffset = Math.Max(DestinationEndOffset, destinationRecord.Offset + 1);
         if (reading.Verdict != ProvenanceVerdict.Trusted) return null;
         Vector.Advance(reading.Trusted!.OriginKey, reading.Trusted.OriginOffset);

@@ -34,8 +34,10 @@ public static class ProvenanceTrust
     /// <param name="topic">The topic the record was read from, as named in <paramref name="readFrom"/>.</param>
     /// <param name="naming">How topics are named across regions: under prefix naming the header's origin topic is
     /// named after every hop before <paramref name="readFrom"/>.</param>
+    /// <param name="readFromIncarnation">The current incarnation of <paramref name="readFrom"/>, when the caller knows it: a
+    /// record of an earlier incarnation of that region, written back into it by a rebuild, names it as its origin.</param>
     public static ProvenanceReading Read(SourceRecord record, string readFrom, string topic, int partition, ProvenanceSigner? signer,
-        NamingPolicy naming = NamingPolicy.Identity)
+        NamingPolicy naming = NamingPolicy.Identity, string? readFromIncarnation = null)
     {
         var index = -1;
         for (var i = 0; i < record.Headers.Count; i++)
@@ -50,10 +52,12 @@ public static class ProvenanceTrust
         if (value is null) return Untrusted("its header has no value");
         if (!ProvenanceCodec.TryDecode(value, out var header, out var malformed)) return Untrusted($"its header is malformed: {malformed}");
         var provenance = header!.Provenance;
-        // The mesh never writes a region's own record back into it, so a replicated record read in
-        // a region never names that region as its origin: such a header was written there by hand.
-        if (provenance.OriginRegion == readFrom)
-            return Untrusted($"its header names '{readFrom}', where it was read, as its origin: the mesh never writes a region's own records back to it");
+        // The mesh never writes a region's own records back into it, so a replicated record read in a
+        // region names that region as its origin only when a rebuild brought back a record of an
+        // earlier incarnation (its Kafka was lost); anything else was written there by hand.
+        if (provenance.OriginRegion == readFrom && (readFromIncarnation is null || provenance.OriginIncarnation == readFromIncarnation))
+            return Untrusted($"its header names '{readFrom}', where it was read, as its origin: the mesh never writes a region's own records back to it" +
+                             (readFromIncarnation is null ? "" : " (only an earlier incarnation's, in a rebuild)"));
         if (provenance.LastHop != readFrom)
             return Untrusted($"its header's last hop is '{provenance.LastHop}', but it was read from '{readFrom}' (a header copied or forged there)");
         var expectedTopic = TopicNaming.NameAlongHops(naming, provenance.Hops, provenance.OriginTopic);

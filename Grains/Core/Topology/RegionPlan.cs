@@ -7,6 +7,9 @@ namespace Mesh.Core.Topology;
 /// </summary>
 /// <param name="AllOrigins">Prefix naming: every origin crosses (loops are cut by topic name and hops).</param>
 /// <param name="Origins">Identity naming: the origins the link carries, sorted; never empty.</param>
+/// <param name="OwnPast">The source holds the destination's own records (they reach it): after the destination lost its
+/// Kafka, this link may be the one that writes back the destination's records of its earlier incarnation. Which of these
+/// links does is decided per partition when the rebuild begins: the one whose source holds the most of them.</param>
 public sealed record LinkPlan(
     string From,
     string To,
@@ -14,7 +17,8 @@ public sealed record LinkPlan(
     TopicSelector Topics,
     bool AllOrigins,
     ValueList<string> Origins,
-    NamingPolicy Naming)
+    NamingPolicy Naming,
+    bool OwnPast = false)
 {
     public string Key => $"{From}->{To}";
 
@@ -41,12 +45,29 @@ public static class RegionPlan
                 plans.Add(new LinkPlan(link.From, link.To, link.Mode, link.Topics, true, [], topology.Naming));
                 continue;
             }
-            var origins = topology.Forwarding.OriginsCarried(link.From, link.To).Order(StringComparer.Ordinal).ToValueList();
+            var carried = topology.Forwarding.OriginsCarried(link.From, link.To);
             // A link whose source is never the predecessor on any route moves no record (a longer
             // parallel path, say): nothing to run.
-            if (origins.Count == 0) continue;
-            plans.Add(new LinkPlan(link.From, link.To, link.Mode, link.Topics, false, origins, topology.Naming));
+            if (carried.Count == 0) continue;
+            plans.Add(new LinkPlan(link.From, link.To, link.Mode, link.Topics, false, carried.Order(StringComparer.Ordinal).ToValueList(), topology.Naming,
+                OwnPastSources(topology, link.To).Contains(link.From)));
         }
         return plans;
+    }
+
+    /// <summary>
+    /// The sources of links into <paramref name="region"/> that hold the region's own records (its records
+    /// reach them), sorted: after the region lost its Kafka they can write its earlier records back. None
+    /// under prefix naming (its records live in other regions under other names).
+    /// </summary>
+    public static IReadOnlyList<string> OwnPastSources(Topology topology, string region)
+    {
+        if (topology.Naming == NamingPolicy.Prefix) return [];
+        return [.. topology.Links
+            .Where(l => l.To == region && l.Carries && topology.Forwarding.OriginsCarried(l.From, l.To).Count > 0)
+            .Select(l => l.From)
+            .Where(source => topology.Forwarding.Entries.Any(e => e.To == source && e.Origins.Contains(region)))
+            .Distinct()
+            .Order(StringComparer.Ordinal)];
     }
 }

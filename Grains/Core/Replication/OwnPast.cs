@@ -1,0 +1,34 @@
+namespace Mesh.Core.Replication;
+
+/// <summary>
+/// A region that lost its Kafka comes back as a new incarnation; the records it originated before
+/// (its "own past") survive only as replicas in the regions they reached. Several links into it may
+/// come from such regions; exactly one of them writes the past back, so that no record is written
+/// twice: the one whose source holds the most of it. Each origin's records reach a region in origin
+/// order and exactly once, so what a region holds of an origin stream is a prefix of it, and the
+/// source with the highest origin offset holds every record the others hold. The rebuilt region's
+/// log then carries what it got back to its peers, which take what they lacked.
+/// </summary>
+public static class OwnPast
+{
+    /// <summary>
+    /// The origin offset of the destination's own earlier record, when <paramref name="record"/> read in
+    /// <paramref name="source"/> is one; null otherwise.
+    /// </summary>
+    public static long? OffsetOf(SourceRecord record, string source, string sourceIncarnation, string topic, int partition,
+        ProvenanceSigner? signer, string destination, string destinationIncarnation)
+    {
+        var reading = ProvenanceTrust.Read(record, source, topic, partition, signer, readFromIncarnation: sourceIncarnation);
+        return reading.Verdict == ProvenanceVerdict.Trusted && reading.Trusted!.OriginRegion == destination
+               && reading.Trusted.OriginIncarnation != destinationIncarnation
+            ? reading.Trusted.OriginOffset
+            : null;
+    }
+
+    /// <summary>
+    /// The source that writes the past back: the highest origin offset held (-1: none); among equals the
+    /// first by id, so every asker gets the same answer. Null when there are no sources.
+    /// </summary>
+    public static string? Carrier(IReadOnlyDictionary<string, long> highestHeld) =>
+        highestHeld.OrderByDescending(e => e.Value).ThenBy(e => e.Key, StringComparer.Ordinal).Select(e => e.Key).FirstOrDefault();
+}
