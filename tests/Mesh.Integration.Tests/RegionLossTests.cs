@@ -54,8 +54,8 @@ public sealed class RegionLossTests
 
         // r1's earlier records came back from r3, which held all of them.
         var log = await File.ReadAllTextAsync(mesh.Local.Paths.SiloLog("r1", 1));
-        Assert.Contains("r3 writes back the region's earlier records", log);
-        Assert.DoesNotContain("r2 writes back the region's earlier records", log);
+        Assert.Contains("r1|orders|0: r3 writes back the region's earlier records", log);
+        Assert.Contains("r1|orders|1: r3 writes back the region's earlier records", log);
         var status = await MeshAsync("status", "--json", "--dir", mesh.Dir);
         using (var json = JsonDocument.Parse(status.Stdout))
         {

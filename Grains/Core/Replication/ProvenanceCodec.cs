@@ -128,7 +128,10 @@ public static class ProvenanceCodec
             reason = $"hops must start at the origin region '{fields[1]}', found '{hops[0]}'";
             return false;
         }
-        if (hops.Distinct(StringComparer.Ordinal).Count() != hops.Length)
+        // The origin comes again when a rebuild wrote the record back into it (its Kafka was lost);
+        // any other region twice is a loop.
+        var relayed = hops.Where(h => h != fields[1]).ToArray();
+        if (relayed.Distinct(StringComparer.Ordinal).Count() != relayed.Length || hops.Where((h, i) => i > 0 && hops[i - 1] == h).Any())
         {
             reason = $"hops list a region twice ({fields[7]}): the record has looped";
             return false;

@@ -273,8 +273,8 @@ public sealed class PartitionReplicationTests
         },
         {
             "looped hops",
-            [ProvenanceHeader("2|us-east|1a2b3c4d|orders|3|9|0|us-east,eu-west,us-east|-")],
-            "its header is malformed: hops list a region twice (us-east,eu-west,us-east): the record has looped"
+            [ProvenanceHeader("2|us-east|1a2b3c4d|orders|3|9|0|us-east,eu-west,ap-south,eu-west,us-east|-")],
+            "its header is malformed: hops list a region twice (us-east,eu-west,ap-south,eu-west,us-east): the record has looped"
         },
         {
             "version 1 header",

@@ -216,7 +216,7 @@ public sealed class ProvenanceCodecTests
         { With(7, "eu-west"), "hops must start at the origin region 'us-east', found 'eu-west'" },
         { With(7, "eu-west,us-east"), "hops must start at the origin region 'us-east', found 'eu-west'" },
         { With(7, "us-east,us-east"), "hops list a region twice (us-east,us-east): the record has looped" },
-        { With(7, "us-east,eu-west,us-east"), "hops list a region twice (us-east,eu-west,us-east): the record has looped" },
+        { With(7, "us-east,eu-west,us-east,eu-west"), "hops list a region twice (us-east,eu-west,us-east,eu-west): the record has looped" },
         { With(7, "us-east,eu-west,ap-south,eu-west"), "hops list a region twice (us-east,eu-west,ap-south,eu-west): the record has looped" },
         // Signature.
         { With(8, ""), "signature '' is not '-' or '<key id>.<mac>'" },
