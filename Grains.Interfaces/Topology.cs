@@ -146,10 +146,12 @@ public sealed record LinkAssignment(
     // writes back, per partition, the destination's records of an earlier incarnation after it lost its Kafka.
     [property: Id(11)] IReadOnlyList<string>? OwnPastSources = null)
 {
-    /// <summary>Equal apart from the version that carried it: applying it changes nothing.</summary>
+    /// <summary>
+    /// Equal apart from the version that carried it: applying it changes nothing. The own-past candidates
+    /// matter only when a partition starts afresh, so a change of them alone restarts nothing.
+    /// </summary>
     public bool SameAs(LinkAssignment other) =>
         Source == other.Source && Destination == other.Destination && AllOrigins == other.AllOrigins && PrefixNaming == other.PrefixNaming && Push == other.Push
-        && (OwnPastSources ?? []).SequenceEqual(other.OwnPastSources ?? [])
         && (LwwTopics ?? []).SequenceEqual(other.LwwTopics ?? [])
         && Include.SequenceEqual(other.Include) && Exclude.SequenceEqual(other.Exclude)
         && Origins.SequenceEqual(other.Origins) && Paused.SequenceEqual(other.Paused);
@@ -168,11 +170,10 @@ public sealed record PartitionAssignment(
     // See LinkAssignment.OwnPastSources.
     [property: Id(7)] IReadOnlyList<string>? OwnPastSources = null)
 {
-    /// <summary>Equal apart from the version that carried it.</summary>
+    /// <summary>Equal apart from the version that carried it and the own-past candidates (see <see cref="LinkAssignment.SameAs"/>).</summary>
     public bool SameAs(PartitionAssignment other) =>
         DestinationTopic == other.DestinationTopic && AllOrigins == other.AllOrigins && PrefixNaming == other.PrefixNaming
-        && Paused == other.Paused && Origins.SequenceEqual(other.Origins) && Lww == other.Lww
-        && (OwnPastSources ?? []).SequenceEqual(other.OwnPastSources ?? []);
+        && Paused == other.Paused && Origins.SequenceEqual(other.Origins) && Lww == other.Lww;
 }
 
 /// <summary>
