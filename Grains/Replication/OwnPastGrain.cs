@@ -14,6 +14,7 @@ namespace Mesh.Grains.Replication;
 /// </summary>
 public sealed partial class OwnPastGrain(
     IDestinationLogs logs,
+    ITopicCatalog catalog,
     IRegionIdentity identity,
     IOptions<ReplicationOptions> options,
     ILogger<OwnPastGrain> logger) : Grain, IOwnPastGrain
@@ -39,6 +40,10 @@ public sealed partial class OwnPastGrain(
     /// <summary>The highest origin offset of the destination's earlier records that <paramref name="source"/> holds; -1 for none.</summary>
     private async Task<long> HighestHeldAsync(string source, string destination, string destinationIncarnation, string topic, int partition)
     {
+        // A source without the topic holds none of it; a source that cannot be read fails the call, and the
+        // replicator asks again when it retries (a guess could pick a source holding less).
+        var topics = await catalog.ListTopicsAsync(source, CancellationToken.None);
+        if (!topics.TryGetValue(topic, out var partitions) || partitions <= partition) return -1;
         var log = logs.For(source);
         var sourceIncarnation = await identity.IncarnationAsync(source, CancellationToken.None);
         using var signer = options.Value.PolicyFor(topic).Keys?.CreateSigner();
