@@ -35,7 +35,11 @@ public sealed class DrillConsumer : IDisposable
             // No committed position in this region: start from the beginning (re-delivers, never skips).
             AutoOffsetReset = AutoOffsetReset.Earliest,
             FetchWaitMaxMs = 50,
-        }).Build();
+        })
+            // A dead region's clients complain until they are let go; the drill reports what matters itself.
+            .SetLogHandler((_, _) => { })
+            .SetErrorHandler((_, _) => { })
+            .Build();
         _thread = new Thread(Run) { IsBackground = true, Name = $"mesh-drill-consumer-{region}" };
     }
 

@@ -27,7 +27,11 @@ public sealed class RegionTail : IDisposable
             EnableAutoCommit = false,
             AutoOffsetReset = AutoOffsetReset.Earliest,
             FetchWaitMaxMs = 50,
-        }).Build();
+        })
+            // Broker complaints (a peer's silos restarting, the mesh going down at the end) are noise here.
+            .SetLogHandler((_, _) => { })
+            .SetErrorHandler((_, _) => { })
+            .Build();
         _consumer.Assign(Enumerable.Range(0, partitions).Select(p => new TopicPartitionOffset(topic, p, Offset.Beginning)));
         _thread = new Thread(Run) { IsBackground = true, Name = $"mesh-drill-tail-{region}" };
         _thread.Start();
