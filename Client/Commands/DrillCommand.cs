@@ -16,7 +16,7 @@ internal static class DrillCommand
         var dir = new Option<string>("--dir") { Description = "Folder for the drill's mesh (state and logs), kept afterwards; default: a new temporary folder, removed at the end" };
         var regions = new Option<string>("--regions") { Description = "Comma-separated regions of the drill's full mesh, at least three", DefaultValueFactory = _ => string.Join(",", DrillOptions.DefaultRegions) };
         var kill = new Option<string>("--kill") { Description = "The region that dies (the consumer group reads there until it does); default: the first region" };
-        var rate = new Option<int>("--rate") { Description = "Records per second produced into each region", DefaultValueFactory = _ => 100 };
+        var rate = new Option<int>("--rate") { Description = "Records per second produced into each region", DefaultValueFactory = _ => 50 };
         var warmup = new Option<int>("--warmup") { Description = "Seconds of traffic before the kill", DefaultValueFactory = _ => 10 };
         var partitions = new Option<int>("--partitions") { Description = "Partitions of the drill's topic", DefaultValueFactory = _ => 4 };
         var rebuildTimeout = new Option<int>("--rebuild-timeout") { Description = "Seconds the restarted region may take to hold every record the survivors held", DefaultValueFactory = _ => 180 };

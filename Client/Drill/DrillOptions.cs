@@ -13,7 +13,7 @@ public sealed record DrillOptions
     public string? Kill { get; init; }
 
     /// <summary>Records per second produced into each region.</summary>
-    public int Rate { get; init; } = 100;
+    public int Rate { get; init; } = 50;
 
     /// <summary>Traffic before the kill.</summary>
     public TimeSpan Warmup { get; init; } = TimeSpan.FromSeconds(10);

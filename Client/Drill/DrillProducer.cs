@@ -31,7 +31,9 @@ public sealed class DrillProducer : IDisposable
             BootstrapServers = bootstrap,
             Acks = Acks.All,
             EnableIdempotence = true,
-            LingerMs = 5,
+            // Batches of several records rather than one per send: the embedded Kafka scans a partition's
+            // batches one by one on every fetch, so a long drill of single-record batches slows every reader.
+            LingerMs = 100,
             // A region that dies takes its unacknowledged records with it; the drill does not wait for them.
             MessageTimeoutMs = 30_000,
             ClientId = $"mesh-drill-{region}",

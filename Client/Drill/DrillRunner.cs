@@ -238,7 +238,8 @@ public sealed class DrillRunner(LocalMesh mesh, DrillOptions options, Action<str
         var own = expected.Where(v => v.StartsWith(_dead + ":", StringComparison.Ordinal)).ToList();
         progress($"{_dead} restarted in {sinceRestart.Elapsed.TotalSeconds:0.0} s; waiting up to {options.RebuildTimeout.TotalSeconds:0} s from the restart " +
                  $"for it to hold the {expected.Count} records the survivors held ({own.Count} of them its own from before the kill)");
-        var next = sinceRestart.Elapsed + ProgressEvery;
+        // A line when the count moves, and at most every ten seconds while it does not.
+        var (lastShown, shownAt) = (-1, TimeSpan.Zero);
         while (true)
         {
             var missing = DrillMeasures.Missing(expected, region.Holds);
@@ -253,9 +254,9 @@ public sealed class DrillRunner(LocalMesh mesh, DrillOptions options, Action<str
                 progress($"{_dead} was not rebuilt within {options.RebuildTimeout.TotalSeconds:0} s: it lacks {missing} of the {expected.Count} records, {missingOwn} of them its own from before the kill");
                 return new RebuildOutcome(false, null, missing, missingOwn);
             }
-            if (sinceRestart.Elapsed > next)
+            if (sinceRestart.Elapsed - shownAt >= (missing == lastShown ? TimeSpan.FromSeconds(10) : ProgressEvery))
             {
-                next += ProgressEvery;
+                (lastShown, shownAt) = (missing, sinceRestart.Elapsed);
                 progress($"rebuilding {_dead}: holds {expected.Count - missing} of {expected.Count} ({own.Count - missingOwn} of its own {own.Count})");
             }
             await Task.Delay(Min(TimeSpan.FromMilliseconds(500), options.RebuildTimeout), cancellationToken);
@@ -304,8 +305,17 @@ public sealed class DrillRunner(LocalMesh mesh, DrillOptions options, Action<str
         }
     }
 
-    private List<string> Values(string region) =>
-        [.. TestTraffic.ReadAll(mesh.Bootstrap(region), Topic, ReadTimeout).Select(r => r.Value ?? "")];
+    private List<string> Values(string region)
+    {
+        try
+        {
+            return [.. TestTraffic.ReadAll(mesh.Bootstrap(region), Topic, ReadTimeout).Select(r => r.Value ?? "")];
+        }
+        catch (TimeoutException e)
+        {
+            throw new MeshCommandException($"The drill could not read {region}'s copy of '{Topic}' to measure it: {e.Message}. See the logs under {mesh.Paths.Root} (run with --dir to keep them).");
+        }
+    }
 
     private static TimeSpan Min(TimeSpan a, TimeSpan b) => a < b ? a : b;
 }
