@@ -31,7 +31,8 @@ public static class DrillOutput
             report.Rebuilt
                 ? $"restart of {report.KilledRegion} to it holding everything the survivors held"
                 : $"{report.KilledRegion} still lacked {Number(report.RebuildMissing)} records ({Number(report.RebuildMissingOwn)} its own from before the kill)");
-        Row("identical", report.Identical ? "[green]yes[/]" : "[red]no[/]", "the audit found every region holding the same records");
+        Row("restart_seconds", Seconds(report.RestartSeconds), $"{report.KilledRegion}'s processes back (its Kafka empty; the survivors' silos restarted with its new address)");
+        Row("identical", report.Identical ? "[green]yes[/]" : "[red]no[/]", "whether the audit found every region holding the same records");
         Row("produced", Markup.Escape(string.Join(", ", report.Produced.Select(p => $"{p.Key} {Number(p.Value)}"))),
             $"records acknowledged per region ({report.RatePerRegion}/s each; {report.KilledRegion} until the kill)");
         Row("group processed", $"{Number(report.ProcessedBeforeKill)} + {Number(report.ProcessedAfterFailover)}",

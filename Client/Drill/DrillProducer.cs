@@ -50,8 +50,6 @@ public sealed class DrillProducer : IDisposable
     /// <summary>Records the region acknowledged so far, by value, with the time each was sent.</summary>
     public IReadOnlyDictionary<string, DateTimeOffset> Acked => _acked;
 
-    public long Sent { get; private set; }
-
     public long Failed => Interlocked.Read(ref _failed);
 
     public string? FirstError => _firstError;
@@ -85,7 +83,6 @@ public sealed class DrillProducer : IDisposable
                         if (!report.Error.IsError) _acked[value] = sentAt;
                         else if (Interlocked.Increment(ref _failed) == 1) _firstError = report.Error.ToString();
                     });
-                    Sent = i + 1;
                     break;
                 }
                 catch (ProduceException<string, string> e) when (e.Error.Code == ErrorCode.Local_QueueFull)

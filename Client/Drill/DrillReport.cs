@@ -41,6 +41,8 @@ public sealed record DrillReport
     public required int Redelivered { get; init; }
     public required long ExtraDeliveries { get; init; }
 
+    /// <summary>How long the killed region's processes took to come back (an empty Kafka, a new incarnation).</summary>
+    public required double RestartSeconds { get; init; }
     public required bool Rebuilt { get; init; }
     /// <summary>Restart to the moment the restarted region held every record the survivors held at the restart; null when it did not within the timeout.</summary>
     public required double? RebuildSeconds { get; init; }

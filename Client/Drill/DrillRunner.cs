@@ -81,6 +81,7 @@ public sealed class DrillRunner(LocalMesh mesh, DrillOptions options, Action<str
             var restartClock = Stopwatch.StartNew();
             progress($"restarting {_dead} (its Kafka comes back empty, a new incarnation)");
             await mesh.StartAsync(_dead, cancellationToken);
+            var restartSeconds = restartClock.Elapsed.TotalSeconds;
             restarted = new RegionTail(mesh.Bootstrap(_dead), _dead, Topic, options.Partitions);
             var rebuild = await WaitForRebuildAsync(restarted, expected, restartClock, cancellationToken);
 
@@ -128,6 +129,7 @@ public sealed class DrillRunner(LocalMesh mesh, DrillOptions options, Action<str
                 LostExamples = outcome.LostExamples,
                 Redelivered = outcome.Redelivered,
                 ExtraDeliveries = outcome.ExtraDeliveries,
+                RestartSeconds = Math.Round(restartSeconds, 3),
                 Rebuilt = rebuild.Rebuilt,
                 RebuildSeconds = rebuild.Seconds is { } s ? Math.Round(s, 3) : null,
                 RebuildTimeoutSeconds = options.RebuildTimeout.TotalSeconds,
