@@ -40,7 +40,7 @@ public sealed class DrillRunner(LocalMesh mesh, DrillOptions options, Action<str
         RegionTail? restarted = null;
         try
         {
-            // 1-2. Traffic everywhere; the group reads where the region will die.
+            // Traffic everywhere; the group reads where the region will die.
             foreach (var region in options.Regions)
                 producers[region] = new DrillProducer(mesh.Bootstrap(region), region, Topic, options.Rate);
             before = new DrillConsumer(mesh.Bootstrap(_dead), _dead, Topic, Group);
@@ -51,14 +51,14 @@ public sealed class DrillRunner(LocalMesh mesh, DrillOptions options, Action<str
                      $"warming up for {options.Warmup.TotalSeconds:0} s");
             await WarmUpAsync(producers, before, cancellationToken);
 
-            // 3. The region dies with its application: nothing more is produced or processed there.
+            // The region dies with its application: nothing more is produced or processed there.
             var killedAt = DateTimeOffset.UtcNow;
             before.Abandon();
             producers[_dead].Abandon();
             var killed = await mesh.KillAsync(_dead, silo: true, kafka: true);
             progress($"killed {_dead} without warning: {string.Join(" and ", killed)} (SIGKILL); its producer and its group member died with it");
 
-            // 5 (with 4). The group fails over at once while the survivors' copies of the dead region settle.
+            // The group fails over at once, while the survivors' copies of the dead region's records settle.
             after = new DrillConsumer(mesh.Bootstrap(_failover), _failover, Topic, Group);
             var consumer = after;
             var failingOver = Task.Run(async () =>
@@ -69,14 +69,14 @@ public sealed class DrillRunner(LocalMesh mesh, DrillOptions options, Action<str
             await QuiesceAsync(() => _survivors.Sum(s => tails[s].From(_dead)), $"the survivors' copies of {_dead}'s records", cancellationToken);
             var rto = await failingOver;
 
-            // 4. RPO: what the dead region acknowledged that no survivor holds now that nothing more arrives.
+            // RPO: what the dead region acknowledged that no survivor holds, now that nothing more arrives.
             var acked = producers[_dead].Acked.ToDictionary(a => a.Key, a => a.Value, StringComparer.Ordinal);
             var survivorsHold = _survivors.SelectMany(s => Values(s)).ToHashSet(StringComparer.Ordinal);
             var rpo = DrillMeasures.RecoveryPoint(acked, survivorsHold.Contains, killedAt);
             progress($"RPO: {rpo.Records} of the {acked.Count} records {_dead} acknowledged reached no survivor" +
                      (rpo.Records > 0 ? $", the oldest sent {rpo.Seconds:0.0} s before the kill" : ""));
 
-            // 7. Restart the dead region empty and wait until it holds everything the survivors held.
+            // The dead region comes back empty; it is rebuilt when it holds everything the survivors held.
             var expected = _survivors.SelectMany(s => tails[s].Snapshot()).ToHashSet(StringComparer.Ordinal);
             var restartClock = Stopwatch.StartNew();
             progress($"restarting {_dead} (its Kafka comes back empty, a new incarnation)");
@@ -85,12 +85,12 @@ public sealed class DrillRunner(LocalMesh mesh, DrillOptions options, Action<str
             restarted = new RegionTail(mesh.Bootstrap(_dead), _dead, Topic, options.Partitions);
             var rebuild = await WaitForRebuildAsync(restarted, expected, restartClock, cancellationToken);
 
-            // 6. The end of traffic: the group drains what the survivor holds, then what it missed is counted.
+            // The end of traffic: the group drains what the survivor holds, then what it missed is counted.
             await Task.WhenAll(_survivors.Select(s => producers[s].StopAsync(TimeSpan.FromSeconds(30))));
             progress("producers stopped; waiting for replication to settle and the group to catch up");
             var everyRegion = tails.Values.Append(restarted).ToList();
             await QuiesceAsync(() => everyRegion.Sum(t => t.Records), "every region's records", cancellationToken);
-            await WaitForCatchUpAsync(after, cancellationToken);
+            var behind = await WaitForCatchUpAsync(after, cancellationToken);
             var held = Values(_failover);
             after.Stop();
             var outcome = DrillMeasures.GroupOutcome(held, DrillMeasures.Tally(before.Processed, after.Processed));
@@ -100,7 +100,7 @@ public sealed class DrillRunner(LocalMesh mesh, DrillOptions options, Action<str
             var failures = new List<string>();
             if (outcome.Lost > 0)
                 failures.Add($"the group never processed {outcome.Lost} records that {_failover} held (e.g. {string.Join(", ", outcome.LostExamples)})" +
-                             (rto is null ? $"; it never consumed in {_failover}" : ""));
+                             (rto is null ? $"; it never consumed in {_failover}" : behind > 0 ? $"; it was still {behind} records behind there when the drill ended" : ""));
             if (!identical)
                 failures.Add($"the audit found the regions disagree ({audit.LastOrDefault()})" + (rebuild.Rebuilt ? "" :
                     $"; {_dead} was not rebuilt within {options.RebuildTimeout.TotalSeconds:0} s: it lacked {rebuild.Missing} records the survivors held, {rebuild.MissingOwn} of them its own from before the kill"));
@@ -265,8 +265,8 @@ public sealed class DrillRunner(LocalMesh mesh, DrillOptions options, Action<str
         }
     }
 
-    /// <summary>Waits until the group's position in the survivor is at the end of every partition (bounded).</summary>
-    private async Task WaitForCatchUpAsync(DrillConsumer group, CancellationToken cancellationToken)
+    /// <summary>Waits (up to a deadline) until the group's position in the survivor is at the end of every partition; returns how far behind it still is.</summary>
+    private async Task<long> WaitForCatchUpAsync(DrillConsumer group, CancellationToken cancellationToken)
     {
         using var watermarks = new ConsumerBuilder<Ignore, Ignore>(new ConsumerConfig { BootstrapServers = mesh.Bootstrap(group.Region), GroupId = "mesh-drill-watermarks" }).Build();
         var ends = Enumerable.Range(0, options.Partitions)
@@ -276,11 +276,11 @@ public sealed class DrillRunner(LocalMesh mesh, DrillOptions options, Action<str
         {
             var positions = group.Positions;
             var behind = ends.Sum(e => Math.Max(0, e.Value - positions.GetValueOrDefault(e.Key, group.CommittedAtStart.GetValueOrDefault(e.Key))));
-            if (behind == 0) return;
+            if (behind == 0) return 0;
             if (waited.Elapsed > QuietDeadline)
             {
                 progress($"the group was still {behind} records behind in {group.Region} after {QuietDeadline.TotalSeconds:0} s");
-                return;
+                return behind;
             }
             await Task.Delay(Poll, cancellationToken);
         }

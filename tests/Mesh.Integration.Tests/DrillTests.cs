@@ -19,7 +19,7 @@ public sealed class DrillTests
         try
         {
             var result = await MeshProcesses.MeshAsync(DrillTimeout,
-                "drill", "--json", "--warmup", "5", "--rate", "20", "--partitions", "2", "--rebuild-timeout", "45", "--dir", dir);
+                "drill", "--json", "--warmup", "5", "--rate", "20", "--partitions", "2", "--rebuild-timeout", "60", "--dir", dir);
             Assert.True(result.ExitCode is 0 or 1, result.ToString());
             using var document = JsonDocument.Parse(result.Stdout);
             var report = document.RootElement;
