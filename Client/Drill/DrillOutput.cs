@@ -15,28 +15,26 @@ public static class DrillOutput
 
     public static string Json(DrillReport report) => JsonSerializer.Serialize(report, JsonOptions);
 
+    /// <summary>The figures, one a row, each with what it counts; fits 80 columns for the usual region names.</summary>
     public static Table Table(DrillReport report)
     {
-        var table = new Table().AddColumns("figure", "value", "what it means");
+        var table = new Table().AddColumns("figure", "value", "what it counts");
         void Row(string figure, string value, string meaning) => table.AddRow(Markup.Escape(figure), value, Markup.Escape(meaning));
+        var (dead, survivor) = (report.KilledRegion, report.Survivor);
 
-        Row("rpo_records", Number(report.RpoRecords), $"records {report.KilledRegion} acknowledged that no survivor held");
-        Row("rpo_seconds", Seconds(report.RpoSeconds), "age at the kill of the oldest of them");
-        Row("rto_seconds", report.RtoSeconds is { } rto ? Seconds(rto) : "[red]never[/]",
-            $"kill to the group's first record in {report.Survivor} (resumed from {report.ResumedFrom})");
-        Row("lost", report.Lost == 0 ? "[green]0[/]" : $"[red]{Number(report.Lost)}[/]",
-            $"records {report.Survivor} held that the group never processed");
-        Row("redelivered", Number(report.Redelivered), "records the group processed more than once");
-        Row("rebuild_seconds", report.RebuildSeconds is { } rebuild ? Seconds(rebuild) : $"[red]not rebuilt in {Seconds(report.RebuildTimeoutSeconds)}[/]",
-            report.Rebuilt
-                ? $"restart of {report.KilledRegion} to it holding everything the survivors held"
-                : $"{report.KilledRegion} still lacked {Number(report.RebuildMissing)} records ({Number(report.RebuildMissingOwn)} its own from before the kill)");
-        Row("restart_seconds", Seconds(report.RestartSeconds), $"{report.KilledRegion}'s processes back (its Kafka empty; the survivors' silos restarted with its new address)");
-        Row("identical", report.Identical ? "[green]yes[/]" : "[red]no[/]", "whether the audit found every region holding the same records");
-        Row("produced", Markup.Escape(string.Join(", ", report.Produced.Select(p => $"{p.Key} {Number(p.Value)}"))),
-            $"records acknowledged per region ({report.RatePerRegion}/s each; {report.KilledRegion} until the kill)");
-        Row("group processed", $"{Number(report.ProcessedBeforeKill)} + {Number(report.ProcessedAfterFailover)}",
-            $"group '{report.Group}' in {report.KilledRegion} before the kill + in {report.Survivor} after it");
+        Row("rpo_records", Number(report.RpoRecords), $"acked in {dead}, in no survivor");
+        Row("rpo_seconds", Seconds(report.RpoSeconds), "age of the oldest at the kill");
+        Row("rto_seconds", report.RtoSeconds is { } rto ? Seconds(rto) : "[red]never[/]", $"kill to the group reading in {survivor}");
+        Row("resumed from", Markup.Escape(report.ResumedFrom), $"the group's position in {survivor}");
+        Row("lost", report.Lost == 0 ? "[green]0[/]" : $"[red]{Number(report.Lost)}[/]", $"held in {survivor}, never processed");
+        Row("redelivered", Number(report.Redelivered), "processed more than once");
+        Row("restart_seconds", Seconds(report.RestartSeconds), $"{dead} back empty (new incarnation)");
+        if (report.RebuildSeconds is { } rebuild) Row("rebuild_seconds", Seconds(rebuild), $"restart to {dead} holding it all");
+        else Row("rebuild_seconds", $"[red]not in {Seconds(report.RebuildTimeoutSeconds)}[/]", $"{dead} lacks {Number(report.RebuildMissing)}, {Number(report.RebuildMissingOwn)} of its own");
+        Row("identical", report.Identical ? "[green]yes[/]" : "[red]no[/]", "the audit: every region the same");
+        foreach (var (region, produced) in report.Produced)
+            Row("produced", Number(produced), region == dead ? $"acked in {region} until the kill" : $"acked in {region}");
+        Row("group processed", $"{Number(report.ProcessedBeforeKill)} + {Number(report.ProcessedAfterFailover)}", $"in {dead} before + in {survivor} after");
         return table;
     }
 

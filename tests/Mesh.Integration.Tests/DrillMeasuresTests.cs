@@ -125,3 +125,82 @@ public sealed class DrillMeasuresTests
         Assert.Equal("us-east", new DrillOptions().KilledRegion);
     }
 }
+
+/// <summary>The drill's report as people and scripts see it.</summary>
+public sealed class DrillOutputTests
+{
+    private static DrillReport Report(bool rebuilt) => new()
+    {
+        Regions = ["us-east", "eu-west", "ap-south"],
+        KilledRegion = "us-east",
+        Survivor = "eu-west",
+        Group = "mesh-drill",
+        Topic = "orders",
+        Partitions = 4,
+        RatePerRegion = 50,
+        WarmupSeconds = 10,
+        Produced = new Dictionary<string, int> { ["us-east"] = 503, ["eu-west"] = 9_704, ["ap-south"] = 9_704 },
+        KilledAt = new DateTimeOffset(2026, 12, 3, 8, 20, 0, TimeSpan.Zero),
+        RpoRecords = 2,
+        RpoSeconds = 0.1,
+        RpoExamples = ["us-east:501", "us-east:502"],
+        RtoSeconds = 3.3,
+        ResumedFrom = "earliest",
+        GroupOffsetsInSurvivor = new Dictionary<int, long>(),
+        ProcessedBeforeKill = 1_492,
+        ProcessedAfterFailover = 19_911,
+        Lost = 0,
+        LostExamples = [],
+        Redelivered = 1_492,
+        ExtraDeliveries = 1_492,
+        RestartSeconds = 27.3,
+        Rebuilt = rebuilt,
+        RebuildSeconds = rebuilt ? 4.2 : null,
+        RebuildTimeoutSeconds = 180,
+        RebuildMissing = rebuilt ? 0 : 503,
+        RebuildMissingOwn = rebuilt ? 0 : 503,
+        Identical = rebuilt,
+        Audit = ["regions agree: 1 topic, 4 partitions compared across 3 regions"],
+        DurationSeconds = 210,
+        Failures = [],
+    };
+
+    [Fact]
+    public void The_json_object_has_the_figures_under_their_documented_names()
+    {
+        using var document = System.Text.Json.JsonDocument.Parse(DrillOutput.Json(Report(rebuilt: false)));
+        var root = document.RootElement;
+        Assert.Equal(2, root.GetProperty("rpo_records").GetInt32());
+        Assert.Equal(0.1, root.GetProperty("rpo_seconds").GetDouble());
+        Assert.Equal(3.3, root.GetProperty("rto_seconds").GetDouble());
+        Assert.Equal(0, root.GetProperty("lost").GetInt32());
+        Assert.Equal(1_492, root.GetProperty("redelivered").GetInt32());
+        Assert.Equal(System.Text.Json.JsonValueKind.Null, root.GetProperty("rebuild_seconds").ValueKind);
+        Assert.False(root.GetProperty("rebuilt").GetBoolean());
+        Assert.False(root.GetProperty("identical").GetBoolean());
+        Assert.False(root.GetProperty("passed").GetBoolean());
+        Assert.Equal(9_704, root.GetProperty("produced").GetProperty("eu-west").GetInt32());
+        Assert.Equal("us-east", root.GetProperty("killed_region").GetString());
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void The_table_fits_80_columns(bool rebuilt)
+    {
+        var writer = new StringWriter();
+        var console = Spectre.Console.AnsiConsole.Create(new Spectre.Console.AnsiConsoleSettings
+        {
+            Out = new Spectre.Console.AnsiConsoleOutput(writer),
+            Ansi = Spectre.Console.AnsiSupport.No,
+            ColorSystem = Spectre.Console.ColorSystemSupport.NoColors,
+        });
+        console.Profile.Width = 80;
+        console.Write(DrillOutput.Table(Report(rebuilt)));
+        var lines = writer.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.All(lines, line => Assert.True(line.TrimEnd().Length <= 80, line));
+        // One row per figure: nothing wrapped onto a second line.
+        Assert.True(lines.Length == 3 + 13 + 1, writer.ToString());
+        Assert.Contains(lines, l => l.Contains(rebuilt ? "│ rebuild_seconds │ 4.2 s" : "│ rebuild_seconds │ not in 180.0 s"));
+    }
+}
