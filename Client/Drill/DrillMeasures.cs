@@ -46,6 +46,18 @@ public static class DrillMeasures
         return new GroupOutcome(lost.Count, [.. lost.Take(ExampleCount)], redelivered, extra);
     }
 
+    /// <summary>
+    /// Records another survivor holds that the region the group failed over to does not: neither lost
+    /// by the group (it could never see them there) nor part of the recovery point (a survivor holds
+    /// them), but out of the group's reach until the mesh brings them over.
+    /// </summary>
+    public static (int Records, IReadOnlyList<string> Examples) OutOfReach(IEnumerable<string> heldByFailover, IEnumerable<string> heldByOtherSurvivors)
+    {
+        var failover = heldByFailover.ToHashSet(StringComparer.Ordinal);
+        var missing = heldByOtherSurvivors.Where(v => !failover.Contains(v)).Distinct().Order(StringComparer.Ordinal).ToList();
+        return (missing.Count, [.. missing.Take(ExampleCount)]);
+    }
+
     /// <summary>Counts each value's occurrences across the given sequences of processed values.</summary>
     public static Dictionary<string, int> Tally(params IEnumerable<string>[] processed)
     {

@@ -27,6 +27,8 @@ public static class DrillOutput
         Row("rto_seconds", report.RtoSeconds is { } rto ? Seconds(rto) : "[red]never[/]", $"kill to the group reading in {survivor}");
         Row("resumed from", Markup.Escape(report.ResumedFrom), $"the group's position in {survivor}");
         Row("lost", report.Lost == 0 ? "[green]0[/]" : $"[red]{Number(report.Lost)}[/]", $"held in {survivor}, never processed");
+        if (report.OutOfReach > 0)
+            Row("out of reach", $"[yellow]{Number(report.OutOfReach)}[/]", $"in another survivor, not in {survivor}");
         Row("redelivered", Number(report.Redelivered), "processed more than once");
         Row("restart_seconds", Seconds(report.RestartSeconds), $"{dead} back empty (new incarnation)");
         if (report.RebuildSeconds is { } rebuild) Row("rebuild_seconds", Seconds(rebuild), $"restart to {dead} holding it all");

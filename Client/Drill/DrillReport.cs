@@ -37,6 +37,9 @@ public sealed record DrillReport
     /// <summary>Records the survivor held at the end that the group processed in neither region.</summary>
     public required int Lost { get; init; }
     public required IReadOnlyList<string> LostExamples { get; init; }
+    /// <summary>Records another survivor held at the end that the survivor the group failed over to did not (see <see cref="DrillMeasures.OutOfReach"/>).</summary>
+    public required int OutOfReach { get; init; }
+    public required IReadOnlyList<string> OutOfReachExamples { get; init; }
     /// <summary>Distinct records the group processed more than once.</summary>
     public required int Redelivered { get; init; }
     public required long ExtraDeliveries { get; init; }

@@ -94,6 +94,9 @@ public sealed class DrillRunner(LocalMesh mesh, DrillOptions options, Action<str
             var held = Values(_failover);
             after.Stop();
             var outcome = DrillMeasures.GroupOutcome(held, DrillMeasures.Tally(before.Processed, after.Processed));
+            var outOfReach = DrillMeasures.OutOfReach(held, _survivors.Where(s => s != _failover).SelectMany(Values));
+            if (outOfReach.Records > 0)
+                progress($"{outOfReach.Records} records another survivor holds never reached {_failover} (e.g. {string.Join(", ", outOfReach.Examples)}): out of the group's reach there");
 
             var (identical, audit) = await AuditAsync(cancellationToken);
 
@@ -127,6 +130,8 @@ public sealed class DrillRunner(LocalMesh mesh, DrillOptions options, Action<str
                 ProcessedAfterFailover = after.ProcessedCount,
                 Lost = outcome.Lost,
                 LostExamples = outcome.LostExamples,
+                OutOfReach = outOfReach.Records,
+                OutOfReachExamples = outOfReach.Examples,
                 Redelivered = outcome.Redelivered,
                 ExtraDeliveries = outcome.ExtraDeliveries,
                 RestartSeconds = Math.Round(restartSeconds, 3),

@@ -80,6 +80,15 @@ public sealed class DrillMeasuresTests
     }
 
     [Fact]
+    public void A_record_only_another_survivor_holds_is_out_of_the_groups_reach()
+    {
+        var (records, examples) = DrillMeasures.OutOfReach(["us-east:0", "ap-south:0"], ["us-east:0", "us-east:1", "us-east:1", "ap-south:0"]);
+        Assert.Equal(1, records);
+        Assert.Equal(["us-east:1"], examples);
+        Assert.Equal(0, DrillMeasures.OutOfReach(["a:0"], []).Records);
+    }
+
+    [Fact]
     public void A_rebuilt_region_misses_nothing_it_was_expected_to_hold()
     {
         var holds = new HashSet<string> { "a:0", "b:0" };
@@ -151,6 +160,8 @@ public sealed class DrillOutputTests
         ProcessedAfterFailover = 19_911,
         Lost = 0,
         LostExamples = [],
+        OutOfReach = 0,
+        OutOfReachExamples = [],
         Redelivered = 1_492,
         ExtraDeliveries = 1_492,
         RestartSeconds = 27.3,
