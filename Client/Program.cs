@@ -15,6 +15,7 @@ var root = new RootCommand("mesh: Kafka geo-replication across regions, with ide
     QuarantineCommand.Create(),
     AuditCommand.Create(),
     RegionCommand.Create(),
+    DrillCommand.Create(),
 };
 try
 {

@@ -101,8 +101,10 @@ internal static class LocalCommand
             var both = onlySilo == onlyKafka;
             var one = parse.GetValue(instance);
             if (one is not null && !onlySilo) throw new MeshCommandException("--instance goes with --silo.", 2);
-            var killed = await mesh.KillAsync(parse.GetValue(region)!, both || onlySilo, both || onlyKafka, one);
-            Console.WriteLine(killed.Count == 0 ? "Nothing was running." : $"Killed {string.Join(" and ", killed)}.");
+            var name = parse.GetValue(region)!;
+            var killed = await mesh.KillAsync(name, both || onlySilo, both || onlyKafka, one);
+            Console.WriteLine(killed.Count == 0 ? $"Nothing of {name} was running." :
+                $"Killed {name}'s {string.Join(" and ", killed)}{(both || onlyKafka ? $" (its embedded Kafka lost its data: 'mesh local start {name}' brings it back empty)" : "")}.");
             return 0;
         });
         return command;

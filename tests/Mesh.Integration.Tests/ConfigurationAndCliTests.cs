@@ -71,6 +71,7 @@ public sealed class ConfigurationAndCliTests
     [InlineData("local", "start")]
     [InlineData("status")]
     [InlineData("demo")]
+    [InlineData("drill")]
     [InlineData("quarantine", "list")]
     [InlineData("quarantine", "replay")]
     [InlineData("topology", "apply")]
