@@ -14,6 +14,7 @@ var root = new RootCommand("mesh: Kafka geo-replication across regions, with ide
     LinkCommand.Create(),
     QuarantineCommand.Create(),
     AuditCommand.Create(),
+    FailoverCommand.Create(),
 };
 try
 {
