@@ -22,6 +22,8 @@ public sealed class ConsumerGroupOffsets : IDisposable
     private static readonly TimeSpan RequestTimeout = TimeSpan.FromSeconds(15);
     private readonly IReadOnlyDictionary<string, string> _config;
     private readonly IConsumer<byte[]?, byte[]?> _consumer;
+    private IAdminClient? _admin;
+    private bool _describeUnanswered;
 
     /// <param name="config">librdkafka settings of the region, <c>bootstrap.servers</c> and security included.</param>
     public ConsumerGroupOffsets(string region, string group, IReadOnlyDictionary<string, string> config)
@@ -96,17 +98,22 @@ public sealed class ConsumerGroupOffsets : IDisposable
     /// <exception cref="OffsetRegionUnreachableException">The region did not answer.</exception>
     public GroupActivity Activity((string Topic, int Partitions) probe)
     {
-        try
+        if (!_describeUnanswered)
         {
-            using var admin = new AdminClientBuilder(_config).SetLogHandler((_, _) => { }).SetErrorHandler((_, _) => { }).Build();
-            var description = admin.DescribeConsumerGroupsAsync([Group], new DescribeConsumerGroupsOptions { RequestTimeout = RequestTimeout })
-                .GetAwaiter().GetResult().ConsumerGroupDescriptions.Single();
-            if (description.Error.Code == ErrorCode.NoError)
-                return new GroupActivity(description.Members.Count > 0, description.Members.Count, $"DescribeConsumerGroups: state {description.State}");
-        }
-        catch (Exception e) when (e is KafkaException or DescribeConsumerGroupsException)
-        {
-            // Not answered: ask the coordinator below.
+            try
+            {
+                _admin ??= new AdminClientBuilder(_config).SetLogHandler((_, _) => { }).SetErrorHandler((_, _) => { }).Build();
+                var description = _admin.DescribeConsumerGroupsAsync([Group], new DescribeConsumerGroupsOptions { RequestTimeout = RequestTimeout })
+                    .GetAwaiter().GetResult().ConsumerGroupDescriptions.Single();
+                if (description.Error.Code == ErrorCode.NoError)
+                    return new GroupActivity(description.Members.Count > 0, description.Members.Count, $"DescribeConsumerGroups: state {description.State}");
+                _describeUnanswered = true;
+            }
+            catch (Exception e) when (e is KafkaException or DescribeConsumerGroupsException)
+            {
+                // Not answered (the mock): ask the coordinator below, from now on directly.
+                _describeUnanswered = true;
+            }
         }
         try
         {
@@ -126,6 +133,10 @@ public sealed class ConsumerGroupOffsets : IDisposable
         {
             return new GroupActivity(true, null, $"a commit from outside the group was refused: {e.Error.Code}");
         }
+        catch (KafkaException e) when (e.Error.Code is ErrorCode.UnknownTopicOrPart or ErrorCode.Local_UnknownPartition)
+        {
+            return new GroupActivity(false, 0, "a commit from outside the group was not refused for membership");
+        }
         catch (KafkaException e)
         {
             throw new OffsetRegionUnreachableException(Region, $"{Region}: asking whether group {Group} has members failed: {e.Error.Reason}", e);
@@ -135,8 +146,24 @@ public sealed class ConsumerGroupOffsets : IDisposable
     private static bool IsMembership(ErrorCode code) =>
         code is ErrorCode.UnknownMemberId or ErrorCode.IllegalGeneration or ErrorCode.RebalanceInProgress or ErrorCode.FencedInstanceId;
 
+    /// <summary>The consumer groups the cluster knows; null when it cannot list them (the embedded mock implements no ListGroups).</summary>
+    public static IReadOnlyList<string>? ListGroups(IReadOnlyDictionary<string, string> config)
+    {
+        try
+        {
+            using var admin = new AdminClientBuilder(config).SetLogHandler((_, _) => { }).SetErrorHandler((_, _) => { }).Build();
+            var listed = admin.ListConsumerGroupsAsync(new ListConsumerGroupsOptions { RequestTimeout = RequestTimeout }).GetAwaiter().GetResult();
+            return [.. listed.Valid.Select(g => g.GroupId)];
+        }
+        catch (Exception e) when (e is KafkaException or ListConsumerGroupsException)
+        {
+            return null;
+        }
+    }
+
     public void Dispose()
     {
+        _admin?.Dispose();
         _consumer.Close();
         _consumer.Dispose();
     }
