@@ -28,8 +28,12 @@ public sealed record OffsetSyncSettings(bool Enabled, TimeSpan Interval, IReadOn
     /// Groups named outright (an expression that matches only itself, dots aside): they can be synced
     /// where the cluster cannot list its groups (the embedded mock implements no ListGroups).
     /// </summary>
-    public IEnumerable<string> NamedGroups() =>
-        Groups.Where(g => g.Length > 0 && g.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.') && Covers(g)).Distinct(StringComparer.Ordinal);
+    public IEnumerable<string> NamedGroups() => Groups.Where(g => IsPlainName(g) && Covers(g)).Distinct(StringComparer.Ordinal);
+
+    /// <summary>Some group is given by a pattern: finding its groups takes listing the cluster's.</summary>
+    public bool HasPatterns => Groups.Any(g => !IsPlainName(g));
+
+    private static bool IsPlainName(string group) => group.Length > 0 && group.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.');
 }
 
 /// <summary>Where a consumer group's offsets are to be taken from, for one region, or why nowhere.</summary>

@@ -146,7 +146,10 @@ public sealed class ConsumerGroupOffsets : IDisposable
     private static bool IsMembership(ErrorCode code) =>
         code is ErrorCode.UnknownMemberId or ErrorCode.IllegalGeneration or ErrorCode.RebalanceInProgress or ErrorCode.FencedInstanceId;
 
-    /// <summary>The consumer groups the cluster knows; null when it cannot list them (the embedded mock implements no ListGroups).</summary>
+    /// <summary>
+    /// The consumer groups the cluster knows; null when it cannot list them. Never against the embedded
+    /// mock cluster: it implements no ListGroups, and librdkafka's admin client aborts the process there.
+    /// </summary>
     public static IReadOnlyList<string>? ListGroups(IReadOnlyDictionary<string, string> config)
     {
         try

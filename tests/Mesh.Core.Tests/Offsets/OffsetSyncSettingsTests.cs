@@ -31,6 +31,8 @@ public sealed class OffsetSyncSettingsTests
         Assert.False(settings.Covers("reports-test"));
         Assert.False(settings.Covers("old"));
         Assert.Equal(["billing", "app.v2"], settings.NamedGroups());
+        Assert.True(settings.HasPatterns);
+        Assert.False(OffsetSyncSettings.From(new OffsetSettings { Groups = new ValueList<string>(["billing", "app.v2"]) }).HasPatterns);
     }
 
     [Theory]
