@@ -84,11 +84,15 @@ public static class GroupFailover
             {
                 try
                 {
-                    Unreachable(() => toGroup.Commit(partitions.ToDictionary(p => new TopicPartition(p.Topic, p.Partition), p => p.ToOffset)));
+                    toGroup.Commit(partitions.ToDictionary(p => new TopicPartition(p.Topic, p.Partition), p => p.ToOffset));
                 }
                 catch (GroupActiveException e)
                 {
                     throw new MeshCommandException($"{e.Message}: stop its consumers there before failing it over. Nothing changed.", 2);
+                }
+                catch (OffsetRegionUnreachableException e)
+                {
+                    throw new MeshCommandException($"Cannot fail over: {e.Message}. Some partitions' offsets may be committed in {to}; run the command again.", 3);
                 }
             }
             return new FailoverReport(group, from, to, dryRun, partitions);
@@ -127,5 +131,4 @@ public static class GroupFailover
         }
     }
 
-    private static void Unreachable(Action action) => Unreachable(() => { action(); return 0; });
 }
