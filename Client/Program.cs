@@ -16,6 +16,7 @@ var root = new RootCommand("mesh: Kafka geo-replication across regions, with ide
     AuditCommand.Create(),
     RegionCommand.Create(),
     DrillCommand.Create(),
+    FailoverCommand.Create(),
 };
 try
 {

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Security.Cryptography;
+using Mesh.Core.Offsets;
 using Mesh.Core.Replication;
 using Mesh.Core.Topology;
 
@@ -79,10 +80,10 @@ public sealed class PartitionTally(string region, string incarnation, string top
     public void Add(SourceRecord record)
     {
         Records++;
-        var reading = ProvenanceTrust.Read(record, region, topic, partition, signer: null, naming, incarnation);
-        if (reading.Verdict == ProvenanceVerdict.Untrusted) UntrustedHeaders++;
-        var (origin, originOffset) = reading.Trusted is { } provenance
-            ? (Intern(new OriginStream(provenance.OriginRegion, provenance.OriginIncarnation)), provenance.OriginOffset)
+        var identity = RecordOrigin.Of(record, region, incarnation, topic, partition, signer: null, naming);
+        if (identity.Verdict == ProvenanceVerdict.Untrusted) UntrustedHeaders++;
+        var (origin, originOffset) = identity.Verdict == ProvenanceVerdict.Trusted
+            ? (Intern(new OriginStream(identity.Origin.Region, identity.Origin.Incarnation)), identity.OriginOffset)
             : (_local, record.Offset);
         _records[origin] = _records.GetValueOrDefault(origin) + 1;
 

@@ -3,6 +3,7 @@ using Mesh.Core.Replication;
 using Mesh.Grains.Options;
 using Mesh.Grains.Ports;
 using Mesh.Kafka.Clients;
+using Mesh.Kafka.Offsets;
 using Mesh.Kafka.Replication;
 using Mesh.Silo.Options;
 using Microsoft.Extensions.DependencyInjection;
@@ -63,6 +64,12 @@ public static class MeshSiloHosting
             sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<RegionConnections>>()));
         services.AddSingleton(new TopologyStartup(region.Topology.File));
         services.AddHostedService<ReplicationSupervisor>();
+        services.TryAddSingleton(sp => new OffsetSync(
+            sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<KafkaRegionsOptions>>(),
+            sp.GetRequiredService<IRegionIdentity>(),
+            sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<ReplicationOptions>>().Value.Keys,
+            sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<OffsetSync>>()));
+        services.AddHostedService<OffsetSyncService>();
         return services;
     }
 
