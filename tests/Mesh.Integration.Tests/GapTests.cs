@@ -57,7 +57,7 @@ public sealed class GapTests
     }
 
     [Fact]
-    public async Task A_destination_that_no_longer_holds_what_its_checkpoint_says_is_stopped_with_the_reason()
+    public async Task A_destination_that_no_longer_holds_what_its_checkpoint_says_is_never_resumed_as_if_whole()
     {
         await using var mesh = TestMesh.InNewFolder("shrink");
         await mesh.UpAsync(Regions, partitions: 3, Topic);
@@ -89,20 +89,34 @@ public sealed class GapTests
         }
         await mesh.Local.StartAsync("r2");
 
-        var topic = await Eventually.WaitAsync("partitions 0 and 1 to stop and partition 2 to replicate",
+        var topic = await Eventually.WaitAsync("partition 0 to stop, partition 1 to be rebuilt and partition 2 to replicate",
             async () => (await mesh.StatusAsync("r2")).InboundLinks.Single().Topics.Single(),
-            t => t.PartitionDetail.Count(p => p.State == Grains.ReplicationState.Stopped) == 2
+            t => t.PartitionDetail[0].State == Grains.ReplicationState.Stopped
+                 && t.PartitionDetail[1] is { State: Grains.ReplicationState.Replicating, Rebuild.CompletedAt: not null }
                  && t.PartitionDetail[2].State == Grains.ReplicationState.Replicating, Wait,
-            t => string.Join("; ", t.PartitionDetail.Select(p => $"{p.Partition}: {p.State} {p.Error}")));
+            t => string.Join("; ", t.PartitionDetail.Select(p => $"{p.Partition}: {p.State} {p.Error} {p.Rebuild}")));
         Assert.Contains("ends at offset 100, but the checkpoint says the mesh had written up to 5000", topic.PartitionDetail[0].Error);
-        Assert.Contains("is not the cluster this partition was replicated into", topic.PartitionDetail[1].Error);
-        Assert.Equal(Grains.ReplicationState.Replicating, topic.PartitionDetail[2].State);
+        Assert.Contains("mesh region rebuild r2", topic.PartitionDetail[0].Error);
+        Assert.True(topic.PartitionDetail[0].NeedsRebuild);
+        // Another cluster under the checkpoint: the partition was rebuilt, reading back what r2 holds, so nothing twice.
+        Assert.Contains("is a new cluster", topic.PartitionDetail[1].Rebuild!.Reason);
+        Assert.Equal((0L, 100L), Watermarks(b2, 1));
 
-        // Partition 2 goes on; the stopped ones take nothing, and status says so with exit code 4.
+        // Partition 2 goes on; the stopped one takes nothing, and status says so with exit code 4.
         Produce(b1, 2, 50);
         await Eventually.WaitAsync("r2 to hold 350 records", () => Task.FromResult(mesh.RecordCount("r2", Topic)), n => n == 350, Wait);
         var status = await MeshProcesses.MeshAsync(Wait, "status", "--dir", mesh.Dir);
         Assert.Equal(4, status.ExitCode);
+
+        // The operator refills it: it reads r2's 100 records back, writes none of them again, and goes on.
+        var rebuild = await MeshProcesses.MeshAsync(Wait, "region", "rebuild", "r2", "--dir", mesh.Dir);
+        Assert.True(rebuild.ExitCode == 0, rebuild.ToString());
+        Assert.Contains("1 partitions re-read from their sources", rebuild.Stdout);
+        Produce(b1, 0, 10);
+        await Eventually.WaitAsync("r2 to hold 360 records", () => Task.FromResult(mesh.RecordCount("r2", Topic)), n => n == 360, Wait);
+        Assert.Equal((0L, 110L), Watermarks(b2, 0));
+        var healthy = await MeshProcesses.MeshAsync(Wait, "status", "--dir", mesh.Dir);
+        Assert.True(healthy.ExitCode == 0, healthy.ToString());
     }
 
     private static void Produce(string bootstrap, int partition, int count)
