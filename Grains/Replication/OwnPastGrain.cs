@@ -14,6 +14,7 @@ namespace Mesh.Grains.Replication;
 /// </summary>
 public sealed partial class OwnPastGrain(
     IDestinationLogs logs,
+    ITopicCatalog catalog,
     IRegionIdentity identity,
     IOptions<ReplicationOptions> options,
     ILogger<OwnPastGrain> logger) : Grain, IOwnPastGrain
@@ -39,6 +40,11 @@ public sealed partial class OwnPastGrain(
     /// <summary>The highest origin offset of the destination's earlier records that <paramref name="source"/> holds; -1 for none.</summary>
     private async Task<long> HighestHeldAsync(string source, string destination, string destinationIncarnation, string topic, int partition)
     {
+        // A candidate holds the destination's records, but not necessarily of every topic (a topic made in
+        // some regions only): without the partition it holds none of them, and asking its log would fail
+        // the replicator's start for good.
+        if (!(await catalog.ListTopicsAsync(source, CancellationToken.None)).TryGetValue(topic, out var partitions) || partition >= partitions)
+            return -1;
         var log = logs.For(source);
         var sourceIncarnation = await identity.IncarnationAsync(source, CancellationToken.None);
         using var signer = options.Value.PolicyFor(topic).Keys?.CreateSigner();
