@@ -70,6 +70,11 @@ public sealed partial class PartitionReplicatorGrain(
     private RebuildStatus? _rebuild;
     // Stopped because the destination lost records: only a rebuild goes on from here.
     private bool _needsRebuild;
+    // The records of the write that found the destination had lost records: they landed after the gap,
+    // so the rebuild must neither count them as applied (it would skip what was lost before them) nor
+    // write them again. Kept until a rebuild takes them over into _misplacedToSkip.
+    private HashSet<(string OriginKey, long OriginOffset)>? _misplaced;
+    private HashSet<(string OriginKey, long OriginOffset)>? _misplacedToSkip;
 
     private string Key => this.GetPrimaryKeyString();
 
@@ -190,7 +195,17 @@ public sealed partial class PartitionReplicatorGrain(
         }
         catch (DestinationLostException e)
         {
-            Stop(e.Message, needsRebuild: true);
+            // A destination cluster replaced under a running replicator shows first as a write behind the
+            // end: that is a rebuild of the new cluster, not a stop.
+            if (_replication is { } replication && await identity.IncarnationAsync(_destination, cancellationToken, fresh: true) != replication.DestinationIncarnation)
+            {
+                _identityInDoubt = true;
+                Retry(e);
+            }
+            else
+            {
+                Stop(e.Message, needsRebuild: true);
+            }
         }
         catch (ReplicationFailedException e)
         {
@@ -275,6 +290,8 @@ public sealed partial class PartitionReplicatorGrain(
             checkpoint = ReplicationCheckpoint.Start(start.Low, sourceIncarnation, destinationIncarnation, carried);
             await checkpoints.WriteAsync(Key, checkpoint, cancellationToken);
             _rebuildRequested = null;
+            _misplacedToSkip = _misplaced;
+            _misplaced = null;
             _rebuild = start.High > start.Low || _rebuild is not null
                 ? new RebuildStatus(rebuild, time.GetUtcNow(), start.Low, start.High, start.Low, null)
                 : null;
@@ -314,7 +331,8 @@ public sealed partial class PartitionReplicatorGrain(
         {
             if (destinationEnd > checkpoint.DestinationEndOffset)
             {
-                await _log.ScanAsync(_destinationTopic, _partition, checkpoint.DestinationEndOffset, destinationEnd, r => replication.Observe(r), cancellationToken);
+                var misplaced = _misplacedToSkip;
+                await _log.ScanAsync(_destinationTopic, _partition, checkpoint.DestinationEndOffset, destinationEnd, r => replication.Observe(r, misplaced), cancellationToken);
                 replication.ObservedUpTo(destinationEnd);
             }
             if (!gained.IsEmpty)
@@ -400,6 +418,11 @@ public sealed partial class PartitionReplicatorGrain(
                 feed.Drain(_buffer, _options.MaxBatchRecords, out _pendingGap);
             }
 
+            // Before writing, not only with the next checkpoint: records written into a destination cluster
+            // that was replaced would land ahead of the ones its rebuild brings back. (A cached answer:
+            // a cluster replaced moments ago can still take a write, which the write's end then shows.)
+            if (_buffer.Count > 0 && await identity.IncarnationAsync(_destination, cancellationToken) != replication.DestinationIncarnation)
+                throw new SourceChangedException($"the Kafka cluster of {_destination} is not the one this partition was replicating");
             if (_buffer.Count > 0 && !await ReplicateBufferAsync(replication, cancellationToken)) return;
             if (_rebuild is { CompletedAt: null } rebuilding && replication.NextSourceOffset >= rebuilding.UntilSourceOffset)
             {
@@ -437,6 +460,7 @@ public sealed partial class PartitionReplicatorGrain(
     {
         var oneAtATime = replication.NextSourceOffset <= _oneAtATimeUntil;
         var plan = replication.Plan(_buffer, oneAtATime ? 1 : int.MaxValue);
+        var misplaced = DropMisplaced(plan);
         var dropped = _assignment!.Lww is { } lww && plan.Outbound.Count > 0 ? await DropConflictLosersAsync(plan, lww) : [];
         var end = replication.DestinationEndOffset;
         if (plan.Outbound.Count > 0)
@@ -463,9 +487,12 @@ public sealed partial class PartitionReplicatorGrain(
             }
             // Offsets only grow in a partition: an end behind what we saw means the destination lost records.
             if (end < replication.DestinationEndOffset)
+            {
+                _misplaced = [.. plan.Outbound.Select(o => (o.Provenance.OriginKey, o.Provenance.OriginOffset))];
                 throw new DestinationLostException($"{_destination} {_destinationTopic}/{_partition} accepted a write at offset {end - 1}, behind the end " +
                     $"the mesh had already written ({replication.DestinationEndOffset}): the destination lost records. Replication of this partition " +
                     $"stopped rather than go on as if the destination were whole; refill it with 'mesh region rebuild {_destination}'.");
+            }
         }
         if (plan.Held is { Kind: DecisionKind.Quarantine } held)
         {
@@ -476,6 +503,13 @@ public sealed partial class PartitionReplicatorGrain(
         replication.Commit(plan, end);
         // Only once the batch is written: a record refused before a dropped one must not look applied.
         foreach (var loser in dropped) replication.Vector.Advance(loser.Provenance.OriginKey, loser.Provenance.OriginOffset);
+        foreach (var (originKey, originOffset) in misplaced)
+        {
+            replication.Vector.Advance(originKey, originOffset);
+            _misplacedToSkip!.Remove((originKey, originOffset));
+        }
+        if (_misplacedToSkip is { Count: 0 }) _misplacedToSkip = null;
+        _skipped += misplaced.Count;
         _conflictsDropped += dropped.Count;
         CountWritten(plan.Outbound);
         _skipped += plan.Skipped;
@@ -492,6 +526,25 @@ public sealed partial class PartitionReplicatorGrain(
             return false;
         }
         return true;
+    }
+
+    /// <summary>
+    /// Takes out of a rebuild's plan the records the destination holds already, written where it had lost
+    /// records before them (see <see cref="_misplaced"/>); returns their origin keys and offsets, which
+    /// leave the set once the batch is committed.
+    /// </summary>
+    private List<(string OriginKey, long OriginOffset)> DropMisplaced(BatchPlan plan)
+    {
+        if (_misplacedToSkip is not { } skip) return [];
+        var found = new List<(string OriginKey, long OriginOffset)>();
+        plan.Outbound.RemoveAll(o =>
+        {
+            var id = (o.Provenance.OriginKey, o.Provenance.OriginOffset);
+            if (!skip.Contains(id)) return false;
+            found.Add(id);
+            return true;
+        });
+        return found;
     }
 
     /// <summary>

@@ -306,12 +306,20 @@ public sealed class PartitionReplication : IDisposable
     /// trusts there moves the vector: one an application wrote into the destination must not make this
     /// link skip genuine records. Returns that trusted provenance; null when the record has none.
     /// </summary>
-    public Provenance? Observe(SourceRecord destinationRecord)
+    public Provenance? Observe(SourceRecord destinationRecord) => Observe(destinationRecord, misplaced: null);
+
+    /// <summary>
+    /// <see cref="Observe(SourceRecord)"/>, but a record of <paramref name="misplaced"/> (origin key and
+    /// offset) leaves the vector alone: it was written after records the destination then lost, and
+    /// counting it as applied would count the lost ones too. The caller skips it when it is read again.
+    /// </summary>
+    public Provenance? Observe(SourceRecord destinationRecord, IReadOnlySet<(string OriginKey, long OriginOffset)>? misplaced)
     {
         var reading = ProvenanceTrust.Read(destinationRecord, Destination, DestinationTopic, Partition, _signer, _naming, DestinationIncarnation);
         DestinationEndOffset = Math.Max(DestinationEndOffset, destinationRecord.Offset + 1);
         if (reading.Verdict != ProvenanceVerdict.Trusted) return null;
-        Vector.Advance(reading.Trusted!.OriginKey, reading.Trusted.OriginOffset);
+        if (misplaced?.Contains((reading.Trusted!.OriginKey, reading.Trusted.OriginOffset)) != true)
+            Vector.Advance(reading.Trusted!.OriginKey, reading.Trusted.OriginOffset);
         return reading.Trusted;
     }
 

@@ -4,16 +4,51 @@ namespace Mesh.Grains.Tests.InMemory;
 
 /// <summary>
 /// Every region's Kafka as the grains' ports see it: per region, topics of partitions, each a list of
-/// records whose offsets are their indexes. Nothing expires and nothing is lost, so a source gap or a
-/// lost log never happens here. Thread-safe; readers wait on <see cref="PartitionLog.WaitBeyondAsync"/>.
+/// records whose offsets are their indexes. Nothing expires, so a source gap never happens here;
+/// records are lost only when a test says so (<see cref="ReplaceCluster"/>, <see cref="LoseRecords"/>).
+/// Thread-safe; readers wait on <see cref="PartitionLog.WaitBeyondAsync"/>.
 /// </summary>
 public sealed class InMemoryKafka
 {
     private readonly Dictionary<string, Dictionary<string, PartitionLog[]>> _regions = new(StringComparer.Ordinal);
+    // How many times each region's Kafka was replaced: its cluster id is "in-memory-{region}", then "in-memory-{region}#n".
+    private readonly Dictionary<string, int> _replacements = new(StringComparer.Ordinal);
     private readonly Lock _gate = new();
 
-    /// <summary>A region's incarnation: stable per region, as a cluster id would make it.</summary>
-    public static string IncarnationOf(string region) => Incarnations.FromClusterId("in-memory-" + region);
+    /// <summary>A region's incarnation as its cluster id makes it: the same until its Kafka is replaced.</summary>
+    public string Incarnation(string region)
+    {
+        lock (_gate) return Incarnations.FromClusterId(ClusterId(region));
+    }
+
+    /// <summary>
+    /// The region's Kafka replaced by a new, empty cluster (its disks lost, say): a new cluster id, so a
+    /// new incarnation, and every topic there again with its partition count (as the region's
+    /// deployment creates them) but no records. Whoever reads or writes the region from now on sees
+    /// only the new cluster. Returns the new incarnation.
+    /// </summary>
+    public string ReplaceCluster(string region)
+    {
+        List<PartitionLog> retired;
+        string incarnation;
+        lock (_gate)
+        {
+            _replacements[region] = _replacements.GetValueOrDefault(region) + 1;
+            incarnation = Incarnations.FromClusterId(ClusterId(region));
+            var topics = TopicsOf(region);
+            retired = [.. topics.Values.SelectMany(p => p)];
+            foreach (var (topic, partitions) in topics.ToList())
+                topics[topic] = [.. Enumerable.Range(0, partitions.Length).Select(p => new PartitionLog(region, topic, p))];
+        }
+        foreach (var log in retired) log.Retire();
+        return incarnation;
+    }
+
+    /// <summary>
+    /// The partition keeps only its first <paramref name="keep"/> records, as after an unclean leader
+    /// election: the same cluster (incarnation), a log that ends earlier than it did.
+    /// </summary>
+    public void LoseRecords(string region, string topic, int partition, long keep) => Get(region, topic, partition).TruncateTo(keep);
 
     /// <summary>Creates <paramref name="topic"/>; an existing one must have the same partition count.</summary>
     public void CreateTopic(string region, string topic, int partitions)
@@ -52,6 +87,9 @@ public sealed class InMemoryKafka
     public PartitionLog Get(string region, string topic, int partition) =>
         Find(region, topic, partition) ?? throw new InvalidOperationException($"{region}: unknown topic or partition {topic}/{partition}");
 
+    private string ClusterId(string region) =>
+        _replacements.TryGetValue(region, out var replaced) ? $"in-memory-{region}#{replaced}" : $"in-memory-{region}";
+
     private Dictionary<string, PartitionLog[]> TopicsOf(string region)
     {
         if (!_regions.TryGetValue(region, out var topics)) _regions[region] = topics = new(StringComparer.Ordinal);
@@ -76,6 +114,31 @@ public sealed class PartitionLog(string region, string topic, int partition)
         get { lock (_gate) return _records.Count; }
     }
 
+    /// <summary>False once its cluster was replaced: it takes no more records and wakes whoever waits on it.</summary>
+    public bool Live
+    {
+        get { lock (_gate) return !_retired; }
+    }
+
+    private bool _retired;
+
+    internal void Retire()
+    {
+        TaskCompletionSource appended;
+        lock (_gate)
+        {
+            _retired = true;
+            appended = _appended;
+        }
+        appended.TrySetResult();
+    }
+
+    internal void TruncateTo(long keep)
+    {
+        lock (_gate)
+            if (keep < _records.Count) _records.RemoveRange((int)Math.Max(0, keep), _records.Count - (int)Math.Max(0, keep));
+    }
+
     /// <summary>Appends in order; returns the offset of the first record appended.</summary>
     public long Append(IEnumerable<(byte[]? Key, byte[]? Value, long TimestampMs, IReadOnlyList<RecordHeader> Headers)> records)
     {
@@ -83,6 +146,7 @@ public sealed class PartitionLog(string region, string topic, int partition)
         long first;
         lock (_gate)
         {
+            if (_retired) throw new InvalidOperationException($"{this}: the cluster holding it was replaced");
             first = _records.Count;
             foreach (var (key, value, timestamp, headers) in records)
                 _records.Add(new SourceRecord(_records.Count, key, value, timestamp, headers));
@@ -124,6 +188,7 @@ public sealed class PartitionLog(string region, string topic, int partition)
             lock (_gate)
             {
                 if (_records.Count > offset) return true;
+                if (_retired) return false;
                 appended = _appended.Task;
             }
             var left = deadline - DateTime.UtcNow;

@@ -8,9 +8,9 @@ public sealed class InMemorySourceFeeds(MeshWorld world) : ISourceFeeds
 {
     public ISourcePartitionFeed Open(string sourceRegion, string topic, int partition, long startOffset)
     {
-        var log = world.Kafka.Get(sourceRegion, topic, partition);
+        world.Kafka.Get(sourceRegion, topic, partition);
         world.Journal.Add(new FeedOpened(sourceRegion, topic, partition, startOffset));
-        return new Feed(world, log, startOffset);
+        return new Feed(world, sourceRegion, topic, partition, startOffset);
     }
 
     public Task<SourceRecord?> ReadOneAsync(string sourceRegion, string topic, int partition, long offset, CancellationToken cancellationToken) =>
@@ -19,27 +19,33 @@ public sealed class InMemorySourceFeeds(MeshWorld world) : ISourceFeeds
     public Task<SourceWatermarks> GetWatermarksAsync(string sourceRegion, string topic, int partition, CancellationToken cancellationToken) =>
         Task.FromResult(new SourceWatermarks(0, world.Kafka.Get(sourceRegion, topic, partition).End));
 
-    /// <summary>One replicator's reader: no gaps (nothing expires here) and no errors.</summary>
-    private sealed class Feed(MeshWorld world, PartitionLog log, long startOffset) : ISourcePartitionFeed
+    /// <summary>
+    /// One replicator's reader: no gaps (nothing expires here) and no errors. Like a Kafka consumer it
+    /// reads whatever cluster the region has now, at its position: a log that ends before that position
+    /// (the region's Kafka replaced, or records lost) is reported as <see cref="LogEndedBefore"/>.
+    /// </summary>
+    private sealed class Feed(MeshWorld world, string region, string topic, int partition, long startOffset) : ISourcePartitionFeed
     {
         private long _next = startOffset;
         private bool _disposed;
 
-        public ValueTask<bool> WaitForRecordsAsync(TimeSpan maxWait, CancellationToken cancellationToken) =>
-            log.WaitBeyondAsync(_next, maxWait, cancellationToken);
+        private PartitionLog? Log => world.Kafka.Find(region, topic, partition);
+
+        public async ValueTask<bool> WaitForRecordsAsync(TimeSpan maxWait, CancellationToken cancellationToken) =>
+            Log is { } log && await log.WaitBeyondAsync(_next, maxWait, cancellationToken);
 
         public int Drain(List<SourceRecord> into, int max, out SourceGap? gap)
         {
             gap = null;
-            var records = log.Read(_next, _next + max);
+            var records = Log?.Read(_next, _next + max) ?? [];
             into.AddRange(records);
             _next += records.Count;
             return records.Count;
         }
 
-        public long? HighWatermark => log.End;
+        public long? HighWatermark => Log?.End;
         public long? Position => _next;
-        public long? LogEndedBefore => null;
+        public long? LogEndedBefore => Log is { } log && log.End < _next ? log.End : null;
         public string? Failure => null;
         public string? Error => null;
 
@@ -47,7 +53,7 @@ public sealed class InMemorySourceFeeds(MeshWorld world) : ISourceFeeds
         {
             if (_disposed) return;
             _disposed = true;
-            world.Journal.Add(new FeedClosed(log.Region, log.Topic, log.Partition));
+            world.Journal.Add(new FeedClosed(region, topic, partition));
         }
     }
 }
@@ -148,11 +154,11 @@ public sealed class InMemoryQuarantineStore(MeshWorld world) : IQuarantineStore
     }
 }
 
-/// <summary>Each region is one cluster for the whole test: its incarnation never changes.</summary>
-public sealed class InMemoryRegionIdentity : IRegionIdentity
+/// <summary>Each region's incarnation as its in-memory cluster says now: a new one once a test replaced the region's Kafka.</summary>
+public sealed class InMemoryRegionIdentity(MeshWorld world) : IRegionIdentity
 {
     public Task<string> IncarnationAsync(string region, CancellationToken cancellationToken, bool fresh = false) =>
-        Task.FromResult(InMemoryKafka.IncarnationOf(region));
+        Task.FromResult(world.Kafka.Incarnation(region));
 }
 
 public sealed class AlwaysReady : IReplicationReadiness

@@ -14,15 +14,21 @@ public sealed class MeshWorld
 {
     private static readonly ConcurrentDictionary<string, MeshWorld> Worlds = new(StringComparer.Ordinal);
 
-    private MeshWorld(string id, string localRegion)
+    private MeshWorld(string id, string localRegion, MeshWorld? peer)
     {
         Id = id;
         LocalRegion = localRegion;
+        Kafka = peer?.Kafka ?? new InMemoryKafka();
+        Topologies = peer?.Topologies ?? new(StringComparer.Ordinal);
     }
 
-    public static MeshWorld Create(string localRegion)
+    /// <param name="peer">
+    /// Another region's world, whose Kafka and persisted topologies this one shares: clusters of
+    /// several regions over one set of Kafka clusters, each with its own checkpoints and journal.
+    /// </param>
+    public static MeshWorld Create(string localRegion, MeshWorld? peer = null)
     {
-        var world = new MeshWorld($"{localRegion}-{Guid.NewGuid():N}", localRegion);
+        var world = new MeshWorld($"{localRegion}-{Guid.NewGuid():N}", localRegion, peer);
         Worlds[world.Id] = world;
         return world;
     }
@@ -37,14 +43,19 @@ public sealed class MeshWorld
     /// <summary>The region the cluster's silos run in: the destination of every link they run.</summary>
     public string LocalRegion { get; }
 
-    public InMemoryKafka Kafka { get; } = new();
+    public InMemoryKafka Kafka { get; }
 
     public Journal Journal { get; } = new();
 
     /// <summary>Each region's persisted topology (its <c>__mesh_topology</c>), readable by every region.</summary>
-    public ConcurrentDictionary<string, StoredTopology> Topologies { get; } = new(StringComparer.Ordinal);
+    public ConcurrentDictionary<string, StoredTopology> Topologies { get; }
 
-    /// <summary>The local region's checkpoints, stored encoded as the Kafka store keeps them.</summary>
+    /// <summary>
+    /// The local region's checkpoints, stored encoded as the Kafka store keeps them. They outlive a
+    /// replacement of the region's Kafka (<see cref="InMemoryKafka.ReplaceCluster"/>): a running silo's
+    /// checkpoint store answers from what it tailed, and a new cluster's empty checkpoint topic holds
+    /// nothing newer.
+    /// </summary>
     public ConcurrentDictionary<string, string> Checkpoints { get; } = new(StringComparer.Ordinal);
 
     /// <summary>The local region's quarantine; its offsets are list indexes. Lock it to use it.</summary>
