@@ -54,7 +54,12 @@ internal static class AuditCommand
         return command;
     }
 
-    private static AuditTargets Targets(ParseResult parse, Option<string> dir, Option<string> bootstrap, Option<FileInfo> topology)
+    /// <summary>
+    /// The regions' Kafka from --bootstrap, --topology or a local mesh's --dir (<paramref name="local"/> reads the local
+    /// mesh; by default every region of it must run).
+    /// </summary>
+    internal static AuditTargets Targets(ParseResult parse, Option<string> dir, Option<string> bootstrap, Option<FileInfo> topology,
+        Func<string, string?, AuditTargets>? local = null)
     {
         var dirGiven = parse.GetResult(dir) is { Implicit: false };
         var named = parse.GetValue(bootstrap);
@@ -65,7 +70,7 @@ internal static class AuditCommand
             return AuditTargets.FromBootstrap(named, file);
         }
         if (file is not null && !dirGiven) return AuditTargets.FromTopology(file);
-        return AuditTargets.FromLocalMesh(parse.GetValue(dir)!, file);
+        return (local ?? AuditTargets.FromLocalMesh)(parse.GetValue(dir)!, file);
     }
 
     private static void Render(AuditReport report)

@@ -59,19 +59,8 @@ internal static class FailoverCommand
         return command;
     }
 
-    private static AuditTargets Targets(ParseResult parse, Option<string> dir, Option<string> bootstrap, Option<FileInfo> topology, string[] regions)
-    {
-        var dirGiven = parse.GetResult(dir) is { Implicit: false };
-        var named = parse.GetValue(bootstrap);
-        var file = parse.GetValue(topology)?.FullName;
-        if (named is not null)
-        {
-            if (dirGiven) throw new MeshCommandException("--dir and --bootstrap exclude each other: give the local mesh's folder or the regions' Kafka.", 2);
-            return AuditTargets.FromBootstrap(named, file);
-        }
-        if (file is not null && !dirGiven) return AuditTargets.FromTopology(file);
-        return LocalTargets(parse.GetValue(dir)!, file, regions);
-    }
+    private static AuditTargets Targets(ParseResult parse, Option<string> dir, Option<string> bootstrap, Option<FileInfo> topology, string[] regions) =>
+        AuditCommand.Targets(parse, dir, bootstrap, topology, (folder, file) => LocalTargets(folder, file, regions));
 
     /// <summary>The two regions of a local mesh, each at its embedded Kafka as it runs now; the others may be down.</summary>
     private static AuditTargets LocalTargets(string root, string? topologyFile, string[] regions)

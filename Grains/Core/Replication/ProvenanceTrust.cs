@@ -55,7 +55,9 @@ public static class ProvenanceTrust
         // The mesh never writes a region's own records back into it, so a replicated record read in a
         // region names that region as its origin only when a rebuild brought back a record of an
         // earlier incarnation (its Kafka was lost); anything else was written there by hand.
-        if (provenance.OriginRegion == readFrom && (readFromIncarnation is null || provenance.OriginIncarnation == readFromIncarnation))
+        // In a signed mesh such a record was signed by the mesh: an unsigned one was written by hand.
+        if (provenance.OriginRegion == readFrom
+            && (readFromIncarnation is null || provenance.OriginIncarnation == readFromIncarnation || (signer is not null && header.KeyId is null)))
             return Untrusted($"its header names '{readFrom}', where it was read, as its origin: the mesh never writes a region's own records back to it" +
                              (readFromIncarnation is null ? "" : " (only an earlier incarnation's, in a rebuild)"));
         if (provenance.LastHop != readFrom)

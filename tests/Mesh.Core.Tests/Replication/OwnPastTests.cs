@@ -97,6 +97,20 @@ public sealed class OwnPastTests
     }
 
     [Fact]
+    public void In_a_signed_mesh_an_earlier_record_of_the_region_is_believed_only_when_signed()
+    {
+        using var signer = Keys.CreateSigner();
+        var provenance = Prov(D, Old, Topic, P, 40, 1_700_000_000_040, D, S, D);
+        var signed = SignedRecord(12, provenance, Keys);
+        Assert.Equal(ProvenanceVerdict.Trusted, ProvenanceTrust.Read(signed, D, Topic, P, signer, readFromIncarnation: Inc2).Verdict);
+        // Written by hand (no signature): the region's own record, as any header naming it would be.
+        var unsigned = Record(12, ProvenanceHeader(provenance));
+        var reading = ProvenanceTrust.Read(unsigned, D, Topic, P, signer, readFromIncarnation: Inc2);
+        Assert.Equal(ProvenanceVerdict.Untrusted, reading.Verdict);
+        Assert.Contains("names 'eu-west', where it was read, as its origin", reading.UntrustedReason);
+    }
+
+    [Fact]
     public void The_source_that_holds_the_most_of_the_past_carries_it_and_ties_go_to_the_first_by_id()
     {
         Assert.Equal("r3", OwnPast.Carrier(new Dictionary<string, long> { ["r2"] = 119, ["r3"] = 559 }));
