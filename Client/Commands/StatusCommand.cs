@@ -28,7 +28,7 @@ internal static class StatusCommand
     {
         var dir = CommonOptions.Dir();
         var json = CommonOptions.Json();
-        var command = new Command("status", "Show each region (up/down, the topology version it runs) and each inbound link per topic: state (replicating, starting, paused, stopped), records replicated, records quarantined (the region could not take them; they are kept in its __mesh_quarantine topic, see 'mesh quarantine'), records expired (the source's retention dropped them before they were replicated), lag in records, latest end-to-end replication latency, error. Exit code 0: all up; 3: a region's Kafka or one of its silos is down, the region is unreachable, or it runs an older topology version than another; 4: a link or topic is stopped by an error (a paused link is not)") { dir, json };
+        var command = new Command("status", "Show each region (up/down, the topology version it runs) and each inbound link per topic: state (replicating, starting, paused, stopped), records replicated, records quarantined (the region could not take them; they are kept in its __mesh_quarantine topic, see 'mesh quarantine'), records expired (the source's retention dropped them before they were replicated), lag in records, latest end-to-end replication latency, error; and the partitions being rebuilt (re-reading their source into a region that lost its data) with their progress. Exit code 0: all up; 3: a region's Kafka or one of its silos is down, the region is unreachable, or it runs an older topology version than another; 4: a link or topic is stopped by an error (a paused link is not)") { dir, json };
         command.SetAction(async (parse, cancellationToken) =>
         {
             var mesh = new LocalMesh(parse.GetValue(dir)!);
