@@ -200,3 +200,21 @@ public interface IReplicationReadiness
 
 /// <summary>A Kafka failure the replicator cannot retry its way out of (authorization, topic gone, record too large).</summary>
 public sealed class ReplicationFailedException(string message, Exception? inner = null) : Exception(message, inner);
+
+/// <summary>Reading a partition from its end towards its start, for the latest records of something.</summary>
+public static class DestinationLogScans
+{
+    private const long Chunk = 5_000;
+
+    /// <summary>
+    /// Calls <paramref name="onRecord"/> for the records below <paramref name="below"/> (null: the log's end), a chunk at
+    /// a time from the end (each chunk in offset order), until <paramref name="done"/> says so or the log's start is read.
+    /// </summary>
+    public static async Task ScanBackwardsAsync(this IDestinationLog log, string topic, int partition, long? below,
+        Action<SourceRecord> onRecord, Func<bool> done, CancellationToken cancellationToken)
+    {
+        var (low, high) = await log.GetWatermarksAsync(topic, partition, cancellationToken);
+        for (var to = below ?? high; to > low && !done(); to -= Chunk)
+            await log.ScanAsync(topic, partition, Math.Max(low, to - Chunk), to, onRecord, cancellationToken);
+    }
+}

@@ -19,7 +19,6 @@ public sealed partial class OwnPastGrain(
     IOptions<ReplicationOptions> options,
     ILogger<OwnPastGrain> logger) : Grain, IOwnPastGrain
 {
-    private const long ScanBackChunk = 5_000;
     private string? _carrier;
     private string? _decidedFor;
 
@@ -44,22 +43,16 @@ public sealed partial class OwnPastGrain(
         // replicator asks again when it retries (a guess could pick a source holding less).
         var topics = await catalog.ListTopicsAsync(source, CancellationToken.None);
         if (!topics.TryGetValue(topic, out var partitions) || partitions <= partition) return -1;
-        var log = logs.For(source);
-        var sourceIncarnation = await identity.IncarnationAsync(source, CancellationToken.None);
         using var signer = options.Value.PolicyFor(topic).Keys?.CreateSigner();
-        var (low, high) = await log.GetWatermarksAsync(topic, partition, CancellationToken.None);
-        for (var to = high; to > low; to -= ScanBackChunk)
+        var sourceIncarnation = await identity.IncarnationAsync(source, CancellationToken.None);
+        // Read from the end: the first chunk holding one gives the latest, which is the highest.
+        long? latest = null;
+        await logs.For(source).ScanBackwardsAsync(topic, partition, below: null, record =>
         {
-            var from = Math.Max(low, to - ScanBackChunk);
-            long? latest = null;
-            await log.ScanAsync(topic, partition, from, to, record =>
-            {
-                if (OwnPast.OffsetOf(record, source, sourceIncarnation, topic, partition, signer, destination, destinationIncarnation) is { } offset)
-                    latest = offset; // the last one in the chunk is the latest
-            }, CancellationToken.None);
-            if (latest is { } found) return found;
-        }
-        return -1;
+            if (OwnPast.OffsetOf(record, source, sourceIncarnation, topic, partition, signer, destination, destinationIncarnation) is { } offset)
+                latest = offset; // the last one in a chunk is the latest of it
+        }, () => latest is not null, CancellationToken.None);
+        return latest ?? -1;
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "{Key}: {Carrier} writes back the region's earlier records (highest origin offset held per source: {Held})")]

@@ -372,8 +372,6 @@ public sealed partial class PartitionReplicatorGrain(
         return true;
     }
 
-    private const long ScanBackChunk = 5_000;
-
     /// <summary>
     /// Reads the destination backwards from <paramref name="below"/> until the latest record of every
     /// gained origin is found (its records are in the destination in origin order, so that one is
@@ -386,15 +384,10 @@ public sealed partial class PartitionReplicatorGrain(
         // The destination's own past may span several earlier incarnations, and its current records
         // look alike: nothing short of the whole log says what came back of them.
         var wholeLog = gained.Contains(_destination);
-        var low = (await _log.GetWatermarksAsync(_destinationTopic, _partition, cancellationToken)).Low;
-        for (var to = below; to > low && (missing.Count > 0 || wholeLog); to -= ScanBackChunk)
+        await _log.ScanBackwardsAsync(_destinationTopic, _partition, below, record =>
         {
-            var from = Math.Max(low, to - ScanBackChunk);
-            await _log.ScanAsync(_destinationTopic, _partition, from, to, record =>
-            {
-                if (replication.Observe(record) is { } seen) missing.Remove(seen.OriginRegion);
-            }, cancellationToken);
-        }
+            if (replication.Observe(record) is { } seen) missing.Remove(seen.OriginRegion);
+        }, () => missing.Count == 0 && !wholeLog, cancellationToken);
     }
 
     private async Task RunBatchesAsync(CancellationToken cancellationToken)

@@ -1,3 +1,5 @@
+using Mesh.Core.Offsets;
+
 namespace Mesh.Core.Replication;
 
 /// <summary>
@@ -18,10 +20,9 @@ public static class OwnPast
     public static long? OffsetOf(SourceRecord record, string source, string sourceIncarnation, string topic, int partition,
         ProvenanceSigner? signer, string destination, string destinationIncarnation)
     {
-        var reading = ProvenanceTrust.Read(record, source, topic, partition, signer, readFromIncarnation: sourceIncarnation);
-        return reading.Verdict == ProvenanceVerdict.Trusted && reading.Trusted!.OriginRegion == destination
-               && reading.Trusted.OriginIncarnation != destinationIncarnation
-            ? reading.Trusted.OriginOffset
+        var identity = RecordOrigin.Of(record, source, sourceIncarnation, topic, partition, signer);
+        return identity.Verdict == ProvenanceVerdict.Trusted && identity.Origin.Region == destination && identity.Origin.Incarnation != destinationIncarnation
+            ? identity.OriginOffset
             : null;
     }
 
