@@ -73,7 +73,18 @@ public sealed record TopicLinkStatus(
     [property: Id(10)] string? Policy = null,
     [property: Id(11)] long ConflictsDropped = 0,
     [property: Id(12)] long BadVersions = 0,
-    [property: Id(13)] RebuildSummary? Rebuild = null);
+    [property: Id(13)] RebuildSummary? Rebuild = null,
+    [property: Id(14)] IReadOnlyList<TopicConfigDrift>? ConfigDrift = null);
+
+/// <summary>
+/// A topic config the link copies (retention, cleanup policy and the like) whose value differs between the
+/// link's source topic and its target; null: not set there and not reported.
+/// </summary>
+[GenerateSerializer, Immutable, Alias("mesh.TopicConfigDrift")]
+public sealed record TopicConfigDrift(
+    [property: Id(0)] string Key,
+    [property: Id(1)] string? SourceValue,
+    [property: Id(2)] string? DestinationValue);
 
 /// <summary>A topic's partitions that re-read their source into a destination that lost its data: records read of those to read.</summary>
 [GenerateSerializer, Immutable, Alias("mesh.RebuildSummary")]

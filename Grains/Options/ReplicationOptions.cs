@@ -17,6 +17,9 @@ public sealed class ReplicationOptions
     /// <summary>How often a link looks for new topics in its source.</summary>
     public TimeSpan DiscoveryInterval { get; set; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>How often a link compares a topic's configs between its source and its destination (the config drift in its status).</summary>
+    public TimeSpan TopicConfigCheckInterval { get; set; } = TimeSpan.FromMinutes(1);
+
     /// <summary>Active silos to wait for before replication starts, so replicators spread over them.</summary>
     public int MinimumSilos { get; set; } = 1;
 

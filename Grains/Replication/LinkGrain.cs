@@ -13,9 +13,12 @@ namespace Mesh.Grains.Replication;
 /// S's partition count, refuses (with an error in the status) a topic whose partition counts differ
 /// rather than mis-map partitions, and keeps one replicator grain running per partition on that
 /// partition's assignment. A new assignment restarts only the partitions whose own assignment changed.
+/// A target it creates takes the source topic's configs (<see cref="ReplicatedTopicConfigs"/>), and it
+/// compares those configs between the two regions now and then, reporting any drift in its status.
 /// </summary>
 public sealed partial class LinkGrain(
     ITopicCatalog catalog,
+    ITopicDescriptions descriptions,
     IReplicationReadiness readiness,
     IOptions<ReplicationOptions> options,
     TimeProvider time,
@@ -31,6 +34,9 @@ public sealed partial class LinkGrain(
     private IGrainTimer? _discovery;
 
     private sealed record TopicPlan(int Partitions, string? Error);
+
+    // Per source topic: when its configs were last compared with its target's, and how they differed.
+    private readonly Dictionary<string, (DateTimeOffset CheckedAt, IReadOnlyList<TopicConfigDrift> Drift)> _configChecks = new(StringComparer.Ordinal);
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
@@ -55,6 +61,7 @@ public sealed partial class LinkGrain(
             if (!Selects(topic))
             {
                 _topics.Remove(topic);
+                _configChecks.Remove(topic);
                 return await StopTopicAsync(topic, plan.Partitions);
             }
             // Only partitions whose own assignment changes are restarted; the rest are not even called.
@@ -168,7 +175,11 @@ public sealed partial class LinkGrain(
                 continue;
             }
             var partitions = await Task.WhenAll(Enumerable.Range(0, plan.Partitions).Select(p => PartitionStatusAsync(topic, p)));
-            topics.Add(Summarize(topic, partitions) with { Policy = _assignment is { } a && AssignmentFor(topic, a).Lww is not null ? "lww" : null });
+            topics.Add(Summarize(topic, partitions) with
+            {
+                Policy = _assignment is { } a && AssignmentFor(topic, a).Lww is not null ? "lww" : null,
+                ConfigDrift = _configChecks.TryGetValue(topic, out var check) && check.Drift.Count > 0 ? check.Drift : null,
+            });
         }
         return new LinkStatus(_source, _destination, topics, _error, _lastDiscoveryAt);
     }
@@ -253,8 +264,10 @@ public sealed partial class LinkGrain(
         var target = DestinationTopic(topic);
         if (!localTopics.TryGetValue(target, out var localPartitions))
         {
-            await catalog.CreateTopicAsync(_destination, target, partitions, configs: null, cancellationToken);
-            LogCreatedTopic(target, partitions, _destination);
+            var configs = await TargetConfigsAsync(topic, cancellationToken);
+            await catalog.CreateTopicAsync(_destination, target, partitions, configs, cancellationToken);
+            LogCreatedTopic(target, partitions, _destination,
+                configs is null || configs.Count == 0 ? "no topic configs of its own" : string.Join(", ", configs.Select(c => $"{c.Key}={c.Value}")));
         }
         else if (localPartitions != partitions)
         {
@@ -273,6 +286,8 @@ public sealed partial class LinkGrain(
             if (error is not null && before is { Error: null }) await StopTopicAsync(topic, before.Partitions);
         }
         if (error is not null) return 0;
+        // Not while an apply waits on this round: the next timed round compares them.
+        if (!strict) await CheckConfigDriftAsync(topic, target, cancellationToken);
         try
         {
             var assignment = AssignmentFor(topic, _assignment!);
@@ -290,6 +305,63 @@ public sealed partial class LinkGrain(
         }
     }
 
+    /// <summary>
+    /// The configs a new target takes from its source topic; null (the destination's defaults) when the
+    /// source's cannot be read, which must not keep the topic from being replicated.
+    /// </summary>
+    private async Task<IReadOnlyDictionary<string, string>?> TargetConfigsAsync(string topic, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await descriptions.DescribeConfigsAsync(_source, topic, cancellationToken) is { } source
+                ? ReplicatedTopicConfigs.ForTarget(source.TopicLevel)
+                : null;
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            LogSourceConfigsUnreadable(e, topic, _source);
+            return null;
+        }
+    }
+
+    /// <summary>
+    /// Compares the copied configs of a topic and its target, at most once per
+    /// <see cref="ReplicationOptions.TopicConfigCheckInterval"/>: describing configs is an admin request
+    /// per topic and region, too many to make every discovery round.
+    /// </summary>
+    private async Task CheckConfigDriftAsync(string topic, string target, CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow();
+        if (_configChecks.TryGetValue(topic, out var last) && now - last.CheckedAt < _options.TopicConfigCheckInterval) return;
+        IReadOnlyList<TopicConfigDrift> drift;
+        try
+        {
+            var source = await descriptions.DescribeConfigsAsync(_source, topic, cancellationToken);
+            var destination = await descriptions.DescribeConfigsAsync(_destination, target, cancellationToken);
+            drift = source is null || destination is null ? []
+                : [.. ReplicatedTopicConfigs.Drift(source, destination).Select(d => new TopicConfigDrift(d.Key, d.SourceValue, d.TargetValue))];
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // Keep what was known; try again after the interval rather than every round.
+            LogConfigsUnreadable(e, topic, _source, _destination);
+            _configChecks[topic] = (now, last.Drift ?? []);
+            return;
+        }
+        if (drift.Count > 0 && !drift.SequenceEqual(last.Drift ?? []))
+            LogConfigDrift(topic, _source, _destination, string.Join(", ", drift.Select(d => $"{d.Key}: {d.SourceValue ?? "(not set)"} in {_source}, {d.DestinationValue ?? "(not set)"} in {_destination}")));
+        _configChecks[topic] = (now, drift);
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Cannot read the configs of '{Topic}' in {Source}; creating its target with the destination's defaults")]
+    private partial void LogSourceConfigsUnreadable(Exception e, string topic, string source);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Cannot compare the configs of '{Topic}' between {Source} and {Destination}; trying again later")]
+    private partial void LogConfigsUnreadable(Exception e, string topic, string source, string destination);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Topic '{Topic}' is configured differently in {Source} and {Destination}: {Drift}")]
+    private partial void LogConfigDrift(string topic, string source, string destination, string drift);
+
     [LoggerMessage(Level = LogLevel.Information, Message = "Link {Source}->{Destination} runs topology version {Version}")]
     private partial void LogAssigned(string source, string destination, long version);
 
@@ -302,8 +374,8 @@ public sealed partial class LinkGrain(
     [LoggerMessage(Level = LogLevel.Information, Message = "Some replicators of '{Topic}' did not answer in time; pinging them again next round")]
     private partial void LogPingSlow(Exception e, string topic);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Created topic '{Topic}' with {Partitions} partitions in {Region}")]
-    private partial void LogCreatedTopic(string topic, int partitions, string region);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Created topic '{Topic}' with {Partitions} partitions in {Region} ({Configs})")]
+    private partial void LogCreatedTopic(string topic, int partitions, string region, string configs);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Topic '{Topic}': {Error}")]
     private partial void LogTopicStopped(string topic, string error);

@@ -32,6 +32,7 @@ public static class MeshSiloHosting
                 .Where(p => p.OnBadRecord is not null)
                 .Select(p => (new TopicFilter([p.Topics], []), BadRecordActions.Parse(p.OnBadRecord!)))];
             o.StartupGrace = TimeSpan.FromMilliseconds(region.Replication.StartupGraceMs);
+            o.TopicConfigCheckInterval = TimeSpan.FromMilliseconds(region.Replication.TopicConfigCheckIntervalMs);
         });
         services.Configure<KafkaRegionsOptions>(o =>
         {
@@ -54,7 +55,10 @@ public static class MeshSiloHosting
         services.TryAddSingleton<IDestinationLogs>(sp => sp.GetRequiredService<KafkaDestinationLogs>());
         services.TryAddSingleton(sp => sp.GetRequiredService<KafkaDestinationLogs>().For(region.Region));
         services.TryAddSingleton<ISourceFeeds, KafkaSourceFeeds>();
-        services.TryAddSingleton<ITopicCatalog, KafkaTopicCatalog>();
+        services.TryAddSingleton<KafkaTopicCatalog>();
+        services.TryAddSingleton<ITopicCatalog>(sp => sp.GetRequiredService<KafkaTopicCatalog>());
+        services.TryAddSingleton<ITopicDescriptions>(sp => sp.GetRequiredService<KafkaTopicCatalog>());
+        services.TryAddSingleton(new InternalTopicDurability(region.Replication.InternalTopics.ReplicationFactor, region.Replication.InternalTopics.MinInsyncReplicas));
         services.TryAddSingleton<IQuarantineStore, KafkaQuarantineStore>();
         services.TryAddSingleton<IRegionIdentity, KafkaRegionIdentity>();
         services.TryAddSingleton<ITopologyStore, KafkaTopologyStore>();

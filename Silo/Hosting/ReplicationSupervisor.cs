@@ -15,13 +15,14 @@ namespace Mesh.Silo.Hosting;
 /// the topology grain keeps the links running. Each silo does this (the calls are idempotent, and when
 /// a silo dies Orleans re-activates its grains on the next ping elsewhere) and keeps its own Kafka
 /// connections in step with the applied topology. First it creates the mesh's internal topics and
-/// checks that the checkpoint topic is compacted: replication does not start on a checkpoint topic
-/// that would lose checkpoints.
+/// checks that the checkpoint and topology topics are compacted and as durable as configured:
+/// replication does not start on topics that could lose checkpoints or the applied topology.
 /// </summary>
 internal sealed partial class ReplicationSupervisor(
     IGrainFactory grains,
     ReplicationReadiness readiness,
-    ITopicCatalog catalog,
+    KafkaTopicCatalog catalog,
+    InternalTopicDurability durability,
     KafkaCheckpointStore checkpoints,
     IRegionConnections connections,
     MeshSiloHosting.TopologyStartup startup,
@@ -71,84 +72,98 @@ internal sealed partial class ReplicationSupervisor(
     }
 
     /// <summary>
-    /// Creates the internal topics (an existing one is kept as it is), then waits until the checkpoint
-    /// topic is compacted. A wrong policy is an operator's to fix; once fixed, the next check lets the
-    /// silo go on without a restart. Configs that cannot be read (no DescribeConfigs permission) are
-    /// not a reason to stop: the topic was most likely created by this code.
+    /// Creates the internal topics (an existing one is kept as it is) with the configured durability, then
+    /// waits until the checkpoint and topology topics are compacted and as durable as configured. A wrong
+    /// topic is an operator's to fix; once fixed, the next check lets the silo go on without a restart.
+    /// Configs that cannot be read (no DescribeConfigs permission) are not a reason to stop: the topic was
+    /// most likely created by this code. A quarantine that could lose records is only warned about.
     /// </summary>
     private async Task PrepareInternalTopicsAsync(string region, CancellationToken stoppingToken)
     {
-        foreach (var (topic, partitions, configs) in new[]
-        {
-            (InternalTopics.Checkpoints, InternalTopics.CheckpointPartitions, InternalTopics.CheckpointConfigs),
-            (InternalTopics.Quarantine, InternalTopics.QuarantinePartitions, InternalTopics.QuarantineConfigs),
-            (InternalTopics.Topology, InternalTopics.TopologyPartitions, InternalTopics.TopologyConfigs),
-        })
+        foreach (var topic in InternalTopics.All)
         {
             while (true)
             {
                 try
                 {
-                    await catalog.CreateTopicAsync(region, topic, partitions, configs, stoppingToken);
+                    await catalog.CreateTopicAsync(region, topic.Name, topic.Partitions, durability.ReplicationFactor,
+                        InternalTopics.CreationConfigs(topic, durability), stoppingToken);
                     break;
                 }
                 catch (Exception e) when (e is not OperationCanceledException)
                 {
-                    LogInternalTopicUnavailable(e, topic);
+                    LogInternalTopicUnavailable(e, topic.Name);
                     await Task.Delay(InternalTopicsRetry, stoppingToken);
                 }
             }
         }
 
-        await WarnAboutQuarantineConfigsAsync(region, stoppingToken);
-
-        string? lastProblem = null;
+        var bootstrap = clusters.Value.Local.BootstrapServers;
+        var firstPass = true;
+        string? lastReport = null;
         var lastLoggedAt = DateTimeOffset.MinValue;
         while (true)
         {
-            IReadOnlyDictionary<string, string>? configs;
-            try
+            var waiting = new List<string>();
+            foreach (var topic in InternalTopics.All.Where(t => t.Required || firstPass))
             {
-                configs = await catalog.GetTopicConfigsAsync(region, InternalTopics.Checkpoints, stoppingToken);
+                var (problems, why) = await CheckAsync(region, topic, stoppingToken);
+                if (!topic.Required)
+                {
+                    foreach (var problem in problems) LogOptionalTopicMisconfigured(problem.ToString(), InternalTopics.Fix([problem], bootstrap));
+                    continue;
+                }
+                if (why is not null) waiting.Add(why);
+                else if (problems.Count > 0)
+                    waiting.Add($"{string.Join("; ", problems)}. Fix it with: {InternalTopics.Fix(problems, bootstrap)}");
             }
-            catch (Exception e) when (e is not OperationCanceledException)
+            firstPass = false;
+            if (waiting.Count == 0)
             {
-                LogCheckpointConfigsUnreadable(e, InternalTopics.Checkpoints);
+                if (lastReport is not null) LogInternalTopicsFixed();
                 return;
             }
-            var problem = configs is null
-                ? $"topic {InternalTopics.Checkpoints} was created but the cluster does not report it yet"
-                : InternalTopics.CheckpointConfigProblem(configs);
-            if (problem is null)
+            var report = string.Join(" | ", waiting);
+            if (report != lastReport || DateTimeOffset.UtcNow - lastLoggedAt >= ConfigErrorRepeat)
             {
-                if (lastProblem is not null) LogCheckpointTopicFixed(InternalTopics.Checkpoints);
-                return;
-            }
-            if (problem != lastProblem || DateTimeOffset.UtcNow - lastLoggedAt >= ConfigErrorRepeat)
-            {
-                if (configs is null) LogCheckpointTopicNotVisible(problem);
-                else LogCheckpointTopicMisconfigured(problem, InternalTopics.CheckpointConfigFix(clusters.Value.Local.BootstrapServers));
-                lastProblem = problem;
+                LogInternalTopicsMisconfigured(report);
+                lastReport = report;
                 lastLoggedAt = DateTimeOffset.UtcNow;
             }
             await Task.Delay(ConfigCheckRetry, stoppingToken);
         }
     }
 
-    // Unlike a checkpoint topic that is not compacted, a quarantine that expires is not a reason to stop
-    // replicating: say so once, loudly.
-    private async Task WarnAboutQuarantineConfigsAsync(string region, CancellationToken stoppingToken)
+    /// <summary>
+    /// One internal topic's problems; or why it cannot be judged yet (created, not reported yet). A topic
+    /// whose configs or metadata cannot be read has no problems: see <see cref="PrepareInternalTopicsAsync"/>.
+    /// </summary>
+    private async Task<(IReadOnlyList<InternalTopicProblem> Problems, string? Why)> CheckAsync(string region, InternalTopic topic, CancellationToken stoppingToken)
     {
+        IReadOnlyDictionary<string, string>? configs;
         try
         {
-            if (await catalog.GetTopicConfigsAsync(region, InternalTopics.Quarantine, stoppingToken) is { } configs
-                && InternalTopics.QuarantineConfigProblem(configs) is { } problem)
-                LogQuarantineTopicMisconfigured(problem);
+            configs = await catalog.GetTopicConfigsAsync(region, topic.Name, stoppingToken);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
-            LogQuarantineConfigsUnreadable(e, InternalTopics.Quarantine);
+            LogConfigsUnreadable(e, topic.Name);
+            return ([], null);
         }
+        if (configs is null) return ([], $"topic {topic.Name} was created but the cluster does not report it yet");
+        int? replicas = null;
+        if (durability.ReplicationFactor > 0)
+        {
+            try
+            {
+                replicas = await catalog.ReplicationFactorAsync(region, topic.Name, stoppingToken);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                LogReplicationFactorUnreadable(e, topic.Name);
+            }
+        }
+        return (InternalTopics.Problems(topic, configs, replicas, durability), null);
     }
 
     private async Task WaitForSilosAsync(CancellationToken stoppingToken)
@@ -163,19 +178,22 @@ internal sealed partial class ReplicationSupervisor(
     [LoggerMessage(Level = LogLevel.Warning, Message = "Cannot create or read the internal topic {Topic} yet; retrying")]
     private partial void LogInternalTopicUnavailable(Exception e, string topic);
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "Replication is not starting: {Problem}, or checkpoints older than the topic's retention are lost. " +
-        "Fix it with: {Fix}. This silo checks again every few seconds and goes on once it is fixed")]
-    private partial void LogCheckpointTopicMisconfigured(string problem, string fix);
+    [LoggerMessage(Level = LogLevel.Error, Message = "Replication is not starting: {Problems}. " +
+        "This silo checks again every few seconds and goes on once it is fixed")]
+    private partial void LogInternalTopicsMisconfigured(string problems);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Replication is not starting yet: {Problem}; checking again")]
-    private partial void LogCheckpointTopicNotVisible(string problem);
-
-    [LoggerMessage(Level = LogLevel.Information, Message = "Checkpoint topic {Topic} is compacted now; starting replication")]
-    private partial void LogCheckpointTopicFixed(string topic);
+    [LoggerMessage(Level = LogLevel.Information, Message = "The mesh's internal topics are as they must be now; starting replication")]
+    private partial void LogInternalTopicsFixed();
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Cannot read the configs of {Topic} (does this principal have DescribeConfigs on it?); " +
-        "starting replication without checking that it is compacted")]
-    private partial void LogCheckpointConfigsUnreadable(Exception e, string topic);
+        "starting replication without checking them")]
+    private partial void LogConfigsUnreadable(Exception e, string topic);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Cannot read the replication factor of {Topic} from the cluster's metadata; not checking it")]
+    private partial void LogReplicationFactorUnreadable(Exception e, string topic);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Problem}. Fix it with: {Fix}")]
+    private partial void LogOptionalTopicMisconfigured(string problem, string fix);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Region {Region} runs topology version {Version}: {Links}")]
     private partial void LogRunning(string region, long version, string links);
@@ -185,10 +203,4 @@ internal sealed partial class ReplicationSupervisor(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Could not reach the topology grain of {Region}; retrying")]
     private partial void LogPingFailed(Exception e, string region);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Cannot read the configs of {Topic}; not checking how long it keeps quarantined records")]
-    private partial void LogQuarantineConfigsUnreadable(Exception e, string topic);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "{Problem}; set retention.ms=-1 and cleanup.policy=delete on it")]
-    private partial void LogQuarantineTopicMisconfigured(string problem);
 }

@@ -120,6 +120,29 @@ public sealed class ReplicationTuningOptions
     /// consumer can read), <c>gzip</c>, <c>snappy</c>, <c>lz4</c> or <c>zstd</c>.
     /// </summary>
     public string Compression { get; set; } = "none";
+
+    /// <summary>How durable the mesh's own topics (checkpoints, topology, quarantine) must be.</summary>
+    public InternalTopicOptions InternalTopics { get; set; } = new();
+
+    /// <summary>
+    /// How often each link compares the configs of the topics it replicates between its two regions
+    /// (the drift <c>mesh status</c> shows). Default 60 s: describing configs is an admin request per topic.
+    /// </summary>
+    public int TopicConfigCheckIntervalMs { get; set; } = 60_000;
+}
+
+/// <summary>
+/// Replication factor and <c>min.insync.replicas</c> of <c>__mesh_checkpoints</c>, <c>__mesh_topology</c>
+/// and <c>__mesh_quarantine</c>, used when the silo creates them and checked when they exist: replication
+/// does not start on a checkpoint or topology topic less durable than this (the log names the fix).
+/// </summary>
+public sealed class InternalTopicOptions
+{
+    /// <summary>Replicas per partition; -1 (default): the cluster's <c>default.replication.factor</c>, not checked.</summary>
+    public int ReplicationFactor { get; set; } = -1;
+
+    /// <summary><c>min.insync.replicas</c>; unset (default): 2 when <see cref="ReplicationFactor"/> is 3 or more, else the cluster's default, not checked.</summary>
+    public int? MinInsyncReplicas { get; set; }
 }
 
 /// <summary>Each region is its own Orleans cluster.</summary>

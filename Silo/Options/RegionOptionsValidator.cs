@@ -69,6 +69,7 @@ public static class RegionOptionsValidator
             Problem("Mesh:Replication:StartupGraceMs", $"is {options.Replication.StartupGraceMs}", "Use a value from 0 to 600000 (default 30000).");
 
         ValidateProvenance(options, Problem);
+        ValidateInternalTopics(options.Replication, Problem);
 
         var orleans = options.Orleans;
         switch (orleans.Clustering.ToLowerInvariant())
@@ -116,6 +117,21 @@ public static class RegionOptionsValidator
             if (policy.OnBadRecord is not null && !BadRecordActions.TryParse(policy.OnBadRecord, out _))
                 problem($"Mesh:TopicPolicies:{i}:OnBadRecord", $"'{policy.OnBadRecord}' is not a choice", "Use \"quarantine\" or \"stop\", or leave it out to keep the region's.");
         }
+    }
+
+    private static void ValidateInternalTopics(ReplicationTuningOptions replication, Action<string, string, string> problem)
+    {
+        var topics = replication.InternalTopics;
+        if (topics.ReplicationFactor is 0 or < -1 or > 32)
+            problem("Mesh:Replication:InternalTopics:ReplicationFactor", $"is {topics.ReplicationFactor}",
+                "Use the number of replicas the mesh's own topics need (at most the region's brokers; 3 on a production cluster), or -1 for the cluster's default.");
+        if (topics.MinInsyncReplicas is < 1 or > 32)
+            problem("Mesh:Replication:InternalTopics:MinInsyncReplicas", $"is {topics.MinInsyncReplicas}", "Use a value from 1 to the replication factor (2 with 3 replicas), or leave it out.");
+        else if (topics.MinInsyncReplicas is int minInsync && topics.ReplicationFactor > 0 && minInsync > topics.ReplicationFactor)
+            problem("Mesh:Replication:InternalTopics:MinInsyncReplicas", $"is {minInsync}, more than the replication factor {topics.ReplicationFactor}",
+                "Lower it (no write could ever be acknowledged), or raise Mesh:Replication:InternalTopics:ReplicationFactor.");
+        if (replication.TopicConfigCheckIntervalMs is < 1000 or > 3_600_000)
+            problem("Mesh:Replication:TopicConfigCheckIntervalMs", $"is {replication.TopicConfigCheckIntervalMs}", "Use a value from 1000 to 3600000 (default 60000).");
     }
 
     private static string Codecs => string.Join(", ", ProducerCompression.Codecs);

@@ -4,6 +4,7 @@ using System.Net.Http.Json;
 using Confluent.Kafka;
 using ErrorCode = Confluent.Kafka.ErrorCode;
 using Confluent.Kafka.Admin;
+using Mesh.Core.Replication;
 using Mesh.Grains.Ports;
 using Mesh.Kafka.Clients;
 using Microsoft.Extensions.Options;
@@ -14,9 +15,9 @@ namespace Mesh.Kafka.Replication;
 /// Topic metadata through the standard Kafka admin API, one admin client per silo per cluster.
 /// Creation and topic configs go through the admin API too (CreateTopics, DescribeConfigs), except
 /// on the embedded local Kafka, which has neither: its region host's control surface creates topics
-/// and remembers the configs they were created with.
+/// and remembers the configs they were created with (so there every config it reports is one set on the topic).
 /// </summary>
-public sealed class KafkaTopicCatalog(IOptions<KafkaRegionsOptions> regions) : ITopicCatalog, IDisposable
+public sealed class KafkaTopicCatalog(IOptions<KafkaRegionsOptions> regions) : ITopicCatalog, ITopicDescriptions, IDisposable
 {
     private static readonly TimeSpan MetadataTimeout = TimeSpan.FromSeconds(10);
     private readonly ConcurrentDictionary<string, Lazy<IAdminClient>> _admins = new(StringComparer.Ordinal);
@@ -36,12 +37,16 @@ public sealed class KafkaTopicCatalog(IOptions<KafkaRegionsOptions> regions) : I
                 .ToDictionary(t => t.Topic, t => t.Partitions.Count, StringComparer.Ordinal);
         }, cancellationToken);
 
-    public async Task CreateTopicAsync(string region, string topic, int partitions, IReadOnlyDictionary<string, string>? configs, CancellationToken cancellationToken)
+    public Task CreateTopicAsync(string region, string topic, int partitions, IReadOnlyDictionary<string, string>? configs, CancellationToken cancellationToken) =>
+        CreateTopicAsync(region, topic, partitions, replicationFactor: -1, configs, cancellationToken);
+
+    /// <summary>As <see cref="CreateTopicAsync(string, string, int, IReadOnlyDictionary{string, string}?, CancellationToken)"/>, with a replication factor (-1: the cluster's default).</summary>
+    public async Task CreateTopicAsync(string region, string topic, int partitions, int replicationFactor, IReadOnlyDictionary<string, string>? configs, CancellationToken cancellationToken)
     {
         var cluster = regions.Value.Cluster(region);
         if (!string.IsNullOrEmpty(cluster.EmbeddedControl))
         {
-            await CreateOnEmbeddedAsync(cluster.EmbeddedControl, region, topic, partitions, configs, cancellationToken);
+            await CreateOnEmbeddedAsync(cluster.EmbeddedControl, region, topic, partitions, replicationFactor, configs, cancellationToken);
             return;
         }
         try
@@ -50,7 +55,7 @@ public sealed class KafkaTopicCatalog(IOptions<KafkaRegionsOptions> regions) : I
             {
                 Name = topic,
                 NumPartitions = partitions,
-                ReplicationFactor = -1,
+                ReplicationFactor = (short)replicationFactor,
                 Configs = configs is null ? null : new Dictionary<string, string>(configs),
             }]);
         }
@@ -82,6 +87,41 @@ public sealed class KafkaTopicCatalog(IOptions<KafkaRegionsOptions> regions) : I
         }
     }
 
+    public async Task<TopicConfigView?> DescribeConfigsAsync(string region, string topic, CancellationToken cancellationToken)
+    {
+        var cluster = regions.Value.Cluster(region);
+        if (!string.IsNullOrEmpty(cluster.EmbeddedControl))
+            return await GetFromEmbeddedAsync(cluster.EmbeddedControl, region, topic, cancellationToken) is { } remembered
+                ? TopicConfigView.OfTopicLevel(remembered)
+                : null;
+        try
+        {
+            var results = await Admin(region).DescribeConfigsAsync(
+                [new ConfigResource { Type = ResourceType.Topic, Name = topic }],
+                new DescribeConfigsOptions { RequestTimeout = MetadataTimeout });
+            var entries = results.Single().Entries.Values.Where(e => e.Value is not null).ToList();
+            return new TopicConfigView(
+                entries.Where(e => e.Source == ConfigSource.DynamicTopicConfig).ToDictionary(e => e.Name, e => e.Value, StringComparer.Ordinal),
+                entries.ToDictionary(e => e.Name, e => e.Value, StringComparer.Ordinal));
+        }
+        catch (DescribeConfigsException e) when (e.Results.All(r => r.Error.Code == ErrorCode.UnknownTopicOrPart))
+        {
+            return null;
+        }
+    }
+
+    /// <summary>
+    /// The fewest replicas any partition of <paramref name="topic"/> has, from the cluster's metadata; null
+    /// when the topic is not in it. The whole cluster's metadata is asked for: asking for one topic by name
+    /// may create it on a cluster that creates topics on first use.
+    /// </summary>
+    public Task<int?> ReplicationFactorAsync(string region, string topic, CancellationToken cancellationToken) =>
+        Task.Run(() =>
+        {
+            var found = Admin(region).GetMetadata(MetadataTimeout).Topics.FirstOrDefault(t => t.Topic == topic && t.Error.Code == ErrorCode.NoError);
+            return found is null || found.Partitions.Count == 0 ? null : (int?)found.Partitions.Min(p => p.Replicas.Length);
+        }, cancellationToken);
+
     private async Task<IReadOnlyDictionary<string, string>?> GetFromEmbeddedAsync(string control, string region, string topic, CancellationToken cancellationToken)
     {
         var url = $"{control.TrimEnd('/')}/topics/{Uri.EscapeDataString(topic)}";
@@ -96,10 +136,11 @@ public sealed class KafkaTopicCatalog(IOptions<KafkaRegionsOptions> regions) : I
 
     private sealed record EmbeddedTopic(string Name, int Partitions, Dictionary<string, string>? Configs);
 
-    private async Task CreateOnEmbeddedAsync(string control, string region, string topic, int partitions,
+    private async Task CreateOnEmbeddedAsync(string control, string region, string topic, int partitions, int replicationFactor,
         IReadOnlyDictionary<string, string>? configs, CancellationToken cancellationToken)
     {
         var url = $"{control.TrimEnd('/')}/topics/{Uri.EscapeDataString(topic)}?partitions={partitions}"
+            + (replicationFactor > 0 ? $"&replicationFactor={replicationFactor}" : "")
             + string.Concat((configs ?? new Dictionary<string, string>()).Select(c =>
                 $"&config.{Uri.EscapeDataString(c.Key)}={Uri.EscapeDataString(c.Value)}"));
         using var response = await _http.PutAsync(url, content: null, cancellationToken);

@@ -24,12 +24,14 @@ public sealed class MeshSiloConfigurator : ISiloConfigurator
             o.MaxBatchRecords = 25; // several batches per burst, so stops and starts land between them
             o.CheckpointInterval = TimeSpan.FromMilliseconds(200);
             o.DiscoveryInterval = TimeSpan.FromMilliseconds(300);
+            o.TopicConfigCheckInterval = TimeSpan.FromMilliseconds(500);
         });
         silo.Services.AddSingleton(world);
         silo.Services.AddSingleton(TimeProvider.System);
         silo.Services.AddSingleton<ITopologyStore, InMemoryTopologyStore>();
         silo.Services.AddSingleton<IRegionConnections, RecordingRegionConnections>();
         silo.Services.AddSingleton<ITopicCatalog, InMemoryTopicCatalog>();
+        silo.Services.AddSingleton<ITopicDescriptions, InMemoryTopicDescriptions>();
         silo.Services.AddSingleton<ISourceFeeds, InMemorySourceFeeds>();
         silo.Services.AddSingleton<IDestinationLog, InMemoryDestinationLog>();
         silo.Services.AddSingleton<IDestinationLogs, InMemoryDestinationLogs>();

@@ -8,7 +8,7 @@ namespace Mesh.Grains.Tests.InMemory;
 /// records are lost only when a test says so (<see cref="ReplaceCluster"/>, <see cref="LoseRecords"/>).
 /// Thread-safe; readers wait on <see cref="PartitionLog.WaitBeyondAsync"/>.
 /// </summary>
-public sealed class InMemoryKafka
+public sealed partial class InMemoryKafka
 {
     private readonly Dictionary<string, Dictionary<string, PartitionLog[]>> _regions = new(StringComparer.Ordinal);
     // How many times each region's Kafka was replaced: its cluster id is "in-memory-{region}", then "in-memory-{region}#n".

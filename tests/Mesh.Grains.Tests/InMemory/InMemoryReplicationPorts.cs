@@ -104,7 +104,7 @@ public sealed class InMemoryTopicCatalog(MeshWorld world) : ITopicCatalog
 
     public Task CreateTopicAsync(string region, string topic, int partitions, IReadOnlyDictionary<string, string>? configs, CancellationToken cancellationToken)
     {
-        world.Kafka.CreateTopic(region, topic, partitions);
+        world.Kafka.CreateTopic(region, topic, partitions, configs);
         return Task.CompletedTask;
     }
 
