@@ -130,6 +130,7 @@ internal static class StatusCommand
                 completedAt = r.CompletedAt,
             },
             error = t.Error,
+            configDrift = ConfigDriftJson(l, t),
         }),
     };
 
@@ -187,6 +188,8 @@ internal static class StatusCommand
             AnsiConsole.Write(rebuildTable);
         }
 
+        RenderConfigDrift(reports);
+
         var conflicts = reports.SelectMany(r => (r.Conflicts ?? []).Select(c => (r.Region, c))).ToList();
         if (conflicts.Count == 0) return;
         var table = new Table().Title("last-writer-wins topics").AddColumns("region", "topic", "keys", "repairs", "bad versions", "key index", "error");
@@ -200,4 +203,25 @@ internal static class StatusCommand
     private static string Count(long records) => records == 0 ? "0" : $"[yellow]{records:N0}[/]";
 
     private static string UpDown(bool up) => up ? "[green]up[/]" : "[red]down[/]";
+
+    // Config drift: the topic configs a link copies (retention, cleanup policy...) that differ between its two regions.
+
+    /// <summary>Per copied config that differs: the key and each region's value (null: not set there).</summary>
+    private static object[] ConfigDriftJson(LinkStatus link, TopicLinkStatus topic) =>
+        [.. (topic.ConfigDrift ?? []).Select(d => new
+        {
+            key = d.Key,
+            values = new Dictionary<string, string?> { [link.Source] = d.SourceValue, [link.Destination] = d.DestinationValue },
+        })];
+
+    private static void RenderConfigDrift(IReadOnlyList<RegionReport> reports)
+    {
+        var drift = reports.SelectMany(r => r.AllLinks).SelectMany(l => l.Link.Topics.SelectMany(t => (t.ConfigDrift ?? []).Select(d => (l.Link, t.Topic, d)))).ToList();
+        if (drift.Count == 0) return;
+        var table = new Table().Title("config drift (topic configs that differ between a link's regions)").AddColumns("link", "topic", "config", "source value", "destination value");
+        foreach (var (link, topic, d) in drift)
+            table.AddRow(Markup.Escape($"{link.Source} -> {link.Destination}"), Markup.Escape(topic), Markup.Escape(d.Key),
+                Markup.Escape($"{link.Source}: {d.SourceValue ?? "(not set)"}"), Markup.Escape($"{link.Destination}: {d.DestinationValue ?? "(not set)"}"));
+        AnsiConsole.Write(table);
+    }
 }

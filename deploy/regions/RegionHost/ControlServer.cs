@@ -19,6 +19,8 @@ namespace Mesh.RegionHost;
 /// <item><c>PUT /topics/{name}?partitions=N[&amp;replicationFactor=R][&amp;config.KEY=VALUE...]</c> creates a topic
 /// with topic configs (e.g. <c>config.cleanup.policy=compact</c>); an existing topic keeps its configs.</item>
 /// <item><c>GET /topics</c> and <c>GET /topics/{name}</c> report partitions and configs (404: unknown topic).</item>
+/// <item><c>PATCH /topics/{name}/configs?config.KEY=VALUE...</c> alters a topic's configs (an empty value removes one), as
+/// IncrementalAlterConfigs would; the configs are remembered, not applied.</item>
 /// </list>
 /// </summary>
 public sealed partial class ControlServer : IAsyncDisposable
@@ -71,6 +73,15 @@ public sealed partial class ControlServer : IAsyncDisposable
         }));
 
         app.MapPut("/topics/{name}", (string name, HttpRequest request) => PutTopic(name, request.Query));
+        app.MapPatch("/topics/{name}/configs", (string name, HttpRequest request) =>
+        {
+            if (!TryParseConfigs(request.Query, out var changes, out var error) || changes.Count == 0)
+                return Error(StatusCodes.Status400BadRequest, (error.Length > 0 ? error + " " : "") + "Usage: PATCH /topics/{name}/configs?config.KEY=VALUE[&config.KEY2=...] (an empty VALUE removes the config)");
+            if (_cluster.AlterTopicConfigs(name, changes) is not { } altered)
+                return Error(StatusCodes.Status404NotFound, $"no topic '{name}' in region {_region} (created here or found by a PUT)");
+            Log.Info(_region, $"topic '{name}' configs altered: {string.Join(", ", changes.Select(c => $"{c.Key}={c.Value}"))}");
+            return Results.Json(Describe(altered));
+        });
         app.MapGet("/topics", () => Results.Json(new { topics = _cluster.Topics.Select(Describe) }));
         app.MapGet("/topics/{name}", (string name) => _cluster.Topic(name) is { } topic
             ? Results.Json(Describe(topic))

@@ -101,6 +101,25 @@ public sealed class MockCluster : IDisposable
         lock (_gate) return _topics.GetValueOrDefault(name);
     }
 
+    /// <summary>
+    /// Sets configs of a known topic, or removes those given an empty value (back to the cluster's
+    /// default), as <c>kafka-configs.sh --alter</c> does; null when the topic is not known here.
+    /// </summary>
+    public TopicInfo? AlterTopicConfigs(string name, IReadOnlyDictionary<string, string> changes)
+    {
+        lock (_gate)
+        {
+            if (!_topics.TryGetValue(name, out var topic)) return null;
+            var configs = new Dictionary<string, string>(topic.Configs, StringComparer.Ordinal);
+            foreach (var (key, value) in changes)
+            {
+                if (value.Length == 0) configs.Remove(key);
+                else configs[key] = value;
+            }
+            return _topics[name] = topic with { Configs = configs };
+        }
+    }
+
     public BrokerState SetBrokerUp(int id, bool up)
     {
         lock (_gate)
