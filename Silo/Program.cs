@@ -34,6 +34,12 @@ if (args.Contains("--help") || args.Contains("-h"))
           Mesh:TopicPolicies:<i>:Compression  that entry's codec, instead of Mesh:Replication:Compression
           Mesh:TopicPolicies:<i>:OnBadRecord  that entry's bad-record action, instead of Mesh:Replication:OnBadRecord
           Mesh:Replication:OnBadRecord   a record the mesh cannot take: quarantine (default) | stop
+          Mesh:Replication:InternalTopics:ReplicationFactor  replicas of the mesh's own topics
+                                         (-1, default: the cluster's default.replication.factor)
+          Mesh:Replication:InternalTopics:MinInsyncReplicas  their min.insync.replicas (default 2
+                                         when the replication factor is 3 or more)
+          Mesh:Replication:TopicConfigCheckIntervalMs  how often links compare topic configs between
+                                         regions (config drift in 'mesh status'; default 60000)
           Mesh:Provenance:Key            the mesh key (secret: set it through the environment,
                                          MESH_Mesh__Provenance__Key); empty: unsigned provenance
           Mesh:Provenance:AdditionalKey  a second key accepted (not used to sign) during a rotation
