@@ -116,6 +116,7 @@ public sealed partial class LinkGrain(
         }
         var stopped = (await Task.WhenAll(topics.Select(t => StopTopicAsync(t.Item1, t.Item2)))).Sum();
         _topics.Clear();
+        _configChecks.Clear();
         _assignment = null;
         DeactivateOnIdle();
         return stopped;

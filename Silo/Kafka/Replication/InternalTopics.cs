@@ -75,12 +75,13 @@ public static class InternalTopics
         if (topic.Compacted && policy != "compact")
             problems.Add(new(topic.Name, "cleanup.policy", policy, "compact",
                 "only its latest record per key matters, and deletion by time or size would throw away the record of a key that has been quiet for longer than the retention"));
-        if (!topic.Compacted && QuarantineConfigProblem(configs) is { } keeping)
+        if (!topic.Compacted && QuarantineConfigProblem(configs) is not null)
         {
             if (policy.Contains("compact", StringComparison.Ordinal))
-                problems.Add(new(topic.Name, "cleanup.policy", policy, "delete", keeping));
+                problems.Add(new(topic.Name, "cleanup.policy", policy, "delete", "compaction would keep one record per key and drop the rest"));
             else
-                problems.Add(new(topic.Name, "retention.ms", configs.GetValueOrDefault("retention.ms") ?? "(the cluster's default)", "-1", keeping));
+                problems.Add(new(topic.Name, "retention.ms", configs.GetValueOrDefault("retention.ms") ?? "(the cluster's default)", "-1",
+                    "quarantined records would expire before anyone replays them"));
         }
 
         if (durability.RequiredMinInsyncReplicas is int wanted)
