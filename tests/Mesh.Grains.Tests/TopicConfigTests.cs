@@ -13,7 +13,7 @@ public sealed class TopicConfigCluster() : MeshCluster("d", silos: 1);
 public sealed class TopicConfigTests(TopicConfigCluster mesh) : IClassFixture<TopicConfigCluster>
 {
     private const string Topic = "profiles";
-    private static readonly TimeSpan Within = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan Within = TimeSpan.FromSeconds(60);
 
     [Fact]
     public async Task A_created_target_copies_the_source_configs_and_a_later_change_shows_as_drift()
