@@ -299,6 +299,15 @@ public sealed partial class DeployFilesTests
             .SelectMany(i => i.Args.Split(' ', StringSplitOptions.RemoveEmptyEntries).SkipLast(1)).ToList();
         foreach (var source in copied)
             Assert.True(File.Exists(Path.Combine(Root, source)) || Directory.Exists(Path.Combine(Root, source)), $"the Dockerfile copies {source}, which the repository does not have");
+        // BuildKit reads Dockerfile.dockerignore beside the Dockerfile: it must not leave out what is copied.
+        var ignored = File.ReadAllLines(Path.Combine(Deploy, "Dockerfile.dockerignore"))
+            .Select(l => l.Trim()).Where(l => l.Length > 0 && !l.StartsWith('#')).ToList();
+        foreach (var source in copied)
+        {
+            var segments = source.TrimEnd('/').Split('/');
+            Assert.True(!ignored.Any(pattern => segments.Contains(pattern.Replace("**/", "")) && (pattern.StartsWith("**/", StringComparison.Ordinal) || segments[0] == pattern)),
+                $"the Dockerfile copies {source}, which Dockerfile.dockerignore leaves out of the build context");
+        }
         foreach (var project in ProjectClosure(Path.Combine(Root, "Silo", "Mesh.Silo.csproj")))
         {
             var relative = Path.GetRelativePath(Root, Path.GetDirectoryName(project)!).Replace('\\', '/') + "/";
