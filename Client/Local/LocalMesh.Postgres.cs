@@ -23,6 +23,9 @@ public sealed partial class LocalMesh
         foreach (var region in state.Regions) server.CreateDatabase(postgres.Port, region.Database);
     }
 
+    /// <summary>A free TCP port on 127.0.0.1 below the ephemeral range (as the mesh's own ports are picked).</summary>
+    public static int FreePort() => FreePorts(1)[0];
+
     /// <summary>Stops the mesh's PostgreSQL (fast shutdown); the silos keep running and reconnect when it is back.</summary>
     public void StopPostgres() => PostgresServer.Stop();
 
