@@ -44,7 +44,8 @@ public sealed partial class SpreadGrain(ILogger<SpreadGrain> logger) : Grain, IS
                 .ToList();
             // Unsettled: a replicator that does not answer, or is (re)starting, maybe because it is moving now.
             if (partitions.Count == 0 || partitions.Any(p => p.Partition.Silo is null || p.Partition.State == ReplicationState.Starting)) return;
-            var placements = partitions.Select(p => new ReplicatorPlacement(
+            // A stopped replicator (an error an operator must see) stays where it is, and is not counted.
+            var placements = partitions.Where(p => p.Partition.State != ReplicationState.Stopped).Select(p => new ReplicatorPlacement(
                 GrainKeys.Partition(p.Link.Source, p.Link.Destination, p.Topic, p.Partition.Partition),
                 $"{p.Link.Source}->{p.Link.Destination}|{p.Topic}", p.Partition.Silo!)).ToList();
             var moves = ReplicatorSpread.Plan(silos.Keys, placements);
