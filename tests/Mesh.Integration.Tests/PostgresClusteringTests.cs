@@ -1,6 +1,7 @@
 using Mesh.Client.Local;
 using Mesh.Integration.Tests.Infrastructure;
 using Mesh.Silo.Hosting.Clustering;
+using Mesh.Silo.Options;
 using Npgsql;
 using Xunit.Abstractions;
 
@@ -146,5 +147,29 @@ public sealed class PostgresClusteringTests(ITestOutputHelper output)
             insert.Parameters.AddWithValue("DeploymentId", "mesh-test");
             Assert.Equal(expected, Convert.ToInt32(await insert.ExecuteScalarAsync()));
         }
+    }
+
+    [Fact]
+    public void Adonet_settings_are_checked_before_anything_starts_and_the_connection_string_is_never_quoted()
+    {
+        var region = new RegionOptions { Region = "us-east", Kafka = { BootstrapServers = "127.0.0.1:9092" } };
+        region.Orleans.Clustering = "adonet";
+        region.Orleans.AdoNet.Invariant = "MySql";
+        var problems = RegionOptionsValidator.Validate(region);
+        Assert.Contains(problems, p => p.StartsWith("Mesh:Orleans:AdoNet:Invariant", StringComparison.Ordinal));
+        Assert.Contains(problems, p => p.StartsWith("Mesh:Orleans:AdoNet:ConnectionString", StringComparison.Ordinal) && p.Contains("is missing"));
+
+        region.Orleans.AdoNet.Invariant = "Npgsql";
+        region.Orleans.AdoNet.ConnectionString = "Database=mesh_us_east;Username=mesh;Password=marker-secret-4711";
+        region.Orleans.AdvertisedAddress = "not-an-address";
+        problems = RegionOptionsValidator.Validate(region);
+        Assert.Contains(problems, p => p.StartsWith("Mesh:Orleans:AdoNet:ConnectionString", StringComparison.Ordinal) && p.Contains("no Host"));
+        Assert.Contains(problems, p => p.StartsWith("Mesh:Orleans:AdvertisedAddress", StringComparison.Ordinal));
+        Assert.DoesNotContain(problems, p => p.Contains("marker-secret-4711"));
+        Assert.DoesNotContain("marker-secret-4711", MembershipSchema.Describe("Host=db;Database=mesh_us_east;Password=marker-secret-4711"));
+
+        region.Orleans.AdoNet.ConnectionString = "Host=db;Port=5432;Database=mesh_us_east;Username=mesh";
+        region.Orleans.AdvertisedAddress = "10.0.0.5";
+        Assert.Empty(RegionOptionsValidator.Validate(region));
     }
 }
