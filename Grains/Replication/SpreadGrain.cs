@@ -20,15 +20,12 @@ public sealed partial class SpreadGrain(ILogger<SpreadGrain> logger) : Grain, IS
 {
     private static readonly TimeSpan Round = TimeSpan.FromSeconds(5);
     private IGrainTimer? _timer;
-    private SpreadReport? _last;
 
     public Task EnsureRunningAsync()
     {
         _timer ??= this.RegisterGrainTimer(SpreadAsync, new GrainTimerCreationOptions { DueTime = Round, Period = Round, KeepAlive = true });
         return Task.CompletedTask;
     }
-
-    public Task<SpreadReport?> GetLastAsync() => Task.FromResult(_last);
 
     private async Task SpreadAsync(CancellationToken cancellationToken)
     {
@@ -70,7 +67,6 @@ public sealed partial class SpreadGrain(ILogger<SpreadGrain> logger) : Grain, IS
                     RequestContext.Remove(IPlacementDirector.PlacementHintKey);
                 }
             }
-            _last = new SpreadReport(DateTimeOffset.UtcNow, moves.Count, before, after);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
