@@ -37,7 +37,9 @@ public sealed record PartitionStatus(
     // Set while the partition re-reads its source from the start into a destination that lost its data (and after, until the next restart).
     [property: Id(17)] RebuildStatus? Rebuild = null,
     // Stopped because the destination lost records: 'mesh region rebuild' refills it.
-    [property: Id(18)] bool NeedsRebuild = false);
+    [property: Id(18)] bool NeedsRebuild = false,
+    // The silo the replicator runs on (its silo endpoint, "127.0.0.1:11111"); null when it did not answer.
+    [property: Id(19)] string? Silo = null);
 
 /// <summary>
 /// A partition refilling its destination from the start of its source: why, since when, and how far.
@@ -127,4 +129,6 @@ public sealed record RegionStatus(
     [property: Id(2)] long TopologyVersion = 0,
     [property: Id(3)] string? TopologyName = null,
     [property: Id(4)] IReadOnlyList<LinkStatus>? PushLinks = null,
-    [property: Id(5)] IReadOnlyList<ConflictTopicStatus>? Conflicts = null);
+    [property: Id(5)] IReadOnlyList<ConflictTopicStatus>? Conflicts = null,
+    // Partition replicators (pull and push links) per silo endpoint, as the replicators themselves report it.
+    [property: Id(6)] IReadOnlyDictionary<string, int>? PartitionsPerSilo = null);

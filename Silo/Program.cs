@@ -1,5 +1,6 @@
 using Mesh.Kafka.Native;
 using Mesh.Silo.Hosting;
+using Mesh.Silo.Hosting.Clustering;
 using Mesh.Silo.Options;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -45,8 +46,15 @@ if (args.Contains("--help") || args.Contains("-h"))
           Mesh:Provenance:AdditionalKey  a second key accepted (not used to sign) during a rotation
           Mesh:Provenance:Untrusted      a header the mesh cannot trust: local (default) | strict
           Mesh:Provenance:UntrustedHeader  keep (default, as mesh.provenance.untrusted) | strip
-          Mesh:Orleans:Clustering        localhost | adonet
-          Mesh:Orleans:SiloPort / GatewayPort / ClusterId / ServiceId / PrimarySiloPort
+          Mesh:Orleans:Clustering        localhost (silos on this machine, joining the first) |
+                                         adonet (membership in PostgreSQL: any silo may die)
+          Mesh:Orleans:SiloPort / GatewayPort / ClusterId / ServiceId / PrimarySiloPort (localhost)
+          Mesh:Orleans:AdoNet:ConnectionString  the region's PostgreSQL database (adonet); the silo
+                                         creates the membership tables in it when they are missing.
+                                         Holds a password? Set it through the environment.
+          Mesh:Orleans:AdoNet:Invariant  Npgsql (default, the only one supported)
+          Mesh:Orleans:AdvertisedAddress the address other silos and clients reach this one at
+                                         (adonet; default 127.0.0.1)
         """);
     return 0;
 }
@@ -92,6 +100,12 @@ if (problems.Count > 0)
     Console.Error.WriteLine($"Invalid region configuration ({problems.Count} problem{(problems.Count == 1 ? "" : "s")}):");
     foreach (var problem in problems) Console.Error.WriteLine($"  - {problem}");
     return 2;
+}
+
+if (region.Orleans.Clustering.Equals("adonet", StringComparison.OrdinalIgnoreCase))
+{
+    var applied = await MembershipDatabase.PrepareAsync(region.Orleans.AdoNet.ConnectionString, TimeSpan.FromSeconds(30));
+    if (applied != 0) return applied;
 }
 
 KafkaNative.EnsureLoaded();

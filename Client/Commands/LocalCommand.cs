@@ -14,6 +14,7 @@ internal static class LocalCommand
         local.Subcommands.Add(Down());
         local.Subcommands.Add(Kill());
         local.Subcommands.Add(Start());
+        local.Subcommands.Add(AddSilo());
         return local;
     }
 
@@ -28,24 +29,34 @@ internal static class LocalCommand
         var partitions = new Option<int>("--partitions") { Description = "Partitions of each topic created", DefaultValueFactory = _ => 8 };
         var topics = new Option<string>("--topics") { Description = "Comma-separated topics to create in every region", DefaultValueFactory = _ => "orders" };
         var silos = new Option<int>("--silos") { Description = "Silos per region (one Orleans cluster per region; replicators spread over its silos)", DefaultValueFactory = _ => 1 };
+        var clustering = new Option<string>("--clustering")
+        {
+            Description = "How each region's silos form their cluster: localhost (default: the others join the first silo, which must stay up) or " +
+                          "postgres (one local PostgreSQL server for the mesh, a database per region: any silo can die, the first included, and 'add-silo' adds more)",
+            DefaultValueFactory = _ => LocalClustering.Localhost,
+        };
+        clustering.AcceptOnlyFromAmong(LocalClustering.Localhost, LocalClustering.Postgres);
         var timeout = new Option<int>("--timeout") { Description = "Seconds to wait for every link to replicate", DefaultValueFactory = _ => 180 };
         var dir = CommonOptions.Dir();
         var command = new Command("up", "Start every region (Kafka, then silo) in full-mesh active-active replication (or the pattern or topology given), create the topics everywhere, and wait until every link replicates. Prints each region's bootstrap servers and writes them to <dir>/<region>/bootstrap; the topology the silos start from is <dir>/topology.yaml.")
         {
-            regions, pattern, hub, primary, topologyFile, brokers, partitions, topics, silos, timeout, dir,
+            regions, pattern, hub, primary, topologyFile, brokers, partitions, topics, silos, clustering, timeout, dir,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
             var mesh = new LocalMesh(parse.GetValue(dir)!, line => AnsiConsole.MarkupLineInterpolated($"[grey]{line}[/]"));
             var plan = Plan(CommonOptions.SplitList(parse.GetValue(regions)), parse.GetValue(pattern), parse.GetValue(hub), parse.GetValue(primary), parse.GetValue(topologyFile));
             var state = await mesh.UpAsync(plan, parse.GetValue(brokers), parse.GetValue(partitions),
-                CommonOptions.SplitList(parse.GetValue(topics)), TimeSpan.FromSeconds(parse.GetValue(timeout)), cancellationToken, parse.GetValue(silos));
+                CommonOptions.SplitList(parse.GetValue(topics)), TimeSpan.FromSeconds(parse.GetValue(timeout)), cancellationToken, parse.GetValue(silos),
+                parse.GetValue(clustering)!);
             // Plain lines, never wrapped, so scripts and people can copy the bootstrap servers.
             var width = state.Regions.Max(r => r.Id.Length);
             foreach (var region in state.Regions)
                 Console.WriteLine($"{region.Id.PadRight(width)}  bootstrap {mesh.Bootstrap(region.Id)}  (in {mesh.Paths.BootstrapFile(region.Id)}; silo gateways {string.Join(", ", region.Silos.Select(s => $"127.0.0.1:{s.GatewayPort}"))})");
             foreach (var link in state.Links)
                 Console.WriteLine($"link {link.From} -> {link.To} carries records from {string.Join(", ", link.Origins)}{(link.Push ? $" (push: runs in {link.From})" : "")}");
+            if (state.Postgres is { } postgres)
+                Console.WriteLine($"membership: PostgreSQL on 127.0.0.1:{postgres.Port} (data in {postgres.DataDir}), one database per region ({string.Join(", ", state.Regions.Select(r => r.Database))})");
             Console.WriteLine($"topology version {state.TopologyVersion} in {mesh.Paths.TopologyFile}: to change it, edit a copy, raise its version and 'mesh topology apply <copy> --dir {mesh.Paths.Root}'");
             AnsiConsole.MarkupLineInterpolated($"[green]{state.Regions.Count} regions replicating[/] topics {string.Join(", ", state.Topics)}, {state.Topology}. Stop with: mesh local down --dir {mesh.Paths.Root}");
             return 0;
@@ -74,7 +85,7 @@ internal static class LocalCommand
     private static Command Down()
     {
         var dir = CommonOptions.Dir();
-        var command = new Command("down", "Stop every process of the local mesh (silos first, then Kafka); nothing is left running") { dir };
+        var command = new Command("down", "Stop every process of the local mesh (silos first, then Kafka, then its PostgreSQL if it has one); nothing is left running") { dir };
         command.SetAction(async (parse, _) =>
         {
             var mesh = new LocalMesh(parse.GetValue(dir)!);
@@ -89,7 +100,7 @@ internal static class LocalCommand
     {
         var region = new Argument<string>("region") { Description = "Region to kill" };
         var silo = new Option<bool>("--silo") { Description = "Kill only the region's silos" };
-        var instance = new Option<int?>("--instance") { Description = "With --silo: only this silo of the region (1 is the first)" };
+        var instance = new Option<int?>("--instance") { Description = "With --silo: only this silo of the region (1 is the first; under postgres clustering any of them, the first included, can die alone)" };
         var kafka = new Option<bool>("--kafka") { Description = "Kill only the region's Kafka host (its embedded Kafka loses its data)" };
         var dir = CommonOptions.Dir();
         var command = new Command("kill", "SIGKILL a region's processes: all of them, or only its silos (or one of them) or its Kafka host") { region, silo, instance, kafka, dir };
@@ -114,12 +125,31 @@ internal static class LocalCommand
     {
         var region = new Argument<string>("region") { Description = "Region to start" };
         var dir = CommonOptions.Dir();
-        var command = new Command("start", "Start whatever of a region is not running (its Kafka host, its silo)") { region, dir };
+        var command = new Command("start", "Start whatever of a region is not running (the mesh's PostgreSQL, its Kafka host, the silos that are down; under localhost clustering all silos when the first is down)") { region, dir };
         command.SetAction(async (parse, cancellationToken) =>
         {
             var mesh = new LocalMesh(parse.GetValue(dir)!, line => AnsiConsole.MarkupLineInterpolated($"[grey]{line}[/]"));
             var started = await mesh.StartAsync(parse.GetValue(region)!, cancellationToken);
             Console.WriteLine(started.Count == 0 ? "Everything was already running." : $"Started {string.Join(", ", started)}.");
+            return 0;
+        });
+        return command;
+    }
+
+    private static Command AddSilo()
+    {
+        var region = new Argument<string>("region") { Description = "Region to add a silo to" };
+        var timeout = new Option<int>("--timeout") { Description = "Seconds to wait for the new silo to answer", DefaultValueFactory = _ => 120 };
+        var dir = CommonOptions.Dir();
+        var command = new Command("add-silo", "Start one more silo in a running region, on new ports (its instance is the highest so far plus one). " +
+                                              "The region's replicators spread over it within seconds; 'mesh status' shows partitions per silo.") { region, timeout, dir };
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            var mesh = new LocalMesh(parse.GetValue(dir)!, line => AnsiConsole.MarkupLineInterpolated($"[grey]{line}[/]"));
+            var name = parse.GetValue(region)!;
+            var silo = await mesh.AddSiloAsync(name, TimeSpan.FromSeconds(parse.GetValue(timeout)), cancellationToken);
+            Console.WriteLine($"{name}: silo {silo.Instance} answering, gateway 127.0.0.1:{silo.GatewayPort} (silo port {silo.SiloPort}; log {mesh.Paths.SiloLog(name, silo.Instance)}). " +
+                              $"Stop it with: mesh local kill {name} --silo --instance {silo.Instance} --dir {mesh.Paths.Root}");
             return 0;
         });
         return command;

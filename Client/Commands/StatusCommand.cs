@@ -12,7 +12,8 @@ internal static class StatusCommand
 {
     public sealed record RegionReport(string Region, bool KafkaUp, int SilosUp, int Silos, bool Reachable, string? Error, IReadOnlyList<LinkStatus> Links,
         long TopologyVersion = 0, string? TopologyName = null, IReadOnlyList<LinkStatus>? PushLinks = null,
-        IReadOnlyList<ConflictTopicStatus>? Conflicts = null)
+        IReadOnlyList<ConflictTopicStatus>? Conflicts = null, IReadOnlyDictionary<string, int>? PartitionsPerSilo = null,
+        IReadOnlyDictionary<string, string>? SiloNames = null)
     {
         public bool SiloUp => SilosUp > 0;
 
@@ -28,7 +29,7 @@ internal static class StatusCommand
     {
         var dir = CommonOptions.Dir();
         var json = CommonOptions.Json();
-        var command = new Command("status", "Show each region (up/down, the topology version it runs) and each inbound link per topic: state (replicating, starting, paused, stopped), records replicated, records quarantined (the region could not take them; they are kept in its __mesh_quarantine topic, see 'mesh quarantine'), records expired (the source's retention dropped them before they were replicated), lag in records, latest end-to-end replication latency, error; and the partitions being rebuilt (re-reading their source into a region that lost its data) with their progress. Exit code 0: all up; 3: a region's Kafka or one of its silos is down, the region is unreachable, or it runs an older topology version than another; 4: a link or topic is stopped by an error (a paused link is not)") { dir, json };
+        var command = new Command("status", "Show each region (up/down, the topology version it runs, how many partition replicators run on each of its silos: partitionsPerSilo in --json) and each inbound link per topic: state (replicating, starting, paused, stopped), records replicated, records quarantined (the region could not take them; they are kept in its __mesh_quarantine topic, see 'mesh quarantine'), records expired (the source's retention dropped them before they were replicated), lag in records, latest end-to-end replication latency, error; and the partitions being rebuilt (re-reading their source into a region that lost its data) with their progress. Exit code 0: all up; 3: a region's Kafka or one of its silos is down, the region is unreachable, or it runs an older topology version than another; 4: a link or topic is stopped by an error (a paused link is not)") { dir, json };
         command.SetAction(async (parse, cancellationToken) =>
         {
             var mesh = new LocalMesh(parse.GetValue(dir)!);
@@ -56,7 +57,8 @@ internal static class StatusCommand
                 await using var connection = await mesh.ConnectAsync(region.Id, TimeSpan.FromSeconds(10), cancellationToken);
                 var status = await connection.GetStatusAsync(TimeSpan.FromSeconds(15));
                 return new RegionReport(region.Id, kafkaUp, silosUp, region.Silos.Count, true, null, status.InboundLinks, status.TopologyVersion, status.TopologyName,
-                    status.PushLinks ?? [], status.Conflicts ?? []);
+                    status.PushLinks ?? [], status.Conflicts ?? [], status.PartitionsPerSilo ?? new Dictionary<string, int>(),
+                    region.Silos.ToDictionary(s => $"127.0.0.1:{s.SiloPort}", s => $"silo {s.Instance}"));
             }
             catch (Exception e) when (e is IOException or TimeoutException or OrleansException)
             {
@@ -80,6 +82,8 @@ internal static class StatusCommand
             topologyVersion = r.Reachable ? r.TopologyVersion : (long?)null,
             topologyName = r.TopologyName,
             topologyNote = r.Reachable ? TopologyCommand.Behind(r.TopologyVersion, NewestVersion(reports)) : null,
+            // Partition replicators per silo (its silo endpoint), as the replicators report where they run.
+            partitionsPerSilo = r.PartitionsPerSilo ?? new Dictionary<string, int>(),
             links = r.Links.Select(LinkJson),
             // Links this region runs into other regions (push mode: the destination cannot reach it).
             pushLinks = (r.PushLinks ?? []).Select(LinkJson),
@@ -137,12 +141,13 @@ internal static class StatusCommand
     private static void Render(IReadOnlyList<RegionReport> reports)
     {
         var newest = NewestVersion(reports);
-        var regions = new Table().Title("regions").AddColumns("region", "kafka", "silos", "topology", "note");
+        var regions = new Table().Title("regions").AddColumns("region", "kafka", "silos", "topology", "partitions per silo", "note");
         foreach (var r in reports)
         {
             var behind = r.Reachable ? TopologyCommand.Behind(r.TopologyVersion, newest) : null;
             regions.AddRow(Markup.Escape(r.Region), UpDown(r.KafkaUp), $"{UpDown(r.SiloUp && r.Reachable)} ({r.SilosUp}/{r.Silos})",
                 !r.Reachable ? "?" : r.TopologyVersion == 0 ? "none" : Markup.Escape($"v{r.TopologyVersion} {r.TopologyName}"),
+                Markup.Escape(PerSilo(r)),
                 behind is not null ? $"[yellow]{Markup.Escape(behind)}[/]" : Markup.Escape(r.Error ?? ""));
         }
         AnsiConsole.Write(regions);
@@ -200,6 +205,11 @@ internal static class StatusCommand
     }
 
     // Quarantined and expired records need an operator's look, so any of them stands out.
+    // "silo 1 (127.0.0.1:11111) 16, silo 2 (...) 16": the local silo's instance where the mesh knows it.
+    private static string PerSilo(RegionReport r) =>
+        string.Join(", ", (r.PartitionsPerSilo ?? new Dictionary<string, int>()).Select(p =>
+            $"{(r.SiloNames?.GetValueOrDefault(p.Key) is { } name ? $"{name} ({p.Key})" : p.Key)}: {p.Value}"));
+
     private static string Count(long records) => records == 0 ? "0" : $"[yellow]{records:N0}[/]";
 
     private static string UpDown(bool up) => up ? "[green]up[/]" : "[red]down[/]";

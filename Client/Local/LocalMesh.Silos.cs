@@ -46,14 +46,24 @@ public sealed partial class LocalMesh
                 ["Connections"] = connections,
                 ["Topology"] = new JsonObject { ["File"] = Path.Combine(Paths.Root, region.TopologyFile) },
                 ["Replication"] = new JsonObject { ["MinimumSilos"] = region.Silos.Count },
-                ["Orleans"] = new JsonObject
-                {
-                    ["Clustering"] = "localhost",
-                    ["ClusterId"] = region.ClusterId,
-                    ["SiloPort"] = silo.SiloPort,
-                    ["GatewayPort"] = silo.GatewayPort,
-                    ["PrimarySiloPort"] = silo.Instance == 1 ? null : region.Silos[0].SiloPort,
-                },
+                ["Orleans"] = state.Postgres is { } postgres
+                    ? new JsonObject
+                    {
+                        // Any silo may die, the first included: membership lives in the region's database.
+                        ["Clustering"] = "adonet",
+                        ["ClusterId"] = region.ClusterId,
+                        ["SiloPort"] = silo.SiloPort,
+                        ["GatewayPort"] = silo.GatewayPort,
+                        ["AdoNet"] = new JsonObject { ["Invariant"] = "Npgsql", ["ConnectionString"] = LocalPostgres.ConnectionString(postgres.Port, region.Database) },
+                    }
+                    : new JsonObject
+                    {
+                        ["Clustering"] = "localhost",
+                        ["ClusterId"] = region.ClusterId,
+                        ["SiloPort"] = silo.SiloPort,
+                        ["GatewayPort"] = silo.GatewayPort,
+                        ["PrimarySiloPort"] = silo.Instance == region.Silos[0].Instance ? null : region.Silos[0].SiloPort,
+                    },
             },
         };
     }

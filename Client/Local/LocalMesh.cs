@@ -28,22 +28,25 @@ public sealed partial class LocalMesh(string dir, Action<string>? progress = nul
 
     /// <summary>Starts every region in a full mesh, creates the topics everywhere and waits until every link replicates them.</summary>
     public Task<LocalMeshState> UpAsync(IReadOnlyList<string> regions, int brokers, int partitions, IReadOnlyList<string> topics,
-        TimeSpan readyTimeout, CancellationToken cancellationToken = default, int silosPerRegion = 1)
+        TimeSpan readyTimeout, CancellationToken cancellationToken = default, int silosPerRegion = 1, string clustering = LocalClustering.Localhost)
     {
         ValidateUp(regions, brokers, partitions, topics, silosPerRegion);
-        return UpAsync(LocalTopologyPlan.FullMesh(regions), brokers, partitions, topics, readyTimeout, cancellationToken, silosPerRegion);
+        return UpAsync(LocalTopologyPlan.FullMesh(regions), brokers, partitions, topics, readyTimeout, cancellationToken, silosPerRegion, clustering);
     }
 
     /// <summary>Starts every region of <paramref name="plan"/>, creates the topics everywhere and waits until every link replicates them.</summary>
     public async Task<LocalMeshState> UpAsync(LocalTopologyPlan plan, int brokers, int partitions, IReadOnlyList<string> topics,
-        TimeSpan readyTimeout, CancellationToken cancellationToken = default, int silosPerRegion = 1)
+        TimeSpan readyTimeout, CancellationToken cancellationToken = default, int silosPerRegion = 1, string clustering = LocalClustering.Localhost)
     {
         var regions = plan.Regions;
         ValidateUp(regions, brokers, partitions, topics, silosPerRegion);
+        if (!LocalClustering.IsValid(clustering))
+            throw new MeshCommandException($"--clustering must be {LocalClustering.Localhost} or {LocalClustering.Postgres}, not '{clustering}'.", 2);
         if (LocalMeshState.TryLoad(Paths.Root) is { } existing && existing.Regions.Any(r => IsKafkaRunning(r.Id) || IsSiloRunning(r.Id)))
             throw new MeshCommandException($"A local mesh is already running in {Paths.Root} ({string.Join(", ", existing.Regions.Select(r => r.Id))}). Run 'mesh local down --dir {Paths.Root}' first, or use another --dir.");
 
-        var ports = new Queue<int>(FreePorts(regions.Count * silosPerRegion * 2));
+        var ports = new Queue<int>(FreePorts(regions.Count * silosPerRegion * 2 + 1));
+        var postgres = clustering == LocalClustering.Postgres ? new LocalPostgresState(ports.Dequeue(), PostgresServer.DataDir) : null;
         var state = new LocalMeshState
         {
             Regions = [.. regions.Select(id => new LocalRegion
@@ -57,6 +60,8 @@ public sealed partial class LocalMesh(string dir, Action<string>? progress = nul
             Topology = plan.Description,
             TopologyVersion = plan.Version,
             Links = [.. plan.Links],
+            Clustering = clustering,
+            Postgres = postgres,
         };
         state.Save(Paths.Root);
         EnsureMeshKey();
@@ -64,7 +69,8 @@ public sealed partial class LocalMesh(string dir, Action<string>? progress = nul
         foreach (var stale in Directory.GetFiles(Paths.Root, "topology-v*.yaml")) File.Delete(stale);
         try
         {
-            await Task.WhenAll(state.Regions.Select(r => StartKafkaAsync(state, r.Id, cancellationToken)));
+            var database = postgres is null ? Task.CompletedTask : Task.Run(() => StartPostgres(state, fresh: true), cancellationToken);
+            await Task.WhenAll(state.Regions.Select(r => StartKafkaAsync(state, r.Id, cancellationToken)).Append(database));
             WriteStartupTopology(plan.Document, Paths.TopologyFile, $"Written by 'mesh local up' ({plan.Description}).");
             foreach (var region in state.Regions)
                 foreach (var silo in region.Silos)
@@ -115,6 +121,8 @@ public sealed partial class LocalMesh(string dir, Action<string>? progress = nul
         await Task.WhenAll(regions.Select(StopSilosAsync));
         await Task.WhenAll(regions.Select(r => StopAsync(Paths.KafkaPidFile(r), LocalMeshPaths.RegionHostBinary)));
         foreach (var region in regions) File.Delete(Paths.KafkaPidFile(region));
+        // Last: the silos above left the membership tables as they stopped.
+        if (PostgresServer.IsRunning()) PostgresServer.Stop();
     }
 
     /// <summary>Every silo pid file of a region, whether or not the state file still lists it.</summary>
@@ -183,7 +191,13 @@ public sealed partial class LocalMesh(string dir, Action<string>? progress = nul
             await StopSilosAsync(region);
         }
         var me = state.Region(region);
-        if (me.Silos.Count > 1 && !IsSiloRunning(region, 1) && IsSiloRunning(region))
+        if (state.Postgres is not null && !PostgresServer.IsRunning())
+        {
+            StartPostgres(state, fresh: false);
+            started.Add("postgres");
+        }
+        // With postgres clustering any silo can die and come back alone; only localhost's first silo cannot.
+        if (state.Postgres is null && me.Silos.Count > 1 && !IsSiloRunning(region, me.Silos[0].Instance) && IsSiloRunning(region))
         {
             // The first silo holds a localhost cluster's membership: the others cannot rejoin a new
             // one, so the whole region restarts (its replicators resume from their checkpoints).

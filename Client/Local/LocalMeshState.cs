@@ -19,6 +19,15 @@ public sealed record LocalMeshState
     /// <summary>The version of the topology the mesh was last started on or applied (0: a state written before topologies had versions).</summary>
     public long TopologyVersion { get; init; }
 
+    /// <summary>
+    /// How each region's silos find each other: <c>localhost</c> (they join the first silo; a state
+    /// written before this field existed) or <c>postgres</c> (membership in the mesh's PostgreSQL).
+    /// </summary>
+    public string Clustering { get; init; } = LocalClustering.Localhost;
+
+    /// <summary>The mesh's PostgreSQL server, with <c>postgres</c> clustering.</summary>
+    public LocalPostgresState? Postgres { get; init; }
+
     /// <summary>Every link: who pulls from whom, which origins and topics it carries.</summary>
     public required List<LocalLink> Links { get; init; }
 
@@ -71,8 +80,11 @@ public sealed record LocalRegion
 {
     public required string Id { get; init; }
 
-    /// <summary>The region's silos; the first is the localhost cluster's primary, which the others join.</summary>
+    /// <summary>The region's silos; under localhost clustering the first is the primary, which the others join.</summary>
     public required List<LocalSilo> Silos { get; init; }
+
+    /// <summary>The region's membership database under postgres clustering.</summary>
+    public string Database => LocalPostgres.DatabaseOf(Id);
 
     public string ClusterId => $"mesh-{Id}";
 
@@ -86,7 +98,18 @@ public sealed record LocalRegion
 
     public LocalSilo Silo(int instance) =>
         Silos.FirstOrDefault(s => s.Instance == instance)
-        ?? throw new MeshCommandException($"Region '{Id}' has no silo {instance}; it has silos 1 to {Silos.Count}.", 2);
+        ?? throw new MeshCommandException($"Region '{Id}' has no silo {instance}; it has silos {string.Join(", ", Silos.Select(s => s.Instance))}.", 2);
+}
+
+/// <summary>The local mesh's PostgreSQL server: its port on 127.0.0.1 and its data folder.</summary>
+public sealed record LocalPostgresState(int Port, string DataDir);
+
+public static class LocalClustering
+{
+    public const string Localhost = "localhost";
+    public const string Postgres = "postgres";
+
+    public static bool IsValid(string kind) => kind is Localhost or Postgres;
 }
 
 /// <summary>One silo; its ports are fixed at <c>up</c> so a restarted silo comes back where clients expect it.</summary>

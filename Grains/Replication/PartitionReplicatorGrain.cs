@@ -157,7 +157,8 @@ public sealed partial class PartitionReplicatorGrain(
         return Task.FromResult(new PartitionStatus(_topic, _partition, _state, _replicated, _skipped, lag,
             _latestLatencyMs, _latestReplicatedAt, _replication?.NextSourceOffset ?? -1, error,
             _replication?.RecordsQuarantined ?? _quarantined, _replication?.RecordsExpired ?? _expired,
-            _assignedAt, _assignment?.TopologyVersion ?? 0, _destinationTopic, _conflictsDropped, _badVersions, rebuild, _needsRebuild));
+            _assignedAt, _assignment?.TopologyVersion ?? 0, _destinationTopic, _conflictsDropped, _badVersions, rebuild, _needsRebuild,
+            Silo: GrainContext.Address.SiloAddress?.Endpoint.ToString()));
     }
 
     public Task<bool> RebuildAsync(string reason, bool force)

@@ -13,8 +13,18 @@ public sealed class RegionGrain : Grain, IRegionGrain
         var inbound = Task.WhenAll(assignments.Where(a => a.Destination == region).Select(a => LinkStatusAsync(a.Source, a.Destination)));
         var push = Task.WhenAll(assignments.Where(a => a.Source == region).Select(a => LinkStatusAsync(a.Source, a.Destination)));
         var links = await inbound;
-        return new RegionStatus(region, links, topology.Version, topology.Name, await push, await ConflictsAsync(region, links));
+        var pushLinks = await push;
+        return new RegionStatus(region, links, topology.Version, topology.Name, pushLinks, await ConflictsAsync(region, links),
+            PartitionsPerSilo(links.Concat(pushLinks)));
     }
+
+    /// <summary>How many partition replicators run on each silo, as each replicator reports where it runs.</summary>
+    public static IReadOnlyDictionary<string, int> PartitionsPerSilo(IEnumerable<LinkStatus> links) =>
+        links.SelectMany(l => l.Topics).SelectMany(t => t.PartitionDetail)
+            .Where(p => p.Silo is not null)
+            .GroupBy(p => p.Silo!, StringComparer.Ordinal)
+            .OrderBy(g => g.Key, StringComparer.Ordinal)
+            .ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal);
 
     /// <summary>The lww topics' repairs and indexes in this region, from their conflict grains.</summary>
     private async Task<IReadOnlyList<ConflictTopicStatus>> ConflictsAsync(string region, IReadOnlyList<LinkStatus> links)

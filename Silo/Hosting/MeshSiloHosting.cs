@@ -81,8 +81,11 @@ public static class MeshSiloHosting
     public sealed record TopologyStartup(string File);
 
     /// <summary>
-    /// Each region is its own Orleans cluster. <c>localhost</c> runs its silos on this machine;
-    /// <c>adonet</c> is the seam for PostgreSQL membership, which a later release fills in.
+    /// Each region is its own Orleans cluster. <c>localhost</c> runs its silos on this machine, every
+    /// silo after the first joining the first (the primary), so the first silo cannot die without taking
+    /// the cluster with it. <c>adonet</c> keeps membership in a PostgreSQL database (the schema comes from
+    /// <see cref="Clustering.MembershipSchema"/>, applied before Orleans starts): any silo can die,
+    /// the first included, and silos join and leave freely.
     /// </summary>
     public static ISiloBuilder UseMeshClustering(this ISiloBuilder silo, RegionOptions region)
     {
@@ -95,12 +98,43 @@ public static class MeshSiloHosting
                 silo.UseLocalhostClustering(orleans.SiloPort, orleans.GatewayPort, primary, orleans.ServiceId, clusterId);
                 break;
             case "adonet":
-                throw new NotSupportedException(
-                    "Mesh:Orleans:Clustering \"adonet\" is not available in this build yet; use \"localhost\".");
+                silo.UseAdoNetClustering(o =>
+                {
+                    o.Invariant = orleans.AdoNet.Invariant;
+                    o.ConnectionString = orleans.AdoNet.ConnectionString;
+                });
+                var advertised = IPAddress.Parse(orleans.AdvertisedAddress);
+                // Loopback advertises and listens on loopback only; any other address listens on every interface.
+                silo.ConfigureEndpoints(advertised, orleans.SiloPort, orleans.GatewayPort, listenOnAnyHostAddress: !IPAddress.IsLoopback(advertised));
+                silo.Configure<ClusterMembershipOptions>(FastFailureDetection);
+                break;
             default:
                 throw new ArgumentException($"Unknown clustering '{orleans.Clustering}'.");
         }
         silo.Configure<ClusterOptions>(o => { o.ClusterId = clusterId; o.ServiceId = orleans.ServiceId; });
         return silo;
+    }
+
+    /// <summary>
+    /// Membership tuned so that a region of a few silos notices a dead one within seconds, not the
+    /// defaults' tens of seconds: each silo probes up to two others every ProbeTimeout (2 s) and
+    /// suspects one after 2 missed probes (about 4 s; a SIGKILLed silo refuses connections at once, so
+    /// probes fail fast); 2 votes declare it dead (Orleans asks for fewer when fewer silos are left, so
+    /// the last survivor of three still evicts the second death alone); votes expire after 20 s. Each
+    /// silo writes its I-am-alive time every 5 s (a silo nobody probes is judged on it) and re-reads the
+    /// table every 5 s besides gossip. Dead silos' rows are removed after an hour, checked every 10
+    /// minutes. Measured on two busy cores: a SIGKILLed silo is declared dead in about 5 to 8 s.
+    /// </summary>
+    private static void FastFailureDetection(ClusterMembershipOptions o)
+    {
+        o.ProbeTimeout = TimeSpan.FromSeconds(2);
+        o.NumMissedProbesLimit = 2;
+        o.NumProbedSilos = 2;
+        o.NumVotesForDeathDeclaration = 2;
+        o.DeathVoteExpirationTimeout = TimeSpan.FromSeconds(20);
+        o.IAmAliveTablePublishTimeout = TimeSpan.FromSeconds(5);
+        o.TableRefreshTimeout = TimeSpan.FromSeconds(5);
+        o.DefunctSiloExpiration = TimeSpan.FromHours(1);
+        o.DefunctSiloCleanupPeriod = TimeSpan.FromMinutes(10);
     }
 }

@@ -53,6 +53,7 @@ internal sealed partial class ReplicationSupervisor(
             try
             {
                 await topologyGrain.EnsureRunningAsync(startupDocument);
+                await grains.GetGrain<ISpreadGrain>(region).EnsureRunningAsync();
                 var applied = await topologyGrain.GetAsync();
                 if (applied.Version != running)
                 {

@@ -163,13 +163,26 @@ public sealed class ClusteringOptions
     /// <summary>For a second or later localhost silo of the same region: the first silo's silo port.</summary>
     public int? PrimarySiloPort { get; set; }
 
+    /// <summary>
+    /// The IP address this silo advertises to the others and to clients (clustering <c>adonet</c>).
+    /// Default 127.0.0.1: every silo on this machine. On a network, this host's address (the silo then
+    /// listens on every interface).
+    /// </summary>
+    public string AdvertisedAddress { get; set; } = "127.0.0.1";
+
     /// <summary>ADO.NET membership (clustering <c>adonet</c>).</summary>
     public AdoNetClusteringOptions AdoNet { get; set; } = new();
 }
 
 public sealed class AdoNetClusteringOptions
 {
+    /// <summary>The ADO.NET provider; <c>Npgsql</c> (PostgreSQL) is the one the mesh ships and tests.</summary>
     public string Invariant { get; set; } = "Npgsql";
 
+    /// <summary>
+    /// The region's membership database, e.g. <c>Host=db;Port=5432;Database=mesh_us_east;Username=mesh</c>.
+    /// Secret when it holds a password: set it through the environment
+    /// (<c>MESH_Mesh__Orleans__AdoNet__ConnectionString</c>); it is never logged.
+    /// </summary>
     public string ConnectionString { get; set; } = "";
 }

@@ -77,7 +77,7 @@ public static class RegionOptionsValidator
             case "localhost":
                 break;
             case "adonet":
-                Problem("Mesh:Orleans:Clustering", "\"adonet\" (PostgreSQL membership) is not available in this build yet", "Use \"localhost\" for now.");
+                ValidateAdoNet(orleans, Problem);
                 break;
             default:
                 Problem("Mesh:Orleans:Clustering", $"'{orleans.Clustering}' is not a clustering mode", "Use \"localhost\" (silos on one machine) or \"adonet\" (PostgreSQL membership).");
@@ -132,6 +132,31 @@ public static class RegionOptionsValidator
                 "Lower it (no write could ever be acknowledged), or raise Mesh:Replication:InternalTopics:ReplicationFactor.");
         if (replication.TopicConfigCheckIntervalMs is < 1000 or > 3_600_000)
             problem("Mesh:Replication:TopicConfigCheckIntervalMs", $"is {replication.TopicConfigCheckIntervalMs}", "Use a value from 1000 to 3600000 (default 60000).");
+    }
+
+    // The connection string is never quoted: it may hold a password.
+    private static void ValidateAdoNet(ClusteringOptions orleans, Action<string, string, string> problem)
+    {
+        if (orleans.AdoNet.Invariant != "Npgsql")
+            problem("Mesh:Orleans:AdoNet:Invariant", $"'{orleans.AdoNet.Invariant}' is not supported", "Use \"Npgsql\" (PostgreSQL), the default.");
+        if (string.IsNullOrWhiteSpace(orleans.AdoNet.ConnectionString))
+            problem("Mesh:Orleans:AdoNet:ConnectionString", "is missing",
+                "Set the region's PostgreSQL database, e.g. \"Host=db;Port=5432;Database=mesh_us_east;Username=mesh\" (a password through the environment).");
+        else
+        {
+            try
+            {
+                var parsed = new Npgsql.NpgsqlConnectionStringBuilder(orleans.AdoNet.ConnectionString);
+                if (string.IsNullOrEmpty(parsed.Host))
+                    problem("Mesh:Orleans:AdoNet:ConnectionString", "names no Host", "Add Host=<server> (or a unix socket folder).");
+            }
+            catch (ArgumentException e)
+            {
+                problem("Mesh:Orleans:AdoNet:ConnectionString", $"does not parse ({e.Message.Split('\n')[0]})", "Write it as Key=Value pairs separated by ';'.");
+            }
+        }
+        if (!System.Net.IPAddress.TryParse(orleans.AdvertisedAddress, out _))
+            problem("Mesh:Orleans:AdvertisedAddress", $"'{orleans.AdvertisedAddress}' is not an IP address", "Use this host's IP address as the other silos reach it (default 127.0.0.1).");
     }
 
     private static string Codecs => string.Join(", ", ProducerCompression.Codecs);

@@ -37,9 +37,9 @@ public sealed class TestMesh : IAsyncDisposable
     /// Produces into every region at once at a steady rate, so that replication runs while records
     /// keep coming (what a kill in the middle of a stream needs).
     /// </summary>
-    public Task StreamIntoAsync(IEnumerable<string> regions, string topic, int records, int recordsPerSecond) =>
+    public Task StreamIntoAsync(IEnumerable<string> regions, string topic, int records, int recordsPerSecond, long firstSequence = 0) =>
         Task.WhenAll(regions.Select(r => Task.Run(() =>
-            TestTraffic.ProduceAsync(Local.Bootstrap(r), r, topic, records, keys: 64, recordsPerSecond: recordsPerSecond))));
+            TestTraffic.ProduceAsync(Local.Bootstrap(r), r, topic, records, keys: 64, firstSequence: firstSequence, recordsPerSecond: recordsPerSecond))));
 
     /// <summary>Sum of the partitions' end offsets of a topic in a region (0 if the topic is absent).</summary>
     public long RecordCount(string region, string topic)
