@@ -32,10 +32,12 @@ public static class MeshSiloHosting
                 .Where(p => p.OnBadRecord is not null)
                 .Select(p => (new TopicFilter([p.Topics], []), BadRecordActions.Parse(p.OnBadRecord!)))];
             o.StartupGrace = TimeSpan.FromMilliseconds(region.Replication.StartupGraceMs);
+            o.WriteTimeout = TimeSpan.FromMilliseconds(region.Replication.WriteTimeoutMs);
         });
         services.Configure<KafkaRegionsOptions>(o =>
         {
             o.LocalRegion = region.Region;
+            o.WriteTimeout = TimeSpan.FromMilliseconds(region.Replication.WriteTimeoutMs);
             o.Clusters[region.Region] = region.Kafka;
             foreach (var (peer, cluster) in region.Connections) o.Clusters[peer] = cluster;
         });
