@@ -24,6 +24,8 @@ public sealed class MeshSiloConfigurator : ISiloConfigurator
             o.MaxBatchRecords = 25; // several batches per burst, so stops and starts land between them
             o.CheckpointInterval = TimeSpan.FromMilliseconds(200);
             o.DiscoveryInterval = TimeSpan.FromMilliseconds(300);
+            // In-memory writes land at once; a short W keeps a take-over after an unreleased claim quick (5 s).
+            o.WriteTimeout = TimeSpan.FromSeconds(1);
         });
         silo.Services.AddSingleton(world);
         silo.Services.AddSingleton(TimeProvider.System);
