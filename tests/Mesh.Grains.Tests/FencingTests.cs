@@ -43,10 +43,13 @@ public sealed class FencingTests : IAsyncLifetime
         await WaitAsync("the first cluster to replicate r2's first records", () => Task.FromResult(Missing(traffic)), m => m == 0, m => $"{m} missing");
 
         // The second cluster starts while r2 produces: its topology grain finds version 1 persisted and runs the
-        // same links, so every replicator of r2 -> r1 now has an activation in each cluster.
+        // same links, so every replicator of r2 -> r1 now has an activation in each cluster. r2 goes on producing
+        // until the second cluster's replicators have taken over and a while after, so both activations of each
+        // replicator have records to write for as long as both run.
+        using var stop = new CancellationTokenSource();
         var producing = Task.Run(async () =>
         {
-            for (var i = 0; i < 150; i++)
+            while (!stop.IsCancellationRequested)
             {
                 Produce(traffic, 1);
                 await Task.Delay(10);
@@ -54,14 +57,17 @@ public sealed class FencingTests : IAsyncLifetime
         });
         var second = await StartClusterAsync();
         Assert.Equal(1, (await second.GrainFactory.GetGrain<ITopologyGrain>("r1").GetAsync()).Version);
+        await WaitAsync("the second cluster's replicators to take over", () => StatusesAsync(second),
+            s => s.All(p => p.State == ReplicationState.Replicating && p.RecordsReplicated > 0), s => string.Join("; ", s.Select(Describe)));
+        await Task.Delay(TimeSpan.FromSeconds(2)); // traffic while both clusters run, not a wait for a condition
+        await stop.CancelAsync();
         await producing;
-        Produce(traffic, 20);
 
         var statuses = await WaitAsync("one cluster's replicators to be fenced and the other's to replicate everything",
             async () => (First: await StatusesAsync(first), Second: await StatusesAsync(second), Missing: Missing(traffic)),
             s => s.Missing == 0 && Enumerable.Range(0, Partitions).All(p => IsFenced(s.First[p]) != IsFenced(s.Second[p])
                                                                           && (IsFenced(s.First[p]) ? s.Second[p] : s.First[p]).State == ReplicationState.Replicating),
-            s => $"{s.Missing} missing; first cluster: {string.Join("; ", s.First.Select(Describe))}; second: {string.Join("; ", s.Second.Select(Describe))}");
+            s => $"{s.Missing} missing, {Problems(traffic).FirstOrDefault() ?? "no other problem"}; first cluster: {string.Join("; ", s.First.Select(Describe))}; second: {string.Join("; ", s.Second.Select(Describe))}");
 
         // Exactly once, in r2's order, in every partition; nothing else replicated.
         for (var p = 0; p < Partitions; p++)
@@ -96,6 +102,9 @@ public sealed class FencingTests : IAsyncLifetime
     private static Task<PartitionStatus[]> StatusesAsync(TestCluster cluster) =>
         Task.WhenAll(Enumerable.Range(0, Partitions).Select(p =>
             cluster.GrainFactory.GetGrain<IPartitionReplicatorGrain>(GrainKeys.Partition("r2", "r1", Orders, p)).GetStatusAsync()));
+
+    private List<string> Problems(Traffic traffic) =>
+        [.. Enumerable.Range(0, Partitions).SelectMany(p => ReplicaCheck.Problems(_world.Kafka, traffic, "r1", Orders, p, "r2"))];
 
     private int Missing(Traffic traffic) => Enumerable.Range(0, Partitions).Sum(p => ReplicaCheck.Missing(_world.Kafka, traffic, "r1", Orders, p, "r2"));
 
