@@ -252,7 +252,7 @@ public sealed partial class PartitionReplicatorGrain(
             _fencedBy = $"epoch {e.Latest.Epoch} from {e.Latest.Holder}";
             LogFenced(Key, _claim!.Epoch, e.Latest.Epoch, e.Latest.Holder);
             Stop($"fenced by epoch {e.Latest.Epoch} from {e.Latest.Holder} (this activation's claim was epoch {_claim.Epoch}): " +
-                 "another activation of this replicator writes the partition now; this one writes nothing more");
+                 "another activation of this replicator writes the partition now; this one writes nothing more", log: false);
         }
         catch (SourceChangedException e)
         {
@@ -735,14 +735,14 @@ public sealed partial class PartitionReplicatorGrain(
         _checkpointDirty = false;
     }
 
-    private void Stop(string error, bool needsRebuild = false)
+    private void Stop(string error, bool needsRebuild = false, bool log = true)
     {
         _needsRebuild = needsRebuild;
         _state = ReplicationState.Stopped;
         _timer?.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
         _error = error;
         Reset();
-        LogStopped(Key, error);
+        if (log) LogStopped(Key, error);
     }
 
     private void Reset()

@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using Mesh.Client.Local;
+using Mesh.Client.Traffic;
 using Mesh.Integration.Tests.Infrastructure;
 
 namespace Mesh.Integration.Tests;
@@ -29,8 +30,7 @@ public sealed class FencingTests
         foreach (var region in Regions) mesh.Local.SiloEnvironment[region] = new() { [WriteTimeoutVariable] = WriteTimeoutMs };
         await mesh.UpAsync(Regions, Partitions, Topic);
 
-        const int perRegion = 8000;
-        var produced = Regions.ToDictionary(r => r, _ => perRegion);
+        const int perRegion = 12000;
         var producers = mesh.StreamIntoAsync(Regions, Topic, perRegion, recordsPerSecond: 800);
         await Eventually.WaitAsync("us-east -> eu-west to replicate a part of the stream",
             () => mesh.ReplicatedAsync("us-east", "eu-west", Topic), n => n > 500, TimeSpan.FromMinutes(1));
@@ -38,16 +38,25 @@ public sealed class FencingTests
         var rogue = StartSecondCluster(mesh, "eu-west");
         try
         {
+            await Eventually.WaitAsync("the second cluster to claim every us-east -> eu-west replicator",
+                () => Task.FromResult(PartitionsIn(rogue.Log, @"us-east->eu-west\|orders\|(\d+): claimed as epoch")),
+                p => p.Count == Partitions, TimeSpan.FromMinutes(1), p => $"claimed: [{string.Join(",", p.Order())}]; second cluster's log:\n{Tail(rogue.Log)}");
+            await producers;
+            // Records after the claims, so every first-cluster activation has a write to attempt (an idle one
+            // writes nothing, so nothing fences it) while the second cluster waits out its grace and after.
+            const int afterClaims = 1000;
+            await Task.WhenAll(Regions.Select(r => Task.Run(() => TestTraffic.ProduceAsync(mesh.Local.Bootstrap(r), r, Topic, afterClaims, keys: 64, firstSequence: perRegion))));
+            var produced = Regions.ToDictionary(r => r, _ => perRegion + afterClaims);
+
             var original = mesh.Local.Paths.SiloLog("eu-west", 1);
             var fenced = await Eventually.WaitAsync("every us-east -> eu-west replicator of the first cluster to be fenced",
                 () => Task.FromResult(PartitionsIn(original, @"us-east->eu-west\|orders\|(\d+): fenced by epoch \d+ from ")),
                 p => p.Count == Partitions, TimeSpan.FromMinutes(1), p => $"fenced: [{string.Join(",", p.Order())}]; second cluster's log:\n{Tail(rogue.Log)}");
             Assert.Equal(Partitions, fenced.Count);
-            await producers;
 
             var check = await mesh.WaitAndCheckAsync(Topic, produced, TimeSpan.FromMinutes(2));
             Assert.True(check.Ok, string.Join("\n", check.Problems) + $"\nsecond cluster's log:\n{Tail(rogue.Log)}");
-            Assert.All(check.RecordsPerRegion.Values, n => Assert.Equal(2 * perRegion, n));
+            Assert.All(check.RecordsPerRegion.Values, n => Assert.Equal(2 * (perRegion + afterClaims), n));
 
             // The second cluster claimed after the first, whose claims were never released: it waited for their
             // writes to settle, then read the destination back and went on from there.
