@@ -138,8 +138,18 @@ public sealed partial class PartitionReplicatorGrain(
     public async Task<bool> EnsureRunningAsync(PartitionAssignment assignment)
     {
         // Fenced: another activation writes this partition. Starting again here would claim again and fence
-        // that one in turn, and the two would hand the partition back and forth.
-        if (_fencedBy is not null) return false;
+        // that one in turn, and the two would hand the partition back and forth. Once that one has let go
+        // (released its claim), this one steps aside too, so the next call starts a fresh activation.
+        if (_fencedBy is not null)
+        {
+            var owner = await checkpoints.OwnerAsync(Key, Windows.Freshness, TimeSpan.Zero, CancellationToken.None);
+            if (owner.Latest is null or { Released: true })
+            {
+                LogSteppingAside(Key, owner.Latest?.Epoch ?? -1);
+                DeactivateOnIdle();
+            }
+            return false;
+        }
         if (_assignment is { } current && current.SameAs(assignment))
         {
             _assignment = assignment; // a newer topology version that changes nothing here
@@ -811,6 +821,9 @@ public sealed partial class PartitionReplicatorGrain(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "{Key}: fenced by epoch {Latest} from {Holder} (this activation's claim: epoch {Epoch}); it writes nothing more")]
     private partial void LogFenced(string key, long epoch, long latest, string holder);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "{Key}: fenced, and the claim that fenced it (epoch {Epoch}) was released: deactivating, so the next call starts afresh")]
+    private partial void LogSteppingAside(string key, long epoch);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "{Key}: released claim epoch {Epoch}")]
     private partial void LogReleased(string key, long epoch);

@@ -85,6 +85,21 @@ public sealed class FencingTests : IAsyncLifetime
         Assert.All(await StatusesAsync(first), s => Assert.True(IsFenced(s), Describe(s)));
         for (var p = 0; p < Partitions; p++)
             Assert.Empty(ReplicaCheck.Problems(_world.Kafka, traffic, "r1", Orders, p, "r2"));
+
+        // The second cluster shuts down cleanly: its activations checkpoint and release their claims. The first
+        // cluster's fenced activations step aside, fresh ones claim after a released claim (no wait) and go on.
+        await second.StopAllSilosAsync();
+        var afterRelease = _world.Log.Count;
+        Produce(traffic, 10);
+        await WaitAsync("the first cluster to replicate again after the second released its claims",
+            async () => (Statuses: await StatusesAsync(first), Missing: Missing(traffic)),
+            s => s.Missing == 0 && s.Statuses.All(p => p.State == ReplicationState.Replicating),
+            s => $"{s.Missing} missing; first cluster: {string.Join("; ", s.Statuses.Select(Describe))}");
+        for (var p = 0; p < Partitions; p++)
+            Assert.Empty(ReplicaCheck.Problems(_world.Kafka, traffic, "r1", Orders, p, "r2"));
+        var since = _world.Log.Skip(afterRelease).ToList();
+        Assert.Contains(since, l => l.Contains("previous claim: epoch", StringComparison.Ordinal) && l.Contains("released", StringComparison.Ordinal));
+        Assert.DoesNotContain(since, l => l.Contains("was not released", StringComparison.Ordinal));
     }
 
     private async Task<TestCluster> StartClusterAsync()
