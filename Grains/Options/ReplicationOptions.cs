@@ -26,6 +26,12 @@ public sealed class ReplicationOptions
     /// <summary>Longest wait for <see cref="MinimumSilos"/>.</summary>
     public TimeSpan StartupGrace { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// The longest a write into the destination takes to land or fail (the writers' message.timeout.ms):
+    /// the W of fencing (<see cref="Mesh.Core.Replication.FencingWindows"/>).
+    /// </summary>
+    public TimeSpan WriteTimeout { get; set; } = TimeSpan.FromSeconds(15);
+
     /// <summary>The mesh keys; null when the region runs unsigned.</summary>
     public MeshKeys? Keys { get; set; }
 

@@ -170,7 +170,27 @@ public interface ICheckpointStore
     Task<ReplicationCheckpoint?> ReadAsync(string key, CancellationToken cancellationToken);
 
     Task WriteAsync(string key, ReplicationCheckpoint checkpoint, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Appends a claim on <paramref name="key"/> (<see cref="Fencing"/>) and returns it once this silo's tail
+    /// has read it: its epoch (the offset it got) and what held the key before it. The claim may already be
+    /// superseded (<see cref="OwnerAsync"/> tells).
+    /// </summary>
+    Task<Claim> ClaimAsync(string key, string holder, CancellationToken cancellationToken);
+
+    /// <summary>Appends a release of the claim <paramref name="epoch"/> on <paramref name="key"/>: its holder wrote its last.</summary>
+    Task ReleaseAsync(string key, long epoch, string holder, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// The latest claim on <paramref name="key"/> this silo's tail has read, and how long ago the tail last had
+    /// read everything the topic held (its age). Waits up to <paramref name="maxWait"/> for an age within
+    /// <paramref name="freshness"/>, and answers with what it has then.
+    /// </summary>
+    Task<ClaimView> OwnerAsync(string key, TimeSpan freshness, TimeSpan maxWait, CancellationToken cancellationToken);
 }
+
+/// <summary>The latest claim on a replicator (null: none read) and the age of the tail that read it.</summary>
+public readonly record struct ClaimView(Claim? Latest, TimeSpan TailAge);
 
 /// <summary>Topic metadata of the local region and its peers.</summary>
 public interface ITopicCatalog

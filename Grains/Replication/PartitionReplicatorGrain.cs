@@ -16,6 +16,9 @@ namespace Mesh.Grains.Replication;
 /// says, and re-reads what it wrote to D after that checkpoint, so a crash at any point neither
 /// loses nor duplicates records. The work itself is a timer turn that drains the shared reader's
 /// buffer for this partition in batches; a record the mesh cannot take goes to the quarantine.
+/// Before it restores anything it claims the partition (<see cref="Fencing"/>), and it writes (records,
+/// checkpoints, quarantine entries) only while its claim is the latest, so two activations of it (possible
+/// while membership changes) never both write.
 /// </summary>
 [RandomPlacement] // replicators spread over the region's silos; a dead silo's share re-activates on the others
 public sealed partial class PartitionReplicatorGrain(
@@ -33,6 +36,8 @@ public sealed partial class PartitionReplicatorGrain(
     private static readonly TimeSpan RetryBackoff = TimeSpan.FromSeconds(2);
     private static readonly TimeSpan Running = TimeSpan.FromMilliseconds(1);
     private static readonly TimeSpan UntrustedLogInterval = TimeSpan.FromMinutes(1);
+    // How long a write waits for a tail that fell behind before it gives up the turn (and recovers).
+    private static readonly TimeSpan StaleTailWait = TimeSpan.FromSeconds(5);
 
     private readonly ReplicationOptions _options = options.Value;
     // Records drained but not yet committed: a refused record and those after it are planned again.
@@ -75,6 +80,13 @@ public sealed partial class PartitionReplicatorGrain(
     // write them again. Kept until a rebuild takes them over into _misplacedToSkip.
     private HashSet<(string OriginKey, long OriginOffset)>? _misplaced;
     private HashSet<(string OriginKey, long OriginOffset)>? _misplacedToSkip;
+    // This activation's claim on the partition, made once by its first recovery, and the wait its predecessor
+    // imposes (from when the claim was acknowledged) before the destination is read back.
+    private Claim? _claim;
+    private long _claimedAt;
+    private TimeSpan _takeOverWait;
+    // Set when a newer claim was seen: this activation never writes again and never claims again.
+    private string? _fencedBy;
 
     private string Key => this.GetPrimaryKeyString();
 
@@ -87,14 +99,35 @@ public sealed partial class PartitionReplicatorGrain(
         return Task.CompletedTask;
     }
 
-    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken) =>
+    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
         await CheckpointAndResetAsync(cancellationToken);
+        // Every write of this activation has settled (turns await their writes): the next claimant need not wait.
+        // Not while its own take-over wait runs: a predecessor's writes may still be in flight, and a release says
+        // that nothing of this key is.
+        if (_claim is { } claim && _fencedBy is null && TakeOverWaitLeft() <= TimeSpan.Zero)
+        {
+            try
+            {
+                await EnsureOwnerAsync(cancellationToken);
+                await checkpoints.ReleaseAsync(Key, claim.Epoch, Holder, cancellationToken);
+                LogReleased(Key, claim.Epoch);
+            }
+            catch (Exception e) { LogReleaseFailed(e, Key, claim.Epoch); }
+        }
+    }
+
+    private string Holder => $"{RuntimeIdentity} {GrainContext.ActivationId}";
+
+    private FencingWindows Windows => FencingWindows.For(_options.WriteTimeout);
+
+    private TimeSpan TakeOverWaitLeft() => _takeOverWait - time.GetElapsedTime(_claimedAt);
 
     // The last words of a run: what was written is checkpointed, so the next run (another assignment,
     // another activation) reads back as little as possible.
     private async Task CheckpointAndResetAsync(CancellationToken cancellationToken)
     {
-        if (_replication is not null && _checkpointDirty)
+        if (_replication is not null && _checkpointDirty && _fencedBy is null)
         {
             try { await WriteCheckpointAsync(cancellationToken); }
             catch (Exception e) { LogCheckpointFailed(e, Key); }
@@ -104,6 +137,19 @@ public sealed partial class PartitionReplicatorGrain(
 
     public async Task<bool> EnsureRunningAsync(PartitionAssignment assignment)
     {
+        // Fenced: another activation writes this partition. Starting again here would claim again and fence
+        // that one in turn, and the two would hand the partition back and forth. Once that one has let go
+        // (released its claim), this one steps aside too, so the next call starts a fresh activation.
+        if (_fencedBy is not null)
+        {
+            var owner = await checkpoints.OwnerAsync(Key, Windows.Freshness, TimeSpan.Zero, CancellationToken.None);
+            if (owner.Latest is null or { Released: true })
+            {
+                LogSteppingAside(Key, owner.Latest?.Epoch ?? -1);
+                DeactivateOnIdle();
+            }
+            return false;
+        }
         if (_assignment is { } current && current.SameAs(assignment))
         {
             _assignment = assignment; // a newer topology version that changes nothing here
@@ -163,7 +209,7 @@ public sealed partial class PartitionReplicatorGrain(
 
     public Task<bool> RebuildAsync(string reason, bool force)
     {
-        if (_assignment is null || !(_needsRebuild || force)) return Task.FromResult(false);
+        if (_assignment is null || !(_needsRebuild || force) || _fencedBy is not null) return Task.FromResult(false);
         // The next recovery re-reads the source from its start against the whole destination: what the
         // destination still holds is found there and not written again.
         _rebuildRequested = reason;
@@ -212,6 +258,13 @@ public sealed partial class PartitionReplicatorGrain(
         {
             Stop(e.Message);
         }
+        catch (FencedException e)
+        {
+            _fencedBy = $"epoch {e.Latest.Epoch} from {e.Latest.Holder}";
+            LogFenced(Key, _claim!.Epoch, e.Latest.Epoch, e.Latest.Holder);
+            Stop($"fenced by epoch {e.Latest.Epoch} from {e.Latest.Holder} (this activation's claim was epoch {_claim.Epoch}): " +
+                 "another activation of this replicator writes the partition now; this one writes nothing more", log: false);
+        }
         catch (SourceChangedException e)
         {
             _identityInDoubt = true;
@@ -237,6 +290,7 @@ public sealed partial class PartitionReplicatorGrain(
     /// <summary>Restores the partition's state; false when it stopped instead (the destination lost data).</summary>
     private async Task<bool> RecoverAsync(CancellationToken cancellationToken)
     {
+        if (!await TakeOverAsync(cancellationToken)) return false;
         var assigned = _assignment!.AllOrigins ? OriginSet.All : OriginSet.Of(_assignment.Origins);
         var sourceIncarnation = await identity.IncarnationAsync(_source, cancellationToken, fresh: _identityInDoubt);
         var destinationIncarnation = await identity.IncarnationAsync(_destination, cancellationToken, fresh: _identityInDoubt);
@@ -289,7 +343,7 @@ public sealed partial class PartitionReplicatorGrain(
                 _expired = checkpoint.RecordsExpired;
             }
             checkpoint = ReplicationCheckpoint.Start(start.Low, sourceIncarnation, destinationIncarnation, carried);
-            await checkpoints.WriteAsync(Key, checkpoint, cancellationToken);
+            await SaveCheckpointAsync(checkpoint, cancellationToken);
             _rebuildRequested = null;
             _misplacedToSkip = _misplaced;
             _misplaced = null;
@@ -318,7 +372,7 @@ public sealed partial class PartitionReplicatorGrain(
                 LogSourceReincarnated(Key, checkpoint.SourceIncarnation, checkpoint.NextSourceOffset, sourceIncarnation);
                 checkpoint = checkpoint with { NextSourceOffset = 0, SourceIncarnation = sourceIncarnation };
                 _oneAtATimeUntil = -1; // an offset of the old log
-                await checkpoints.WriteAsync(Key, checkpoint, cancellationToken);
+                await SaveCheckpointAsync(checkpoint, cancellationToken);
             }
         }
 
@@ -339,12 +393,12 @@ public sealed partial class PartitionReplicatorGrain(
             if (!gained.IsEmpty)
             {
                 await LearnGainedOriginsAsync(replication, gained, Math.Min(checkpoint.DestinationEndOffset, destinationEnd), cancellationToken);
-                await checkpoints.WriteAsync(Key, replication.Checkpoint(), cancellationToken);
+                await SaveCheckpointAsync(replication.Checkpoint(), cancellationToken);
                 LogGained(Key, gained.ToString(), replication.NextSourceOffset, replication.CatchUp?.Until ?? -1, replication.Vector.ToString());
             }
             else if (!Equals(reassigned.Carried, checkpoint.Carried) || reassigned.CatchUp != checkpoint.CatchUp)
             {
-                await checkpoints.WriteAsync(Key, replication.Checkpoint(), cancellationToken);
+                await SaveCheckpointAsync(replication.Checkpoint(), cancellationToken);
             }
         }
         catch
@@ -371,6 +425,67 @@ public sealed partial class PartitionReplicatorGrain(
         _checkpointDirty = true;
         LogRecovered(Key, replication.NextSourceOffset, replication.Vector.ToString(), checkpoint.DestinationEndOffset, destinationEnd);
         return true;
+    }
+
+    /// <summary>
+    /// Claims the partition on the first recovery of this activation and waits out what its predecessor may
+    /// still have in flight; false while waiting (the timer comes back when the wait is over). Fenced when a
+    /// newer claim exists already.
+    /// </summary>
+    private async Task<bool> TakeOverAsync(CancellationToken cancellationToken)
+    {
+        if (_claim is null)
+        {
+            var claim = await checkpoints.ClaimAsync(Key, Holder, cancellationToken);
+            _claimedAt = time.GetTimestamp();
+            _claim = claim;
+            _takeOverWait = Fencing.WaitBeforeRestore(claim, Windows);
+            if (_takeOverWait > TimeSpan.Zero) LogTakingOver(Key, claim.Epoch, claim.Previous!.Value, _takeOverWait.TotalSeconds);
+            else LogClaimed(Key, claim.Epoch, claim.Previous is null ? "none" : $"epoch {claim.Previous}, released");
+        }
+        var left = TakeOverWaitLeft();
+        if (left > TimeSpan.Zero)
+        {
+            _error = $"taking over: waiting {left.TotalSeconds:0.0} s more (of {_takeOverWait.TotalSeconds:0.0} s) for the writes of the previous " +
+                     $"activation (claim epoch {_claim.Previous}, not released: its silo may have died) to land before reading the destination back";
+            _timer?.Change(left, Running);
+            return false;
+        }
+        await EnsureOwnerAsync(cancellationToken);
+        return true;
+    }
+
+    /// <summary>
+    /// The check before every write: returns only while this activation's claim is the latest one its silo's
+    /// tail of the checkpoint topic has read, and the tail is fresh. Throws <see cref="FencedException"/> when a
+    /// newer claim exists, a <see cref="TimeoutException"/> when the tail stays behind (a transient failure).
+    /// </summary>
+    private async Task EnsureOwnerAsync(CancellationToken cancellationToken)
+    {
+        var windows = Windows;
+        var view = await checkpoints.OwnerAsync(Key, windows.Freshness, StaleTailWait, cancellationToken);
+        switch (Fencing.MayWrite(_claim!.Epoch, view.Latest, view.TailAge, windows))
+        {
+            case WriteVerdict.Allowed:
+                return;
+            case WriteVerdict.Fenced:
+                throw new FencedException(view.Latest!);
+            default:
+                throw new TimeoutException($"the checkpoint topic's tail has not caught up for {view.TailAge.TotalSeconds:0.0} s: not writing " +
+                                           "without knowing that this activation still holds the partition");
+        }
+    }
+
+    private async Task SaveCheckpointAsync(ReplicationCheckpoint checkpoint, CancellationToken cancellationToken)
+    {
+        await EnsureOwnerAsync(cancellationToken);
+        await checkpoints.WriteAsync(Key, checkpoint, cancellationToken);
+    }
+
+    private async Task QuarantineAsync(QuarantineEntry entry, CancellationToken cancellationToken)
+    {
+        await EnsureOwnerAsync(cancellationToken);
+        await quarantine.WriteAsync(entry, cancellationToken);
     }
 
     /// <summary>
@@ -459,9 +574,14 @@ public sealed partial class PartitionReplicatorGrain(
         var end = replication.DestinationEndOffset;
         if (plan.Outbound.Count > 0)
         {
+            await EnsureOwnerAsync(cancellationToken);
+            // The records must reach the producer soon after the check (fencing's margin counts on it): a write
+            // still handing them over past the limit fails the rest, and recovery reads the destination back.
+            using var enqueueWindow = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            enqueueWindow.CancelAfter(FencingWindows.EnqueueLimit);
             try
             {
-                end = await _log.WriteAsync(_destinationTopic, _partition, plan.Outbound, cancellationToken);
+                end = await _log.WriteAsync(_destinationTopic, _partition, plan.Outbound, enqueueWindow.Token);
             }
             catch (WriteHoleException hole)
             {
@@ -491,7 +611,7 @@ public sealed partial class PartitionReplicatorGrain(
         if (plan.Held is { Kind: DecisionKind.Quarantine } held)
         {
             var entry = replication.QuarantineEntryFor(held, time.GetUtcNow().ToUnixTimeMilliseconds());
-            await quarantine.WriteAsync(entry, cancellationToken);
+            await QuarantineAsync(entry, cancellationToken);
             LogQuarantined(Key, held.Record.Offset, held.QuarantineKind, held.Reason);
         }
         replication.Commit(plan, end);
@@ -586,7 +706,7 @@ public sealed partial class PartitionReplicatorGrain(
             var record = _buffer.First(r => r.Offset == sourceOffset);
             var held = new HeldRecord(record, DecisionKind.Quarantine, QuarantineKinds.WriteFailed,
                 $"offset {sourceOffset}: writing it failed ({hole.Reason}) after records that followed it were written");
-            await quarantine.WriteAsync(replication.QuarantineEntryFor(held, now), cancellationToken);
+            await QuarantineAsync(replication.QuarantineEntryFor(held, now), cancellationToken);
             LogQuarantined(Key, sourceOffset, held.QuarantineKind, held.Reason);
         }
         replication.CommitWithHoles(plan, hole.EndOffset, hole.Failed);
@@ -621,19 +741,19 @@ public sealed partial class PartitionReplicatorGrain(
 
     private async Task WriteCheckpointAsync(CancellationToken cancellationToken)
     {
-        await checkpoints.WriteAsync(Key, _replication!.Checkpoint(), cancellationToken);
+        await SaveCheckpointAsync(_replication!.Checkpoint(), cancellationToken);
         _lastCheckpointAt = time.GetTimestamp();
         _checkpointDirty = false;
     }
 
-    private void Stop(string error, bool needsRebuild = false)
+    private void Stop(string error, bool needsRebuild = false, bool log = true)
     {
         _needsRebuild = needsRebuild;
         _state = ReplicationState.Stopped;
         _timer?.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
         _error = error;
         Reset();
-        LogStopped(Key, error);
+        if (log) LogStopped(Key, error);
     }
 
     private void Reset()
@@ -693,12 +813,37 @@ public sealed partial class PartitionReplicatorGrain(
     [LoggerMessage(Level = LogLevel.Error, Message = "{Key}: replication stopped: {Error}")]
     private partial void LogStopped(string key, string error);
 
+    [LoggerMessage(Level = LogLevel.Information, Message = "{Key}: claimed as epoch {Epoch} (previous claim: {Previous})")]
+    private partial void LogClaimed(string key, long epoch, string previous);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Key}: claimed as epoch {Epoch}; the previous claim (epoch {Previous}) was not released, so its writes may " +
+        "still be in flight: waiting {Seconds:0.0} s before reading the destination back")]
+    private partial void LogTakingOver(string key, long epoch, long previous, double seconds);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Key}: fenced by epoch {Latest} from {Holder} (this activation's claim: epoch {Epoch}); it writes nothing more")]
+    private partial void LogFenced(string key, long epoch, long latest, string holder);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "{Key}: fenced, and the claim that fenced it (epoch {Epoch}) was released: deactivating, so the next call starts afresh")]
+    private partial void LogSteppingAside(string key, long epoch);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "{Key}: released claim epoch {Epoch}")]
+    private partial void LogReleased(string key, long epoch);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Key}: could not release claim epoch {Epoch}; the next activation waits out the take-over grace")]
+    private partial void LogReleaseFailed(Exception e, string key, long epoch);
+
     [LoggerMessage(Level = LogLevel.Warning, Message = "{Key}: could not write the checkpoint on deactivation")]
     private partial void LogCheckpointFailed(Exception e, string key);
 }
 
 /// <summary>The destination holds fewer records than the mesh wrote there: the partition stops until a rebuild.</summary>
 internal sealed class DestinationLostException(string message) : Exception(message);
+
+/// <summary>A newer claim on the partition exists: this activation must never write again.</summary>
+internal sealed class FencedException(Claim latest) : Exception($"fenced by epoch {latest.Epoch} from {latest.Holder}")
+{
+    public Claim Latest { get; } = latest;
+}
 
 /// <summary>The source's or destination's cluster is not the one the replicator was working with; recovery decides what follows.</summary>
 internal sealed class SourceChangedException(string message) : Exception(message);

@@ -33,10 +33,12 @@ public static class MeshSiloHosting
                 .Select(p => (new TopicFilter([p.Topics], []), BadRecordActions.Parse(p.OnBadRecord!)))];
             o.StartupGrace = TimeSpan.FromMilliseconds(region.Replication.StartupGraceMs);
             o.TopicConfigCheckInterval = TimeSpan.FromMilliseconds(region.Replication.TopicConfigCheckIntervalMs);
+            o.WriteTimeout = TimeSpan.FromMilliseconds(region.Replication.WriteTimeoutMs);
         });
         services.Configure<KafkaRegionsOptions>(o =>
         {
             o.LocalRegion = region.Region;
+            o.WriteTimeout = TimeSpan.FromMilliseconds(region.Replication.WriteTimeoutMs);
             o.Clusters[region.Region] = region.Kafka;
             foreach (var (peer, cluster) in region.Connections) o.Clusters[peer] = cluster;
         });

@@ -109,6 +109,13 @@ public sealed class ReplicationTuningOptions
     public int StartupGraceMs { get; set; } = 30_000;
 
     /// <summary>
+    /// The longest a write into this region's Kafka takes to land or fail (the producers'
+    /// message.timeout.ms). A replicator that takes a partition over from an owner that did not let go
+    /// (its silo died) waits this plus about 4 s before it reads the destination back. Default 15000.
+    /// </summary>
+    public int WriteTimeoutMs { get; set; } = 15_000;
+
+    /// <summary>
     /// What a record the mesh cannot take (refused by this region's Kafka, too large, or an untrusted
     /// header under <c>strict</c>) does: <c>quarantine</c> (default) writes it to <c>__mesh_quarantine</c>
     /// with the reason and replication goes on; <c>stop</c> stops the partition at that record.

@@ -67,6 +67,9 @@ public static class RegionOptionsValidator
             Problem("Mesh:Replication:MinimumSilos", $"is {options.Replication.MinimumSilos}", "Use the number of silos the region normally runs (default 1).");
         if (options.Replication.StartupGraceMs is < 0 or > 600_000)
             Problem("Mesh:Replication:StartupGraceMs", $"is {options.Replication.StartupGraceMs}", "Use a value from 0 to 600000 (default 30000).");
+        if (options.Replication.WriteTimeoutMs is < 1_000 or > 120_000)
+            Problem("Mesh:Replication:WriteTimeoutMs", $"is {options.Replication.WriteTimeoutMs}",
+                "Use a value from 1000 to 120000 (default 15000): long enough for a broker to fail over, short because a take-over after a crash waits for it.");
 
         ValidateProvenance(options, Problem);
         ValidateInternalTopics(options.Replication, Problem);

@@ -37,6 +37,9 @@ public sealed class KafkaRegionsOptions
 {
     public string LocalRegion { get; set; } = "";
 
+    /// <summary>The writers' message.timeout.ms (<c>Mesh:Replication:WriteTimeoutMs</c>): every record lands or fails within it.</summary>
+    public TimeSpan WriteTimeout { get; set; } = TimeSpan.FromSeconds(15);
+
     public ConcurrentDictionary<string, KafkaClusterOptions> Clusters { get; } = new(StringComparer.Ordinal);
 
     public KafkaClusterOptions Cluster(string region) =>

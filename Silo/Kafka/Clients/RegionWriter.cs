@@ -26,14 +26,17 @@ public sealed partial class RegionWriter : IDisposable
     private readonly ConcurrentDictionary<string, string> _codecByTopic = new(StringComparer.Ordinal);
 
     public RegionWriter(IOptions<KafkaRegionsOptions> regions, IOptions<ProducerCompressionOptions> compression, ILogger<RegionWriter> logger)
-        : this(regions.Value.LocalRegion, regions.Value.Local, $"mesh-{regions.Value.LocalRegion}-writer", compression.Value, logger)
+        : this(regions.Value.LocalRegion, regions.Value.Local, $"mesh-{regions.Value.LocalRegion}-writer", compression.Value, logger, regions.Value.WriteTimeout)
     {
     }
 
     /// <param name="clientId">The Kafka client id; a push link's writer names both regions.</param>
-    public RegionWriter(string region, KafkaClusterOptions cluster, string clientId, ProducerCompressionOptions compression, ILogger<RegionWriter> logger)
+    /// <param name="writeTimeout">Each record lands or fails within this (message.timeout.ms); fencing counts on it.</param>
+    public RegionWriter(string region, KafkaClusterOptions cluster, string clientId, ProducerCompressionOptions compression, ILogger<RegionWriter> logger,
+        TimeSpan writeTimeout)
     {
         _logger = logger;
+        WriteTimeout = writeTimeout;
         _compression = compression;
         Region = region;
         _clientId = clientId;
@@ -55,14 +58,18 @@ public sealed partial class RegionWriter : IDisposable
                 ["enable.gapless.guarantee"] = "true",
                 // A write waits for every record to settle (KafkaDestinationLog.InFlightLimit, longer than
                 // this) before anyone recovers the partition; a longer timeout would let recovery run
-                // while records are still in flight.
-                ["message.timeout.ms"] = "120000",
+                // while records are still in flight. A replicator that takes a partition over from one
+                // that did not let go waits this long (and a little more) for the other's writes to settle.
+                ["message.timeout.ms"] = ((long)writeTimeout.TotalMilliseconds).ToString(System.Globalization.CultureInfo.InvariantCulture),
             });
         // The validator refuses compression in Settings; dropping the alias here makes sure it can
         // never override the codec each producer is built for.
         _config.Remove("compression.codec");
     }
 
+
+    /// <summary>The longest a record takes to land or fail (message.timeout.ms).</summary>
+    public TimeSpan WriteTimeout { get; }
 
     /// <summary>The region whose cluster this writes into.</summary>
     public string Region { get; }
@@ -101,17 +108,20 @@ public sealed partial class RegionWriter : IDisposable
         }
     }
 
-    /// <summary>Produces one record and waits until it is acknowledged; a refusal throws <see cref="KafkaException"/>.</summary>
-    public async Task ProduceAndWaitAsync(TopicPartition tp, Message<byte[]?, byte[]?> message, CancellationToken cancellationToken)
+    /// <summary>
+    /// Produces one record and waits until it is acknowledged; returns the offset it got. A refusal throws
+    /// <see cref="KafkaException"/>.
+    /// </summary>
+    public async Task<long> ProduceAndWaitAsync(TopicPartition tp, Message<byte[]?, byte[]?> message, CancellationToken cancellationToken)
     {
-        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var done = new TaskCompletionSource<long>(TaskCreationOptions.RunContinuationsAsynchronously);
         await ProduceAsync(tp, message, report =>
         {
             if (report.Error.IsError) done.TrySetException(new KafkaException(report.Error));
-            else done.TrySetResult();
+            else done.TrySetResult(report.Offset.Value);
         }, cancellationToken);
         // Bounded: the producer settles every record within its message timeout.
-        await done.Task.WaitAsync(TimeSpan.FromMinutes(3), cancellationToken);
+        return await done.Task.WaitAsync(WriteTimeout + TimeSpan.FromMinutes(1), cancellationToken);
     }
 
     public void Dispose()

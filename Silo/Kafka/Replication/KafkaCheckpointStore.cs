@@ -12,14 +12,28 @@ namespace Mesh.Kafka.Replication;
 /// <summary>
 /// Checkpoints in the region's own Kafka: a compacted topic keyed by replicator. Every silo tails
 /// it from the start, so a replicator re-activated on another silo finds what the last one wrote;
-/// a read first waits until the tail has caught up with the topic's end.
+/// a read first waits until the tail has caught up with the topic's end. The same topic holds the
+/// replicators' claims and releases (<see cref="Fencing"/>, keys <c>claim|</c> and <c>release|</c> and
+/// the replicator's key); the tail folds them into a <see cref="ClaimBook"/> and keeps a freshness stamp:
+/// every <see cref="FreshnessInterval"/> it asks for the topic's end, and once it has read up to that
+/// end, the moment it asked is the latest moment it is known to have seen every claim.
 /// </summary>
 public sealed partial class KafkaCheckpointStore : ICheckpointStore, IDisposable
 {
     public const string Topic = InternalTopics.Checkpoints;
     private static readonly TopicPartition Partition = new(Topic, 0);
 
+    private static readonly TimeSpan FreshnessInterval = TimeSpan.FromMilliseconds(250);
+    private static readonly TimeSpan CatchUpLimit = TimeSpan.FromSeconds(30);
+    private const int PendingLimit = 64;
+
     private readonly RegionWriter _producer;
+    private readonly TimeProvider _time;
+    private readonly ClaimBook _claims = new();
+    // (the topic's end, the timestamp just before asking for it), oldest first: reached ends become _freshAsOf.
+    private readonly List<(long End, long AskedAt)> _pendingEnds = [];
+    private long? _freshAsOf;
+    private Thread? _freshness;
     private readonly IConsumer<string?, string?> _tail;
     private readonly Dictionary<string, ReplicationCheckpoint> _latest = new(StringComparer.Ordinal);
     // Keys whose latest checkpoint record could not be read: resuming from an older one, or from
@@ -31,9 +45,10 @@ public sealed partial class KafkaCheckpointStore : ICheckpointStore, IDisposable
     private Thread? _thread;
     private long _position;
 
-    public KafkaCheckpointStore(RegionWriter producer, IOptions<KafkaRegionsOptions> regions, ILogger<KafkaCheckpointStore> logger)
+    public KafkaCheckpointStore(RegionWriter producer, IOptions<KafkaRegionsOptions> regions, TimeProvider time, ILogger<KafkaCheckpointStore> logger)
     {
         _producer = producer;
+        _time = time;
         _logger = logger;
         var config = regions.Value.Local.BuildConfig(
             defaults: new Dictionary<string, string> { ["client.id"] = $"mesh-{regions.Value.LocalRegion}-checkpoints" },
@@ -53,6 +68,46 @@ public sealed partial class KafkaCheckpointStore : ICheckpointStore, IDisposable
         _tail.Assign(new TopicPartitionOffset(Partition, Offset.Beginning));
         _thread = new Thread(TailLoop) { IsBackground = true, Name = "mesh-checkpoint-tail" };
         _thread.Start();
+        _freshness = new Thread(FreshnessLoop) { IsBackground = true, Name = "mesh-checkpoint-freshness" };
+        _freshness.Start();
+    }
+
+    private void FreshnessLoop()
+    {
+        while (!_stop.IsCancellationRequested)
+        {
+            var askedAt = _time.GetTimestamp();
+            try
+            {
+                var end = _tail.QueryWatermarkOffsets(Partition, TimeSpan.FromSeconds(2)).High.Value;
+                lock (_gate)
+                {
+                    // An end behind what the tail read is a replaced or truncated log: not fresh until the tail
+                    // has re-read it (its position then follows the new log's offsets).
+                    if (end >= 0 && end >= _position) _pendingEnds.Add((end, askedAt));
+                    if (_pendingEnds.Count > PendingLimit) _pendingEnds.RemoveAt(0);
+                    SettlePendingEnds();
+                }
+            }
+            catch (KafkaException e) { LogTailError(e.Error.Reason); }
+            catch (ObjectDisposedException) { return; }
+            _stop.Token.WaitHandle.WaitOne(FreshnessInterval);
+        }
+    }
+
+    // Under _gate: every asked-for end the tail has reached stamps the tail fresh as of the moment it was asked.
+    private void SettlePendingEnds()
+    {
+        var settled = false;
+        for (var i = 0; i < _pendingEnds.Count; i++)
+        {
+            var (end, askedAt) = _pendingEnds[i];
+            if (_position < end) continue;
+            if (_freshAsOf is not { } fresh || askedAt > fresh) _freshAsOf = askedAt;
+            _pendingEnds.RemoveAt(i--);
+            settled = true;
+        }
+        if (settled) Monitor.PulseAll(_gate);
     }
 
     private void TailLoop()
@@ -69,6 +124,10 @@ public sealed partial class KafkaCheckpointStore : ICheckpointStore, IDisposable
                 var key = result.Message.Key;
                 if (key is null)
                     LogBadCheckpoint("(no key)", result.Offset.Value, "a checkpoint record needs its replicator's key");
+                else if (_claims.Apply(key, result.Offset.Value, result.Message.Value))
+                {
+                    // a claim or a release, not a checkpoint
+                }
                 else if (result.Message.Value is null)
                 {
                     _latest.Remove(key); // a tombstone resets that replicator
@@ -85,6 +144,7 @@ public sealed partial class KafkaCheckpointStore : ICheckpointStore, IDisposable
                     LogBadCheckpoint(key, result.Offset.Value, reason);
                 }
                 _position = result.Offset.Value + 1;
+                SettlePendingEnds();
                 Monitor.PulseAll(_gate);
             }
         }
@@ -118,10 +178,69 @@ public sealed partial class KafkaCheckpointStore : ICheckpointStore, IDisposable
             new Message<byte[]?, byte[]?> { Key = Encoding.UTF8.GetBytes(key), Value = Encoding.UTF8.GetBytes(checkpoint.Encode()) },
             cancellationToken);
 
+    public async Task<Claim> ClaimAsync(string key, string holder, CancellationToken cancellationToken)
+    {
+        var epoch = await ProduceAsync(Fencing.ClaimKey(key), Fencing.EncodeClaim(holder, _time.GetUtcNow().ToUnixTimeMilliseconds()), cancellationToken);
+        return await Task.Run(() =>
+        {
+            var deadline = _time.GetTimestamp();
+            lock (_gate)
+            {
+                while (_position <= epoch)
+                {
+                    cancellationToken.ThrowIfCancellationRequested();
+                    if (_time.GetElapsedTime(deadline) > CatchUpLimit)
+                        throw new TimeoutException($"the checkpoint topic {Topic} did not catch up to the claim at offset {epoch} (at {_position})");
+                    Monitor.Wait(_gate, 100);
+                }
+                // Superseded already: the claim as it was, with a predecessor that did not let go (it is fenced at its first write anyway).
+                return _claims.Latest(key) is { } latest && latest.Epoch == epoch
+                    ? latest
+                    : new Claim(epoch, holder, _claims.Latest(key)?.Epoch, false, false);
+            }
+        }, cancellationToken);
+    }
+
+    public Task ReleaseAsync(string key, long epoch, string holder, CancellationToken cancellationToken) =>
+        ProduceAsync(Fencing.ReleaseKey(key), Fencing.EncodeRelease(epoch, holder), cancellationToken);
+
+    public Task<ClaimView> OwnerAsync(string key, TimeSpan freshness, TimeSpan maxWait, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            var view = View(key);
+            if (view.TailAge <= freshness || maxWait <= TimeSpan.Zero) return Task.FromResult(view);
+        }
+        return Task.Run(() =>
+        {
+            var started = _time.GetTimestamp();
+            lock (_gate)
+            {
+                while (true)
+                {
+                    cancellationToken.ThrowIfCancellationRequested();
+                    var view = View(key);
+                    if (view.TailAge <= freshness || _time.GetElapsedTime(started) >= maxWait) return view;
+                    Monitor.Wait(_gate, 50);
+                }
+            }
+        }, cancellationToken);
+    }
+
+    // Under _gate.
+    private ClaimView View(string key) =>
+        new(_claims.Latest(key), _freshAsOf is { } fresh ? _time.GetElapsedTime(fresh) : TimeSpan.MaxValue);
+
+    private Task<long> ProduceAsync(string key, string value, CancellationToken cancellationToken) =>
+        _producer.ProduceAndWaitAsync(Partition,
+            new Message<byte[]?, byte[]?> { Key = Encoding.UTF8.GetBytes(key), Value = Encoding.UTF8.GetBytes(value) },
+            cancellationToken);
+
     public void Dispose()
     {
         _stop.Cancel();
         _thread?.Join(TimeSpan.FromSeconds(5));
+        _freshness?.Join(TimeSpan.FromSeconds(5));
         _tail.Close();
         _tail.Dispose();
     }

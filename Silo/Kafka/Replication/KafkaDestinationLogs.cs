@@ -23,7 +23,8 @@ public sealed class KafkaDestinationLogs(
         var local = regions.Value.LocalRegion;
         var cluster = regions.Value.Cluster(r);
         if (r == local) return (null, new KafkaDestinationLog(localWriter, cluster, local));
-        var writer = new RegionWriter(r, cluster, $"mesh-{local}-to-{r}-writer", compression.Value, loggers.CreateLogger<RegionWriter>());
+        var writer = new RegionWriter(r, cluster, $"mesh-{local}-to-{r}-writer", compression.Value, loggers.CreateLogger<RegionWriter>(),
+            regions.Value.WriteTimeout);
         return (writer, new KafkaDestinationLog(writer, cluster, local));
     })).Value.Log;
 

@@ -25,6 +25,8 @@ public sealed class MeshSiloConfigurator : ISiloConfigurator
             o.CheckpointInterval = TimeSpan.FromMilliseconds(200);
             o.DiscoveryInterval = TimeSpan.FromMilliseconds(300);
             o.TopicConfigCheckInterval = TimeSpan.FromMilliseconds(500);
+            // In-memory writes land at once; a short W keeps a take-over after an unreleased claim quick (5 s).
+            o.WriteTimeout = TimeSpan.FromSeconds(1);
         });
         silo.Services.AddSingleton(world);
         silo.Services.AddSingleton(TimeProvider.System);

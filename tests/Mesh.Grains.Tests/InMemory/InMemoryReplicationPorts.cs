@@ -130,6 +130,28 @@ public sealed class InMemoryCheckpointStore(MeshWorld world) : ICheckpointStore
         world.Journal.Add(new CheckpointWritten(key, checkpoint));
         return Task.CompletedTask;
     }
+
+    // Claims land in one log shared by every silo of the world and are read at once: every tail is always fresh.
+    public Task<Claim> ClaimAsync(string key, string holder, CancellationToken cancellationToken)
+    {
+        lock (world.Claims)
+        {
+            var epoch = world.NextClaimOffset++;
+            world.Claims.Apply(Fencing.ClaimKey(key), epoch, Fencing.EncodeClaim(holder, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()));
+            return Task.FromResult(world.Claims.Latest(key)!);
+        }
+    }
+
+    public Task ReleaseAsync(string key, long epoch, string holder, CancellationToken cancellationToken)
+    {
+        lock (world.Claims) world.Claims.Apply(Fencing.ReleaseKey(key), world.NextClaimOffset++, Fencing.EncodeRelease(epoch, holder));
+        return Task.CompletedTask;
+    }
+
+    public Task<ClaimView> OwnerAsync(string key, TimeSpan freshness, TimeSpan maxWait, CancellationToken cancellationToken)
+    {
+        lock (world.Claims) return Task.FromResult(new ClaimView(world.Claims.Latest(key), TimeSpan.Zero));
+    }
 }
 
 public sealed class InMemoryQuarantineStore(MeshWorld world) : IQuarantineStore

@@ -58,6 +58,15 @@ public sealed class MeshWorld
     /// </summary>
     public ConcurrentDictionary<string, string> Checkpoints { get; } = new(StringComparer.Ordinal);
 
+    /// <summary>
+    /// The claims and releases of the local region's replicators, as its checkpoint topic keeps them: an
+    /// epoch is the claim's position in that log. Lock it to use it.
+    /// </summary>
+    public ClaimBook Claims { get; } = new();
+
+    /// <summary>The offset the next claim or release gets; guarded by <see cref="Claims"/>' lock.</summary>
+    public long NextClaimOffset { get; set; }
+
     /// <summary>The local region's quarantine; its offsets are list indexes. Lock it to use it.</summary>
     public List<QuarantineEntry> Quarantine { get; } = [];
 
