@@ -19,6 +19,7 @@ public sealed class MultiSiloTests
     public async Task When_one_of_a_regions_silos_dies_the_others_take_over_its_partitions_exactly()
     {
         await using var mesh = TestMesh.InNewFolder("silos");
+        mesh.WithShortTakeOver(Regions);
         await mesh.Local.UpAsync(Regions, brokers: 3, Partitions, [Topic], TimeSpan.FromMinutes(2), silosPerRegion: 2);
 
         // Both of eu-west's silos run some of the us-east -> eu-west replicators, evenly once the spread

@@ -25,6 +25,7 @@ public sealed class PostgresClusteringTests(ITestOutputHelper output)
     public async Task Three_silos_on_postgres_lose_the_first_silo_then_another_mid_stream_and_the_survivors_take_over_exactly()
     {
         await using var mesh = TestMesh.InNewFolder("pg-kill");
+        mesh.WithShortTakeOver(Regions);
         await mesh.Local.UpAsync(Regions, brokers: 3, Partitions, [Topic], TimeSpan.FromMinutes(3), silosPerRegion: 3, clustering: LocalClustering.Postgres);
         var silos = mesh.Local.State.Region("eu-west").Silos.Select(SiloSpread.Endpoint).ToList();
         var start = await Eventually.WaitAsync("eu-west's replicators to spread evenly over its three silos", () => SiloSpread.OfAsync(mesh, "eu-west"),

@@ -27,6 +27,7 @@ public sealed class QuarantineTests
             ["MESH_Mesh__TopicPolicies__0__OnBadRecord"] = "stop",
         };
         mesh.Local.SiloEnvironment["r2"] = r2;
+        mesh.WithShortTakeOver("r2"); // r2's silo is killed and restarted below
         await mesh.UpAsync(Regions, partitions: 2, "orders", "payments");
         var b1 = mesh.Local.Bootstrap("r1");
 
@@ -93,8 +94,11 @@ public sealed class QuarantineTests
         Assert.Contains("already replayed", again.Stdout + again.Stderr);
         Assert.Equal(5, mesh.RecordCount("r2", "orders"));
 
-        // The counts survive the restart (they live in the checkpoints); payments is still stopped.
-        var after = await MeshProcesses.MeshAsync(Wait, "status", "--json", "--dir", mesh.Dir);
+        // The counts survive the restart (they live in the checkpoints); payments is still stopped. The
+        // restarted silo's replicators first wait out the killed one's writes (fencing), then restore.
+        var after = await Eventually.WaitAsync("orders to replicate again after the restart",
+            () => MeshProcesses.MeshAsync(Wait, "status", "--json", "--dir", mesh.Dir),
+            r => Topic(r.Stdout, "r2", "orders").GetProperty("state").GetString() == "replicating", Wait, r => r.Stdout);
         Assert.Equal(2, Topic(after.Stdout, "r2", "orders").GetProperty("recordsQuarantined").GetInt64());
         Assert.Equal("stopped", Topic(after.Stdout, "r2", "payments").GetProperty("state").GetString());
 
