@@ -36,10 +36,10 @@ public sealed class InternalTopicsAndCompressionTests(TwoRegionMesh fixture) : I
         foreach (var region in TwoRegionMesh.Regions)
         {
             var control = File.ReadAllText(Path.Combine(Mesh.Dir, region, "kafka", "control")).Trim().TrimEnd('/');
-            var checkpoints = await TopicConfigsAsync(http, control, region, "__mesh_checkpoints");
+            var checkpoints = await RegionHostTopics.ConfigsAsync(http, control, region, "__mesh_checkpoints");
             Assert.True(checkpoints.GetValueOrDefault("cleanup.policy") == "compact",
                 $"{region}: __mesh_checkpoints configs are {Describe(checkpoints)}, expected cleanup.policy=compact");
-            var quarantine = await TopicConfigsAsync(http, control, region, "__mesh_quarantine");
+            var quarantine = await RegionHostTopics.ConfigsAsync(http, control, region, "__mesh_quarantine");
             Assert.True(quarantine.GetValueOrDefault("retention.ms") == "-1" && quarantine.GetValueOrDefault("cleanup.policy") == "delete",
                 $"{region}: __mesh_quarantine configs are {Describe(quarantine)}, expected cleanup.policy=delete and retention.ms=-1");
         }
@@ -80,20 +80,6 @@ public sealed class InternalTopicsAndCompressionTests(TwoRegionMesh fixture) : I
         var actual = read.Records.Select(r => Show(Decode(r.Key), Decode(r.Value))).Order(StringComparer.Ordinal).ToArray();
         Assert.Equal(expected, actual);
     }
-
-    private static async Task<Dictionary<string, string>> TopicConfigsAsync(HttpClient http, string control, string region, string topic)
-    {
-        var described = await Eventually.WaitAsync($"{region}'s region host to report topic {topic}",
-            async () =>
-            {
-                using var response = await http.GetAsync($"{control}/topics/{topic}");
-                return response.IsSuccessStatusCode ? await response.Content.ReadFromJsonAsync<HostTopic>() : null;
-            },
-            t => t is not null, TimeSpan.FromMinutes(1), _ => "404");
-        return described!.Configs ?? [];
-    }
-
-    private sealed record HostTopic(string Name, int Partitions, Dictionary<string, string>? Configs);
 
     private sealed record KafkajsRecord(int Partition, long Offset, string? Key, string? Value);
 

@@ -37,14 +37,14 @@ public sealed class TopicConfigTests
         foreach (var region in Regions)
         foreach (var internalTopic in new[] { "__mesh_checkpoints", "__mesh_topology", "__mesh_quarantine" })
         {
-            var configs = await ConfigsAsync(http, Control(region), region, internalTopic);
+            var configs = await RegionHostTopics.ConfigsAsync(http, Control(region), region, internalTopic);
             Assert.True(configs.GetValueOrDefault("min.insync.replicas") == "2", $"{region}: {internalTopic} configs are {Show(configs)}, expected min.insync.replicas=2");
         }
 
         // A topic created in us-east only, before any link knows it, with configs of its own.
         using (var created = await http.PutAsync($"{Control("us-east")}/topics/{Topic}?partitions=2&config.cleanup.policy=compact&config.retention.ms=123456&config.min.insync.replicas=3", null))
             Assert.True(created.IsSuccessStatusCode, await created.Content.ReadAsStringAsync());
-        var copied = await ConfigsAsync(http, Control("eu-west"), "eu-west", Topic);
+        var copied = await RegionHostTopics.ConfigsAsync(http, Control("eu-west"), "eu-west", Topic);
         Assert.Equal("cleanup.policy=compact, retention.ms=123456", Show(copied));
 
         // What the mock itself answers for DescribeConfigs: nothing (the reason the control surface exists).
@@ -111,18 +111,4 @@ public sealed class TopicConfigTests
         return string.Join("; ", topic.GetProperty("configDrift").EnumerateArray().Select(d =>
             $"{d.GetProperty("key").GetString()}: {string.Join(" ", d.GetProperty("values").EnumerateObject().Select(v => $"{v.Name}={v.Value.GetString()}"))}"));
     }
-
-    private static async Task<Dictionary<string, string>> ConfigsAsync(HttpClient http, string control, string region, string topic)
-    {
-        var described = await Eventually.WaitAsync($"{region}'s region host to report topic {topic}",
-            async () =>
-            {
-                using var response = await http.GetAsync($"{control}/topics/{topic}");
-                return response.IsSuccessStatusCode ? await response.Content.ReadFromJsonAsync<HostTopic>() : null;
-            },
-            t => t is not null, TimeSpan.FromMinutes(1), _ => "404");
-        return described!.Configs ?? [];
-    }
-
-    private sealed record HostTopic(string Name, int Partitions, Dictionary<string, string>? Configs);
 }
