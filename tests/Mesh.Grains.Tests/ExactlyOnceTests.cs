@@ -50,14 +50,17 @@ public sealed class ExactlyOnceTests(ExactlyOnceCluster mesh) : IClassFixture<Ex
         // Only orders' replicators run transactions, each with its own stable id.
         var ids = world.Journal.OfType<TransactionsInitialised>().Select(t => t.TransactionalId).Distinct().Order(StringComparer.Ordinal).ToList();
         Assert.Equal(["mesh-c-a-to-c.orders.0", "mesh-c-a-to-c.orders.1", "mesh-c-b-to-c.orders.0", "mesh-c-b-to-c.orders.1"], ids);
-        // Every record of orders landed with a commit, and each commit wrote the checkpoint of what it wrote: the
-        // checkpoint's destination end is the partition's end right after the commit.
+        // Every record of orders landed with a commit, and each commit's checkpoint describes what it wrote: its
+        // partition's, ending where the commit's records end.
         var events = world.Journal.OfType<PortEvent>();
         foreach (var commit in events.OfType<TransactionCommitted>())
         {
-            var before = events.TakeWhile(e => e.Sequence < commit.Sequence).Reverse().Take(2).ToList();
-            Assert.True(before is [CheckpointWritten, DestinationWritten { Topic: Orders }],
-                $"commit {commit.Sequence} of {commit.TransactionalId} was not preceded by its records and then its checkpoint: " + string.Join(", ", before));
+            var write = Assert.Single(commit.Writes);
+            Assert.Equal(Orders, write.Topic);
+            Assert.EndsWith($"|{Orders}|{write.Partition}", commit.CheckpointKey, StringComparison.Ordinal);
+            Assert.True(commit.Checkpoint.DestinationEndOffset == write.FirstOffset + write.Records.Count,
+                $"commit {commit.Sequence} of {commit.TransactionalId} wrote offsets {write.FirstOffset}..{write.FirstOffset + write.Records.Count - 1} " +
+                $"with a checkpoint ending at {commit.Checkpoint.DestinationEndOffset}");
         }
         var ordersWritten = events.OfType<DestinationWritten>().Where(w => w.Topic == Orders).Sum(w => w.Records.Count);
         Assert.Equal(ordersWritten, events.OfType<TransactionCommitted>().Sum(c => c.Records));

@@ -25,7 +25,11 @@ public sealed record CheckpointWritten(string Key, ReplicationCheckpoint Checkpo
 /// <summary>Exactly-once mode: a replicator's transactional producer registered its id.</summary>
 public sealed record TransactionsInitialised(string TransactionalId) : PortEvent;
 
-public sealed record TransactionCommitted(string TransactionalId, int Records) : PortEvent;
+/// <summary>A commit: the records it made visible (one write per partition it wrote) and the checkpoint that landed with them.</summary>
+public sealed record TransactionCommitted(string TransactionalId, IReadOnlyList<DestinationWritten> Writes, string CheckpointKey, ReplicationCheckpoint Checkpoint) : PortEvent
+{
+    public int Records => Writes.Sum(w => w.Records.Count);
+}
 
 public sealed record TransactionAborted(string TransactionalId, int Records) : PortEvent;
 

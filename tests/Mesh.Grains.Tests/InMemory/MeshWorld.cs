@@ -73,6 +73,9 @@ public sealed class MeshWorld
     /// <summary>When each quarantined record was replayed, by quarantine offset; guarded by <see cref="Quarantine"/>'s lock.</summary>
     public Dictionary<long, DateTimeOffset> QuarantineReplayed { get; } = [];
 
+    /// <summary>Per partition (<c>region|topic|partition</c>): the turn of the one in-memory transaction writing it.</summary>
+    public ConcurrentDictionary<string, SemaphoreSlim> TransactionTurns { get; } = new(StringComparer.Ordinal);
+
     private int _commitsToFail;
 
     /// <summary>The next <paramref name="count"/> transaction commits fail (before anything of them lands).</summary>
