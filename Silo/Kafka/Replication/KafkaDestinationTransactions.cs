@@ -108,7 +108,9 @@ public sealed class KafkaTransactionalDestination : ITransactionalDestination
                 }
                 catch (ProduceException<byte[]?, byte[]?> e) when (e.Error.Code == ErrorCode.Local_QueueFull)
                 {
-                    await Task.Delay(5, CancellationToken.None);
+                    // The caller's token is the fencing window for handing records over: past it the write fails and the
+                    // transaction is aborted.
+                    await Task.Delay(5, cancellationToken);
                 }
                 catch (ProduceException<byte[]?, byte[]?> e) when (KafkaErrors.IsRecordRefusal(e.Error.Code))
                 {
