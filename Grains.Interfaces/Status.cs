@@ -39,7 +39,13 @@ public sealed record PartitionStatus(
     // Stopped because the destination lost records: 'mesh region rebuild' refills it.
     [property: Id(18)] bool NeedsRebuild = false,
     // The silo the replicator runs on (its silo endpoint, "127.0.0.1:11111"); null when it did not answer.
-    [property: Id(19)] string? Silo = null);
+    [property: Id(19)] string? Silo = null,
+    // Exactly-once mode (the topology's exactly-once topics): the batches this replicator committed and aborted; null otherwise.
+    [property: Id(20)] TransactionCounts? Transactions = null);
+
+/// <summary>An exactly-once replicator's Kafka transactions: each a batch of records with its checkpoint.</summary>
+[GenerateSerializer, Immutable, Alias("mesh.TransactionCounts")]
+public sealed record TransactionCounts([property: Id(0)] long Committed, [property: Id(1)] long Aborted);
 
 /// <summary>
 /// A partition refilling its destination from the start of its source: why, since when, and how far.

@@ -144,7 +144,10 @@ public sealed record LinkAssignment(
     [property: Id(10)] IReadOnlyList<LwwTopic>? LwwTopics = null,
     // Set when the source holds the destination's own records: every such source (this one among them), one of which
     // writes back, per partition, the destination's records of an earlier incarnation after it lost its Kafka.
-    [property: Id(11)] IReadOnlyList<string>? OwnPastSources = null)
+    [property: Id(11)] IReadOnlyList<string>? OwnPastSources = null,
+    // The topology's exactly-once entries (names or whole-name expressions), in its order; a pull link writes a
+    // matching topic's batches and checkpoints in Kafka transactions (not lww topics; push links never).
+    [property: Id(12)] IReadOnlyList<string>? ExactlyOnceTopics = null)
 {
     /// <summary>
     /// Equal apart from the version that carried it: applying it changes nothing. The own-past candidates
@@ -153,6 +156,7 @@ public sealed record LinkAssignment(
     public bool SameAs(LinkAssignment other) =>
         Source == other.Source && Destination == other.Destination && AllOrigins == other.AllOrigins && PrefixNaming == other.PrefixNaming && Push == other.Push
         && (LwwTopics ?? []).SequenceEqual(other.LwwTopics ?? [])
+        && (ExactlyOnceTopics ?? []).SequenceEqual(other.ExactlyOnceTopics ?? [])
         && Include.SequenceEqual(other.Include) && Exclude.SequenceEqual(other.Exclude)
         && Origins.SequenceEqual(other.Origins) && Paused.SequenceEqual(other.Paused);
 }
@@ -168,12 +172,14 @@ public sealed record PartitionAssignment(
     [property: Id(5)] bool Paused,
     [property: Id(6)] ConflictPolicySettings? Lww = null,
     // See LinkAssignment.OwnPastSources.
-    [property: Id(7)] IReadOnlyList<string>? OwnPastSources = null)
+    [property: Id(7)] IReadOnlyList<string>? OwnPastSources = null,
+    // Each batch's records and its checkpoint are written in one Kafka transaction (the topology's exactly-once).
+    [property: Id(8)] bool ExactlyOnce = false)
 {
     /// <summary>Equal apart from the version that carried it and the own-past candidates (see <see cref="LinkAssignment.SameAs"/>).</summary>
     public bool SameAs(PartitionAssignment other) =>
         DestinationTopic == other.DestinationTopic && AllOrigins == other.AllOrigins && PrefixNaming == other.PrefixNaming
-        && Paused == other.Paused && Origins.SequenceEqual(other.Origins) && Lww == other.Lww;
+        && Paused == other.Paused && Origins.SequenceEqual(other.Origins) && Lww == other.Lww && ExactlyOnce == other.ExactlyOnce;
 }
 
 /// <summary>

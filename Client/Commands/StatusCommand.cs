@@ -100,6 +100,13 @@ internal static class StatusCommand
         }),
     }, new JsonSerializerOptions { WriteIndented = true, DefaultIgnoreCondition = JsonIgnoreCondition.Never });
 
+    /// <summary>A topic's transactions summed over its partitions; null when none of them runs in exactly-once mode.</summary>
+    private static TransactionCounts? Transactions(TopicLinkStatus topic)
+    {
+        var counted = topic.PartitionDetail.Where(p => p.Transactions is not null).Select(p => p.Transactions!).ToList();
+        return counted.Count == 0 ? null : new TransactionCounts(counted.Sum(c => c.Committed), counted.Sum(c => c.Aborted));
+    }
+
     private static object LinkJson(LinkStatus l) => new
     {
         source = l.Source,
@@ -122,6 +129,7 @@ internal static class StatusCommand
             conflictsDropped = t.ConflictsDropped,
             badVersions = t.BadVersions,
             needsRebuild = t.PartitionDetail.Count(p => p.NeedsRebuild),
+            transactions = Transactions(t) is { } x ? new { committed = x.Committed, aborted = x.Aborted } : null,
             rebuild = t.Rebuild is not { } r ? null : new
             {
                 reason = r.Reason,
@@ -191,6 +199,17 @@ internal static class StatusCommand
                     $"{r.PartitionsDone}/{r.Partitions}", $"{r.StartedAt:HH:mm:ss}" + (r.CompletedAt is { } done ? $" (took {(done - r.StartedAt).TotalSeconds:N1} s)" : ""),
                     Markup.Escape(r.Reason));
             AnsiConsole.Write(rebuildTable);
+        }
+
+        var exactlyOnce = reports.SelectMany(r => r.AllLinks).SelectMany(l => l.Link.Topics.Select(t => (l.Link, t.Topic, Counts: Transactions(t))))
+            .Where(x => x.Counts is not null).ToList();
+        if (exactlyOnce.Count > 0)
+        {
+            var transactions = new Table().Title("exactly-once topics (each batch and its checkpoint in one Kafka transaction)").AddColumns("link", "topic", "transactions");
+            foreach (var (link, topic, counts) in exactlyOnce)
+                transactions.AddRow(Markup.Escape($"{link.Source} -> {link.Destination}"), Markup.Escape(topic),
+                    $"committed {counts!.Committed:N0}, aborted " + (counts.Aborted > 0 ? $"[yellow]{counts.Aborted:N0}[/]" : "0"));
+            AnsiConsole.Write(transactions);
         }
 
         RenderConfigDrift(reports);

@@ -223,6 +223,8 @@ public sealed partial class TopologyGrain(
         _stored = stored;
         _topology = topology;
         connections.Update(topology);
+        if (topology.Topics.ExactlyOnce.Count > 0 && RegionPlan.For(topology, _region).FirstOrDefault(p => p.Mode == LinkMode.Push) is { } push)
+            LogPushWithoutTransactions(_region, push.Key);
         var desired = Desired();
         foreach (var key in previous.Keys.Where(k => !desired.ContainsKey(k))) _toStop.Add(key);
         return await ReconcileAsync(CancellationToken.None);
@@ -234,7 +236,8 @@ public sealed partial class TopologyGrain(
         RegionPlan.For(topology, _region).ToDictionary(p => GrainKeys.Link(p.From, p.To), p => new LinkAssignment(
             p.From, p.To, topology.Version, [.. p.Topics.Include], [.. p.Topics.Exclude], p.AllOrigins, [.. p.Origins],
             p.Naming == NamingPolicy.Prefix, PausedTopics(p.Mode == LinkMode.Push ? PushEntry(p.To) : p.From, paused), p.Mode == LinkMode.Push,
-            LwwTopics(topology), p.OwnPast ? RegionPlan.OwnPastSources(topology, p.To) : null), StringComparer.Ordinal);
+            LwwTopics(topology), p.OwnPast ? RegionPlan.OwnPastSources(topology, p.To) : null,
+            topology.Topics.ExactlyOnce.Count > 0 ? [.. topology.Topics.ExactlyOnce] : null), StringComparer.Ordinal);
 
     private static IReadOnlyList<LwwTopic> LwwTopics(Topology topology) =>
         [.. topology.Topics.Conflict.Where(r => r.Policy == ConflictPolicy.Lww).Select(r => new LwwTopic(r.Topic, r.VersionHeader))];
@@ -418,6 +421,10 @@ public sealed partial class TopologyGrain(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "{Region}: rebuild of {Destination} topic {Topic} asked for: {Partitions} partitions of {Links} links began")]
     private partial void LogRebuild(string region, string destination, string topic, int partitions, int links);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Region {Region}: push link {Link} replicates the topology's exactly-once topics without transactions: " +
+        "it writes into another region's Kafka than the one holding its checkpoints, and a Kafka transaction spans one cluster")]
+    private partial void LogPushWithoutTransactions(string region, string link);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Not adopting topology version {Version} from {Peer}: {Reason}")]
     private partial void LogPeerUnverified(string peer, long version, string reason);

@@ -75,6 +75,48 @@ public interface ISourcePartitionFeed : IDisposable
 public interface IDestinationLogs
 {
     IDestinationLog For(string region);
+
+    /// <summary>
+    /// <paramref name="region"/>'s partitions read with <c>isolation.level=read_committed</c>, for partitions written in
+    /// transactions (exactly-once mode): a read-back then folds only what was committed. The default reads everything.
+    /// </summary>
+    IDestinationLog Committed(string region) => For(region);
+}
+
+/// <summary>Transactional writers for the replicators of exactly-once topics.</summary>
+public interface IDestinationTransactions
+{
+    /// <summary>
+    /// A writer with its own Kafka producer and <paramref name="transactionalId"/> into <paramref name="region"/>'s Kafka,
+    /// which must also hold the checkpoints it commits (the region's own: one transaction spans one cluster).
+    /// </summary>
+    ITransactionalDestination Open(string region, string topic, string transactionalId);
+}
+
+/// <summary>
+/// One replicator activation's transactional producer. A batch is <see cref="BeginAsync"/>, <see cref="WriteAsync"/>, then
+/// <see cref="CommitAsync"/> with the checkpoint that describes it, or <see cref="AbortAsync"/>: the records and the
+/// checkpoint become visible to read_committed readers together, or not at all.
+/// </summary>
+public interface ITransactionalDestination : IDisposable
+{
+    /// <summary>Registers the transactional id; on Apache Kafka this fences an earlier producer of the id and aborts what it left open.</summary>
+    Task InitAsync(CancellationToken cancellationToken);
+
+    Task BeginAsync(CancellationToken cancellationToken);
+
+    /// <summary>Writes records in order to one partition inside the open transaction; returns the last written offset + 1.</summary>
+    Task<long> WriteAsync(string topic, int partition, IReadOnlyList<OutboundRecord> records, CancellationToken cancellationToken);
+
+    /// <summary>Adds the checkpoint under <paramref name="checkpointKey"/> to the transaction and commits it.</summary>
+    Task CommitAsync(string checkpointKey, ReplicationCheckpoint checkpoint, CancellationToken cancellationToken);
+
+    /// <summary>Aborts the open transaction, if any; never throws (a producer that cannot abort is replaced by the next activation).</summary>
+    Task AbortAsync(CancellationToken cancellationToken);
+
+    long Committed { get; }
+
+    long Aborted { get; }
 }
 
 /// <summary>One destination region's partitions.</summary>

@@ -147,15 +147,22 @@ public sealed partial class LinkGrain(
     private static string DestinationTopic(string topic, LinkAssignment link) =>
         link.PrefixNaming ? TopicNaming.RemoteTopicName(NamingPolicy.Prefix, link.Source, topic) : topic;
 
-    private static PartitionAssignment AssignmentFor(string topic, LinkAssignment link) => new(
-        link.TopologyVersion,
-        DestinationTopic(topic, link),
-        link.AllOrigins,
-        link.Origins,
-        link.PrefixNaming,
-        link.Paused.Contains("*") || link.Paused.Contains(topic),
-        LwwFor(topic, link.LwwTopics ?? []),
-        link.OwnPastSources);
+    private static PartitionAssignment AssignmentFor(string topic, LinkAssignment link)
+    {
+        var lww = LwwFor(topic, link.LwwTopics ?? []);
+        return new(
+            link.TopologyVersion,
+            DestinationTopic(topic, link),
+            link.AllOrigins,
+            link.Origins,
+            link.PrefixNaming,
+            link.Paused.Contains("*") || link.Paused.Contains(topic),
+            lww,
+            link.OwnPastSources,
+            // Never for a push link (records and checkpoints in two clusters) nor an lww topic (its repairs are written
+            // apart from the batch); the validator refuses or warns about both where it can tell.
+            !link.Push && lww is null && ExactlyOnceTopics.Matches(link.ExactlyOnceTopics ?? [], topic));
+    }
 
     /// <summary>The topic's last-writer-wins settings: exact names first, then expressions in order; null: append.</summary>
     private static ConflictPolicySettings? LwwFor(string topic, IReadOnlyList<LwwTopic> rules)

@@ -24,6 +24,7 @@ namespace Mesh.Grains.Replication;
 public sealed partial class PartitionReplicatorGrain(
     ISourceFeeds feeds,
     IDestinationLogs destinations,
+    IDestinationTransactions transactions,
     ICheckpointStore checkpoints,
     IQuarantineStore quarantine,
     IRegionIdentity identity,
@@ -87,6 +88,11 @@ public sealed partial class PartitionReplicatorGrain(
     private TimeSpan _takeOverWait;
     // Set when a newer claim was seen: this activation never writes again and never claims again.
     private string? _fencedBy;
+    // Exactly-once mode: this activation's transactional producer, made by each recovery after the claim check, and
+    // the transactions of the producers it had before.
+    private ITransactionalDestination? _transactions;
+    private bool _transactionOpen;
+    private long _committedBefore, _abortedBefore;
 
     private string Key => this.GetPrimaryKeyString();
 
@@ -161,6 +167,8 @@ public sealed partial class PartitionReplicatorGrain(
         _assignment = assignment;
         _assignedAt = time.GetUtcNow();
         _destinationTopic = assignment.DestinationTopic;
+        // Written in transactions, a partition is read back with read_committed: an aborted batch is written again.
+        _log = assignment.ExactlyOnce ? destinations.Committed(_destination) : destinations.For(_destination);
         _error = null;
         _needsRebuild = false; // the recovery on the new assignment finds out again
         if (assignment.Paused)
@@ -204,7 +212,10 @@ public sealed partial class PartitionReplicatorGrain(
             _latestLatencyMs, _latestReplicatedAt, _replication?.NextSourceOffset ?? -1, error,
             _replication?.RecordsQuarantined ?? _quarantined, _replication?.RecordsExpired ?? _expired,
             _assignedAt, _assignment?.TopologyVersion ?? 0, _destinationTopic, _conflictsDropped, _badVersions, rebuild, _needsRebuild,
-            Silo: GrainContext.Address.SiloAddress?.Endpoint.ToString()));
+            Silo: GrainContext.Address.SiloAddress?.Endpoint.ToString(),
+            Transactions: _assignment?.ExactlyOnce == true
+                ? new TransactionCounts(_committedBefore + (_transactions?.Committed ?? 0), _abortedBefore + (_transactions?.Aborted ?? 0))
+                : null));
     }
 
     public Task<bool> RebuildAsync(string reason, bool force)
@@ -291,6 +302,7 @@ public sealed partial class PartitionReplicatorGrain(
     private async Task<bool> RecoverAsync(CancellationToken cancellationToken)
     {
         if (!await TakeOverAsync(cancellationToken)) return false;
+        if (_assignment!.ExactlyOnce) await OpenTransactionsAsync(cancellationToken);
         var assigned = _assignment!.AllOrigins ? OriginSet.All : OriginSet.Of(_assignment.Origins);
         var sourceIncarnation = await identity.IncarnationAsync(_source, cancellationToken, fresh: _identityInDoubt);
         var destinationIncarnation = await identity.IncarnationAsync(_destination, cancellationToken, fresh: _identityInDoubt);
@@ -476,6 +488,54 @@ public sealed partial class PartitionReplicatorGrain(
         }
     }
 
+    /// <summary>
+    /// Exactly-once mode: a transactional producer of this activation, initialised after the claim check and before the
+    /// destination is read back (on Apache Kafka, initialising the id aborts what a predecessor with the same id left open,
+    /// so the committed read-back does not wait for it).
+    /// </summary>
+    private async Task OpenTransactionsAsync(CancellationToken cancellationToken)
+    {
+        CloseTransactions();
+        var writer = transactions.Open(_destination, _destinationTopic, TransactionalId);
+        try
+        {
+            await writer.InitAsync(cancellationToken);
+        }
+        catch
+        {
+            writer.Dispose();
+            throw;
+        }
+        _transactions = writer;
+        LogTransactionsReady(Key, TransactionalId);
+    }
+
+    /// <summary>
+    /// <c>mesh-&lt;destination&gt;-&lt;replicator key&gt;</c> with the key's separators made plain: stable across activations and
+    /// silos, so that on Apache Kafka a new activation's producer fences its predecessor's.
+    /// </summary>
+    private string TransactionalId => $"mesh-{_destination}-{Key.Replace("->", "-to-", StringComparison.Ordinal).Replace('|', '.')}";
+
+    private void CloseTransactions()
+    {
+        if (_transactions is not { } writer) return;
+        _committedBefore += writer.Committed;
+        _abortedBefore += writer.Aborted;
+        _transactions = null;
+        _transactionOpen = false;
+        writer.Dispose();
+    }
+
+    /// <summary>The batch's checkpoint goes into its transaction, which commits both: they become visible together.</summary>
+    private async Task CommitTransactionAsync(PartitionReplication replication, CancellationToken cancellationToken)
+    {
+        await EnsureOwnerAsync(cancellationToken);
+        await _transactions!.CommitAsync(Key, replication.Checkpoint(), cancellationToken);
+        _transactionOpen = false;
+        _lastCheckpointAt = time.GetTimestamp();
+        _checkpointDirty = false;
+    }
+
     private async Task SaveCheckpointAsync(ReplicationCheckpoint checkpoint, CancellationToken cancellationToken)
     {
         await EnsureOwnerAsync(cancellationToken);
@@ -567,6 +627,27 @@ public sealed partial class PartitionReplicatorGrain(
     /// <summary>Plans and writes what is buffered; false when the partition stopped.</summary>
     private async Task<bool> ReplicateBufferAsync(PartitionReplication replication, CancellationToken cancellationToken)
     {
+        if (_transactions is null) return await ReplicateBufferOnceAsync(replication, cancellationToken);
+        try
+        {
+            return await ReplicateBufferOnceAsync(replication, cancellationToken);
+        }
+        catch
+        {
+            // Nothing of the batch becomes visible to read_committed readers; the caller's recovery reads the destination
+            // back (committed records only) and writes the batch again.
+            if (_transactionOpen)
+            {
+                _transactionOpen = false;
+                await _transactions.AbortAsync(CancellationToken.None);
+                LogAborted(Key);
+            }
+            throw;
+        }
+    }
+
+    private async Task<bool> ReplicateBufferOnceAsync(PartitionReplication replication, CancellationToken cancellationToken)
+    {
         var oneAtATime = replication.NextSourceOffset <= _oneAtATimeUntil;
         var plan = replication.Plan(_buffer, oneAtATime ? 1 : int.MaxValue);
         var misplaced = DropMisplaced(plan);
@@ -581,11 +662,34 @@ public sealed partial class PartitionReplicatorGrain(
             enqueueWindow.CancelAfter(FencingWindows.EnqueueLimit);
             try
             {
-                end = await _log.WriteAsync(_destinationTopic, _partition, plan.Outbound, enqueueWindow.Token);
+                if (_transactions is { } writer)
+                {
+                    await writer.BeginAsync(cancellationToken);
+                    _transactionOpen = true;
+                    end = await writer.WriteAsync(_destinationTopic, _partition, plan.Outbound, enqueueWindow.Token);
+                }
+                else
+                {
+                    end = await _log.WriteAsync(_destinationTopic, _partition, plan.Outbound, enqueueWindow.Token);
+                }
             }
             catch (WriteHoleException hole)
             {
                 await QuarantineHolesAsync(replication, plan, hole, cancellationToken);
+                return true;
+            }
+            catch (RecordRejectedException refused) when (_transactionOpen)
+            {
+                // The transaction is aborted, so nothing of the batch is written. A refusal of the batch's only record is
+                // that record's own: it is held for the quarantine. Otherwise the batch goes again one record at a time.
+                _transactionOpen = false;
+                await _transactions!.AbortAsync(CancellationToken.None);
+                if (!(refused.Exact && refused.Index == 0 && plan.Outbound.Count == 1))
+                {
+                    _oneAtATimeUntil = plan.Outbound[^1].SourceOffset;
+                    throw new InvalidOperationException($"a record of a transaction was refused ({refused.Reason}); the batch was aborted and goes again one record at a time");
+                }
+                replication.CommitUpToRefusal(plan, 0, -1, refused.Reason);
                 return true;
             }
             catch (RecordRejectedException refused)
@@ -630,12 +734,13 @@ public sealed partial class PartitionReplicatorGrain(
         if (plan.UntrustedHeaders > 0) NoteUntrusted(plan.UntrustedHeaders, plan.LastUntrustedHeader!);
         DropCommitted(replication);
         _checkpointDirty = true;
+        if (_transactionOpen) await CommitTransactionAsync(replication, cancellationToken);
         // Rare, and a crash now would quarantine the record twice: checkpoint past it at once.
-        if (plan.Held is { Kind: DecisionKind.Quarantine }) await WriteCheckpointAsync(cancellationToken);
+        else if (plan.Held is { Kind: DecisionKind.Quarantine }) await WriteCheckpointAsync(cancellationToken);
 
         if (plan.Held is { Kind: DecisionKind.Stop } stop)
         {
-            await WriteCheckpointAsync(cancellationToken);
+            if (_checkpointDirty) await WriteCheckpointAsync(cancellationToken);
             Stop($"stopped at source offset {stop.Record.Offset} ({stop.QuarantineKind}, policy 'stop'): {stop.Reason}");
             return false;
         }
@@ -765,6 +870,7 @@ public sealed partial class PartitionReplicatorGrain(
             _replication.Dispose();
         }
         _replication = null;
+        CloseTransactions();
         _feed?.Dispose();
         _feed = null;
         _buffer.Clear();
@@ -831,6 +937,12 @@ public sealed partial class PartitionReplicatorGrain(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "{Key}: could not release claim epoch {Epoch}; the next activation waits out the take-over grace")]
     private partial void LogReleaseFailed(Exception e, string key, long epoch);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "{Key}: exactly-once: records and checkpoint in one transaction per batch, transactional id {TransactionalId}")]
+    private partial void LogTransactionsReady(string key, string transactionalId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Key}: exactly-once: the batch's transaction was aborted; recovering from the checkpoint, then writing it again")]
+    private partial void LogAborted(string key);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "{Key}: could not write the checkpoint on deactivation")]
     private partial void LogCheckpointFailed(Exception e, string key);

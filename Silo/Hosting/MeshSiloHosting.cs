@@ -56,6 +56,7 @@ public static class MeshSiloHosting
         services.TryAddSingleton<KafkaDestinationLogs>();
         services.TryAddSingleton<IDestinationLogs>(sp => sp.GetRequiredService<KafkaDestinationLogs>());
         services.TryAddSingleton(sp => sp.GetRequiredService<KafkaDestinationLogs>().For(region.Region));
+        services.TryAddSingleton<IDestinationTransactions, KafkaDestinationTransactions>();
         services.TryAddSingleton<ISourceFeeds, KafkaSourceFeeds>();
         services.TryAddSingleton<KafkaTopicCatalog>();
         services.TryAddSingleton<ITopicCatalog>(sp => sp.GetRequiredService<KafkaTopicCatalog>());

@@ -46,6 +46,7 @@ public sealed record TopologyDiff(
         var topics = new List<Change<string>>();
         Expressions(topics, "include", old.Topics.Selection.Include, @new.Topics.Selection.Include);
         Expressions(topics, "exclude", old.Topics.Selection.Exclude, @new.Topics.Selection.Exclude);
+        Expressions(topics, "exactly-once", old.Topics.ExactlyOnce, @new.Topics.ExactlyOnce);
 
         var problems = new List<TopologyProblem>();
         if (@new.Version <= old.Version)

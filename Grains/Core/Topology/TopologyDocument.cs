@@ -89,6 +89,15 @@ public sealed record TopicRules(TopicSelector Selection, ValueList<ConflictRule>
 {
     public static TopicRules Default { get; } = new(TopicSelector.All, []);
 
+    /// <summary>
+    /// Topic names or whole-name expressions replicated in exactly-once mode: each batch's records and its
+    /// checkpoint are written in one Kafka transaction (opt-in; empty: none).
+    /// </summary>
+    public ValueList<string> ExactlyOnce { get; init; } = [];
+
+    /// <summary>Whether <paramref name="topic"/> (as named in its source) is replicated in exactly-once mode.</summary>
+    public bool IsExactlyOnce(string topic) => ExactlyOnceTopics.Matches(ExactlyOnce, topic);
+
     /// <summary>The rule for <paramref name="topic"/>: an exact name wins over expressions; among expressions the first in the file wins; otherwise none.</summary>
     public ConflictRule? RuleFor(string topic)
     {
@@ -105,6 +114,13 @@ public sealed record TopicRules(TopicSelector Selection, ValueList<ConflictRule>
 
     /// <summary>The policy of <see cref="RuleFor"/>; <see cref="ConflictPolicy.None"/> when no rule matches.</summary>
     public ConflictPolicy PolicyFor(string topic) => RuleFor(topic)?.Policy ?? ConflictPolicy.None;
+}
+
+/// <summary>The exactly-once rule, shared by the model and the link grain: an exact name, or a valid whole-name expression.</summary>
+public static class ExactlyOnceTopics
+{
+    public static bool Matches(IEnumerable<string> entries, string topic) =>
+        entries.Any(e => e == topic || (TopicPattern.IsValid(e, out _) && TopicPattern.IsMatch(e, topic)));
 }
 
 /// <param name="Topic">A topic name or a regular expression over whole names.</param>

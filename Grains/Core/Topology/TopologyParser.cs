@@ -22,7 +22,7 @@ public static class TopologyParser
     private static readonly string[] RegionKeys = ["kafka", "gateway"];
     private static readonly string[] LinkKeys = ["from", "to", "mode", "enabled", "topics"];
     private static readonly string[] SelectorKeys = ["include", "exclude"];
-    private static readonly string[] TopicsKeys = ["include", "exclude", "conflict"];
+    private static readonly string[] TopicsKeys = ["include", "exclude", "conflict", "exactly-once"];
     private static readonly string[] ConflictRuleKeys = ["policy", "version-header"];
     private static readonly string[] OffsetsKeys = ["checkpoints", "sync", "intervalSeconds", "groups", "groupsExclude"];
 
@@ -250,6 +250,7 @@ public static class TopologyParser
             if (IsNull(node)) return TopicRules.Default;
             var selection = TopicSelector.All;
             ValueList<ConflictRule> conflict = [];
+            ValueList<string> exactlyOnce = [];
             foreach (var (fieldPath, key, value) in Entries(node, path, TopicsKeys))
             {
                 switch (((YamlScalarNode)key).Value)
@@ -257,9 +258,10 @@ public static class TopologyParser
                     case "include": selection = selection with { Include = StringList(value, fieldPath) ?? selection.Include }; break;
                     case "exclude": selection = selection with { Exclude = StringList(value, fieldPath) ?? [] }; break;
                     case "conflict": conflict = Conflict(value, fieldPath); break;
+                    case "exactly-once": exactlyOnce = StringList(value, fieldPath) ?? []; break;
                 }
             }
-            return new TopicRules(selection, conflict);
+            return new TopicRules(selection, conflict) { ExactlyOnce = exactlyOnce };
         }
 
         private ValueList<ConflictRule> Conflict(YamlNode node, string path)

@@ -64,6 +64,10 @@ public static class TopologyReport
             Table(text, ["TOPIC", "POLICY", "VERSION"], topology.Topics.Conflict.Select(c => new[] { c.Topic, TopologyKeywords.Word(c.Policy), VersionLine(c) }));
         }
 
+        if (topology.Topics.ExactlyOnce.Count > 0)
+            text.Append("\nExactly-once (records and checkpoint in one Kafka transaction; consumers set isolation.level=read_committed)\n  ")
+                .Append(string.Join(", ", topology.Topics.ExactlyOnce)).Append('\n');
+
         if (topology.Offsets is { } offsets)
             text.Append("\nOffsets\n  ").Append(OffsetsLine(offsets)).Append('\n');
 
@@ -102,6 +106,7 @@ public static class TopologyReport
                 ["versionHeader"] = c.VersionHeader,
             })),
             ["topics"] = SelectorJson(topology.Topics.Selection),
+            ["exactlyOnce"] = Strings(topology.Topics.ExactlyOnce),
             ["offsets"] = topology.Offsets is { } offsets ? OffsetsJson(offsets) : null,
             ["warnings"] = ProblemsJson(topology.Warnings, null),
         };

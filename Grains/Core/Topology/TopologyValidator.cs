@@ -178,7 +178,49 @@ public static class TopologyValidator
                     Error(TopologyPath.Key("topics.conflict", rule.Topic), $"invalid regular expression '{rule.Topic}': {error}", RegexFix);
                 VersionHeader(rule);
             }
+            ExactlyOnce();
         }
+
+        /// <summary>
+        /// Exactly-once entries: valid expressions, never on a last-writer-wins topic (the conflict grain's repairs
+        /// are written apart from the link's batches, later and by another grain, so they cannot share the batch's
+        /// transaction), and a warning that push links run them without transactions (their records go to another
+        /// region's Kafka than their checkpoint, and one transaction spans one cluster).
+        /// </summary>
+        private void ExactlyOnce()
+        {
+            var entries = document.Topics.ExactlyOnce;
+            if (entries.Count == 0) return;
+            Expressions(ExactlyOncePath, entries);
+            for (var i = 0; i < entries.Count; i++)
+            {
+                var entry = entries[i];
+                if (!TopicPattern.IsValid(entry, out _)) continue;
+                if (entries.Take(i).Contains(entry, StringComparer.Ordinal))
+                    Warning(TopologyPath.Index(ExactlyOncePath, i), $"'{entry}' is listed twice under exactly-once", "remove the second entry");
+                foreach (var rule in document.Topics.Conflict.Where(r => r.Policy == ConflictPolicy.Lww && TopicPattern.IsValid(r.Topic, out _)))
+                {
+                    if (!Overlap(entry, rule.Topic)) continue;
+                    Error(TopologyPath.Index(ExactlyOncePath, i),
+                        $"'{entry}' is exactly-once and '{rule.Topic}' is last-writer-wins: a topic cannot be both, because the repairs that last-writer-wins " +
+                        "writes come from another grain, after the batch, and cannot be in the batch's transaction",
+                        $"remove '{entry}' from exactly-once, or the lww rule for '{rule.Topic}'");
+                }
+            }
+            var push = PatternExpansion.Links(document).FirstOrDefault(l => l.Mode == LinkMode.Push && l.Carries);
+            if (push is not null)
+                Warning(ExactlyOncePath,
+                    $"link {push.From} -> {push.To} is in push mode: it writes into {push.To}'s Kafka and keeps its checkpoints in {push.From}'s, and one " +
+                    "Kafka transaction cannot span two clusters, so push links replicate exactly-once topics without transactions",
+                    "make the link pull (the destination's silos then write records and checkpoint in one transaction), or keep it: its records still arrive once (the read-back after a crash), only not in transactions");
+        }
+
+        // Two entries overlap when one is a plain name the other matches; two different expressions are taken to
+        // be apart (the runtime gives a topic that matches both last-writer-wins, without transactions).
+        private static bool Overlap(string exactlyOnce, string lww) =>
+            exactlyOnce == lww || TopicPattern.IsMatch(lww, exactlyOnce) || TopicPattern.IsMatch(exactlyOnce, lww);
+
+        private const string ExactlyOncePath = "topics.exactly-once";
 
         private void VersionHeader(ConflictRule rule)
         {

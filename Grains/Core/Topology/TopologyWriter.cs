@@ -79,6 +79,7 @@ public static class TopologyWriter
             foreach (var rule in topics.Conflict) conflict.Add(Text(rule.Topic), ConflictRule(rule));
             node.Add("conflict", conflict);
         }
+        if (topics.ExactlyOnce.Count > 0) node.Add("exactly-once", List(topics.ExactlyOnce));
         return node;
     }
 

@@ -118,7 +118,11 @@ public sealed partial class KafkaCheckpointStore : ICheckpointStore, IDisposable
             try { result = _tail.Consume(100); }
             catch (ConsumeException e) { LogTailError(e.Error.Reason); continue; }
             catch (ObjectDisposedException) { return; }
-            if (result?.Message is null) continue;
+            if (result?.Message is null)
+            {
+                NoteIdlePosition();
+                continue;
+            }
             lock (_gate)
             {
                 var key = result.Message.Key;
@@ -148,6 +152,26 @@ public sealed partial class KafkaCheckpointStore : ICheckpointStore, IDisposable
                 Monitor.PulseAll(_gate);
             }
         }
+    }
+
+    // Exactly-once replicators commit their checkpoints in transactions, whose markers take offsets that are never
+    // delivered: the consumer's position, not the last record read, says how far the tail has read. (Without
+    // transactions the two are the same.)
+    private void NoteIdlePosition()
+    {
+        try
+        {
+            var position = _tail.Position(Partition);
+            if (position.IsSpecial) return;
+            lock (_gate)
+            {
+                if (position.Value <= _position) return;
+                _position = position.Value;
+                SettlePendingEnds();
+                Monitor.PulseAll(_gate);
+            }
+        }
+        catch (KafkaException e) { LogTailError(e.Error.Reason); }
     }
 
     public async Task<ReplicationCheckpoint?> ReadAsync(string key, CancellationToken cancellationToken)

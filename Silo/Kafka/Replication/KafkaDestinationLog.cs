@@ -17,10 +17,11 @@ public sealed class KafkaDestinationLog : IDestinationLog, IDisposable
     private readonly SemaphoreSlim _scanGate = new(1, 1);
 
     /// <param name="runningIn">The region whose silos write (the destination itself, or a push link's source).</param>
-    public KafkaDestinationLog(RegionWriter producer, KafkaClusterOptions cluster, string runningIn)
+    /// <param name="committedOnly">Read back with read_committed: for partitions written in transactions (exactly-once mode).</param>
+    public KafkaDestinationLog(RegionWriter producer, KafkaClusterOptions cluster, string runningIn, bool committedOnly = false)
     {
         _producer = producer;
-        var name = producer.Region == runningIn ? runningIn : $"{runningIn}-to-{producer.Region}";
+        var name = (producer.Region == runningIn ? runningIn : $"{runningIn}-to-{producer.Region}") + (committedOnly ? "-committed" : "");
         var config = cluster.BuildConfig(
             defaults: new Dictionary<string, string> { ["client.id"] = $"mesh-{name}-recovery" },
             required: new Dictionary<string, string>
@@ -30,8 +31,10 @@ public sealed class KafkaDestinationLog : IDestinationLog, IDisposable
                 ["enable.partition.eof"] = "true",
                 ["auto.offset.reset"] = "earliest",
                 ["fetch.wait.max.ms"] = "50",
-                // The high watermark bounds the scan; read_committed would stall behind an open transaction.
-                ["isolation.level"] = "read_uncommitted",
+                // The high watermark bounds the scan; read_committed would stall behind an open transaction. In
+                // exactly-once mode the replicator first re-initialises its transactional id, which (on Apache Kafka)
+                // aborts what its predecessor left open, so a committed read-back only waits for other writers' transactions.
+                ["isolation.level"] = committedOnly ? "read_committed" : "read_uncommitted",
             });
         _scanner = new ConsumerBuilder<byte[]?, byte[]?>(config).Build();
     }

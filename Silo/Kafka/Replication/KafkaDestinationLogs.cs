@@ -28,6 +28,12 @@ public sealed class KafkaDestinationLogs(
         return (writer, new KafkaDestinationLog(writer, cluster, local));
     })).Value.Log;
 
+    // Exactly-once partitions are the local region's (pull links only): a committed reader of its log, made on first use.
+    private readonly Lazy<KafkaDestinationLog> _committed = new(() =>
+        new KafkaDestinationLog(localWriter, regions.Value.Local, regions.Value.LocalRegion, committedOnly: true));
+
+    public IDestinationLog Committed(string region) => region == regions.Value.LocalRegion ? _committed.Value : For(region);
+
     public void Dispose()
     {
         foreach (var lazy in _logs.Values.Where(l => l.IsValueCreated))
@@ -35,5 +41,6 @@ public sealed class KafkaDestinationLogs(
             lazy.Value.Log.Dispose();
             lazy.Value.Writer?.Dispose();
         }
+        if (_committed.IsValueCreated) _committed.Value.Dispose();
     }
 }

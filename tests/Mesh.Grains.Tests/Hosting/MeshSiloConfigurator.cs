@@ -37,6 +37,7 @@ public sealed class MeshSiloConfigurator : ISiloConfigurator
         silo.Services.AddSingleton<ISourceFeeds, InMemorySourceFeeds>();
         silo.Services.AddSingleton<IDestinationLog, InMemoryDestinationLog>();
         silo.Services.AddSingleton<IDestinationLogs, InMemoryDestinationLogs>();
+        silo.Services.AddSingleton<IDestinationTransactions, InMemoryTransactions>();
         silo.Services.AddSingleton<ICheckpointStore, InMemoryCheckpointStore>();
         silo.Services.AddSingleton<IQuarantineStore, InMemoryQuarantineStore>();
         silo.Services.AddSingleton<IRegionIdentity, InMemoryRegionIdentity>();

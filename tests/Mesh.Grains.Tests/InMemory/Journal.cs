@@ -22,6 +22,20 @@ public sealed record CheckpointRead(string Key) : PortEvent;
 
 public sealed record CheckpointWritten(string Key, ReplicationCheckpoint Checkpoint) : PortEvent;
 
+/// <summary>Exactly-once mode: a replicator's transactional producer registered its id.</summary>
+public sealed record TransactionsInitialised(string TransactionalId) : PortEvent;
+
+/// <summary>A commit: the records it made visible (one write per partition it wrote) and the checkpoint that landed with them.</summary>
+public sealed record TransactionCommitted(string TransactionalId, IReadOnlyList<DestinationWritten> Writes, string CheckpointKey, ReplicationCheckpoint Checkpoint) : PortEvent
+{
+    public int Records => Writes.Sum(w => w.Records.Count);
+}
+
+public sealed record TransactionAborted(string TransactionalId, int Records) : PortEvent;
+
+/// <summary>A commit the test made fail (<see cref="MeshWorld.FailCommits"/>); the replicator aborts it next.</summary>
+public sealed record TransactionFailed(string TransactionalId) : PortEvent;
+
 /// <summary>A topology grain read a region's persisted topology (its own on activation, a peer's when checking for newer versions).</summary>
 public sealed record TopologyRead(string Region, string ReadBy) : PortEvent;
 

@@ -73,6 +73,24 @@ public sealed class MeshWorld
     /// <summary>When each quarantined record was replayed, by quarantine offset; guarded by <see cref="Quarantine"/>'s lock.</summary>
     public Dictionary<long, DateTimeOffset> QuarantineReplayed { get; } = [];
 
+    /// <summary>Per partition (<c>region|topic|partition</c>): the turn of the one in-memory transaction writing it.</summary>
+    public ConcurrentDictionary<string, SemaphoreSlim> TransactionTurns { get; } = new(StringComparer.Ordinal);
+
+    private int _commitsToFail;
+
+    /// <summary>The next <paramref name="count"/> transaction commits fail (before anything of them lands).</summary>
+    public void FailCommits(int count) => Interlocked.Exchange(ref _commitsToFail, count);
+
+    internal bool TakeCommitFailure()
+    {
+        while (true)
+        {
+            var left = Volatile.Read(ref _commitsToFail);
+            if (left <= 0) return false;
+            if (Interlocked.CompareExchange(ref _commitsToFail, left - 1, left) == left) return true;
+        }
+    }
+
     /// <summary>The topology versions each silo's connections were brought up to, in order.</summary>
     public ConcurrentQueue<long> ConnectionUpdates { get; } = new();
 

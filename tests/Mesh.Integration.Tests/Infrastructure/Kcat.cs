@@ -18,9 +18,10 @@ public static class Kcat
     }
 
     /// <summary>Every record of a topic in one region as <c>partition|key|value|headers</c> lines.</summary>
-    public static async Task<List<string>> ReadAllAsync(string bootstrap, string topic)
+    /// <param name="settings">librdkafka settings for the consumer, <c>name=value</c> (e.g. <c>isolation.level=read_committed</c>).</param>
+    public static async Task<List<string>> ReadAllAsync(string bootstrap, string topic, params string[] settings)
     {
-        var result = await RunAsync(["-C", "-b", bootstrap, "-t", topic, "-e", "-q", "-f", "%p|%k|%s|%h\\n"], null);
+        var result = await RunAsync(["-C", "-b", bootstrap, "-t", topic, "-e", "-q", "-f", "%p|%k|%s|%h\\n", .. settings.SelectMany(s => new[] { "-X", s })], null);
         if (result.ExitCode != 0) throw new InvalidOperationException($"kcat -C {topic} failed (exit {result.ExitCode}): {result.Stderr}");
         return [.. result.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries)];
     }
