@@ -88,6 +88,16 @@ public sealed class DrillRunner(LocalMesh mesh, DrillOptions options, Action<str
             // The end of traffic: the group drains what the survivor holds, then what it missed is counted.
             await Task.WhenAll(_survivors.Select(s => producers[s].StopAsync(TimeSpan.FromSeconds(30))));
             progress("producers stopped; waiting for replication to settle and the group to catch up");
+            // A replicator that takes over from a silo that did not release its partitions waits out that silo's
+            // writes before it replicates (fencing); quiet counts mean nothing until every link replicates again.
+            try
+            {
+                await mesh.WaitUntilReplicatingAsync(mesh.State, TimeSpan.FromSeconds(90), cancellationToken);
+            }
+            catch (MeshCommandException e)
+            {
+                progress($"not every link replicates again yet ({e.Message}); measuring anyway");
+            }
             var everyRegion = tails.Values.Append(restarted).ToList();
             await QuiesceAsync(() => everyRegion.Sum(t => t.Records), "every region's records", cancellationToken);
             var behind = await WaitForCatchUpAsync(after, cancellationToken);

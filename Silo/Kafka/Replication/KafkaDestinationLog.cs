@@ -210,8 +210,13 @@ public sealed class KafkaDestinationLog : IDestinationLog, IDisposable
             : new KafkaException(error);
     }
 
+    // Twice, at a silo's shutdown: the container disposes the local region's log it handed out as a
+    // singleton, and KafkaDestinationLogs disposes every log it made. Closing a closed consumer throws.
+    private int _disposed;
+
     public void Dispose()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1) return;
         _scanner.Close();
         _scanner.Dispose();
     }
