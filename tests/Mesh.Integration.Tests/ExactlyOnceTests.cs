@@ -31,6 +31,7 @@ public sealed class ExactlyOnceTests
             topics:
               exactly-once: [orders]
             """);
+        mesh.WithShortTakeOver("eu-west"); // its silo is killed below: an 8 s take-over wait, not 19 s
         await mesh.UpAsync(LocalTopologyPlan.FromFile(file), partitions: 4, Topic);
 
         const int perRegion = 6000;

@@ -19,7 +19,7 @@ public sealed class GapTests
     [Fact]
     public async Task Records_the_source_dropped_before_replication_are_counted_on_a_first_start_and_on_a_resume()
     {
-        await using var mesh = TestMesh.InNewFolder("gap");
+        await using var mesh = TestMesh.InNewFolder("gap").WithShortTakeOver("r2"); // r2's silo is killed and restarted
         await mesh.UpAsync(Regions, partitions: 2, Topic);
         var b1 = mesh.Local.Bootstrap("r1");
 
@@ -59,7 +59,7 @@ public sealed class GapTests
     [Fact]
     public async Task A_destination_that_no_longer_holds_what_its_checkpoint_says_is_never_resumed_as_if_whole()
     {
-        await using var mesh = TestMesh.InNewFolder("shrink");
+        await using var mesh = TestMesh.InNewFolder("shrink").WithShortTakeOver("r2");
         await mesh.UpAsync(Regions, partitions: 3, Topic);
         var b1 = mesh.Local.Bootstrap("r1");
         for (var p = 0; p < 3; p++) Produce(b1, p, 100);

@@ -49,7 +49,7 @@ public sealed class LwwConvergenceTests(ITestOutputHelper output)
     public async Task Concurrent_writes_with_skewed_clocks_ties_and_deletes_converge_to_the_same_winner_everywhere_across_a_silo_crash()
     {
         string[] regions = ["r1", "r2", "r3"];
-        await using var mesh = TestMesh.InNewFolder("lww");
+        await using var mesh = TestMesh.InNewFolder("lww").WithShortTakeOver("r2"); // r2's silo is killed and restarted
         await UpAsync(mesh, regions, "{ profiles: lww }");
 
         // Each region writes every key once, in its own order, then rewrites a few; clocks disagree by
