@@ -18,7 +18,7 @@ public sealed class RegionLossTests
     [Fact]
     public async Task A_killed_region_is_rebuilt_with_its_whole_history_from_the_survivor_that_holds_most_of_it()
     {
-        await using var mesh = TestMesh.InNewFolder("loss");
+        await using var mesh = TestMesh.InNewFolder("loss").WithShortTakeOver(Regions); // the survivors' silos restart with r1's new Kafka address
         await mesh.UpAsync(Regions, partitions: 2, Topic);
         await Task.WhenAll(Regions.Select(r => Task.Run(() => TestTraffic.ProduceAsync(mesh.Local.Bootstrap(r), r, Topic, 300, keys: 20))));
         var first = await mesh.WaitAndCheckAsync(Topic, Regions.ToDictionary(r => r, _ => 300), Deadline);
