@@ -21,7 +21,8 @@ namespace Mesh.Kafka.Replication;
 public sealed partial class KafkaCheckpointStore : ICheckpointStore, IDisposable
 {
     public const string Topic = InternalTopics.Checkpoints;
-    private static readonly TopicPartition Partition = new(Topic, 0);
+    /// <summary>The one partition every checkpoint, claim and release goes to (an exactly-once batch's checkpoint too).</summary>
+    internal static readonly TopicPartition Partition = new(Topic, 0);
 
     private static readonly TimeSpan FreshnessInterval = TimeSpan.FromMilliseconds(250);
     private static readonly TimeSpan CatchUpLimit = TimeSpan.FromSeconds(30);
@@ -198,9 +199,11 @@ public sealed partial class KafkaCheckpointStore : ICheckpointStore, IDisposable
     }
 
     public Task WriteAsync(string key, ReplicationCheckpoint checkpoint, CancellationToken cancellationToken) =>
-        _producer.ProduceAndWaitAsync(Partition,
-            new Message<byte[]?, byte[]?> { Key = Encoding.UTF8.GetBytes(key), Value = Encoding.UTF8.GetBytes(checkpoint.Encode()) },
-            cancellationToken);
+        _producer.ProduceAndWaitAsync(Partition, Record(key, checkpoint.Encode()), cancellationToken);
+
+    /// <summary>A checkpoint-topic record: the replicator's (or its claim's) key and the encoded value.</summary>
+    internal static Message<byte[]?, byte[]?> Record(string key, string value) =>
+        new() { Key = Encoding.UTF8.GetBytes(key), Value = Encoding.UTF8.GetBytes(value) };
 
     public async Task<Claim> ClaimAsync(string key, string holder, CancellationToken cancellationToken)
     {
@@ -256,9 +259,7 @@ public sealed partial class KafkaCheckpointStore : ICheckpointStore, IDisposable
         new(_claims.Latest(key), _freshAsOf is { } fresh ? _time.GetElapsedTime(fresh) : TimeSpan.MaxValue);
 
     private Task<long> ProduceAsync(string key, string value, CancellationToken cancellationToken) =>
-        _producer.ProduceAndWaitAsync(Partition,
-            new Message<byte[]?, byte[]?> { Key = Encoding.UTF8.GetBytes(key), Value = Encoding.UTF8.GetBytes(value) },
-            cancellationToken);
+        _producer.ProduceAndWaitAsync(Partition, Record(key, value), cancellationToken);
 
     public void Dispose()
     {

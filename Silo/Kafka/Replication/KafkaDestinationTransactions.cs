@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text;
 using Confluent.Kafka;
 using ErrorCode = Confluent.Kafka.ErrorCode;
 using Mesh.Core.Replication;
@@ -30,7 +29,6 @@ public sealed class KafkaTransactionalDestination : ITransactionalDestination
 {
     // Longer than any write: InitTransactions, commit and abort wait up to this for the coordinator.
     private static readonly TimeSpan CoordinatorTimeout = TimeSpan.FromSeconds(30);
-    private static readonly TopicPartition CheckpointPartition = new(InternalTopics.Checkpoints, 0);
 
     private readonly IProducer<byte[]?, byte[]?> _producer;
     private readonly TimeSpan _writeTimeout;
@@ -137,8 +135,7 @@ public sealed class KafkaTransactionalDestination : ITransactionalDestination
 
     public async Task CommitAsync(string checkpointKey, ReplicationCheckpoint checkpoint, CancellationToken cancellationToken)
     {
-        var message = new Message<byte[]?, byte[]?> { Key = Encoding.UTF8.GetBytes(checkpointKey), Value = Encoding.UTF8.GetBytes(checkpoint.Encode()) };
-        await _producer.ProduceAsync(CheckpointPartition, message, CancellationToken.None).WaitAsync(_writeTimeout + TimeSpan.FromMinutes(1));
+        await _producer.ProduceAsync(KafkaCheckpointStore.Partition, KafkaCheckpointStore.Record(checkpointKey, checkpoint.Encode()), CancellationToken.None).WaitAsync(_writeTimeout + TimeSpan.FromMinutes(1));
         await Task.Run(() => _producer.CommitTransaction(CoordinatorTimeout), CancellationToken.None);
         _open = false;
         Interlocked.Increment(ref _committed);
