@@ -32,6 +32,9 @@ public sealed record TopologyDocument
     /// <summary>Consumer-group offset settings carried over from MirrorMaker 2; null when the file has none.</summary>
     public OffsetSettings? Offsets { get; init; }
 
+    /// <summary>The continuous backup the silos keep; null when the file has no <c>backup:</c> section.</summary>
+    public BackupSettings? Backup { get; init; }
+
     /// <summary>Where each part of the document was read from, for problem reports. Not part of equality.</summary>
     public SourceMap Source { get; init; } = SourceMap.None;
 }
@@ -154,6 +157,58 @@ public sealed record OffsetSettings
 
     /// <summary>MM2 <c>groups.exclude</c>.</summary>
     public ValueList<string>? GroupsExclude { get; init; }
+}
+
+/// <summary>
+/// The <c>backup:</c> section: where the silos archive which topics, and how. Settings left out are
+/// null here (so a document round-trips as written); the <c>Effective*</c> properties give the defaults.
+/// </summary>
+/// <param name="Store">A directory, <c>file:///path</c> or <c>azure://container</c> (see <c>BackupStores.Open</c>).</param>
+public sealed record BackupSettings(string Store)
+{
+    public const long DefaultSegmentBytes = 4 * 1024 * 1024;
+    public const long DefaultSegmentSeconds = 10;
+    public const long DefaultTakeOverSeconds = 30;
+    public const long DefaultGroupIntervalSeconds = 10;
+
+    /// <summary>Topic names or whole-name expressions to back up; null: every topic the mesh replicates.</summary>
+    public ValueList<string>? Topics { get; init; }
+
+    /// <summary>Consumer groups (names or expressions) whose positions are kept; null: none.</summary>
+    public ValueList<string>? Groups { get; init; }
+
+    /// <summary>A segment closes once it holds this many bytes of raw records.</summary>
+    public long? SegmentBytes { get; init; }
+
+    /// <summary>A segment closes at this age even if small.</summary>
+    public long? SegmentSeconds { get; init; }
+
+    /// <summary>How long a region waits for another origin's chain to cover records it holds before it backs them up itself.</summary>
+    public long? TakeOverSeconds { get; init; }
+
+    public long? GroupIntervalSeconds { get; init; }
+
+    /// <summary>The environment variable holding the base64 AES-256 key; null: segments are not encrypted.</summary>
+    public string? EncryptionKeyEnv { get; init; }
+
+    public long EffectiveSegmentBytes => SegmentBytes ?? DefaultSegmentBytes;
+    public long EffectiveSegmentSeconds => SegmentSeconds ?? DefaultSegmentSeconds;
+    public long EffectiveTakeOverSeconds => TakeOverSeconds ?? DefaultTakeOverSeconds;
+    public long EffectiveGroupIntervalSeconds => GroupIntervalSeconds ?? DefaultGroupIntervalSeconds;
+
+    /// <summary>
+    /// Whether <paramref name="topic"/> is backed up: named by <see cref="Topics"/> (an exact name or a valid
+    /// whole-name expression), or, with no list, replicated by the mesh (<paramref name="replicated"/>). The mesh's
+    /// own <c>__</c> topics never are.
+    /// </summary>
+    public bool Covers(string topic, TopicSelector replicated)
+    {
+        if (topic.StartsWith("__", StringComparison.Ordinal)) return false;
+        return Topics is { } listed ? ExactlyOnceTopics.Matches(listed, topic) : replicated.Matches(topic);
+    }
+
+    /// <summary>Whether <paramref name="group"/> is one of the groups whose positions are kept.</summary>
+    public bool KeepsGroup(string group) => Groups is { } groups && ExactlyOnceTopics.Matches(groups, group);
 }
 
 public enum NamingPolicy

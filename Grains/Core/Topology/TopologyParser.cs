@@ -18,12 +18,14 @@ public sealed record TopologyParseResult(TopologyDocument? Document, IReadOnlyLi
 /// </summary>
 public static class TopologyParser
 {
-    private static readonly string[] TopLevelKeys = ["name", "version", "naming", "pattern", "primary", "hub", "regions", "links", "topics", "offsets"];
+    private static readonly string[] TopLevelKeys = ["name", "version", "naming", "pattern", "primary", "hub", "regions", "links", "topics", "offsets", "backup"];
     private static readonly string[] RegionKeys = ["kafka", "gateway"];
     private static readonly string[] LinkKeys = ["from", "to", "mode", "enabled", "topics"];
     private static readonly string[] SelectorKeys = ["include", "exclude"];
     private static readonly string[] TopicsKeys = ["include", "exclude", "conflict", "exactly-once"];
     private static readonly string[] ConflictRuleKeys = ["policy", "version-header"];
+    private static readonly string[] BackupKeys =
+        ["store", "topics", "groups", "segment-bytes", "segment-seconds", "take-over-seconds", "group-interval-seconds", "encryption-key-env"];
     private static readonly string[] OffsetsKeys = ["checkpoints", "sync", "intervalSeconds", "groups", "groupsExclude"];
 
     public static TopologyParseResult Parse(string text, string sourceName)
@@ -116,6 +118,7 @@ public static class TopologyParser
                     case "links": document = document with { Links = Links(value, path) }; break;
                     case "topics": document = document with { Topics = Topics(value, path) }; break;
                     case "offsets": document = document with { Offsets = Offsets(value, path) }; break;
+                    case "backup": document = document with { Backup = Backup(value, path) }; break;
                 }
             }
             return document with { Source = new SourceMap(_positions, sourceName) };
@@ -346,6 +349,28 @@ public static class TopologyParser
                 }
             }
             return offsets;
+        }
+
+        private BackupSettings? Backup(YamlNode node, string path)
+        {
+            if (IsNull(node)) return null;
+            // A missing store is the validator's to report, with the other problems of the section.
+            var backup = new BackupSettings("");
+            foreach (var (fieldPath, key, value) in Entries(node, path, BackupKeys))
+            {
+                switch (((YamlScalarNode)key).Value)
+                {
+                    case "store": backup = backup with { Store = Scalar(value, fieldPath) ?? "" }; break;
+                    case "topics": backup = backup with { Topics = StringList(value, fieldPath) }; break;
+                    case "groups": backup = backup with { Groups = StringList(value, fieldPath) }; break;
+                    case "segment-bytes": backup = backup with { SegmentBytes = Integer(value, fieldPath, "segment-bytes") }; break;
+                    case "segment-seconds": backup = backup with { SegmentSeconds = Integer(value, fieldPath, "segment-seconds") }; break;
+                    case "take-over-seconds": backup = backup with { TakeOverSeconds = Integer(value, fieldPath, "take-over-seconds") }; break;
+                    case "group-interval-seconds": backup = backup with { GroupIntervalSeconds = Integer(value, fieldPath, "group-interval-seconds") }; break;
+                    case "encryption-key-env": backup = backup with { EncryptionKeyEnv = Scalar(value, fieldPath) }; break;
+                }
+            }
+            return backup;
         }
 
         /// <summary>The entries of a map whose keys are among <paramref name="allowed"/>; anything else is reported.</summary>

@@ -18,6 +18,7 @@ public static class TopologyValidator
         check.ExplicitLinks();
         check.Topics();
         check.Offsets();
+        check.Backup();
         check.Connectivity();
         return check.Problems.Select(document.Source.Locate).ToArray();
     }
@@ -247,6 +248,33 @@ public static class TopologyValidator
                 Error("offsets.intervalSeconds", $"intervalSeconds must be positive, found {offsets.IntervalSeconds}", "use the number of seconds between offset syncs, e.g. 60");
             Expressions("offsets.groups", offsets.Groups);
             Expressions("offsets.groupsExclude", offsets.GroupsExclude);
+        }
+
+        public void Backup()
+        {
+            if (document.Backup is not { } backup) return;
+            if (string.IsNullOrWhiteSpace(backup.Store))
+                Error("backup.store", "the backup has no store",
+                    "name where segments go: a directory ('store: /var/backups/mesh') or an Azure container ('store: azure://mesh-backup')");
+            else if (backup.Store.StartsWith("azure://", StringComparison.OrdinalIgnoreCase) && backup.Store.Length == "azure://".Length)
+                Error("backup.store", "the Azure store names no container", "write 'store: azure://CONTAINER', e.g. 'azure://mesh-backup'");
+            if (backup.Topics is { Count: 0 })
+                Error("backup.topics", "the backup lists no topics", "name the topics to back up (names or expressions), or remove 'topics' to back up every replicated topic");
+            Expressions("backup.topics", backup.Topics);
+            Expressions("backup.groups", backup.Groups);
+            Positive("backup.segment-bytes", backup.SegmentBytes, "raw record bytes per segment, e.g. 4194304 (4 MiB)");
+            Positive("backup.segment-seconds", backup.SegmentSeconds, "the age in seconds at which a segment closes, e.g. 10");
+            Positive("backup.take-over-seconds", backup.TakeOverSeconds, "seconds before a region backs up another origin's records itself, e.g. 30");
+            Positive("backup.group-interval-seconds", backup.GroupIntervalSeconds, "seconds between consumer-group snapshots, e.g. 10");
+            if (backup.EncryptionKeyEnv is { } variable && (variable.Length == 0 || variable.Any(c => !(char.IsAsciiLetterOrDigit(c) || c == '_'))))
+                Error("backup.encryption-key-env", $"'{variable}' is not an environment variable name",
+                    "name the variable that holds the base64 AES-256 key (letters, digits and '_'), e.g. 'MESH_BACKUP_KEY'; never the key itself");
+        }
+
+        private void Positive(string path, long? value, string fix)
+        {
+            if (value is <= 0)
+                Error(path, $"{path[(path.LastIndexOf('.') + 1)..]} must be positive, found {value.Value.ToString(CultureInfo.InvariantCulture)}", "use " + fix);
         }
 
         /// <summary>

@@ -20,6 +20,7 @@ public static class TopologyWriter
         if (document.Links.Count > 0) root.Add("links", new YamlSequenceNode(document.Links.Select(Link)));
         root.Add("topics", Topics(document.Topics));
         if (document.Offsets is { } offsets) root.Add("offsets", Offsets(offsets));
+        if (document.Backup is { } backup) root.Add("backup", Backup(backup));
 
         var writer = new StringWriter { NewLine = "\n" };
         foreach (var comment in headerComments ?? [])
@@ -98,6 +99,19 @@ public static class TopologyWriter
         if (offsets.IntervalSeconds is { } interval) node.Add("intervalSeconds", Number(interval));
         if (offsets.Groups is { } groups) node.Add("groups", List(groups));
         if (offsets.GroupsExclude is { } excluded) node.Add("groupsExclude", List(excluded));
+        return node;
+    }
+
+    private static YamlMappingNode Backup(BackupSettings backup)
+    {
+        var node = new YamlMappingNode { { "store", Text(backup.Store) } };
+        if (backup.Topics is { } topics) node.Add("topics", List(topics));
+        if (backup.Groups is { } groups) node.Add("groups", List(groups));
+        if (backup.SegmentBytes is { } bytes) node.Add("segment-bytes", Number(bytes));
+        if (backup.SegmentSeconds is { } seconds) node.Add("segment-seconds", Number(seconds));
+        if (backup.TakeOverSeconds is { } takeOver) node.Add("take-over-seconds", Number(takeOver));
+        if (backup.GroupIntervalSeconds is { } interval) node.Add("group-interval-seconds", Number(interval));
+        if (backup.EncryptionKeyEnv is { } key) node.Add("encryption-key-env", Text(key));
         return node;
     }
 
