@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using Mesh.Core.Replication;
 using Mesh.Core.Topology;
+using Mesh.Grains.Backup;
 using Mesh.Grains.Options;
 using Mesh.Grains.Ports;
 using Microsoft.Extensions.Logging;
@@ -350,6 +351,17 @@ public sealed partial class TopologyGrain(
                 _running.Remove(key);
                 errors.Add(error);
             }
+        }
+
+        // The backup follows the topology as the links do; a backup that cannot be reached never holds them up.
+        try
+        {
+            var backup = _topology is { } applied && applied.HasRegion(_region) ? BackupAssignments.From(applied) : null;
+            await GrainFactory.GetGrain<IBackupGrain>(_region).ApplyAsync(backup).WaitAsync(LinkCallTimeout, cancellationToken);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            errors.Add($"backup: {e.GetBaseException().Message}");
         }
 
         var summary = errors.Count == 0 ? null : string.Join("; ", errors);
