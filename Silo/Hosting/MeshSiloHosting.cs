@@ -1,6 +1,8 @@
 using System.Net;
 using Mesh.Core.Replication;
+using Mesh.Grains.Backup;
 using Mesh.Grains.Options;
+using Mesh.Kafka.Backup;
 using Mesh.Grains.Ports;
 using Mesh.Kafka.Clients;
 using Mesh.Kafka.Offsets;
@@ -77,6 +79,20 @@ public static class MeshSiloHosting
             sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<ReplicationOptions>>().Value.Keys,
             sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<OffsetSync>>()));
         services.AddHostedService<OffsetSyncService>();
+        services.AddMeshBackup();
+        return services;
+    }
+
+    /// <summary>
+    /// Registers what the backup's grains need: the silo's own reader of the region's partitions, the archivers'
+    /// checkpoints, group positions and the stores. What is backed up comes from the applied topology.
+    /// </summary>
+    public static IServiceCollection AddMeshBackup(this IServiceCollection services)
+    {
+        services.TryAddSingleton<IBackupFeeds, KafkaBackupFeeds>();
+        services.TryAddSingleton<IBackupCheckpoints, KafkaBackupCheckpoints>();
+        services.TryAddSingleton<IGroupPositions, KafkaGroupPositions>();
+        services.TryAddSingleton<IBackupStores, BackupStoreCache>();
         return services;
     }
 

@@ -1,6 +1,7 @@
 using System.Text;
 using Confluent.Kafka;
 using ErrorCode = Confluent.Kafka.ErrorCode;
+using Mesh.Core.Backup.Archiving;
 using Mesh.Core.Replication;
 using Mesh.Grains.Ports;
 using Mesh.Kafka.Clients;
@@ -37,6 +38,8 @@ public sealed partial class KafkaCheckpointStore : ICheckpointStore, IDisposable
     private Thread? _freshness;
     private readonly IConsumer<string?, string?> _tail;
     private readonly Dictionary<string, ReplicationCheckpoint> _latest = new(StringComparer.Ordinal);
+    // The backup archivers' positions (keys backup|topic|partition), as written.
+    private readonly Dictionary<string, string> _archivers = new(StringComparer.Ordinal);
     // Keys whose latest checkpoint record could not be read: resuming from an older one, or from
     // nothing, would replicate what was replicated already.
     private readonly Dictionary<string, string> _unreadable = new(StringComparer.Ordinal);
@@ -129,6 +132,12 @@ public sealed partial class KafkaCheckpointStore : ICheckpointStore, IDisposable
                 var key = result.Message.Key;
                 if (key is null)
                     LogBadCheckpoint("(no key)", result.Offset.Value, "a checkpoint record needs its replicator's key");
+                else if (ArchiverCheckpoint.IsKey(key))
+                {
+                    // A backup archiver's position, not a replicator's checkpoint.
+                    if (result.Message.Value is null) _archivers.Remove(key);
+                    else _archivers[key] = result.Message.Value;
+                }
                 else if (_claims.Apply(key, result.Offset.Value, result.Message.Value))
                 {
                     // a claim or a release, not a checkpoint
@@ -197,6 +206,31 @@ public sealed partial class KafkaCheckpointStore : ICheckpointStore, IDisposable
             }
         }, cancellationToken);
     }
+
+    /// <summary>The latest value written under an archiver's key (<see cref="ArchiverCheckpoint.Key"/>), once the tail has read the topic's end.</summary>
+    public async Task<string?> ReadArchiverAsync(string key, CancellationToken cancellationToken)
+    {
+        var end = await Task.Run(() => _tail.QueryWatermarkOffsets(Partition, TimeSpan.FromSeconds(10)).High.Value, cancellationToken);
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        return await Task.Run(() =>
+        {
+            lock (_gate)
+            {
+                while (_position < end)
+                {
+                    cancellationToken.ThrowIfCancellationRequested();
+                    if (DateTime.UtcNow > deadline)
+                        throw new TimeoutException($"the checkpoint topic {Topic} did not catch up to offset {end} (at {_position})");
+                    Monitor.Wait(_gate, 100);
+                }
+                return _archivers.GetValueOrDefault(key);
+            }
+        }, cancellationToken);
+    }
+
+    /// <summary>Writes an archiver's position under its key.</summary>
+    public Task WriteArchiverAsync(string key, string value, CancellationToken cancellationToken) =>
+        _producer.ProduceAndWaitAsync(Partition, Record(key, value), cancellationToken);
 
     public Task WriteAsync(string key, ReplicationCheckpoint checkpoint, CancellationToken cancellationToken) =>
         _producer.ProduceAndWaitAsync(Partition, Record(key, checkpoint.Encode()), cancellationToken);

@@ -1,0 +1,28 @@
+using Mesh.Grains.Backup;
+using Mesh.Grains.Ports;
+using Mesh.Kafka.Clients;
+using Mesh.Kafka.Replication;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Mesh.Kafka.Backup;
+
+/// <summary>
+/// The region's own partitions read for the backup: one shared reader per silo of its own (a push link's
+/// replicators read the same partitions through the replication reader, and a reader hands out one feed per partition).
+/// </summary>
+public sealed class KafkaBackupFeeds(IOptions<KafkaRegionsOptions> regions, ILoggerFactory loggers) : IBackupFeeds, IDisposable
+{
+    private readonly Lazy<SharedSourceReader> _reader = new(() =>
+        new SharedSourceReader(regions.Value.LocalRegion, regions.Value.Local, regions.Value.LocalRegion + "-backup", loggers.CreateLogger<KafkaBackupFeeds>()));
+
+    public ISourcePartitionFeed Open(string topic, int partition, long startOffset) => _reader.Value.Open(topic, partition, startOffset);
+
+    public Task<SourceWatermarks> GetWatermarksAsync(string topic, int partition, CancellationToken cancellationToken) =>
+        Task.Run(() => _reader.Value.GetWatermarks(topic, partition), cancellationToken);
+
+    public void Dispose()
+    {
+        if (_reader.IsValueCreated) _reader.Value.Dispose();
+    }
+}
