@@ -37,15 +37,21 @@ internal static class LocalCommand
         };
         clustering.AcceptOnlyFromAmong(LocalClustering.Localhost, LocalClustering.Postgres);
         var timeout = new Option<int>("--timeout") { Description = "Seconds to wait for every link to replicate", DefaultValueFactory = _ => 180 };
+        var backup = new Option<string>("--backup")
+        {
+            Description = "Every region's silos back up continuously into this directory: every topic the mesh replicates, or with --topology " +
+                          "what its 'backup:' section selects, into this directory instead of its store",
+        };
         var dir = CommonOptions.Dir();
         var command = new Command("up", "Start every region (Kafka, then silo) in full-mesh active-active replication (or the pattern or topology given), create the topics everywhere, and wait until every link replicates. Prints each region's bootstrap servers and writes them to <dir>/<region>/bootstrap; the topology the silos start from is <dir>/topology.yaml.")
         {
-            regions, pattern, hub, primary, topologyFile, brokers, partitions, topics, silos, clustering, timeout, dir,
+            regions, pattern, hub, primary, topologyFile, brokers, partitions, topics, silos, clustering, timeout, backup, dir,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
             var mesh = new LocalMesh(parse.GetValue(dir)!, line => AnsiConsole.MarkupLineInterpolated($"[grey]{line}[/]"));
             var plan = Plan(CommonOptions.SplitList(parse.GetValue(regions)), parse.GetValue(pattern), parse.GetValue(hub), parse.GetValue(primary), parse.GetValue(topologyFile));
+            if (parse.GetValue(backup) is { } backupDirectory) plan = plan.WithBackup(backupDirectory);
             var state = await mesh.UpAsync(plan, parse.GetValue(brokers), parse.GetValue(partitions),
                 CommonOptions.SplitList(parse.GetValue(topics)), TimeSpan.FromSeconds(parse.GetValue(timeout)), cancellationToken, parse.GetValue(silos),
                 parse.GetValue(clustering)!);
@@ -57,6 +63,8 @@ internal static class LocalCommand
                 Console.WriteLine($"link {link.From} -> {link.To} carries records from {string.Join(", ", link.Origins)}{(link.Push ? $" (push: runs in {link.From})" : "")}");
             if (state.Postgres is { } postgres)
                 Console.WriteLine($"membership: PostgreSQL on 127.0.0.1:{postgres.Port} (data in {postgres.DataDir}), one database per region ({string.Join(", ", state.Regions.Select(r => r.Database))})");
+            if (plan.Document.Backup is { } backing)
+                Console.WriteLine($"backup: every region's silos back up {(backing.Topics is { } listed ? string.Join(", ", listed) : "every replicated topic")} to {backing.Store}");
             Console.WriteLine($"topology version {state.TopologyVersion} in {mesh.Paths.TopologyFile}: to change it, edit a copy, raise its version and 'mesh topology apply <copy> --dir {mesh.Paths.Root}'");
             AnsiConsole.MarkupLineInterpolated($"[green]{state.Regions.Count} regions replicating[/] topics {string.Join(", ", state.Topics)}, {state.Topology}. Stop with: mesh local down --dir {mesh.Paths.Root}");
             return 0;

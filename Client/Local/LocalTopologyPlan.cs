@@ -23,6 +23,22 @@ public sealed record LocalTopologyPlan(string Description, IReadOnlyList<string>
 {
     public long Version => Document.Version ?? 0;
 
+    /// <summary>
+    /// The plan with every region's silos backing up into <paramref name="directory"/> (made absolute: the silos run
+    /// in their own folders). A document that already has a backup section keeps its settings with this store;
+    /// one without backs up every topic the mesh replicates with the default settings.
+    /// </summary>
+    public LocalTopologyPlan WithBackup(string directory)
+    {
+        if (string.IsNullOrWhiteSpace(directory))
+            throw new MeshCommandException("--backup: give the directory to back up into, e.g. --backup ./mesh-backup.", 2);
+        var store = Path.GetFullPath(directory);
+        return WithBackup(Document.Backup is { } backup ? backup with { Store = store } : new BackupSettings(store));
+    }
+
+    /// <summary>The plan with <paramref name="backup"/> as the topology's backup section.</summary>
+    public LocalTopologyPlan WithBackup(BackupSettings backup) => this with { Document = Document with { Backup = backup } };
+
     public static LocalTopologyPlan FullMesh(IReadOnlyList<string> regions) =>
         FromPattern(regions, "mesh", hub: null, primary: null);
 
@@ -43,8 +59,15 @@ public sealed record LocalTopologyPlan(string Description, IReadOnlyList<string>
     public static LocalTopologyPlan FromFile(string path)
     {
         if (!File.Exists(path)) throw new MeshCommandException($"--topology: file '{path}' does not exist.", 2);
-        return Build(File.ReadAllText(path), Path.GetFileName(path), option: "--topology");
+        var plan = Build(File.ReadAllText(path), Path.GetFileName(path), option: "--topology");
+        // The silos run in folders of their own: a backup directory relative to the file is made absolute here.
+        if (plan.Document.Backup is { } backup && IsRelativeDirectory(backup.Store))
+            plan = plan.WithBackup(backup with { Store = Path.GetFullPath(backup.Store, Path.GetDirectoryName(Path.GetFullPath(path))!) });
+        return plan;
     }
+
+    private static bool IsRelativeDirectory(string store) =>
+        !store.Contains("://", StringComparison.Ordinal) && !Path.IsPathRooted(store);
 
     /// <summary>What a local mesh expects of a valid topology: its regions, and the links that carry records.</summary>
     public static LocalTopologyPlan Of(Topology topology)
