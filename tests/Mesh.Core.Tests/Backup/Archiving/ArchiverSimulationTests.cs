@@ -25,7 +25,6 @@ public sealed class ArchiverSimulationTests
         public PartitionArchiver? Archiver { get; set; }
         public int DownFor { get; set; }
         public ArchiverCheckpoint? Checkpoint { get; set; }
-        public Dictionary<BackupStream, long> KnownSequence { get; } = [];
         public Random Random { get; } = new(seed);
     }
 
@@ -35,22 +34,30 @@ public sealed class ArchiverSimulationTests
 
     [Theory]
     [MemberData(nameof(Seeds))]
-    public void Every_record_is_backed_up_once_whoever_writes_it(int seed) => Run(seed, killOne: seed % 2 == 1);
+    public void Every_record_is_backed_up_once_whoever_writes_it(int seed) => Run(seed, killOne: seed % 2 == 1, time => new FakeSimulatedChains());
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    public void Every_record_is_backed_up_once_through_real_chains_and_segments(int seed) =>
+        Run(seed, killOne: seed % 2 == 1, time => new StoreSimulatedChains(time));
 
     [Fact]
     public void The_interesting_paths_run()
     {
-        var totals = Enumerable.Range(0, 40).Select(s => Run(s, killOne: s % 2 == 1)).ToArray();
+        var totals = Enumerable.Range(0, 40).Select(s => Run(s, killOne: s % 2 == 1, time => new FakeSimulatedChains())).ToArray();
         Assert.True(totals.Sum(t => t.TakeOvers) > 0, "no stream was ever taken over");
         Assert.True(totals.Sum(t => t.RacesLost) > 0, "no append ever lost a race");
         Assert.True(totals.Sum(t => t.Restarts) > 0, "no archiver ever restarted");
     }
 
-    private static Totals Run(int seed, bool killOne)
+    private static Totals Run(int seed, bool killOne, Func<TimeProvider, ISimulatedChains> chainsOf)
     {
         var random = new Random(seed);
         var time = new ManualTime();
-        var chains = new FakeChains();
+        var chains = chainsOf(time);
         var regions = Regions.Select((id, i) => new Region(id, seed * 31 + i)).ToDictionary(r => r.Id);
         var pending = new Dictionary<(string From, string To), Queue<(long Offset, string Text)>>();
         foreach (var from in Regions)
@@ -170,9 +177,7 @@ public sealed class ArchiverSimulationTests
             var archiver = region.Archiver!;
             foreach (var segment in archiver.Due(flush))
             {
-                var known = region.KnownSequence.GetValueOrDefault(segment.Stream);
-                var result = chains.Append(segment, known, region.Id);
-                region.KnownSequence[segment.Stream] = chains.Entries(segment.Stream).Count;
+                var result = chains.Append(region.Id, segment);
                 if (!result.Appended) races++;
                 archiver.Appended(segment, result);
             }
@@ -182,8 +187,7 @@ public sealed class ArchiverSimulationTests
         {
             foreach (var stream in region.Archiver!.Watched)
             {
-                region.KnownSequence[stream] = chains.Entries(stream).Count;
-                region.Archiver.TipRefreshed(stream, chains.Next(stream));
+                region.Archiver.TipRefreshed(stream, chains.Refresh(region.Id, stream));
             }
         }
 
@@ -206,9 +210,8 @@ public sealed class ArchiverSimulationTests
         {
             var archiver = new PartitionArchiver(region.Id, Incarnations[region.Id], "orders", 0, Settings, time);
             var own = new BackupStream("orders", 0, region.Id, Incarnations[region.Id]);
-            region.KnownSequence.Clear();
-            region.KnownSequence[own] = chains.Entries(own).Count;
-            archiver.Start(chains.Next(own), 0, region.Checkpoint);
+            chains.Forget(region.Id);
+            archiver.Start(chains.Refresh(region.Id, own), 0, region.Checkpoint);
             region.Archiver = archiver;
         }
     }
