@@ -61,6 +61,7 @@ public sealed partial class PartitionArchiverGrain(
     private TopicConfigSnapshot? _latestConfig;
     private readonly Dictionary<string, long> _groupsWritten = new(StringComparer.Ordinal);
     private long _retryAt;
+    private long _stale;
     private string? _error;
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
@@ -154,8 +155,14 @@ public sealed partial class PartitionArchiverGrain(
             if (message != _error) LogFailed(e, _key, message);
             _error = message;
             _retryAt = time.GetTimestamp() + (long)(RetryAfterFailure.TotalSeconds * time.TimestampFrequency);
-            // A failure while setting up starts over; one while running keeps what is buffered and tries again.
+            // A failure while setting up starts over; one while running keeps what is buffered and reads again from
+            // its position, so that records drained and not taken are read again rather than lost.
             if (_archiver is null) Reset();
+            else
+            {
+                try { Reopen(_archiver.Position); }
+                catch (Exception reopen) when (reopen is not OperationCanceledException) { LogFailed(reopen, _key, reopen.Message); }
+            }
         }
     }
 
@@ -208,7 +215,15 @@ public sealed partial class PartitionArchiverGrain(
             _batch.Clear();
             feed.Drain(_batch, DrainBatch, out var gap);
             foreach (var record in _batch)
+            {
+                // Delivered again around a rewind: what lies below the position was taken already.
+                if (record.Offset < archiver.Position)
+                {
+                    if (_stale++ == 0) LogStale(_key, record.Offset, archiver.Position);
+                    continue;
+                }
                 archiver.Accept(record, RecordOrigin.Of(record, _region, _incarnation, _topic, _partition, _signer, naming));
+            }
             if (gap is { } dropped)
             {
                 LogGap(_key, dropped.Count, dropped.From, dropped.To - 1);
@@ -351,6 +366,9 @@ public sealed partial class PartitionArchiverGrain(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "{Key}: the partition's log ends at {End}, before the backup's position {Position}: the region's Kafka or the topic is new; starting over")]
     private partial void LogLogEnded(string key, long end, long position);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Key}: the reader delivered offset {Offset} again, below the read position {Position}; skipped (said once per activation)")]
+    private partial void LogStale(string key, long offset, long position);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "{Key}: topic configuration snapshot written ({Partitions} partitions, {Configs} configs)")]
     private partial void LogConfigSnapshot(string key, int partitions, int configs);

@@ -32,7 +32,18 @@ public sealed class OriginPositions
         if (offset >= _index.End) _index.Append(offset, origin, originOffset);
     }
 
-    public void Reach(long end) => _index.Reach(end);
+    /// <summary>
+    /// The reader's position, as an end that counts one call later: a record the reader had taken but not yet
+    /// handed over when its position was read arrives by then, and a committed offset is answered only once
+    /// every record below it is in.
+    /// </summary>
+    public void Reach(long end)
+    {
+        _reached = Math.Max(_reached, _pendingReach);
+        _pendingReach = Math.Max(_pendingReach, end);
+    }
+
+    private long _reached, _pendingReach;
 
     /// <summary>Retention removed everything below <paramref name="logStart"/>; the positions of what it removed are not known any more.</summary>
     public void Removed(long logStart)
@@ -63,7 +74,7 @@ public sealed class OriginPositions
     /// </summary>
     public IReadOnlyList<OriginMark>? MarksBelow(long committed)
     {
-        if (committed > _index.End || committed < _index.Start) return null;
+        if (committed > Math.Max(_index.End, _reached) || committed < _index.Start) return null;
         var highest = new Dictionary<OriginId, long>(_below);
         foreach (var segment in _index.SegmentList)
         {

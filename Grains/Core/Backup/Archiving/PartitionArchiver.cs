@@ -164,12 +164,15 @@ public sealed class PartitionArchiver
         own.Next = to;
     }
 
-    /// <summary>The reader is at <paramref name="position"/>: what lies below it and was not delivered is no record (markers, aborted records).</summary>
+    /// <summary>
+    /// The Kafka reader says it is at <paramref name="position"/>: what lies below it and was never delivered is no
+    /// record (transaction markers, aborted records). Only the group positions use it, a turn late (see
+    /// <see cref="OriginPositions.Reach"/>): the read position itself moves with the records, since the reader's
+    /// position runs ahead of what it has handed over.
+    /// </summary>
     public void Reach(long position)
     {
         EnsureStarted();
-        if (position <= Position) return;
-        Position = position;
         Positions.Reach(position);
     }
 

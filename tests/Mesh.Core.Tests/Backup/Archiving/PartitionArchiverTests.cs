@@ -246,6 +246,32 @@ public sealed class PartitionArchiverTests
     }
 
     [Fact]
+    public void The_reader_position_running_ahead_never_makes_a_record_look_read()
+    {
+        var archiver = Archiver();
+        archiver.Start(0, 0, null);
+        archiver.Accept(Records.At(0, "x"), Records.Own("a", Inc, 0));
+        // The reader took offset 1 but has not handed it over yet.
+        archiver.Reach(2);
+        Assert.Equal(1, archiver.Position);
+        archiver.Accept(Records.At(1, "x"), Records.Own("a", Inc, 1));
+        AppendDue(archiver, flush: true);
+        Assert.Equal([0L, 1], _chains.Records(StreamOf("a", Inc)).Select(r => r.OriginOffset));
+    }
+
+    [Fact]
+    public void A_reader_position_past_markers_answers_group_marks_one_call_later()
+    {
+        var positions = new OriginPositions();
+        positions.Append(0, new Mesh.Core.Offsets.OriginId("a", Inc), 0);
+        // Offsets 1 and 2 are transaction markers, never delivered.
+        positions.Reach(3);
+        Assert.Null(positions.MarksBelow(3));
+        positions.Reach(3);
+        Assert.Equal([new OriginMark("a", Inc, 0)], positions.MarksBelow(3)!);
+    }
+
+    [Fact]
     public void Positions_folded_away_still_count_and_keep_memory_bounded()
     {
         var positions = new OriginPositions();
