@@ -266,6 +266,10 @@ public static class TopologyValidator
             Positive("backup.segment-seconds", backup.SegmentSeconds, "the age in seconds at which a segment closes, e.g. 10");
             Positive("backup.take-over-seconds", backup.TakeOverSeconds, "seconds before a region backs up another origin's records itself, e.g. 30");
             Positive("backup.group-interval-seconds", backup.GroupIntervalSeconds, "seconds between consumer-group snapshots, e.g. 10");
+            if (backup.EffectiveTakeOverSeconds <= backup.EffectiveSegmentSeconds)
+                Warning("backup.take-over-seconds",
+                    $"take-over-seconds ({backup.EffectiveTakeOverSeconds}) is not above segment-seconds ({backup.EffectiveSegmentSeconds}): regions will back up each other's records while their own region is only waiting to close a segment",
+                    "set take-over-seconds to a few times segment-seconds (defaults: 30 and 10); the backup stays exact either way, it only does the work twice");
             if (backup.EncryptionKeyEnv is { } variable && (variable.Length == 0 || variable.Any(c => !(char.IsAsciiLetterOrDigit(c) || c == '_'))))
                 Error("backup.encryption-key-env", $"'{variable}' is not an environment variable name",
                     "name the variable that holds the base64 AES-256 key (letters, digits and '_'), e.g. 'MESH_BACKUP_KEY'; never the key itself");

@@ -94,6 +94,16 @@ public sealed class BackupSectionTests
         Assert.Contains(problems, p => p.IsError && p.Path == path && p.Message.Contains(message, StringComparison.Ordinal));
     }
 
+    [Fact]
+    public void A_take_over_sooner_than_a_segment_closes_is_warned_about()
+    {
+        var problems = TopologyValidator.Validate(Parse(Head + "backup: { store: /b, segment-seconds: 12, take-over-seconds: 3 }\n"));
+        var warning = Assert.Single(problems, p => p.Path == "backup.take-over-seconds");
+        Assert.False(warning.IsError);
+        Assert.Contains("is not above segment-seconds (12)", warning.Message);
+        Assert.DoesNotContain(TopologyValidator.Validate(Parse(Head + "backup: { store: /b }\n")), p => p.Path.StartsWith("backup", StringComparison.Ordinal));
+    }
+
     [Theory]
     [InlineData("backup: { store: /b, segment-size: 3 }\n", "backup.segment-size", "unknown setting 'segment-size'")]
     [InlineData("backup: { store: /b, segment-seconds: soon }\n", "backup.segment-seconds", "segment-seconds must be an integer, found 'soon'")]
