@@ -28,6 +28,7 @@ public sealed record BackupRecord(
 /// <summary>Origin offsets the backup does not hold because no region had them any more when they were read.</summary>
 public sealed record BackupGap(long FromOffset, long ToOffset, string Reason)
 {
+    [System.Text.Json.Serialization.JsonIgnore]
     public long Count => ToOffset - FromOffset + 1;
 }
 
