@@ -7,6 +7,8 @@ using Mesh.Core.Backup;
 using Mesh.Core.Backup.Restore;
 using Mesh.Integration.Tests.Infrastructure;
 using Mesh.Kafka.Offsets;
+using Mesh.Kafka.Native;
+using Incarnations = Mesh.Core.Replication.Incarnations;
 using ProvenanceCodec = Mesh.Core.Replication.ProvenanceCodec;
 using RecordHeader = Mesh.Core.Replication.RecordHeader;
 
@@ -247,7 +249,9 @@ internal sealed class TestBackup
 public sealed class RestoreMeshFixture : IAsyncLifetime
 {
     public TestMesh Mesh { get; } = TestMesh.InNewFolder("restore");
-    public string BackupDir { get; } = Path.Combine(Path.GetTempPath(), "mesh-tests", $"restore-store-{Guid.NewGuid():N}"[..22]);
+    /// <summary>Scratch folder of the stores the tests build; <see cref="BackupDir"/> is the shared one.</summary>
+    public string Root { get; } = Path.Combine(Path.GetTempPath(), "mesh-tests", $"restore-stores-{Guid.NewGuid():N}"[..23]);
+    public string BackupDir => Path.Combine(Root, "store");
     internal TestBackup Backup { get; private set; } = null!;
 
     public async Task InitializeAsync()
@@ -259,7 +263,7 @@ public sealed class RestoreMeshFixture : IAsyncLifetime
     public async Task DisposeAsync()
     {
         await Mesh.DisposeAsync();
-        try { Directory.Delete(BackupDir, recursive: true); } catch (IOException) { }
+        try { Directory.Delete(Root, recursive: true); } catch (IOException) { }
     }
 }
 
@@ -349,6 +353,14 @@ public sealed class RestoreIntoMeshTests(RestoreMeshFixture fixture) : IClassFix
             Assert.True(identities.Distinct().Count() == identities.Count, $"r2 orders-restored/{p} holds a record twice: {string.Join(", ", identities)}");
             Assert.Equal(expected[p].Records.Select(r => $"{r.Stream.OriginRegion}@{r.Stream.OriginIncarnation}:{r.Record.OriginOffset}").Order(StringComparer.Ordinal),
                 identities.Order(StringComparer.Ordinal));
+            // Replicated as the restore's own origin stream of r1 (r1 trusted their provenance), not re-labelled as r1's local records.
+            foreach (var record in ReadAll("r2", "orders-restored", p))
+            {
+                var header = record.Headers.Single(h => h.Name == ProvenanceCodec.HeaderName).Value!;
+                Assert.True(ProvenanceCodec.TryDecode(header, out var decoded, out var reason), reason);
+                Assert.True(decoded!.Provenance.OriginRegion == "r1" && RestoreIds.IsRestoreIncarnation(decoded.Provenance.OriginIncarnation)
+                            && decoded.Provenance.Hops.SequenceEqual(["r1", "r2"]), $"r2 orders-restored/{p} offset {record.Offset}: {Encoding.UTF8.GetString(header)}");
+            }
         }
 
         // Run again: it finds its own records and writes nothing.
@@ -392,5 +404,52 @@ public sealed class RestoreIntoMeshTests(RestoreMeshFixture fixture) : IClassFix
             "--region", "r2", "--as", "orders-everywhere", "--dir", Mesh.Dir);
         Assert.True(other.ExitCode == 4 && other.Stderr.Contains("is not empty", StringComparison.Ordinal) && other.Stderr.Contains("--allow-non-empty", StringComparison.Ordinal),
             other.ToString());
+    }
+
+    [Fact]
+    public async Task Deep_verify_compares_with_the_live_regions_and_status_counts_what_the_backup_is_behind()
+    {
+        var lines = Enumerable.Range(0, 6).Select(i => $"k{i}:v{i}").ToArray();
+        await Kcat.ProduceAsync(Mesh.Local.Bootstrap("r1"), "live", 0, lines);
+        var live = await Eventually.WaitAsync("r1 live/0 to hold 6 records", () => Task.FromResult(ReadAll("r1", "live", 0)), r => r.Count >= 6, Wait, r => $"{r.Count}");
+        var incarnation = Incarnations.FromClusterId(ClusterId.Read(Region("r1").Kafka, TimeSpan.FromSeconds(10)));
+        var backedUp = live.Take(4).Select(r => new BackupRecord(r.Offset, r.TimestampMs, r.LogAppendTime, r.Key, r.Value, r.Headers)).ToList();
+
+        async Task<string> StoreAsync(string name, IReadOnlyList<BackupRecord> records)
+        {
+            var dir = Path.Combine(fixture.Root, name);
+            var store = BackupStores.Open(dir);
+            await BackupCatalog.EnsureDescriptorAsync(store, null, TimeProvider.System, CancellationToken.None);
+            var chain = await StreamChain.LoadAsync(store, new BackupStream("live", 0, "r1", incarnation), CancellationToken.None);
+            Assert.True((await chain.AppendAsync(records, null, "r1", null, TimeProvider.System, CancellationToken.None)).Appended);
+            return dir;
+        }
+
+        var sound = await StoreAsync("deep-sound", backedUp);
+        var verify = await MeshProcesses.MeshAsync(Wait, "backup", "verify", "--store", sound, "--deep", "--json", "--dir", Mesh.Dir);
+        Assert.True(verify.ExitCode == 0, verify.ToString());
+        using (var json = JsonDocument.Parse(verify.Stdout))
+            Assert.True(json.RootElement.GetProperty("compared").GetInt64() >= 4, verify.Stdout);
+
+        var status = await MeshProcesses.MeshAsync(Wait, "backup", "status", "--store", sound, "--json", "--dir", Mesh.Dir);
+        Assert.True(status.ExitCode == 0, status.ToString());
+        using (var json = JsonDocument.Parse(status.Stdout))
+        {
+            var stream = json.RootElement.GetProperty("topics").EnumerateArray().Single().GetProperty("streams").EnumerateArray().Single();
+            using var log = new PartitionLog(Region("r1"));
+            var end = log.Watermarks("live", 0).High;
+            Assert.Equal(end - (backedUp[^1].OriginOffset + 1), stream.GetProperty("behind").GetInt64());
+        }
+
+        var altered = backedUp.Select((r, i) => i == 2 ? r with { Value = Encoding.UTF8.GetBytes("not what was written") } : r).ToList();
+        var wrong = await StoreAsync("deep-wrong", altered);
+        var deep = await MeshProcesses.MeshAsync(Wait, "backup", "verify", "--store", wrong, "--deep", "--json", "--dir", Mesh.Dir);
+        Assert.True(deep.ExitCode == 5, deep.ToString());
+        using (var json = JsonDocument.Parse(deep.Stdout))
+        {
+            var bad = json.RootElement.GetProperty("bad").EnumerateArray().Single();
+            Assert.StartsWith("topics/live/0/r1@", bad.GetProperty("name").GetString());
+            Assert.Contains($"origin offset {backedUp[2].OriginOffset} differs", bad.GetProperty("problem").GetString());
+        }
     }
 }
