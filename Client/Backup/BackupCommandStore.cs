@@ -1,5 +1,5 @@
-using Mesh.Client.Local;
 using Mesh.Backup;
+using Mesh.Client.Local;
 using Mesh.Core.Backup;
 
 namespace Mesh.Client.Backup;

@@ -1,5 +1,5 @@
-using Mesh.Client.Local;
 using Confluent.Kafka;
+using Mesh.Client.Local;
 using Mesh.Core.Replication;
 
 namespace Mesh.Client.Backup;

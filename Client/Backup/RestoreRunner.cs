@@ -1,7 +1,6 @@
-using Mesh.Client.Local;
 using System.Diagnostics;
 using Confluent.Kafka;
-using Mesh.Backup;
+using Mesh.Client.Local;
 using Mesh.Core.Backup;
 using Mesh.Core.Backup.Restore;
 using Mesh.Core.Replication;
