@@ -150,6 +150,14 @@ public class BackupCatalogTests
         var unexpected = await Assert.ThrowsAsync<BackupStoreException>(() => BackupCatalog.EnsureDescriptorAsync(plain, key, TimeProvider.System, None));
         Assert.StartsWith($"plain store is not encrypted but a key (id {key.Id}) was given", unexpected.Message);
 
+        var catalog = await BackupCatalog.LoadAsync(encrypted, null, None);
+        Assert.Equal(created, catalog.RequireDescriptor(encrypted, key));
+        Assert.Throws<BackupStoreException>(() => catalog.RequireDescriptor(encrypted, other));
+        var empty = new InMemoryBackupStore("empty store");
+        var emptyCatalog = await BackupCatalog.LoadAsync(empty, null, None);
+        var nothing = Assert.Throws<BackupStoreException>(() => emptyCatalog.RequireDescriptor(empty, null));
+        Assert.Equal("empty store holds no backup (no mesh-backup.json): check the store path or container", nothing.Message);
+
         var future = new InMemoryBackupStore("future store");
         await future.TryCreateAsync(BackupLayout.DescriptorName, "{\"format\":2,\"createdAtMs\":1,\"encryptionKeyId\":null}"u8.ToArray(), None);
         var format = await Assert.ThrowsAsync<BackupStoreException>(() => BackupCatalog.EnsureDescriptorAsync(future, null, TimeProvider.System, None));
