@@ -96,6 +96,25 @@ public class BackupCatalogTests
     }
 
     [Fact]
+    public async Task Reading_an_encrypted_segment_with_the_wrong_key_names_the_object_and_both_keys()
+    {
+        var key = new SegmentKey(RandomNumberGenerator.GetBytes(32));
+        var other = new SegmentKey(RandomNumberGenerator.GetBytes(32));
+        var store = new InMemoryBackupStore();
+        await BackupCatalog.EnsureDescriptorAsync(store, key, TimeProvider.System, None);
+        var chain = await StreamChain.LoadAsync(store, Audit, None);
+        var entry = (await chain.AppendAsync(StreamChainTests.Range(0, 3), null, "eu", key, TimeProvider.System, None)).Entry!;
+        var name = BackupLayout.StreamFolder(Audit) + entry.Segment;
+
+        var decoded = await BackupCatalog.ReadSegmentAsync(store, Audit, entry, key, None);
+        var wrong = await Assert.ThrowsAsync<SegmentCorruptException>(() => BackupCatalog.ReadSegmentAsync(store, Audit, entry, other, None));
+
+        Assert.Equal(4, decoded.Records.Count);
+        Assert.Equal(name, wrong.Name);
+        Assert.Equal($"segment {name} in in-memory store: segment {Audit} #0 is encrypted with key id {key.Id}, the given key is {other.Id}", wrong.Message);
+    }
+
+    [Fact]
     public async Task A_segment_swapped_for_another_valid_one_is_caught_by_the_manifest()
     {
         var store = await FilledStoreAsync();
