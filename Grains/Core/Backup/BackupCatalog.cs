@@ -44,6 +44,20 @@ public sealed class BackupCatalog
     /// <summary>Manifest entries whose segment object is not in the store.</summary>
     public IReadOnlyList<MissingSegment> MissingSegments { get; }
 
+    /// <summary>
+    /// For readers (status, verify, restore): the store's descriptor, checked against
+    /// <paramref name="key"/>; throws <see cref="BackupStoreException"/> when the store holds no backup
+    /// or was written with another key (or none).
+    /// </summary>
+    public StoreDescriptor RequireDescriptor(IBackupStore store, SegmentKey? key)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        if (Descriptor is null)
+            throw new BackupStoreException($"{store.Description} holds no backup (no {BackupLayout.DescriptorName}): check the store path or container");
+        CheckDescriptor(store, Descriptor, key);
+        return Descriptor;
+    }
+
     /// <summary>The topic's entry, or null when the store holds nothing of it.</summary>
     public CatalogTopic? Topic(string topic) => Topics.FirstOrDefault(t => t.Topic == topic);
 

@@ -475,6 +475,7 @@ public static class SegmentCodec
             var flags = reader.Byte();
             if ((flags & ~KnownFlags) != 0) throw reader.Corrupt($"record {i} has unknown flags {flags:x2}");
             var delta = reader.Varint();
+            if (i == 0 && delta != 0) throw reader.Corrupt($"the first record is at origin offset {header.FirstOffset + (long)delta}, the header says {header.FirstOffset}");
             if (i > 0 && delta == 0) throw reader.Corrupt($"record {i} repeats origin offset {offset}");
             offset = checked(offset + (long)delta);
             timestamp = unchecked(timestamp + UnZigZag(reader.Varint()));
