@@ -152,19 +152,22 @@ internal static class BackupCommand
         notes = report.Notes,
     }, JsonOptions);
 
+    // One line per stream rather than a wide table: it reads the same in a narrow terminal and in a log.
     private static void RenderStatus(StatusReport report)
     {
-        var table = new Table().Title(Markup.Escape($"backup in {report.Store}"))
-            .AddColumns("topic", "partition", "origin", "from", "to", "records", "raw", "stored", "gaps", "segments", "lag");
+        Console.WriteLine($"backup in {report.Store}{(report.Descriptor?.EncryptionKeyId is { } key ? $" (encrypted, key {key})" : "")}");
         foreach (var topic in report.Topics)
-        foreach (var s in topic.Streams)
-            table.AddRow(Markup.Escape(topic.Topic), $"{s.Partition}", Markup.Escape($"{s.Origin}@{s.Incarnation}"), Moment(s.EarliestMs) ?? "-", Moment(s.LatestMs) ?? "-",
-                $"{s.Records}", Bytes(s.BytesRaw), Bytes(s.BytesStored), s.Gaps == 0 ? "0" : $"{s.Gaps} ({s.GapRecords} records)", $"{s.Segments}",
-                (s.LagMs is { } lag ? $"{TimeSpan.FromMilliseconds(lag):g}" : "-") + (s.Behind is { } behind ? $", {behind} behind" : ""));
-        AnsiConsole.Write(table);
-        foreach (var topic in report.Topics)
+        {
             Console.WriteLine($"{topic.Topic}: {topic.Records} records, {Bytes(topic.BytesRaw)} raw, {Bytes(topic.BytesStored)} stored, " +
-                $"{Moment(topic.Earliest) ?? "-"} .. {Moment(topic.Latest) ?? "-"}, {topic.Gaps} gap(s)");
+                $"{Moment(topic.Earliest) ?? "-"} .. {Moment(topic.Latest) ?? "-"}, {topic.Gaps} gap(s), {topic.ConfigSnapshots} config snapshot(s)");
+            foreach (var s in topic.Streams)
+                Console.WriteLine($"  partition {s.Partition} from {s.Origin}@{s.Incarnation}: {s.Records} records (offsets {s.FirstOffset}..{s.LastOffset}) " +
+                    $"in {s.Segments} segment(s), {Moment(s.EarliestMs) ?? "-"} .. {Moment(s.LatestMs) ?? "-"}, {Bytes(s.BytesRaw)} raw, {Bytes(s.BytesStored)} stored, " +
+                    $"{(s.Gaps == 0 ? "no gaps" : $"{s.Gaps} gap(s) ({s.GapRecords} records)")}" +
+                    (s.LagMs is { } lag ? string.Create(CultureInfo.InvariantCulture, $", last written {lag / 1000.0:0.0} s ago") : "") +
+                    (s.Behind is { } behind ? $", {behind} record(s) behind the live origin" : ""));
+        }
+        Console.WriteLine($"{report.GroupSnapshots} group snapshot(s)");
         foreach (var orphan in report.Orphans) Console.WriteLine($"orphan (no manifest entry names it): {orphan.Name}");
         foreach (var note in report.Notes) Console.WriteLine($"note: {note}");
     }

@@ -82,6 +82,14 @@ public sealed class RestoreCommandTests : IDisposable
             gapped.GetProperty("gaps").GetInt32(), gapped.GetProperty("gapRecords").GetInt64(), gapped.GetProperty("segments").GetInt32()));
         Assert.True(gapped.GetProperty("lagMs").GetInt64() >= 0);
         Assert.Empty(json.RootElement.GetProperty("orphans").EnumerateArray());
+
+        // The tables people read: status, and a restore's plan.
+        var table = await MeshProcesses.MeshAsync(Wait, "backup", "status", "--store", backup.Store);
+        Assert.True(table.ExitCode == 0 && table.Stdout.Contains($"r1@{TestBackup.R1Inc}", StringComparison.Ordinal)
+                    && table.Stdout.Contains($"orders: {backup.Records["orders"]} records", StringComparison.Ordinal), table.ToString());
+        var plan = await MeshProcesses.MeshAsync(Wait, "restore", "--store", backup.Store, "--topic", "orders", "--at", RestoreInput.Format(backup.At), "--groups", "--dry-run");
+        Assert.True(plan.ExitCode == 0 && plan.Stdout.Contains("billing @ 6", StringComparison.Ordinal) && plan.Stdout.Contains("audit @ 2", StringComparison.Ordinal)
+                    && plan.Stdout.Contains("nothing written", StringComparison.Ordinal), plan.ToString());
     }
 
     [Fact]
