@@ -44,6 +44,20 @@ public sealed class BackupCatalog
     /// <summary>Manifest entries whose segment object is not in the store.</summary>
     public IReadOnlyList<MissingSegment> MissingSegments { get; }
 
+    /// <summary>
+    /// For readers (status, verify, restore): the store's descriptor, checked against
+    /// <paramref name="key"/>; throws <see cref="BackupStoreException"/> when the store holds no backup
+    /// or was written with another key (or none).
+    /// </summary>
+    public StoreDescriptor RequireDescriptor(IBackupStore store, SegmentKey? key)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        if (Descriptor is null)
+            throw new BackupStoreException($"{store.Description} holds no backup (no {BackupLayout.DescriptorName}): check the store path or container");
+        CheckDescriptor(store, Descriptor, key);
+        return Descriptor;
+    }
+
     /// <summary>The topic's entry, or null when the store holds nothing of it.</summary>
     public CatalogTopic? Topic(string topic) => Topics.FirstOrDefault(t => t.Topic == topic);
 
@@ -145,13 +159,13 @@ public sealed class BackupCatalog
         var name = BackupLayout.StreamFolder(stream) + entry.Segment;
         var bytes = await store.ReadAsync(name, cancellationToken)
             ?? throw new SegmentCorruptException($"segment {name} (#{entry.Sequence} of {stream}, offsets {entry.FirstOffset}..{entry.LastOffset}) is missing from {store.Description}", name);
-        var sha = SegmentCodec.Sha256Hex(bytes);
+        var (sha, checksumHolds) = SegmentCodec.Digest(bytes);
         if (sha != entry.Sha256)
             throw new SegmentCorruptException($"segment {name} in {store.Description}: SHA-256 {sha} does not match the manifest's {entry.Sha256} ({bytes.Length} bytes stored, {entry.StoredBytes} written)", name);
         DecodedSegment decoded;
         try
         {
-            decoded = SegmentCodec.Decode(bytes, key);
+            decoded = SegmentCodec.Decode(bytes, key, checksumVerified: checksumHolds);
         }
         catch (SegmentCorruptException e)
         {

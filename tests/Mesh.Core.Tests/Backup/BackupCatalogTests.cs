@@ -96,6 +96,25 @@ public class BackupCatalogTests
     }
 
     [Fact]
+    public async Task Reading_an_encrypted_segment_with_the_wrong_key_names_the_object_and_both_keys()
+    {
+        var key = new SegmentKey(RandomNumberGenerator.GetBytes(32));
+        var other = new SegmentKey(RandomNumberGenerator.GetBytes(32));
+        var store = new InMemoryBackupStore();
+        await BackupCatalog.EnsureDescriptorAsync(store, key, TimeProvider.System, None);
+        var chain = await StreamChain.LoadAsync(store, Audit, None);
+        var entry = (await chain.AppendAsync(StreamChainTests.Range(0, 3), null, "eu", key, TimeProvider.System, None)).Entry!;
+        var name = BackupLayout.StreamFolder(Audit) + entry.Segment;
+
+        var decoded = await BackupCatalog.ReadSegmentAsync(store, Audit, entry, key, None);
+        var wrong = await Assert.ThrowsAsync<SegmentCorruptException>(() => BackupCatalog.ReadSegmentAsync(store, Audit, entry, other, None));
+
+        Assert.Equal(4, decoded.Records.Count);
+        Assert.Equal(name, wrong.Name);
+        Assert.Equal($"segment {name} in in-memory store: segment {Audit} #0 is encrypted with key id {key.Id}, the given key is {other.Id}", wrong.Message);
+    }
+
+    [Fact]
     public async Task A_segment_swapped_for_another_valid_one_is_caught_by_the_manifest()
     {
         var store = await FilledStoreAsync();
@@ -149,6 +168,14 @@ public class BackupCatalogTests
         Assert.StartsWith($"encrypted store is encrypted (key id {key.Id}) and no key was given", none.Message);
         var unexpected = await Assert.ThrowsAsync<BackupStoreException>(() => BackupCatalog.EnsureDescriptorAsync(plain, key, TimeProvider.System, None));
         Assert.StartsWith($"plain store is not encrypted but a key (id {key.Id}) was given", unexpected.Message);
+
+        var catalog = await BackupCatalog.LoadAsync(encrypted, null, None);
+        Assert.Equal(created, catalog.RequireDescriptor(encrypted, key));
+        Assert.Throws<BackupStoreException>(() => catalog.RequireDescriptor(encrypted, other));
+        var empty = new InMemoryBackupStore("empty store");
+        var emptyCatalog = await BackupCatalog.LoadAsync(empty, null, None);
+        var nothing = Assert.Throws<BackupStoreException>(() => emptyCatalog.RequireDescriptor(empty, null));
+        Assert.Equal("empty store holds no backup (no mesh-backup.json): check the store path or container", nothing.Message);
 
         var future = new InMemoryBackupStore("future store");
         await future.TryCreateAsync(BackupLayout.DescriptorName, "{\"format\":2,\"createdAtMs\":1,\"encryptionKeyId\":null}"u8.ToArray(), None);

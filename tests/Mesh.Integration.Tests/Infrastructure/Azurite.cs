@@ -47,6 +47,8 @@ public sealed class Azurite : IDisposable
                  {
                      main, "--blobHost", "127.0.0.1", "--blobPort", Port.ToString(), "--location", _dir,
                      "--silent", "--skipApiVersionCheck", "--loose",
+                     // Azurite reports usage to Microsoft unless told not to; a test run sends nothing anywhere.
+                     "--disableTelemetry",
                  })
             start.ArgumentList.Add(arg);
         try
