@@ -11,6 +11,7 @@ namespace Mesh.Integration.Tests;
 /// takes an offset, so a partition's end runs ahead of its records), and an outside read_committed consumer (kcat)
 /// reads every record once.
 /// </summary>
+[Collection(Alone.Name)] // transactions, 1500 records a second from each region
 public sealed class ExactlyOnceTests
 {
     private static readonly string[] Regions = ["us-east", "eu-west"];

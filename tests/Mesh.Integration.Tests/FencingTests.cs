@@ -14,6 +14,7 @@ namespace Mesh.Integration.Tests;
 /// silos each run every us-east -> eu-west replicator at once while both regions produce. The later claims
 /// fence the earlier activations; nothing is lost and nothing is written twice.
 /// </summary>
+[Collection(Alone.Name)] // a second cluster of silos, 800 records a second from each region
 public sealed class FencingTests
 {
     private static readonly string[] Regions = ["us-east", "eu-west"];

@@ -9,6 +9,7 @@ namespace Mesh.Integration.Tests;
 /// re-activates its replicators on the other, which resume from their checkpoints. No consumer
 /// group, so no rebalance of anything else; nothing lost, nothing duplicated.
 /// </summary>
+[Collection(Alone.Name)] // two silos a region, 4000 records a second from each region
 public sealed class MultiSiloTests
 {
     private static readonly string[] Regions = ["us-east", "eu-west"];

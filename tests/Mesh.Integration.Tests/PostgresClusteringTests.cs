@@ -14,6 +14,7 @@ namespace Mesh.Integration.Tests;
 /// running region takes its share; the database may restart under a running mesh. Every case streams
 /// records through the change and checks every region holds each record exactly once.
 /// </summary>
+[Collection(Alone.Name)] // three silos a region and PostgreSQL, 2000 records a second from each region
 public sealed class PostgresClusteringTests(ITestOutputHelper output)
 {
     private static readonly string[] Regions = ["us-east", "eu-west"];

@@ -72,7 +72,7 @@ public sealed class TopicConfigTests
     [Fact]
     public async Task A_silo_does_not_replicate_on_a_topology_topic_that_is_not_compacted_and_names_the_fix()
     {
-        await using var mesh = TestMesh.InNewFolder("topologytopic");
+        await using var mesh = TestMesh.InNewFolder("topologytopic").WithShortTakeOver("eu-west"); // its silo is killed and restarted below
         await mesh.UpAsync(Regions, partitions: 1, "orders");
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
         var control = File.ReadAllText(Path.Combine(mesh.Dir, "eu-west", "kafka", "control")).Trim().TrimEnd('/');
