@@ -16,6 +16,9 @@ public sealed class LongestFirst : ITestCollectionOrderer
     private static readonly Dictionary<string, double> Seconds = new(StringComparer.Ordinal)
     {
         [nameof(OffsetTranslationTests)] = 125,
+        [nameof(RestoreCommandTests)] = 80,
+        [nameof(BackupRestoreTests)] = 55,
+        [nameof(BackupArchiveTests)] = 50,
         [nameof(TopologyApplyTests)] = 120,
         [nameof(RouteChangeTests)] = 100,
         [nameof(DrillTests)] = 90,
@@ -33,6 +36,7 @@ public sealed class LongestFirst : ITestCollectionOrderer
         [nameof(PrefixNamingTests)] = 20,
         [nameof(InternalTopicsAndCompressionTests)] = 15,
         [nameof(ThreeRegionFullMeshTests)] = 15,
+        [nameof(AzureBlobStoreTests)] = 15,
     };
 
     public IEnumerable<ITestCollection> OrderTestCollections(IEnumerable<ITestCollection> testCollections) =>
