@@ -17,6 +17,8 @@ var root = new RootCommand("mesh: Kafka geo-replication across regions, with ide
     RegionCommand.Create(),
     DrillCommand.Create(),
     FailoverCommand.Create(),
+    RestoreCommand.Create(),
+    BackupCommand.Create(),
 };
 try
 {

@@ -145,13 +145,13 @@ public sealed class BackupCatalog
         var name = BackupLayout.StreamFolder(stream) + entry.Segment;
         var bytes = await store.ReadAsync(name, cancellationToken)
             ?? throw new SegmentCorruptException($"segment {name} (#{entry.Sequence} of {stream}, offsets {entry.FirstOffset}..{entry.LastOffset}) is missing from {store.Description}", name);
-        var sha = SegmentCodec.Sha256Hex(bytes);
+        var (sha, checksumHolds) = SegmentCodec.Digest(bytes);
         if (sha != entry.Sha256)
             throw new SegmentCorruptException($"segment {name} in {store.Description}: SHA-256 {sha} does not match the manifest's {entry.Sha256} ({bytes.Length} bytes stored, {entry.StoredBytes} written)", name);
         DecodedSegment decoded;
         try
         {
-            decoded = SegmentCodec.Decode(bytes, key);
+            decoded = SegmentCodec.Decode(bytes, key, checksumVerified: checksumHolds);
         }
         catch (SegmentCorruptException e)
         {

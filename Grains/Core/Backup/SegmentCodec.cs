@@ -28,6 +28,9 @@ public sealed record SegmentHeader(
 /// <summary>A decoded segment: its header and its records in origin order.</summary>
 public sealed record DecodedSegment(SegmentHeader Header, IReadOnlyList<BackupRecord> Records);
 
+/// <summary>An encoded segment: the object's bytes, the header written into it, and the lower-case hex SHA-256 of the whole object.</summary>
+public readonly record struct EncodedSegment(byte[] Bytes, SegmentHeader Header, string Sha256);
+
 /// <summary>
 /// An AES-256-GCM key for encryption at rest: 32 bytes, given base64 in an environment variable the
 /// topology names. <see cref="Id"/> (a short fingerprint, never the key) goes into every segment header so
@@ -132,11 +135,13 @@ public static class SegmentCodec
 
     /// <summary>Encodes <paramref name="records"/> (origin order, non-empty) with the header fields computed from them.</summary>
     public static byte[] Encode(BackupStream stream, long sequence, IReadOnlyList<BackupRecord> records, string writer, long writtenAtMs, SegmentKey? key) =>
-        Encode(stream, sequence, records, writer, writtenAtMs, key, out _);
+        EncodeSegment(stream, sequence, records, writer, writtenAtMs, key).Bytes;
 
-    /// <summary>As <see cref="Encode(BackupStream, long, IReadOnlyList{BackupRecord}, string, long, SegmentKey?)"/>, also giving the header written.</summary>
-    public static byte[] Encode(BackupStream stream, long sequence, IReadOnlyList<BackupRecord> records, string writer, long writtenAtMs, SegmentKey? key,
-        out SegmentHeader header)
+    /// <summary>
+    /// As <see cref="Encode"/>, also giving the header written and the SHA-256 of the whole object
+    /// (for its manifest entry), computed in the same pass as the segment's own checksum.
+    /// </summary>
+    public static EncodedSegment EncodeSegment(BackupStream stream, long sequence, IReadOnlyList<BackupRecord> records, string writer, long writtenAtMs, SegmentKey? key)
     {
         ArgumentNullException.ThrowIfNull(records);
         ArgumentException.ThrowIfNullOrWhiteSpace(writer);
@@ -166,7 +171,7 @@ public static class SegmentCodec
         using var frame = new PooledBuffer(raw.Length / 2 + 1024);
         LZ4Frame.Encode(raw.WrittenSpan, frame, FrameSettings);
 
-        header = new SegmentHeader(stream, sequence, first, last, minTs, maxTs, records.Count, raw.Length, writer, writtenAtMs, key?.Id);
+        var header = new SegmentHeader(stream, sequence, first, last, minTs, maxTs, records.Count, raw.Length, writer, writtenAtMs, key?.Id);
         long payloadLength = key is null ? frame.Length : NonceBytes + frame.Length + TagBytes;
         using var headerJson = new PooledBuffer(1024);
         WriteHeader(header, payloadLength, headerJson);
@@ -191,17 +196,47 @@ public static class SegmentCodec
             using var aes = new AesGcm(key.Bytes, TagBytes);
             aes.Encrypt(nonce, frame.WrittenSpan, payload.Slice(NonceBytes, frame.Length), payload[^TagBytes..], headerBytes);
         }
-        SHA256.HashData(span[..^ChecksumBytes], span[^ChecksumBytes..]);
-        return segment;
+        // The trailing checksum covers everything before it; the object's SHA-256 continues over it.
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        hash.AppendData(span[..^ChecksumBytes]);
+        hash.GetCurrentHash(span[^ChecksumBytes..]);
+        hash.AppendData(span[^ChecksumBytes..]);
+        Span<byte> whole = stackalloc byte[ChecksumBytes];
+        hash.GetHashAndReset(whole);
+        return new EncodedSegment(segment, header, Convert.ToHexStringLower(whole));
+    }
+
+    /// <summary>
+    /// In one pass: the lower-case hex SHA-256 of the whole object (as its manifest entry holds it) and
+    /// whether the segment's trailing checksum matches what it follows.
+    /// </summary>
+    public static (string ObjectSha256, bool ChecksumHolds) Digest(ReadOnlySpan<byte> segment)
+    {
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        if (segment.Length < ChecksumBytes)
+        {
+            hash.AppendData(segment);
+            return (Convert.ToHexStringLower(hash.GetHashAndReset()), false);
+        }
+        Span<byte> body = stackalloc byte[ChecksumBytes];
+        Span<byte> whole = stackalloc byte[ChecksumBytes];
+        hash.AppendData(segment[..^ChecksumBytes]);
+        hash.GetCurrentHash(body);
+        hash.AppendData(segment[^ChecksumBytes..]);
+        hash.GetHashAndReset(whole);
+        return (Convert.ToHexStringLower(whole), body.SequenceEqual(segment[^ChecksumBytes..]));
     }
 
     /// <summary>The header alone, after checking the trailing checksum; throws <see cref="SegmentCorruptException"/>.</summary>
-    public static SegmentHeader ReadHeader(ReadOnlySpan<byte> segment) => Check(segment).Header;
+    public static SegmentHeader ReadHeader(ReadOnlySpan<byte> segment) => Check(segment, checksumVerified: false).Header;
 
     /// <summary>Header and records; throws <see cref="SegmentCorruptException"/> (bad checksum, truncated, wrong or missing key).</summary>
-    public static DecodedSegment Decode(ReadOnlySpan<byte> segment, SegmentKey? key)
+    public static DecodedSegment Decode(ReadOnlySpan<byte> segment, SegmentKey? key) => Decode(segment, key, checksumVerified: false);
+
+    /// <summary>As <see cref="Decode(ReadOnlySpan{byte}, SegmentKey?)"/>; <paramref name="checksumVerified"/> skips hashing again when <see cref="Digest"/> said the checksum holds.</summary>
+    public static DecodedSegment Decode(ReadOnlySpan<byte> segment, SegmentKey? key, bool checksumVerified)
     {
-        var layout = Check(segment);
+        var layout = Check(segment, checksumVerified);
         var header = layout.Header;
         var headerBytes = segment.Slice(PrefixBytes, layout.HeaderLength);
         var payload = segment.Slice(PrefixBytes + layout.HeaderLength, (int)layout.PayloadLength);
@@ -252,7 +287,7 @@ public static class SegmentCodec
     private readonly record struct Layout(SegmentHeader Header, int HeaderLength, long PayloadLength);
 
     /// <summary>Finds out whether a segment is whole and intact, naming the first thing wrong in the way most useful to an operator.</summary>
-    private static Layout Check(ReadOnlySpan<byte> segment)
+    private static Layout Check(ReadOnlySpan<byte> segment, bool checksumVerified)
     {
         var length = segment.Length;
         var magicSeen = segment[..Math.Min(length, Magic.Length)];
@@ -286,8 +321,9 @@ public static class SegmentCodec
             throw new SegmentCorruptException($"segment truncated at {length} of at least {MinimumSegmentBytes} bytes");
 
         Span<byte> computed = stackalloc byte[ChecksumBytes];
-        SHA256.HashData(segment[..^ChecksumBytes], computed);
         var stored = segment[^ChecksumBytes..];
+        if (checksumVerified) stored.CopyTo(computed);
+        else SHA256.HashData(segment[..^ChecksumBytes], computed);
         if (!computed.SequenceEqual(stored))
         {
             var extra = header is not null && length > expected ? $"; it is {length} bytes where its header says {expected}" : "";

@@ -82,7 +82,8 @@ public sealed class StreamChain
 
         var sequence = (_tip?.Sequence ?? -1) + 1;
         var now = time.GetUtcNow().ToUnixTimeMilliseconds();
-        var segment = SegmentCodec.Encode(Stream, sequence, records, writer, now, key, out var header);
+        var encoded = SegmentCodec.EncodeSegment(Stream, sequence, records, writer, now, key);
+        var (segment, header) = (encoded.Bytes, encoded.Header);
         var token = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8));
         var segmentName = BackupLayout.SegmentName(Stream, sequence, records[0].OriginOffset, records[^1].OriginOffset, token);
         var folder = BackupLayout.StreamFolder(Stream);
@@ -99,7 +100,7 @@ public sealed class StreamChain
         var entry = new ManifestEntry(
             sequence,
             segmentName[folder.Length..],
-            SegmentCodec.Sha256Hex(segment),
+            encoded.Sha256,
             records[0].OriginOffset,
             records[^1].OriginOffset,
             records.Count,
