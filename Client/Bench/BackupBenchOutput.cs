@@ -24,7 +24,8 @@ public static class BackupBenchOutput
             .AddColumns("measure", "records/s", "MB/s", "seconds", "notes");
         var (replication, bare, backup, live) = (report.Replication, report.BareRead, report.Backup, report.ReplicationWithBackup);
         table.AddRow("replication, no backup", Rate(replication.RecordsPerSecond), "", Seconds(replication.Seconds),
-            Markup.Escape($"from starting {p.Regions[1]}'s silos ({Seconds(replication.SiloStartSeconds)} of it) to {p.Regions[1]} holding all"));
+            Markup.Escape($"from starting {p.Regions[1]}'s silos ({Seconds(replication.SiloStartSeconds)} s) to {p.Regions[1]} holding all; " +
+                          $"first after {Seconds(replication.FirstRecordSeconds)} s, then {Rate(replication.StreamingRecordsPerSecond)}/s"));
         table.AddRow("bare read", Rate(bare.RecordsPerSecond), Mb(bare.MegabytesPerSecond), Seconds(bare.Seconds),
             Markup.Escape($"plain consumer, {Mb(bare.Bytes / 1e6)} MB raw"));
         table.AddRow("backup", Rate(backup.RecordsPerSecond), Mb(backup.MegabytesPerSecond), Seconds(backup.Seconds),
@@ -33,7 +34,9 @@ public static class BackupBenchOutput
         table.AddRow("compression", "", "", "", Markup.Escape($"{backup.CompressionRatio.ToString("0.00", CultureInfo.InvariantCulture)}x (segments before / after LZ4)"));
         table.AddRow("replication, backup running", Rate(live.Replication.RecordsPerSecond), "", Seconds(live.Replication.Seconds),
             $"slowdown {Verdict(report.Targets[1], percent: true)} (target <= {BackupBenchReport.MaxReplicationSlowdown * 100:0}%); " +
-            Markup.Escape(live.BackupLagSeconds is { } lag ? $"backup held all {Seconds(lag)} after the last write" : $"backup held {Number(live.BackedUp)} of {Number(p.Records)}"));
+            Markup.Escape($"first after {Seconds(live.Replication.FirstRecordSeconds)} s, then {Rate(live.Replication.StreamingRecordsPerSecond)}/s " +
+                          $"({live.StreamingSlowdown.ToString("P1", CultureInfo.InvariantCulture)} slower); " +
+                          (live.BackupLagSeconds is { } lag ? $"backup held all {Seconds(lag)} s after the last write" : $"backup held {Number(live.BackedUp)} of {Number(p.Records)}")));
         if (report.Restore is { } restore)
             table.AddRow("restore", Rate(restore.RecordsPerSecond), "", Seconds(restore.Seconds),
                 Markup.Escape($"{Number(restore.Records)} records from {restore.Segments} segments into {restore.Region} as '{restore.Target}'"));

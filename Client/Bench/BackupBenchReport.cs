@@ -6,8 +6,17 @@ public sealed record BenchParameters(int Records, int Partitions, int RecordByte
 /// <summary>
 /// Replication of <see cref="Records"/> records that waited in the source region while the destination's silos were down:
 /// <see cref="Seconds"/> from starting those silos until the destination held them all (silo start included).
+/// <see cref="FirstRecordSeconds"/> is when the first arrived (after the silos' start and the replicators' fencing wait:
+/// killed silos did not release their partitions); <see cref="StreamingRecordsPerSecond"/> the rate from then to the last.
 /// </summary>
-public sealed record ReplicationFigures(long Records, double Seconds, double RecordsPerSecond, double SiloStartSeconds, double ProduceSeconds);
+public sealed record ReplicationFigures(
+    long Records,
+    double Seconds,
+    double RecordsPerSecond,
+    double SiloStartSeconds,
+    double FirstRecordSeconds,
+    double StreamingRecordsPerSecond,
+    double ProduceSeconds);
 
 /// <summary>A plain consumer reading the source topic from the beginning to the end.</summary>
 public sealed record BareReadFigures(long Records, long Bytes, double Seconds, double RecordsPerSecond, double MegabytesPerSecond);
@@ -32,7 +41,8 @@ public sealed record BackupFigures(
     double RatioToBareRead);
 
 /// <summary>Replication again, on a second topic, while the backup runs; the backup's lag is from the last record acknowledged to the catalog holding it.</summary>
-public sealed record LiveFigures(ReplicationFigures Replication, double Slowdown, long BackedUp, double? BackupLagSeconds);
+/// <see cref="Slowdown"/> compares <see cref="ReplicationFigures.RecordsPerSecond"/> (the target's figure), <see cref="StreamingSlowdown"/> the streaming rates.
+public sealed record LiveFigures(ReplicationFigures Replication, double Slowdown, double StreamingSlowdown, long BackedUp, double? BackupLagSeconds);
 
 /// <summary><c>mesh restore</c> of the backed-up topic into one region under a new name.</summary>
 public sealed record RestoreFigures(string Region, string Target, long Records, int Segments, double Seconds, double RecordsPerSecond);

@@ -32,8 +32,10 @@ public sealed class BenchCommandTests
             foreach (var name in new[] { "replication", "bareRead", "backup", "restore" })
                 Assert.True(report.GetProperty(name).GetProperty("records").GetInt64() == Records, $"{name}.records is not {Records}\n{result}");
             var replication = report.GetProperty("replication");
-            Positive(replication, "seconds", "recordsPerSecond", "siloStartSeconds", "produceSeconds");
-            Assert.True(replication.GetProperty("siloStartSeconds").GetDouble() <= replication.GetProperty("seconds").GetDouble(), result.ToString());
+            Positive(replication, "seconds", "recordsPerSecond", "siloStartSeconds", "firstRecordSeconds", "streamingRecordsPerSecond", "produceSeconds");
+            Assert.True(replication.GetProperty("siloStartSeconds").GetDouble() <= replication.GetProperty("firstRecordSeconds").GetDouble(), result.ToString());
+            Assert.True(replication.GetProperty("firstRecordSeconds").GetDouble() <= replication.GetProperty("seconds").GetDouble(), result.ToString());
+            Assert.True(replication.GetProperty("streamingRecordsPerSecond").GetDouble() >= replication.GetProperty("recordsPerSecond").GetDouble(), result.ToString());
 
             var bare = report.GetProperty("bareRead");
             Positive(bare, "seconds", "recordsPerSecond", "megabytesPerSecond");
@@ -51,7 +53,8 @@ public sealed class BenchCommandTests
 
             var live = report.GetProperty("replicationWithBackup");
             Assert.Equal(Records, live.GetProperty("replication").GetProperty("records").GetInt64());
-            Positive(live.GetProperty("replication"), "seconds", "recordsPerSecond");
+            Positive(live.GetProperty("replication"), "seconds", "recordsPerSecond", "streamingRecordsPerSecond");
+            Assert.Equal(JsonValueKind.Number, live.GetProperty("streamingSlowdown").ValueKind);
             Assert.Equal(Records, live.GetProperty("backedUp").GetInt64());
             Assert.Equal(JsonValueKind.Number, live.GetProperty("backupLagSeconds").ValueKind);
             var expectedSlowdown = 1 - live.GetProperty("replication").GetProperty("recordsPerSecond").GetDouble() / replication.GetProperty("recordsPerSecond").GetDouble();
