@@ -133,7 +133,9 @@ public sealed partial class PartitionArchiverGrain(
             }
             await AppendAsync(archiver, flush: false, cancellationToken);
             if (time.GetElapsedTime(_lastCheckpoint) >= CheckpointInterval) await CheckpointAsync(archiver, cancellationToken);
-            if (time.GetElapsedTime(_lastGroups) >= TimeSpan.FromSeconds(assignment.GroupIntervalSeconds) && assignment.Groups.Count > 0)
+            // With no group to snapshot, the positions are never asked for: kept to nothing.
+            if (assignment.Groups.Count == 0) archiver.Positions.Forget(archiver.Position);
+            else if (time.GetElapsedTime(_lastGroups) >= TimeSpan.FromSeconds(assignment.GroupIntervalSeconds))
             {
                 _lastGroups = time.GetTimestamp();
                 await SnapshotGroupsAsync(archiver, assignment, cancellationToken);
@@ -263,10 +265,12 @@ public sealed partial class PartitionArchiverGrain(
     private async Task SnapshotGroupsAsync(PartitionArchiver archiver, BackupAssignment assignment, CancellationToken cancellationToken)
     {
         var committed = await groups.CommittedAsync(assignment.Groups, _topic, _partition, cancellationToken);
+        // What lies below every group's position is never asked about on its own again.
+        if (committed.Count > 0) archiver.Positions.Forget(committed.Values.Min());
         foreach (var (group, offset) in committed)
         {
             if (_groupsWritten.TryGetValue(group, out var written) && written == offset) continue;
-            if (GroupMarks.Of(archiver.Index, offset) is not { } marks) continue;
+            if (archiver.Positions.MarksBelow(offset) is not { } marks) continue;
             var snapshot = new GroupSnapshot(group, _topic, _partition, _region, offset, time.GetUtcNow().ToUnixTimeMilliseconds(), marks);
             await BackupCatalog.WriteGroupSnapshotAsync(_store!, snapshot, cancellationToken);
             _groupsWritten[group] = offset;

@@ -59,7 +59,7 @@ public sealed class PartitionArchiver
         _settings = settings;
         _time = time;
         _own = new OriginId(region, incarnation);
-        Index = new PartitionIndex();
+        Positions = new OriginPositions();
     }
 
     public string Region { get; }
@@ -70,8 +70,8 @@ public sealed class PartitionArchiver
     /// <summary>The next local offset to read.</summary>
     public long Position { get; private set; }
 
-    /// <summary>What the partition holds from where reading began: origin positions for group snapshots.</summary>
-    public PartitionIndex Index { get; private set; }
+    /// <summary>What the partition holds from where reading began, as origin positions for group snapshots.</summary>
+    public OriginPositions Positions { get; private set; }
 
     /// <summary>The other origins' streams seen in the partition: their chains' tips are refreshed from the store.</summary>
     public IReadOnlyList<BackupStream> Watched =>
@@ -108,7 +108,7 @@ public sealed class PartitionArchiver
             own.Next = logStart;
         }
         Position = start;
-        Index = new PartitionIndex(start);
+        Positions = new OriginPositions(start);
         _started = true;
         return start;
     }
@@ -122,7 +122,7 @@ public sealed class PartitionArchiver
         if (record.Offset < Position)
             throw new ArgumentOutOfRangeException(nameof(record), $"offset {record.Offset} of {Topic}/{Partition} is below the read position {Position}: records come in log order");
         Position = record.Offset + 1;
-        if (record.Offset >= Index.End) Index.Append(record.Offset, identity.Origin, identity.OriginOffset);
+        Positions.Append(record.Offset, identity.Origin, identity.OriginOffset);
 
         var stream = StateOf(identity.Origin);
         if (identity.OriginOffset < stream.Next) return;
@@ -153,8 +153,7 @@ public sealed class PartitionArchiver
         if (to <= from) return;
         Position = Math.Max(Position, to);
         // Retention removes from the log's start: nothing below the gap's end is there any more.
-        Index.TrimBefore(to);
-        Index.Reach(to);
+        Positions.Removed(to);
         var own = _streams[_own];
         var lostFrom = Math.Max(from, own.Next);
         if (to <= lostFrom) return;
@@ -171,7 +170,7 @@ public sealed class PartitionArchiver
         EnsureStarted();
         if (position <= Position) return;
         Position = position;
-        Index.Reach(position);
+        Positions.Reach(position);
     }
 
     /// <summary>The chain of <paramref name="stream"/> ends before <paramref name="chainNext"/> now (read from the store).</summary>

@@ -238,10 +238,41 @@ public sealed class PartitionArchiverTests
         archiver.Accept(Records.At(3, "x"), Records.Own("a", Inc, 3));
         archiver.Accept(Records.At(4, "x"), Records.From("b", OtherInc, 12));
 
-        Assert.Null(GroupMarks.Of(archiver.Index, 6));
-        Assert.Equal([new OriginMark("a", Inc, 0), new OriginMark("b", OtherInc, 11)], GroupMarks.Of(archiver.Index, 3)!);
-        Assert.Equal([new OriginMark("a", Inc, 3), new OriginMark("b", OtherInc, 12)], GroupMarks.Of(archiver.Index, 5)!);
-        Assert.Empty(GroupMarks.Of(archiver.Index, 0)!);
+        var positions = archiver.Positions;
+        Assert.Null(positions.MarksBelow(6));
+        Assert.Equal([new OriginMark("a", Inc, 0), new OriginMark("b", OtherInc, 11)], positions.MarksBelow(3)!);
+        Assert.Equal([new OriginMark("a", Inc, 3), new OriginMark("b", OtherInc, 12)], positions.MarksBelow(5)!);
+        Assert.Empty(positions.MarksBelow(0)!);
+    }
+
+    [Fact]
+    public void Positions_folded_away_still_count_and_keep_memory_bounded()
+    {
+        var positions = new OriginPositions();
+        var a = new Mesh.Core.Offsets.OriginId("a", Inc);
+        var b = new Mesh.Core.Offsets.OriginId("b", OtherInc);
+        // Alternating origins: one index segment per record until folded.
+        for (var i = 0; i < 1000; i++) positions.Append(i, i % 2 == 0 ? a : b, i / 2);
+        Assert.Equal(1000, positions.Segments);
+        positions.Forget(990);
+        Assert.Equal(10, positions.Segments);
+        Assert.Null(positions.MarksBelow(500)); // below what is still known
+        Assert.Equal([new OriginMark("a", Inc, 495), new OriginMark("b", OtherInc, 495)], positions.MarksBelow(992)!);
+        Assert.Equal([new OriginMark("a", Inc, 494), new OriginMark("b", OtherInc, 494)], positions.MarksBelow(990)!);
+        // A record read again after a rewind changes nothing.
+        positions.Append(995, a, 497);
+        Assert.Equal(10, positions.Segments);
+    }
+
+    [Fact]
+    public void Retention_removes_positions_but_keeps_what_they_were()
+    {
+        var positions = new OriginPositions();
+        var a = new Mesh.Core.Offsets.OriginId("a", Inc);
+        for (var i = 0; i < 10; i++) positions.Append(i, a, i);
+        positions.Removed(20);
+        Assert.Equal(20, positions.Start);
+        Assert.Equal([new OriginMark("a", Inc, 9)], positions.MarksBelow(20)!);
     }
 
     [Theory]
