@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using Spectre.Console;
 
@@ -11,6 +12,8 @@ public static class BackupBenchOutput
     {
         WriteIndented = true,
         PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
+        // ">=" and "<=" as written: the JSON is for people and scripts, never embedded in HTML.
+        Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
     };
 
     public static string Json(BackupBenchReport report) => JsonSerializer.Serialize(report, JsonOptions);
