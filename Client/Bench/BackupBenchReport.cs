@@ -7,7 +7,8 @@ public sealed record BenchParameters(int Records, int Partitions, int RecordByte
 /// Replication of <see cref="Records"/> records that waited in the source region while the destination's silos were down:
 /// <see cref="Seconds"/> from starting those silos until the destination held them all (silo start included).
 /// <see cref="FirstRecordSeconds"/> is when the first arrived (after the silos' start and the replicators' fencing wait:
-/// killed silos did not release their partitions); <see cref="StreamingRecordsPerSecond"/> the rate from then to the last.
+/// killed silos did not release their partitions); <see cref="StreamingRecordsPerSecond"/> the rate from the last look that found
+/// none (looks are 250 ms apart) to the last.
 /// </summary>
 public sealed record ReplicationFigures(
     long Records,

@@ -92,17 +92,21 @@ public sealed class BackupBenchRunner(LocalMesh mesh, BackupBenchOptions options
         await mesh.StartAsync(Destination, cancellationToken);
         var siloStart = clock.Elapsed;
         progress($"{what}: {Destination}'s silos answer after {siloStart.TotalSeconds:0.0} s; waiting for {Destination} to hold {options.Records} records of '{topic}'");
+        // The stream starts after the last look that found nothing (a small run can arrive whole between two looks).
         TimeSpan? first = null;
+        var none = TimeSpan.Zero;
         await WaitAsync(() =>
         {
+            var lookedAt = clock.Elapsed;
             var held = BareRead.Count(watermarks, topic, options.Partitions);
             if (held > 0) first ??= clock.Elapsed;
+            else none = lookedAt;
             return Task.FromResult(held);
         }, options.Records, $"{Destination} to hold the {options.Records} records of '{topic}'", clock, cancellationToken);
         var elapsed = clock.Elapsed;
-        var streaming = elapsed - first!.Value;
+        var streaming = elapsed - none;
         progress($"{what}: {Destination} holds them {elapsed.TotalSeconds:0.0} s after its silos were started ({options.Records / elapsed.TotalSeconds:0} records/s); " +
-                 $"the first arrived after {first.Value.TotalSeconds:0.0} s, the rest at {options.Records / Math.Max(streaming.TotalSeconds, 1e-3):0} records/s");
+                 $"the first arrived after {first!.Value.TotalSeconds:0.0} s, the rest at {options.Records / Math.Max(streaming.TotalSeconds, 1e-3):0} records/s");
         return new ReplicationFigures(options.Records, Round(elapsed.TotalSeconds), Rate(options.Records, elapsed), Round(siloStart.TotalSeconds),
             Round(first.Value.TotalSeconds), Rate(options.Records, streaming), Round(produce.TotalSeconds));
     }
