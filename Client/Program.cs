@@ -19,6 +19,7 @@ var root = new RootCommand("mesh: Kafka geo-replication across regions, with ide
     FailoverCommand.Create(),
     RestoreCommand.Create(),
     BackupCommand.Create(),
+    BenchCommand.Create(),
 };
 try
 {

@@ -210,8 +210,12 @@ public sealed partial class PartitionArchiverGrain(
         }
         var naming = assignment.PrefixNaming ? NamingPolicy.Prefix : NamingPolicy.Identity;
         var started = time.GetTimestamp();
+        long? reached = null;
         while (time.GetElapsedTime(started) < TurnBudget)
         {
+            // The reader's position is past every record it has buffered: it may only be taken as reached once
+            // those are drained (a turn that ends on its budget leaves some), else they would count as never delivered.
+            var position = feed.Position;
             _batch.Clear();
             feed.Drain(_batch, DrainBatch, out var gap);
             foreach (var record in _batch)
@@ -229,12 +233,16 @@ public sealed partial class PartitionArchiverGrain(
                 LogGap(_key, dropped.Count, dropped.From, dropped.To - 1);
                 archiver.AcceptGap(dropped.From, dropped.To);
             }
-            if (_batch.Count == 0 && gap is null) break;
+            if (_batch.Count == 0 && gap is null)
+            {
+                reached = position;
+                break;
+            }
             // Segments close as the records come in, so a long catch-up never holds more than a segment or two.
             if (archiver.Progress.Buffered >= DrainBatch) await AppendAsync(archiver, flush: false, cancellationToken);
         }
         _batch.Clear();
-        if (feed.Position is { } position) archiver.Reach(position);
+        if (reached is { } readTo) archiver.Reach(readTo);
     }
 
     private async Task RefreshTipsAsync(PartitionArchiver archiver, CancellationToken cancellationToken)

@@ -126,7 +126,12 @@ internal sealed partial class SharedSourceReader : IDisposable
             {
                 return;
             }
-            if (result?.Message is null) continue;
+            if (result is null)
+            {
+                SettlePositions();
+                continue;
+            }
+            if (result.Message is null) continue;
             // Closed meanwhile, or a record fetched for an earlier feed of the partition before this one was assigned.
             if (!_feeds.TryGetValue(result.TopicPartition, out var feed) || !feed.Active) continue;
             if (feed.Add(SourceRecords.From(result)) >= BufferHighWater && !feed.Paused)
@@ -141,6 +146,27 @@ internal sealed partial class SharedSourceReader : IDisposable
                     feed.Paused = false;
                     _consumer.Resume([result.TopicPartition]);
                 }
+            }
+        }
+    }
+
+    /// <summary>
+    /// Nothing came in this poll, so no record is between the consumer and its feed: each feed's consumer
+    /// position is now past only records already in its buffer (or never delivered, such as transaction markers).
+    /// </summary>
+    private void SettlePositions()
+    {
+        foreach (var feed in _feeds.Values)
+        {
+            if (!feed.Active) continue;
+            try
+            {
+                var position = _consumer.Position(feed.TopicPartition);
+                if (!position.IsSpecial) feed.Settle(position.Value);
+            }
+            catch (KafkaException)
+            {
+                // Not assigned (yet, or any more): nothing settled.
             }
         }
     }
@@ -254,21 +280,15 @@ internal sealed partial class SharedSourceReader : IDisposable
             }
         }
 
-        public long? Position
-        {
-            get
-            {
-                try
-                {
-                    var position = reader._consumer.Position(TopicPartition);
-                    return position.IsSpecial ? null : position.Value;
-                }
-                catch (Exception e) when (e is KafkaException or ObjectDisposedException or InvalidOperationException)
-                {
-                    return null;
-                }
-            }
-        }
+        private long _settled = -1;
+
+        /// <summary>
+        /// The consumer's position as the reader thread last saw it between records (see <c>SettlePositions</c>): asked
+        /// from another thread, the consumer's own position can be past a record it returned that is not buffered yet.
+        /// </summary>
+        public long? Position => Interlocked.Read(ref _settled) is var position and >= 0 ? position : null;
+
+        public void Settle(long position) => Interlocked.Exchange(ref _settled, position);
 
         public int Buffered => Volatile.Read(ref _count);
 

@@ -1,0 +1,57 @@
+using Mesh.Client.Local;
+
+namespace Mesh.Client.Bench;
+
+/// <summary>What <c>mesh bench backup</c> measures with: how many records, over how many partitions, how big.</summary>
+public sealed record BackupBenchOptions
+{
+    public const int DefaultRecords = 200_000;
+    public const int DefaultPartitions = 16;
+    public const int DefaultRecordBytes = 200;
+
+    // librdkafka's mock cluster keeps about 5 MB (or 100,000 produce batches) per partition and drops the
+    // oldest beyond that; a measured topic must fit, with room for the headers replication adds.
+    public const long MaxBytesPerPartition = 4L * 1024 * 1024;
+    public const int MaxRecordsPerPartition = 100_000;
+
+    /// <summary>The smallest record: its key and header alone take about this much.</summary>
+    public const int MinRecordBytes = BenchRecords.Overhead + 8;
+
+    public int Records { get; init; } = DefaultRecords;
+
+    public int Partitions { get; init; } = DefaultPartitions;
+
+    /// <summary>Raw bytes of one record: key, value and header names and values together.</summary>
+    public int RecordBytes { get; init; } = DefaultRecordBytes;
+
+    /// <summary>Also restore the backup into the second region under a new name and time it.</summary>
+    public bool Restore { get; init; }
+
+    public long BytesPerPartition => (long)Records * RecordBytes / Partitions;
+
+    /// <summary>Every problem with the options at once.</summary>
+    /// <exception cref="MeshCommandException">The options cannot make a bench (exit code 2).</exception>
+    public void Validate()
+    {
+        var problems = new List<string>();
+        if (Records is < 1_000 or > 10_000_000) problems.Add($"--records must be from 1000 to 10000000, not {Records}");
+        if (Partitions is < 1 or > 256) problems.Add($"--partitions must be from 1 to 256, not {Partitions}");
+        if (RecordBytes is < MinRecordBytes or > 100_000)
+            problems.Add($"--record-bytes must be from {MinRecordBytes} (the key and header alone take {BenchRecords.Overhead}) to 100000, not {RecordBytes}");
+        if (problems.Count == 0)
+        {
+            if (BytesPerPartition > MaxBytesPerPartition)
+                problems.Add($"{Records} records of {RecordBytes} bytes over {Partitions} partitions put {Mb(BytesPerPartition)} in each partition; the embedded Kafka " +
+                             $"keeps about 5 MB per partition and drops the oldest beyond that, so the bench allows at most {Mb(MaxBytesPerPartition)}. " +
+                             $"Fix: --partitions {Ceiling((long)Records * RecordBytes, MaxBytesPerPartition)} or more, or fewer --records, or smaller --record-bytes");
+            else if (Records / Partitions > MaxRecordsPerPartition)
+                problems.Add($"{Records} records over {Partitions} partitions put {Records / Partitions} in each partition; the embedded Kafka keeps at most " +
+                             $"{MaxRecordsPerPartition} produce batches per partition. Fix: --partitions {Ceiling(Records, MaxRecordsPerPartition)} or more, or fewer --records");
+        }
+        if (problems.Count > 0) throw new MeshCommandException(string.Join("; ", problems) + ".", 2);
+    }
+
+    private static long Ceiling(long total, long per) => (total + per - 1) / per;
+
+    private static string Mb(long bytes) => $"{bytes / 1024.0 / 1024.0:0.##} MB";
+}

@@ -1,0 +1,240 @@
+using System.Diagnostics;
+using Confluent.Kafka;
+using Mesh.Backup;
+using Mesh.Client.Admin;
+using Mesh.Client.Backup;
+using Mesh.Client.Local;
+using Mesh.Core.Backup;
+using Mesh.Core.Topology;
+
+namespace Mesh.Client.Bench;
+
+/// <summary>
+/// <c>mesh bench backup</c>: on a two-region full mesh of its own, in one run over the same clusters and data,
+/// measures replication without a backup, a bare consumer, the backup of the same topic, replication while the
+/// backup runs and, if asked, a restore. Each replication measure produces into the source region while the
+/// destination's silos are down, then times the destination from starting them until it holds every record.
+/// </summary>
+public sealed class BackupBenchRunner(LocalMesh mesh, BackupBenchOptions options, Action<string> progress)
+{
+    public const string Source = "r1";
+    public const string Destination = "r2";
+    /// <summary>The topic replicated without a backup, read bare, backed up and restored.</summary>
+    public const string Topic = "bench";
+    /// <summary>The topic replicated while the backup runs: a second topic, so that each partition holds only one run's records.</summary>
+    public const string LiveTopic = "bench-live";
+    public const string RestoredTopic = "bench-restored";
+    public const int SegmentSeconds = 2;
+    private static readonly TimeSpan Poll = TimeSpan.FromMilliseconds(250);
+    private static readonly TimeSpan ProgressEvery = TimeSpan.FromSeconds(5);
+
+    public string StoreDirectory => Path.Combine(mesh.Paths.Root, "backup-store");
+
+    // Generous for a shared two-core machine: a minute plus a millisecond per record.
+    private TimeSpan Deadline => TimeSpan.FromSeconds(60 + options.Records / 1000.0);
+
+    public async Task<BackupBenchReport> RunAsync(CancellationToken cancellationToken)
+    {
+        var clock = Stopwatch.StartNew();
+        var plan = await StartMeshAsync(cancellationToken);
+
+        using var watermarks = BareRead.Watermarks(mesh.Bootstrap(Destination));
+        var replication = await ReplicateAsync(Topic, watermarks, "replication without a backup", cancellationToken);
+
+        progress($"bare read: a plain consumer reads {Source}'s '{Topic}' from the beginning to the end");
+        var bare = await Task.Run(() => BareRead.Run(mesh.Bootstrap(Source), Topic, options.Partitions, Deadline, cancellationToken), cancellationToken);
+        if (bare.Records != options.Records)
+            throw new MeshCommandException($"The bare read found {bare.Records} records in {Source}'s '{Topic}', not the {options.Records} produced: the embedded Kafka dropped some. " +
+                                           $"See the logs under {mesh.Paths.Root} (run with --dir to keep them).");
+        var bareFigures = new BareReadFigures(bare.Records, bare.RawBytes, Round(bare.Elapsed.TotalSeconds), Rate(bare.Records, bare.Elapsed),
+            Rate(bare.RawBytes / 1e6, bare.Elapsed));
+        progress($"bare read: {bare.Records} records in {bare.Elapsed.TotalSeconds:0.0} s ({bareFigures.RecordsPerSecond:0} records/s, {bareFigures.MegabytesPerSecond:0.0} MB/s)");
+
+        var store = BackupStores.Open(StoreDirectory);
+        var backup = await BackUpAsync(plan, store, bareFigures, cancellationToken);
+
+        var (liveReplication, backedUp, lag) = await ReplicateWhileBackingUpAsync(watermarks, store, cancellationToken);
+        var live = new LiveFigures(liveReplication, Slowdown(replication.RecordsPerSecond, liveReplication.RecordsPerSecond),
+            Slowdown(replication.StreamingRecordsPerSecond, liveReplication.StreamingRecordsPerSecond), backedUp, lag);
+
+        var restore = options.Restore ? await RestoreAsync(cancellationToken) : null;
+        return new BackupBenchReport(
+            new BenchParameters(options.Records, options.Partitions, options.RecordBytes, [Source, Destination], options.Restore, SegmentSeconds),
+            replication, bareFigures, backup, live, restore, BackupBenchReport.TargetsOf(backup, live), Round(clock.Elapsed.TotalSeconds));
+    }
+
+    private async Task<LocalTopologyPlan> StartMeshAsync(CancellationToken cancellationToken)
+    {
+        var started = Stopwatch.StartNew();
+        var plan = LocalTopologyPlan.FullMesh([Source, Destination]);
+        // One broker per region: the bench measures the mesh, not the embedded Kafka's own replication.
+        await mesh.UpAsync(plan, brokers: 1, options.Partitions, [Topic, LiveTopic], LocalMesh.DefaultReadyTimeout, cancellationToken);
+        progress($"{Source} and {Destination} up and replicating (full mesh, no backup) in {started.Elapsed.TotalSeconds:0.0} s; state and logs in {mesh.Paths.Root}");
+        return plan;
+    }
+
+    /// <summary>
+    /// Produces the records into the source while the destination's silos are down, then starts them and times
+    /// the destination until it holds every record; <paramref name="produced"/> is told when the last record was acknowledged.
+    /// </summary>
+    private async Task<ReplicationFigures> ReplicateAsync(string topic, IConsumer<byte[], byte[]> watermarks, string what, CancellationToken cancellationToken,
+        Action? produced = null)
+    {
+        var killed = await mesh.KillAsync(Destination, silo: true, kafka: false);
+        progress($"{what}: {Destination}'s {string.Join(", ", killed)} stopped; producing {options.Records} records of {options.RecordBytes} bytes " +
+                 $"into {Source}'s '{topic}' ({options.Partitions} partitions)");
+        var produce = await Task.Run(() => BenchRecords.Produce(mesh.Bootstrap(Source), topic, options.Partitions, options.Records, options.RecordBytes, cancellationToken),
+            cancellationToken);
+        produced?.Invoke();
+        progress($"{what}: produced in {produce.TotalSeconds:0.0} s ({options.Records / produce.TotalSeconds:0} records/s); starting {Destination}'s silos");
+
+        var clock = Stopwatch.StartNew();
+        await mesh.StartAsync(Destination, cancellationToken);
+        var siloStart = clock.Elapsed;
+        progress($"{what}: {Destination}'s silos answer after {siloStart.TotalSeconds:0.0} s; waiting for {Destination} to hold {options.Records} records of '{topic}'");
+        // The stream starts after the last look that found nothing (a small run can arrive whole between two looks).
+        TimeSpan? first = null;
+        var none = TimeSpan.Zero;
+        await WaitAsync(() =>
+        {
+            var lookedAt = clock.Elapsed;
+            var held = BareRead.Count(watermarks, topic, options.Partitions);
+            if (held > 0) first ??= clock.Elapsed;
+            else none = lookedAt;
+            return Task.FromResult(held);
+        }, options.Records, $"{Destination} to hold the {options.Records} records of '{topic}'", clock, cancellationToken);
+        var elapsed = clock.Elapsed;
+        var streaming = elapsed - none;
+        progress($"{what}: {Destination} holds them {elapsed.TotalSeconds:0.0} s after its silos were started ({options.Records / elapsed.TotalSeconds:0} records/s); " +
+                 $"the first arrived after {first!.Value.TotalSeconds:0.0} s, the rest at {options.Records / Math.Max(streaming.TotalSeconds, 1e-3):0} records/s");
+        return new ReplicationFigures(options.Records, Round(elapsed.TotalSeconds), Rate(options.Records, elapsed), Round(siloStart.TotalSeconds),
+            Round(first.Value.TotalSeconds), Rate(options.Records, streaming), Round(produce.TotalSeconds));
+    }
+
+    private async Task<BackupFigures> BackUpAsync(LocalTopologyPlan plan, IBackupStore store, BareReadFigures bare, CancellationToken cancellationToken)
+    {
+        var backupPlan = plan.WithBackup(new BackupSettings(StoreDirectory) { SegmentSeconds = SegmentSeconds });
+        var document = backupPlan.Document with { Version = plan.Version + 1 };
+        var name = $"bench-topology-v{document.Version}.yaml";
+        var yaml = LocalTopologyFile.ToYaml(document, name, ["Written by 'mesh bench backup': the bench's full mesh with a backup section."]);
+        var topology = Topology.Load(yaml, name).Topology
+            ?? throw new InvalidOperationException($"the bench's own topology {name} does not load:\n{yaml}");
+        LocalTopologyFile.Write(Path.Combine(mesh.Paths.Root, name), yaml);
+
+        progress($"backup: applying version {document.Version} (a backup section: store {StoreDirectory}, segment-seconds {SegmentSeconds}) to {Source} and {Destination}");
+        var apply = Stopwatch.StartNew();
+        var rollout = await new TopologyRollout(new LocalGateways(mesh), mesh, progress, _ => { })
+            .RunAsync(new TopologyRollout.Input(yaml, name, topology), dryRun: false, allowUnreachable: false, cancellationToken);
+        if (rollout.ExitCode != 0)
+            throw new MeshCommandException($"Applying the bench's backup topology failed (exit {rollout.ExitCode}): {string.Join("; ", rollout.Errors)}");
+        var applied = apply.Elapsed;
+
+        var clock = Stopwatch.StartNew();
+        progress($"backup: applied in {applied.TotalSeconds:0.0} s; waiting for the store to hold the {options.Records} records of {Source}'s '{Topic}'");
+        var covered = await WaitAsync(() => CoveredAsync(store, Topic, cancellationToken), options.Records,
+            $"the backup in {StoreDirectory} to hold the {options.Records} records of '{Topic}'", clock, cancellationToken, c => c.Records);
+        var elapsed = clock.Elapsed;
+        var recordsPerSecond = Rate(covered.Records, elapsed);
+        // The same records the bare read counted: the same bytes, so the two MB/s compare.
+        var figures = new BackupFigures(covered.Records, covered.Segments, bare.Bytes, covered.RawBytes, covered.StoredBytes, Round(applied.TotalSeconds),
+            Round(elapsed.TotalSeconds), recordsPerSecond, Rate(bare.Bytes / 1e6, elapsed), Round((double)covered.RawBytes / Math.Max(1, covered.StoredBytes), 3),
+            Round(recordsPerSecond / bare.RecordsPerSecond, 3));
+        progress($"backup: {covered.Records} records in {covered.Segments} segments after {elapsed.TotalSeconds:0.0} s ({figures.RecordsPerSecond:0} records/s, " +
+                 $"{figures.MegabytesPerSecond:0.0} MB/s, {figures.RatioToBareRead:0.00}x the bare read); compression {figures.CompressionRatio:0.00}x");
+        return figures;
+    }
+
+    private async Task<(ReplicationFigures Replication, long BackedUp, double? LagSeconds)> ReplicateWhileBackingUpAsync(IConsumer<byte[], byte[]> watermarks, IBackupStore store,
+        CancellationToken cancellationToken)
+    {
+        // The backup's catalog is watched from the first record on; its lag counts from the last record acknowledged.
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        Stopwatch? sinceProduced = null;
+        TimeSpan? lag = null;
+        long backedUp = 0;
+        var watch = Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                backedUp = (await CoveredAsync(store, LiveTopic, stop.Token)).Records;
+                if (backedUp >= options.Records && sinceProduced is { } produced)
+                {
+                    lag = produced.Elapsed;
+                    return;
+                }
+                await Task.Delay(Poll, stop.Token);
+            }
+        }, stop.Token);
+        var replication = await ReplicateAsync(LiveTopic, watermarks, "replication while the backup runs", cancellationToken,
+            produced: () => sinceProduced = Stopwatch.StartNew());
+        try
+        {
+            await watch.WaitAsync(Deadline, cancellationToken);
+        }
+        catch (TimeoutException)
+        {
+            progress($"the backup held {backedUp} of the {options.Records} records of '{LiveTopic}' {Deadline.TotalSeconds:0} s after they were produced");
+        }
+        finally
+        {
+            await stop.CancelAsync();
+        }
+        if (lag is { } l) progress($"the backup held every record of '{LiveTopic}' {l.TotalSeconds:0.0} s after the last was acknowledged");
+        return (replication, backedUp, lag is { } seconds ? Round(seconds.TotalSeconds) : null);
+    }
+
+    private async Task<RestoreFigures> RestoreAsync(CancellationToken cancellationToken)
+    {
+        var at = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        progress($"restore: '{Topic}' as it is now into {Destination} as '{RestoredTopic}'");
+        var request = new RestoreRequest(StoreDirectory, Topic, at, Destination, AllRegions: false, RestoredTopic, Groups: false, DryRun: false,
+            AllowNonEmpty: false, SegmentKeyEnv: null);
+        var clock = Stopwatch.StartNew();
+        var report = await RestoreRunner.RunAsync(request, () => BackupRegions.Open(mesh.Paths.Root, null, null), TimeProvider.System, progress, cancellationToken);
+        var elapsed = clock.Elapsed;
+        if (report.Records != options.Records)
+            throw new MeshCommandException($"The restore wrote {report.Records} records of '{Topic}', not the {options.Records} backed up.");
+        progress($"restore: {report.Records} records from {report.SegmentsRead} segments in {elapsed.TotalSeconds:0.0} s ({report.Records / elapsed.TotalSeconds:0} records/s)");
+        return new RestoreFigures(Destination, RestoredTopic, report.Records, report.SegmentsRead, Round(elapsed.TotalSeconds), Rate(report.Records, elapsed));
+    }
+
+    private sealed record Covered(long Records, int Segments, long RawBytes, long StoredBytes);
+
+    /// <summary>What the store's manifests hold of the source region's streams of <paramref name="topic"/>.</summary>
+    private static async Task<Covered> CoveredAsync(IBackupStore store, string topic, CancellationToken cancellationToken)
+    {
+        var catalog = await BackupCatalog.LoadAsync(store, topic, cancellationToken);
+        var entries = catalog.Topic(topic)?.Streams.Where(s => s.Stream.OriginRegion == Source).SelectMany(s => s.Entries).ToList() ?? [];
+        return new Covered(entries.Sum(e => (long)e.Records), entries.Count, entries.Sum(e => e.RawBytes), entries.Sum(e => e.StoredBytes));
+    }
+
+    private Task<long> WaitAsync(Func<Task<long>> count, long expected, string what, Stopwatch clock, CancellationToken cancellationToken) =>
+        WaitAsync(count, expected, what, clock, cancellationToken, n => n);
+
+    /// <summary>Polls until <paramref name="measure"/> of what <paramref name="read"/> returns reaches <paramref name="expected"/>; a line every few seconds meanwhile.</summary>
+    private async Task<T> WaitAsync<T>(Func<Task<T>> read, long expected, string what, Stopwatch clock, CancellationToken cancellationToken, Func<T, long> measure)
+    {
+        var next = ProgressEvery;
+        while (true)
+        {
+            var value = await read();
+            var seen = measure(value);
+            if (seen >= expected) return value;
+            if (clock.Elapsed > Deadline)
+                throw new MeshCommandException($"Waited {Deadline.TotalSeconds:0} s for {what}; there are {seen}. See the logs under {mesh.Paths.Root} (run with --dir to keep them).");
+            if (clock.Elapsed > next)
+            {
+                next += ProgressEvery;
+                progress($"  {seen} of {expected} after {clock.Elapsed.TotalSeconds:0} s");
+            }
+            await Task.Delay(Poll, cancellationToken);
+        }
+    }
+
+    /// <summary>How much slower <paramref name="with"/> is than <paramref name="without"/>, as a fraction of it (negative: faster).</summary>
+    private static double Slowdown(double without, double with) => Round((without - with) / without, 4);
+
+    private static double Rate(double amount, TimeSpan elapsed) => Round(amount / Math.Max(elapsed.TotalSeconds, 1e-3), 1);
+
+    private static double Round(double value, int digits = 3) => Math.Round(value, digits);
+}
