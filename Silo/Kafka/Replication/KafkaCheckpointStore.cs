@@ -184,31 +184,21 @@ public sealed partial class KafkaCheckpointStore : ICheckpointStore, IDisposable
         catch (KafkaException e) { LogTailError(e.Error.Reason); }
     }
 
-    public async Task<ReplicationCheckpoint?> ReadAsync(string key, CancellationToken cancellationToken)
-    {
-        var end = await Task.Run(() => _tail.QueryWatermarkOffsets(Partition, TimeSpan.FromSeconds(10)).High.Value, cancellationToken);
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-        return await Task.Run(() =>
+    public Task<ReplicationCheckpoint?> ReadAsync(string key, CancellationToken cancellationToken) =>
+        ReadCaughtUpAsync(() =>
         {
-            lock (_gate)
-            {
-                while (_position < end)
-                {
-                    cancellationToken.ThrowIfCancellationRequested();
-                    if (DateTime.UtcNow > deadline)
-                        throw new TimeoutException($"the checkpoint topic {Topic} did not catch up to offset {end} (at {_position})");
-                    Monitor.Wait(_gate, 100);
-                }
-                if (_unreadable.TryGetValue(key, out var unreadable))
-                    throw new ReplicationFailedException($"the latest checkpoint of {key} in {Topic} cannot be read ({unreadable}); replication of this " +
-                        "partition stopped rather than resume from an older position. Write a valid checkpoint for it, or a tombstone to start it afresh.");
-                return _latest.GetValueOrDefault(key);
-            }
+            if (_unreadable.TryGetValue(key, out var unreadable))
+                throw new ReplicationFailedException($"the latest checkpoint of {key} in {Topic} cannot be read ({unreadable}); replication of this " +
+                    "partition stopped rather than resume from an older position. Write a valid checkpoint for it, or a tombstone to start it afresh.");
+            return _latest.GetValueOrDefault(key);
         }, cancellationToken);
-    }
 
     /// <summary>The latest value written under an archiver's key (<see cref="ArchiverCheckpoint.Key"/>), once the tail has read the topic's end.</summary>
-    public async Task<string?> ReadArchiverAsync(string key, CancellationToken cancellationToken)
+    public Task<string?> ReadArchiverAsync(string key, CancellationToken cancellationToken) =>
+        ReadCaughtUpAsync(() => _archivers.GetValueOrDefault(key), cancellationToken);
+
+    /// <summary>Reads what the tail holds once it has read up to the topic's end as of now (under the tail's lock).</summary>
+    private async Task<T> ReadCaughtUpAsync<T>(Func<T> read, CancellationToken cancellationToken)
     {
         var end = await Task.Run(() => _tail.QueryWatermarkOffsets(Partition, TimeSpan.FromSeconds(10)).High.Value, cancellationToken);
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
@@ -223,7 +213,7 @@ public sealed partial class KafkaCheckpointStore : ICheckpointStore, IDisposable
                         throw new TimeoutException($"the checkpoint topic {Topic} did not catch up to offset {end} (at {_position})");
                     Monitor.Wait(_gate, 100);
                 }
-                return _archivers.GetValueOrDefault(key);
+                return read();
             }
         }, cancellationToken);
     }
