@@ -60,7 +60,6 @@ public sealed partial class PartitionReplicatorGrain(
     private double? _latestLatencyMs;
     private DateTimeOffset? _latestReplicatedAt;
     private long _lastCheckpointAt;
-    private long _lastIdentityCheckAt;
     private long _lastUntrustedLogAt = long.MinValue;
     private bool _checkpointDirty;
     private IGrainTimer? _timer;
@@ -612,13 +611,6 @@ public sealed partial class PartitionReplicatorGrain(
         }
         if (_checkpointDirty && time.GetElapsedTime(_lastCheckpointAt) >= _options.CheckpointInterval)
             await CheckIdentityAndCheckpointAsync(replication, cancellationToken);
-        else if (time.GetElapsedTime(_lastIdentityCheckAt) >= _options.CheckpointInterval)
-        {
-            // Idle and checkpointed: nothing would be written to show that a cluster was replaced meanwhile (a
-            // region whose Kafka came back empty while its links were quiet), so ask at the same pace.
-            _lastIdentityCheckAt = time.GetTimestamp();
-            await ThrowIfClustersChangedAsync(replication, cancellationToken);
-        }
     }
 
     // A source or destination cluster replaced under a running replicator shows as a new incarnation;
@@ -626,15 +618,10 @@ public sealed partial class PartitionReplicatorGrain(
     // with each checkpoint, so no checkpoint is written across such a change.
     private async Task CheckIdentityAndCheckpointAsync(PartitionReplication replication, CancellationToken cancellationToken)
     {
-        await ThrowIfClustersChangedAsync(replication, cancellationToken);
-        await WriteCheckpointAsync(cancellationToken);
-    }
-
-    private async Task ThrowIfClustersChangedAsync(PartitionReplication replication, CancellationToken cancellationToken)
-    {
         if (await identity.IncarnationAsync(_source, cancellationToken) != replication.SourceIncarnation
             || await identity.IncarnationAsync(_destination, cancellationToken) != replication.DestinationIncarnation)
             throw new SourceChangedException($"the Kafka cluster of {_source} or {_destination} is not the one this partition was replicating");
+        await WriteCheckpointAsync(cancellationToken);
     }
 
     /// <summary>Plans and writes what is buffered; false when the partition stopped.</summary>
