@@ -81,7 +81,8 @@ public sealed class BackupBenchRunner(LocalMesh mesh, BackupBenchOptions options
         Action? produced = null)
     {
         var killed = await mesh.KillAsync(Destination, silo: true, kafka: false);
-        progress($"{what}: {Destination}'s {string.Join(", ", killed)} stopped; producing {options.Records} records of {options.RecordBytes} bytes " +
+        var down = killed.Count > 0 ? $"{string.Join(", ", killed)} stopped" : "silos are down";
+        progress($"{what}: {Destination}'s {down}; producing {options.Records} records of {options.RecordBytes} bytes " +
                  $"into {Source}'s '{topic}' ({options.Partitions} partitions)");
         var produce = await Task.Run(() => BenchRecords.Produce(mesh.Bootstrap(Source), topic, options.Partitions, options.Records, options.RecordBytes, cancellationToken),
             cancellationToken);
@@ -128,6 +129,11 @@ public sealed class BackupBenchRunner(LocalMesh mesh, BackupBenchOptions options
         if (rollout.ExitCode != 0)
             throw new MeshCommandException($"Applying the bench's backup topology failed (exit {rollout.ExitCode}): {string.Join("; ", rollout.Errors)}");
         var applied = apply.Elapsed;
+        // The destination's archivers only watch r1's streams here (standbys that take over if r1's backup stops), and on
+        // these two cores their reading would compete with the source's archiving as it never does across real regions' own
+        // machines: the destination's silos stay down while the backup is timed. Measure 4 runs both regions' archivers.
+        var stopped = await mesh.KillAsync(Destination, silo: true, kafka: false);
+        progress($"backup: {Destination}'s {string.Join(", ", stopped)} stopped while {Source}'s backup is timed (a standby's reading is timed in the next measure)");
 
         var clock = Stopwatch.StartNew();
         progress($"backup: applied in {applied.TotalSeconds:0.0} s; waiting for the store to hold the {options.Records} records of {Source}'s '{Topic}'");

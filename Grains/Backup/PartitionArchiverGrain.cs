@@ -211,6 +211,7 @@ public sealed partial class PartitionArchiverGrain(
         var naming = assignment.PrefixNaming ? NamingPolicy.Prefix : NamingPolicy.Identity;
         var started = time.GetTimestamp();
         long? reached = null;
+        if (feed.HighWatermark is { } logEnd) archiver.Behind(logEnd);
         while (time.GetElapsedTime(started) < TurnBudget)
         {
             // The reader's position is past every record it has buffered: it may only be taken as reached once
@@ -242,7 +243,17 @@ public sealed partial class PartitionArchiverGrain(
             if (archiver.Progress.Buffered >= DrainBatch) await AppendAsync(archiver, flush: false, cancellationToken);
         }
         _batch.Clear();
-        if (reached is { } readTo) archiver.Reach(readTo);
+        if (reached is { } readTo && archiver.Reach(readTo, feed.HighWatermark))
+        {
+            // A backlog read to the end: its open segments are due now, not a segment age from now.
+            await CloseOpenSegmentsAsync(archiver, cancellationToken);
+        }
+    }
+
+    // Due(flush) closes at most one segment per stream per call.
+    private async Task CloseOpenSegmentsAsync(PartitionArchiver archiver, CancellationToken cancellationToken)
+    {
+        for (var round = 0; round < 64 && archiver.Due(flush: true).Count > 0; round++) await AppendAsync(archiver, flush: true, cancellationToken);
     }
 
     private async Task RefreshTipsAsync(PartitionArchiver archiver, CancellationToken cancellationToken)
@@ -330,8 +341,7 @@ public sealed partial class PartitionArchiverGrain(
         {
             try
             {
-                // Each call closes at most one segment per stream.
-                for (var round = 0; round < 64 && archiver.Due(flush: true).Count > 0; round++) await AppendAsync(archiver, flush: true, cancellationToken);
+                await CloseOpenSegmentsAsync(archiver, cancellationToken);
                 await CheckpointAsync(archiver, cancellationToken);
             }
             catch (Exception e) when (e is not OperationCanceledException)

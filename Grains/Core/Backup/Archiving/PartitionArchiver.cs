@@ -43,6 +43,13 @@ public sealed class PartitionArchiver
     private readonly Dictionary<OriginId, StreamState> _streams = [];
     private long _recordsWritten, _bytesWritten, _segmentsWritten, _racesLost, _takeOvers, _gapRecords;
     private bool _started;
+    private bool _catchingUp;
+
+    /// <summary>
+    /// A reader this far behind the log's end is catching up (a backlog, not live traffic): once it reaches the
+    /// end, the open segments close without waiting for their age, since their records were due long ago.
+    /// </summary>
+    public const long CatchUpBacklog = 10_000;
 
     public PartitionArchiver(string region, string incarnation, string topic, int partition, ArchiverSettings settings, TimeProvider time)
     {
@@ -131,7 +138,7 @@ public sealed class PartitionArchiver
         if (stream.Writing)
         {
             var kept = ArchiveRecords.From(record, identity);
-            stream.Buffer.Add(new Buffered(record.Offset, kept, ArchiveRecords.RawSize(kept), now, stream.NextGap));
+            stream.Add(new Buffered(record.Offset, kept, ArchiveRecords.RawSize(kept), now, stream.NextGap));
             stream.NextGap = null;
             return;
         }
@@ -170,10 +177,28 @@ public sealed class PartitionArchiver
     /// <see cref="OriginPositions.Reach"/>): the read position itself moves with the records, since the reader's
     /// position runs ahead of what it has handed over.
     /// </summary>
-    public void Reach(long position)
+    /// <returns>
+    /// True when a catch-up has just ended: the reader was at least <see cref="CatchUpBacklog"/> records behind
+    /// <paramref name="logEnd"/> (the log's end as the reader last heard) and has reached it now. The caller then
+    /// closes the open segments (<see cref="Due"/> with flush): a backlog is in the store once it has been read,
+    /// not a segment age later.
+    /// </returns>
+    public bool Reach(long position, long? logEnd = null)
     {
         EnsureStarted();
         Positions.Reach(position);
+        if (logEnd is not { } end) return false;
+        Behind(end);
+        if (!_catchingUp || Math.Max(position, Position) < end) return false;
+        _catchingUp = false;
+        return true;
+    }
+
+    /// <summary>The log ends before <paramref name="logEnd"/>: a reader <see cref="CatchUpBacklog"/> or more behind it is catching up.</summary>
+    public void Behind(long logEnd)
+    {
+        EnsureStarted();
+        if (logEnd - Position >= CatchUpBacklog) _catchingUp = true;
     }
 
     /// <summary>The chain of <paramref name="stream"/> ends before <paramref name="chainNext"/> now (read from the store).</summary>
@@ -190,7 +215,7 @@ public sealed class PartitionArchiver
         if (chainNext <= state.ChainNext) return;
         state.ChainNext = chainNext;
         state.Next = Math.Max(state.Next, chainNext);
-        state.Buffer.RemoveAll(b => b.Record.OriginOffset < chainNext);
+        state.RemoveBelow(chainNext);
         if (state.NextGap is { } gap) state.NextGap = Clip(gap, chainNext);
         if (state.Buffer.Count > 0 && state.Buffer[0].GapBefore is { } first)
             state.Buffer[0] = state.Buffer[0] with { GapBefore = Clip(first, chainNext) };
@@ -246,8 +271,7 @@ public sealed class PartitionArchiver
         foreach (var state in _streams.Values)
         {
             if (!state.Writing || state.Buffer.Count == 0) continue;
-            var bytes = state.Buffer.Sum(b => b.Bytes);
-            if (!flush && bytes < _settings.SegmentBytes && _time.GetElapsedTime(state.Buffer[0].ReadAt, now) < _settings.SegmentAge) continue;
+            if (!flush && state.BufferedBytes < _settings.SegmentBytes && _time.GetElapsedTime(state.Buffer[0].ReadAt, now) < _settings.SegmentAge) continue;
             var records = new List<BackupRecord>();
             long size = 0;
             foreach (var buffered in state.Buffer)
@@ -292,7 +316,7 @@ public sealed class PartitionArchiver
             else
                 state.Runs.Add(new Run(left.Local, left.Record.OriginOffset, left.Record.OriginOffset, now));
         }
-        state.Buffer.Clear();
+        state.ClearBuffer();
     }
 
     /// <summary>
@@ -349,7 +373,29 @@ public sealed class PartitionArchiver
         /// <summary>Origin offsets below this are done with here (in the chain, buffered, or watched).</summary>
         public long Next { get; set; }
         public BackupGap? NextGap { get; set; }
+        /// <summary>Records to write, in origin order; changed only through <see cref="Add"/>, <see cref="RemoveBelow"/> and <see cref="ClearBuffer"/>.</summary>
         public List<Buffered> Buffer { get; } = [];
+        /// <summary>The raw bytes of <see cref="Buffer"/>, kept as it changes (summing it per look cost a pass per batch read).</summary>
+        public long BufferedBytes { get; private set; }
         public List<Run> Runs { get; } = [];
+
+        public void Add(Buffered buffered)
+        {
+            Buffer.Add(buffered);
+            BufferedBytes += buffered.Bytes;
+        }
+
+        public void RemoveBelow(long originOffset)
+        {
+            var removed = 0;
+            while (removed < Buffer.Count && Buffer[removed].Record.OriginOffset < originOffset) BufferedBytes -= Buffer[removed++].Bytes;
+            Buffer.RemoveRange(0, removed);
+        }
+
+        public void ClearBuffer()
+        {
+            Buffer.Clear();
+            BufferedBytes = 0;
+        }
     }
 }

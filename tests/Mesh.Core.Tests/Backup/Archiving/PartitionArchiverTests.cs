@@ -57,6 +57,44 @@ public sealed class PartitionArchiverTests
     }
 
     [Fact]
+    public void A_backlog_read_to_the_end_closes_its_segment_at_once_and_live_traffic_waits_for_the_age()
+    {
+        var archiver = Archiver();
+        archiver.Start(0, 0, null);
+        var backlog = PartitionArchiver.CatchUpBacklog + 5;
+        // The reader starts far behind the log's end: a catch-up.
+        archiver.Behind(backlog);
+        for (var i = 0; i < 3; i++) archiver.Accept(Records.At(i, $"v{i}"), Records.Own("a", Inc, i));
+        Assert.False(archiver.Reach(3, backlog));
+        for (var i = 3; i < backlog; i++) archiver.Accept(Records.At(i, "v"), Records.Own("a", Inc, i));
+        AppendDue(archiver);
+        // At the end, the last segment is due now rather than a segment age from now.
+        Assert.True(archiver.Reach(backlog, backlog));
+        Assert.NotEmpty(archiver.Due(flush: true));
+        while (archiver.Due(flush: true).Count > 0) AppendDue(archiver, flush: true);
+        Assert.Equal(backlog, _chains.Records(StreamOf("a", Inc)).Count);
+
+        // Then live traffic, a few records behind at a time: it waits for the age as before, and only once.
+        for (var i = backlog; i < backlog + 3; i++) archiver.Accept(Records.At(i, "v"), Records.Own("a", Inc, i));
+        Assert.False(archiver.Reach(backlog + 3, backlog + 3));
+        Assert.Empty(archiver.Due());
+    }
+
+    [Fact]
+    public void A_reader_that_is_never_far_behind_closes_segments_by_size_and_age_only()
+    {
+        var archiver = Archiver();
+        archiver.Start(0, 0, null);
+        for (var i = 0; i < 5; i++)
+        {
+            archiver.Behind(i + 1);
+            archiver.Accept(Records.At(i, "v"), Records.Own("a", Inc, i));
+            Assert.False(archiver.Reach(i + 1, i + 1));
+        }
+        Assert.Empty(archiver.Due());
+    }
+
+    [Fact]
     public void The_trusted_provenance_header_is_not_kept_and_everything_else_is_byte_for_byte()
     {
         var archiver = Archiver();
