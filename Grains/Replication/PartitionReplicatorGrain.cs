@@ -60,6 +60,8 @@ public sealed partial class PartitionReplicatorGrain(
     private double? _latestLatencyMs;
     private DateTimeOffset? _latestReplicatedAt;
     private long _lastCheckpointAt;
+    private long _lastIdleDestinationCheckAt;
+    private Task<string>? _idleDestinationCheck;
     private long _lastUntrustedLogAt = long.MinValue;
     private bool _checkpointDirty;
     private IGrainTimer? _timer;
@@ -611,6 +613,30 @@ public sealed partial class PartitionReplicatorGrain(
         }
         if (_checkpointDirty && time.GetElapsedTime(_lastCheckpointAt) >= _options.CheckpointInterval)
             await CheckIdentityAndCheckpointAsync(replication, cancellationToken);
+        else if (_buffer.Count == 0) CheckIdleDestination(replication);
+    }
+
+    /// <summary>
+    /// Idle and checkpointed, nothing is written that would show the destination's cluster was replaced (a region
+    /// whose Kafka came back empty while its inbound links were quiet), so it is asked at checkpoint pace. Without
+    /// waiting: the answer is looked at on a later turn, so a cluster that does not answer never holds the grain,
+    /// and a failed lookup tells nothing (the next write asks again). Only the destination: a dead source region
+    /// would make every idle partition ask a cluster that cannot answer.
+    /// </summary>
+    private void CheckIdleDestination(PartitionReplication replication)
+    {
+        if (_idleDestinationCheck is { IsCompleted: true } asked)
+        {
+            _idleDestinationCheck = null;
+            _ = asked.Exception; // observed: a failed lookup is no answer
+            if (asked.IsCompletedSuccessfully && asked.Result != replication.DestinationIncarnation)
+                throw new SourceChangedException($"the Kafka cluster of {_destination} is not the one this partition was replicating");
+        }
+        if (_idleDestinationCheck is null && time.GetElapsedTime(_lastIdleDestinationCheckAt) >= _options.CheckpointInterval)
+        {
+            _lastIdleDestinationCheckAt = time.GetTimestamp();
+            _idleDestinationCheck = identity.IncarnationAsync(_destination, CancellationToken.None);
+        }
     }
 
     // A source or destination cluster replaced under a running replicator shows as a new incarnation;

@@ -132,6 +132,9 @@ public sealed class RegionLossTests(ITestOutputHelper output)
             missing => missing == 0, missing => $"{missing} of r1's records missing in r3");
         Assert.All(Partitions, p => Assert.Equal(30, ReplicaCheck.CountFrom(mesh.Kafka, "r2", Orders, p, "r1")));
 
+        // Every link into r1 settles (idle, checkpointed) before r1's Kafka is replaced: with nothing to write, each
+        // must still notice that its destination's cluster is a new one.
+        await Task.Delay(TimeSpan.FromSeconds(2));
         var incarnation = mesh.Kafka.ReplaceCluster("r1");
         Assert.True((await r2Topology.SetPausedAsync("r1", null, paused: false)).Changed);
 
