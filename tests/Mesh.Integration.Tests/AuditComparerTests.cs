@@ -3,6 +3,7 @@ using Mesh.Client.Audit;
 using Mesh.Client.Local;
 using Mesh.Core.Replication;
 using Mesh.Core.Topology;
+using Mesh.Grains.Ports;
 using RecordHeader = Mesh.Core.Replication.RecordHeader;
 
 namespace Mesh.Integration.Tests;
@@ -358,6 +359,60 @@ public sealed class AuditComparerTests
     {
         var regions = AuditTargets.ParseBootstrap("us-east=b1:9092,b2:9092, eu-west=b3:9092");
         Assert.Equal(new Dictionary<string, string> { [East] = "b1:9092,b2:9092", [West] = "b3:9092" }, regions);
+    }
+
+    private static string LwwDocument(long version) => $$"""
+        name: lww
+        version: {{version}}
+        pattern: mesh
+        regions:
+          us-east: {}
+          eu-west: {}
+        topics:
+          conflict:
+            profiles: lww
+        """;
+
+    private static StoredTopology Kept(long version, string? document = null) =>
+        new(version, document ?? LwwDocument(version), DateTimeOffset.UnixEpoch, [], null);
+
+    [Fact]
+    public void Without_a_topology_file_bootstrap_audits_by_the_newest_topology_the_regions_keep()
+    {
+        var targets = AuditTargets.FromBootstrap("us-east=b1:9092,eu-west=b3:9092", null, regions =>
+        [
+            new RegionTopology(East, Kept(1)),
+            new RegionTopology(West, Kept(3)),
+        ]);
+        Assert.Equal(3, targets.Topology!.Version);
+        Assert.Equal(ConflictPolicy.Lww, targets.Topology.ConflictPolicyFor("profiles"));
+        Assert.Equal([East, West], targets.Regions.Select(r => r.Id));
+        Assert.Contains(targets.Notes, n => n.Contains("topology version 3, read from eu-west's __mesh_topology"));
+        Assert.Contains(targets.Notes, n => n.Contains("older: us-east 1"));
+    }
+
+    [Fact]
+    public void A_region_that_cannot_be_read_or_keeps_an_invalid_topology_is_noted_and_the_next_newest_is_used()
+    {
+        var notes = new List<string>();
+        var (topology, from) = RegionTopologies.Newest(
+        [
+            new RegionTopology(East, null, "timed out"),
+            new RegionTopology(West, Kept(4, "not: [a topology")),
+            new RegionTopology("ap-south", Kept(2)),
+        ], notes);
+        Assert.Equal(2, topology!.Version);
+        Assert.Equal("ap-south", from);
+        Assert.Contains(notes, n => n.Contains("us-east's __mesh_topology could not be read: timed out"));
+        Assert.Contains(notes, n => n.Contains("eu-west's __mesh_topology holds an invalid topology version 4"));
+    }
+
+    [Fact]
+    public void Without_any_topology_bootstrap_audits_every_topic_as_append_only_and_says_so()
+    {
+        var targets = AuditTargets.FromBootstrap("us-east=b1:9092", null, regions => [new RegionTopology(East, null)]);
+        Assert.Null(targets.Topology);
+        Assert.Contains(targets.Notes, n => n.Contains("no region holds a topology") && n.Contains("--topology FILE"));
     }
 
     [Theory]
