@@ -275,6 +275,19 @@ public sealed class AuditComparerTests
     }
 
     [Fact]
+    public void A_deleted_key_agrees_whether_a_region_keeps_its_tombstone_or_compaction_removed_it()
+    {
+        var east = new[] { Local(0, "gone", "v"), Local(1, "gone", null), Local(2, "also-gone", null) };
+        // eu-west's compaction already dropped both tombstones, and with them the older value; a tombstone of another time is still a delete.
+        var west = new[] { Local(0, "also-gone", null, Timestamp + 5) };
+        var audit = Compare(Tally(East, east, ConflictPolicy.Lww), Tally(West, west, ConflictPolicy.Lww), ConflictPolicy.Lww);
+        Assert.True(audit.Agree, string.Join("; ", audit.Problems));
+
+        var live = Compare(Tally(East, [Local(0, "k", null)], ConflictPolicy.Lww), Tally(West, [Local(0, "k", "v")], ConflictPolicy.Lww), ConflictPolicy.Lww);
+        Assert.Equal(ProblemKind.Diverged, Assert.Single(live.Problems).Kind);
+    }
+
+    [Fact]
     public void The_same_value_with_another_timestamp_is_another_record()
     {
         var audit = Compare(Tally(East, [Local(0, "k", "v")], ConflictPolicy.Lww), Tally(West, [Local(0, "k", "v", Timestamp + 1)], ConflictPolicy.Lww), ConflictPolicy.Lww);
