@@ -1,6 +1,7 @@
 using Mesh.Client.Local;
 using Mesh.Core.Replication;
 using Mesh.Core.Topology;
+using Mesh.Kafka.Replication;
 
 namespace Mesh.Client.Audit;
 
@@ -13,7 +14,7 @@ public sealed record AuditTargets(IReadOnlyList<AuditRegion> Regions, Topology? 
 
     /// <summary>
     /// A local mesh: its regions, each region's embedded Kafka as it runs now, and the newest topology
-    /// document kept in its folder (or <paramref name="topologyFile"/>).
+    /// (<paramref name="topologyFile"/>, or the newest of the mesh folder's documents and what the regions keep in their Kafka).
     /// </summary>
     /// <exception cref="MeshCommandException">No local mesh there (2); a region's Kafka is not running (3).</exception>
     public static AuditTargets FromLocalMesh(string dir, string? topologyFile)
@@ -23,8 +24,10 @@ public sealed record AuditTargets(IReadOnlyList<AuditRegion> Regions, Topology? 
                 "or the regions' Kafka with --bootstrap region=host:port,...", 2);
         var mesh = new LocalMesh(dir);
         var notes = new List<string>();
-        var topology = topologyFile is not null ? Load(topologyFile) : NewestLocalTopology(mesh, state, notes);
         var regions = state.Regions.Select(r => r.Id).ToList();
+        bool Up(string region) => mesh.IsKafkaRunning(region) && File.Exists(mesh.Paths.BootstrapFile(region));
+        AuditRegion Reach(string region) => new(region, new Dictionary<string, string> { [BootstrapServers] = mesh.Bootstrap(region) });
+        var topology = topologyFile is not null ? Load(topologyFile) : NewestLocalTopology(mesh, state, [.. regions.Where(Up).Select(Reach)], notes);
         if (topology is not null)
         {
             var outside = regions.Where(r => !topology.HasRegion(r)).ToList();
@@ -32,21 +35,27 @@ public sealed record AuditTargets(IReadOnlyList<AuditRegion> Regions, Topology? 
                 notes.Add($"not audited: {string.Join(", ", outside)} (running here, but not a region of topology version {topology.Version})");
             regions = [.. regions.Where(topology.HasRegion)];
         }
-        var down = regions.Where(r => !mesh.IsKafkaRunning(r) || !File.Exists(mesh.Paths.BootstrapFile(r))).ToList();
+        var down = regions.Where(r => !Up(r)).ToList();
         if (down.Count > 0)
             throw new MeshCommandException($"Cannot audit: the Kafka of {string.Join(", ", down)} is not running " +
                 $"(start it with {string.Join(" and ", down.Select(r => $"'mesh local start {r} --dir {mesh.Paths.Root}'"))}; an embedded Kafka that was killed comes back empty).", 3);
-        return new AuditTargets([.. regions.Select(r => new AuditRegion(r, new Dictionary<string, string> { [BootstrapServers] = mesh.Bootstrap(r) }))], topology, notes);
+        return new AuditTargets([.. regions.Select(Reach)], topology, notes);
     }
 
     /// <summary>
-    /// Regions named with <c>--bootstrap region=servers,...</c>; with a topology, each region's other
-    /// Kafka settings (security) come from it.
+    /// Regions named with <c>--bootstrap region=servers,...</c>; with a topology file, each region's other
+    /// Kafka settings (security) come from it. Without one, the newest topology the regions keep in their
+    /// Kafka says what to expect (routes, conflict policies).
     /// </summary>
-    /// <exception cref="MeshCommandException">Malformed, or a region the topology lacks (exit code 2).</exception>
-    public static AuditTargets FromBootstrap(string value, string? topologyFile)
+    /// <exception cref="MeshCommandException">Malformed, or a region the topology file lacks (exit code 2).</exception>
+    public static AuditTargets FromBootstrap(string value, string? topologyFile) =>
+        FromBootstrap(value, topologyFile, RegionTopologies.Read);
+
+    /// <param name="readRegions">Reads what the regions keep in <c>__mesh_topology</c> (replaceable in tests).</param>
+    public static AuditTargets FromBootstrap(string value, string? topologyFile, Func<IReadOnlyList<AuditRegion>, IReadOnlyList<RegionTopology>> readRegions)
     {
         var named = ParseBootstrap(value);
+        var notes = new List<string>();
         var topology = topologyFile is null ? null : Load(topologyFile);
         if (topology is not null)
         {
@@ -61,7 +70,20 @@ public sealed record AuditTargets(IReadOnlyList<AuditRegion> Regions, Topology? 
             settings[BootstrapServers] = n.Value;
             return new AuditRegion(n.Key, settings);
         }).ToList();
-        return new AuditTargets(regions, topology, []);
+        if (topology is not null) return new AuditTargets(regions, topology, notes);
+
+        var (kept, from) = RegionTopologies.Newest(readRegions(regions), notes);
+        if (kept is null)
+        {
+            notes.Add($"no region holds a topology in {InternalTopics.Topology}: every region is expected to hold every origin's records " +
+                      "and every topic is audited as append-only (give --topology FILE for routes and last-writer-wins topics)");
+            return new AuditTargets(regions, null, notes);
+        }
+        notes.Add($"routes and conflict policies from topology version {kept.Version}, read from {from}'s {InternalTopics.Topology}");
+        var outside = regions.Where(r => !kept.HasRegion(r.Id)).Select(r => r.Id).ToList();
+        if (outside.Count > 0)
+            notes.Add($"not audited: {string.Join(", ", outside)} (named with --bootstrap, but not a region of topology version {kept.Version})");
+        return new AuditTargets([.. regions.Where(r => kept.HasRegion(r.Id))], kept, notes);
     }
 
     /// <summary>Every region of a topology file, reached with the Kafka settings it gives them.</summary>
@@ -121,19 +143,34 @@ public sealed record AuditTargets(IReadOnlyList<AuditRegion> Regions, Topology? 
     }
 
     /// <summary>
-    /// The newest topology document in the mesh's folder: what <c>local up</c> wrote, or a later version
-    /// an apply that added regions wrote. An apply that added none keeps its document only in the
-    /// regions' Kafka, so the folder may hold an older one; the notes say so.
+    /// The newest topology: of the documents in the mesh's folder (what <c>local up</c> wrote, or a later
+    /// version an apply that added regions wrote) and what the running regions keep in their Kafka (an
+    /// apply that added no region keeps its document only there).
     /// </summary>
-    private static Topology? NewestLocalTopology(LocalMesh mesh, LocalMeshState state, List<string> notes)
+    private static Topology? NewestLocalTopology(LocalMesh mesh, LocalMeshState state, IReadOnlyList<AuditRegion> running, List<string> notes)
     {
         var files = Directory.GetFiles(mesh.Paths.Root, "topology-v*.yaml").Append(mesh.Paths.TopologyFile).Where(File.Exists);
         var newest = files.Select(Load).MaxBy(t => t.Version);
+        var regionNotes = new List<string>();
+        var (kept, from) = running.Count == 0 ? (null, null) : RegionTopologies.Newest(RegionTopologies.Read(running), regionNotes);
+        if (kept is not null && kept.Version > (newest?.Version ?? 0))
+        {
+            notes.AddRange(regionNotes);
+            notes.Add($"routes from topology version {kept.Version}, read from {from}'s {InternalTopics.Topology} " +
+                      $"({(newest is null ? "no document" : $"version {newest.Version}")} in {mesh.Paths.Root})");
+            return kept;
+        }
         if (newest is null)
-            notes.Add($"no topology file in {mesh.Paths.Root}: every region is expected to hold every origin's records");
+        {
+            notes.AddRange(regionNotes);
+            notes.Add($"no topology file in {mesh.Paths.Root} and none in the regions' Kafka: every region is expected to hold every origin's records");
+        }
         else if (state.TopologyVersion > newest.Version)
-            notes.Add($"routes from topology version {newest.Version}: the mesh runs version {state.TopologyVersion}, whose document is not kept in {mesh.Paths.Root} " +
-                      "(give it with --topology FILE if its routes differ)");
+        {
+            notes.AddRange(regionNotes);
+            notes.Add($"routes from topology version {newest.Version}: the mesh runs version {state.TopologyVersion}, whose document is neither kept in {mesh.Paths.Root} " +
+                      "nor readable from the regions' Kafka (give it with --topology FILE if its routes differ)");
+        }
         return newest;
     }
 

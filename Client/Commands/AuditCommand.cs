@@ -31,7 +31,7 @@ internal static class AuditCommand
         {
             Description = "The topology file: which origins' records should reach which regions (routes, topic selection), naming, conflict policies, " +
                           "and the regions' other Kafka settings. Alone: audit its regions at the Kafka it names. " +
-                          "Default with --dir: the local mesh's newest topology file",
+                          "Default: the newest topology the regions keep in their __mesh_topology (with --dir, or the local mesh's topology file if newer)",
         };
         var command = new Command("audit", "Check that every region holds the same data, after an incident for example. Reads every region's copy of the topics " +
             "directly from its Kafka (from the start of each partition to where it ended when the audit began) and reports per topic and partition: " +

@@ -27,7 +27,9 @@ public sealed partial class ConflictGrain(
     private static readonly TimeSpan RetryBackoff = TimeSpan.FromSeconds(2);
     private const int MaxDrain = 5000;
     // Winners are usually recent: the records last read are kept to copy from, older ones are fetched.
-    private const int RecentRecords = 20_000;
+    // The byte bound keeps a partition of large values to a few MiB.
+    private const int RecentCount = 20_000;
+    private const long RecentBytes = 4L * 1024 * 1024;
 
     private string _region = "", _topic = "";
     private int _partition;
@@ -42,8 +44,7 @@ public sealed partial class ConflictGrain(
     private readonly HashSet<string> _lost = new(StringComparer.Ordinal);
     private readonly Dictionary<long, SourceRecord> _pinned = [];
     private long _winnersLost;
-    private readonly Dictionary<long, SourceRecord> _recent = [];
-    private readonly Queue<long> _recentOrder = new();
+    private readonly RecentRecords _recent = new(RecentCount, RecentBytes);
     private bool _caughtUp;
     private string? _error;
     private IGrainTimer? _timer;
@@ -142,10 +143,10 @@ public sealed partial class ConflictGrain(
     // pending repairs): until then a later record may already be the repair, or a newer write.
     private void Observe(SourceRecord record)
     {
-        Remember(record);
+        _recent.Add(record);
         // The winner is kept from the moment a record lands behind it: compaction keeps a key's last
         // record, the loser, and may remove the winner before the repair is written.
-        if (_repairer!.Observe(record) is { } action && _recent.TryGetValue(action.WinnerOffset, out var winner))
+        if (_repairer!.Observe(record) is { } action && _recent.Get(action.WinnerOffset) is { } winner)
             _pinned[action.WinnerOffset] = winner;
     }
 
@@ -164,7 +165,7 @@ public sealed partial class ConflictGrain(
         foreach (var (id, action) in due)
         {
             if (_written.Contains(id) || _lost.Contains(id)) continue;
-            var winner = _pinned.GetValueOrDefault(action.WinnerOffset) ?? _recent.GetValueOrDefault(action.WinnerOffset)
+            var winner = _pinned.GetValueOrDefault(action.WinnerOffset) ?? _recent.Get(action.WinnerOffset)
                 ?? await feeds.ReadOneAsync(_region, _topic, _partition, action.WinnerOffset, cancellationToken);
             if (winner is null)
             {
@@ -181,13 +182,6 @@ public sealed partial class ConflictGrain(
         }
     }
 
-    private void Remember(SourceRecord record)
-    {
-        if (!_recent.TryAdd(record.Offset, record)) return;
-        _recentOrder.Enqueue(record.Offset);
-        while (_recentOrder.Count > RecentRecords) _recent.Remove(_recentOrder.Dequeue());
-    }
-
     private void Reset()
     {
         _feed?.Dispose();
@@ -198,7 +192,6 @@ public sealed partial class ConflictGrain(
         _lost.Clear();
         _pinned.Clear();
         _recent.Clear();
-        _recentOrder.Clear();
         _caughtUp = false;
     }
 

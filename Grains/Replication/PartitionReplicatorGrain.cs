@@ -677,7 +677,7 @@ public sealed partial class PartitionReplicatorGrain(
         var oneAtATime = replication.NextSourceOffset <= _oneAtATimeUntil;
         var plan = replication.Plan(_buffer, oneAtATime ? 1 : int.MaxValue);
         var misplaced = DropMisplaced(plan);
-        var dropped = _assignment!.Lww is { } lww && plan.Outbound.Count > 0 ? await DropConflictLosersAsync(plan, lww) : [];
+        var (dropped, badVersions) = _assignment!.Lww is { } lww && plan.Outbound.Count > 0 ? await DropConflictLosersAsync(plan, lww) : ([], []);
         var end = replication.DestinationEndOffset;
         if (plan.Outbound.Count > 0)
         {
@@ -724,7 +724,9 @@ public sealed partial class PartitionReplicatorGrain(
                 // the quarantine when planned again; otherwise the rest of the batch goes one at a time.
                 replication.CommitUpToRefusal(plan, refused.Index, refused.EndOffset, refused.Exact ? refused.Reason : null);
                 if (!refused.Exact) _oneAtATimeUntil = plan.Outbound[^1].SourceOffset;
-                CountWritten(plan.Outbound.Take(refused.Index).ToList());
+                var written = plan.Outbound.Take(refused.Index).ToList();
+                CountWritten(written);
+                _badVersions += written.Count(badVersions.Contains);
                 DropCommitted(replication);
                 _checkpointDirty = true;
                 return true;
@@ -755,6 +757,8 @@ public sealed partial class PartitionReplicatorGrain(
         if (_misplacedToSkip is { Count: 0 }) _misplacedToSkip = null;
         _skipped += misplaced.Count;
         _conflictsDropped += dropped.Count;
+        // Counted once the batch is written, so a batch planned again after a failed write counts once.
+        _badVersions += badVersions.Count;
         CountWritten(plan.Outbound);
         _skipped += plan.Skipped;
         if (plan.UntrustedHeaders > 0) NoteUntrusted(plan.UntrustedHeaders, plan.LastUntrustedHeader!);
@@ -794,21 +798,23 @@ public sealed partial class PartitionReplicatorGrain(
 
     /// <summary>
     /// Takes out of the plan the records of an lww topic that lose to what the destination already
-    /// holds for their key; returns them. Records without a key always append.
+    /// holds for their key; returns them, and the records (written or dropped) whose version header was
+    /// missing or malformed. Records without a key always append.
     /// </summary>
-    private async Task<List<OutboundRecord>> DropConflictLosersAsync(BatchPlan plan, ConflictPolicySettings lww)
+    private async Task<(List<OutboundRecord> Losers, HashSet<OutboundRecord> BadVersions)> DropConflictLosersAsync(BatchPlan plan, ConflictPolicySettings lww)
     {
         if (_lwwRule is null || _lwwRuleFor != lww)
         {
             _lwwRule = new LwwRule(lww.VersionHeader);
             _lwwRuleFor = lww;
         }
+        var badVersions = new HashSet<OutboundRecord>(ReferenceEqualityComparer.Instance);
         var keyed = plan.Outbound.Where(o => o.Key is not null).ToList();
-        if (keyed.Count == 0) return [];
+        if (keyed.Count == 0) return ([], badVersions);
         var versions = keyed.Select(o =>
         {
             var version = _lwwRule.VersionOf(o, out var bad);
-            if (bad) _badVersions++;
+            if (bad) badVersions.Add(o);
             return new VersionedKey(o.Key!, version.Value, version.OriginRegion, version.OriginOffset);
         }).ToList();
         var write = await GrainFactory.GetGrain<IConflictGrain>(GrainKeys.RegionPartition(_destination, _destinationTopic, _partition)).ShouldWriteAsync(lww, versions);
@@ -818,7 +824,7 @@ public sealed partial class PartitionReplicatorGrain(
             var drop = new HashSet<OutboundRecord>(losers, ReferenceEqualityComparer.Instance);
             plan.Outbound.RemoveAll(drop.Contains);
         }
-        return losers;
+        return (losers, badVersions);
     }
 
     private string SourceLostMessage(long sourceEnd, long read) =>

@@ -3,6 +3,7 @@ using Mesh.Client.Audit;
 using Mesh.Client.Local;
 using Mesh.Core.Replication;
 using Mesh.Core.Topology;
+using Mesh.Grains.Ports;
 using RecordHeader = Mesh.Core.Replication.RecordHeader;
 
 namespace Mesh.Integration.Tests;
@@ -274,6 +275,19 @@ public sealed class AuditComparerTests
     }
 
     [Fact]
+    public void A_deleted_key_agrees_whether_a_region_keeps_its_tombstone_or_compaction_removed_it()
+    {
+        var east = new[] { Local(0, "gone", "v"), Local(1, "gone", null), Local(2, "also-gone", null) };
+        // eu-west's compaction already dropped both tombstones, and with them the older value; a tombstone of another time is still a delete.
+        var west = new[] { Local(0, "also-gone", null, Timestamp + 5) };
+        var audit = Compare(Tally(East, east, ConflictPolicy.Lww), Tally(West, west, ConflictPolicy.Lww), ConflictPolicy.Lww);
+        Assert.True(audit.Agree, string.Join("; ", audit.Problems));
+
+        var live = Compare(Tally(East, [Local(0, "k", null)], ConflictPolicy.Lww), Tally(West, [Local(0, "k", "v")], ConflictPolicy.Lww), ConflictPolicy.Lww);
+        Assert.Equal(ProblemKind.Diverged, Assert.Single(live.Problems).Kind);
+    }
+
+    [Fact]
     public void The_same_value_with_another_timestamp_is_another_record()
     {
         var audit = Compare(Tally(East, [Local(0, "k", "v")], ConflictPolicy.Lww), Tally(West, [Local(0, "k", "v", Timestamp + 1)], ConflictPolicy.Lww), ConflictPolicy.Lww);
@@ -358,6 +372,60 @@ public sealed class AuditComparerTests
     {
         var regions = AuditTargets.ParseBootstrap("us-east=b1:9092,b2:9092, eu-west=b3:9092");
         Assert.Equal(new Dictionary<string, string> { [East] = "b1:9092,b2:9092", [West] = "b3:9092" }, regions);
+    }
+
+    private static string LwwDocument(long version) => $$"""
+        name: lww
+        version: {{version}}
+        pattern: mesh
+        regions:
+          us-east: {}
+          eu-west: {}
+        topics:
+          conflict:
+            profiles: lww
+        """;
+
+    private static StoredTopology Kept(long version, string? document = null) =>
+        new(version, document ?? LwwDocument(version), DateTimeOffset.UnixEpoch, [], null);
+
+    [Fact]
+    public void Without_a_topology_file_bootstrap_audits_by_the_newest_topology_the_regions_keep()
+    {
+        var targets = AuditTargets.FromBootstrap("us-east=b1:9092,eu-west=b3:9092", null, regions =>
+        [
+            new RegionTopology(East, Kept(1)),
+            new RegionTopology(West, Kept(3)),
+        ]);
+        Assert.Equal(3, targets.Topology!.Version);
+        Assert.Equal(ConflictPolicy.Lww, targets.Topology.ConflictPolicyFor("profiles"));
+        Assert.Equal([East, West], targets.Regions.Select(r => r.Id));
+        Assert.Contains(targets.Notes, n => n.Contains("topology version 3, read from eu-west's __mesh_topology"));
+        Assert.Contains(targets.Notes, n => n.Contains("older: us-east 1"));
+    }
+
+    [Fact]
+    public void A_region_that_cannot_be_read_or_keeps_an_invalid_topology_is_noted_and_the_next_newest_is_used()
+    {
+        var notes = new List<string>();
+        var (topology, from) = RegionTopologies.Newest(
+        [
+            new RegionTopology(East, null, "timed out"),
+            new RegionTopology(West, Kept(4, "not: [a topology")),
+            new RegionTopology("ap-south", Kept(2)),
+        ], notes);
+        Assert.Equal(2, topology!.Version);
+        Assert.Equal("ap-south", from);
+        Assert.Contains(notes, n => n.Contains("us-east's __mesh_topology could not be read: timed out"));
+        Assert.Contains(notes, n => n.Contains("eu-west's __mesh_topology holds an invalid topology version 4"));
+    }
+
+    [Fact]
+    public void Without_any_topology_bootstrap_audits_every_topic_as_append_only_and_says_so()
+    {
+        var targets = AuditTargets.FromBootstrap("us-east=b1:9092", null, regions => [new RegionTopology(East, null)]);
+        Assert.Null(targets.Topology);
+        Assert.Contains(targets.Notes, n => n.Contains("no region holds a topology") && n.Contains("--topology FILE"));
     }
 
     [Theory]

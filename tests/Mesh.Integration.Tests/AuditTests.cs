@@ -114,6 +114,13 @@ public sealed class AuditTests
         Assert.True(agreed.ExitCode == 0, agreed.ToString());
         Assert.Contains("profiles (lww, 2 partitions)", agreed.Stdout);
 
+        // Deployed regions named by their Kafka alone: the conflict policy comes from the topology the regions keep.
+        var bootstrap = string.Join(",", Regions.Select(r => $"{r}={mesh.Local.Bootstrap(r)}"));
+        var deployed = await MeshProcesses.MeshAsync(AuditTimeout, ["audit", "--bootstrap", bootstrap]);
+        Assert.True(deployed.ExitCode == 0, deployed.ToString());
+        Assert.Contains("profiles (lww, 2 partitions)", deployed.Stdout);
+        Assert.Contains("routes and conflict policies from topology version 1, read from", deployed.Stderr);
+
         await StopSilosAsync(mesh);
         using (var producer = new ProducerBuilder<string, string>(new ProducerConfig { BootstrapServers = mesh.Local.Bootstrap("eu-west") }).Build())
             await producer.ProduceAsync(profiles, new Message<string, string> { Key = "us-east-key-3", Value = "changed-in-eu-west" });

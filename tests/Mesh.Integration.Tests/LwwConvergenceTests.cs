@@ -164,16 +164,24 @@ public sealed class LwwConvergenceTests(ITestOutputHelper output)
         // b: a malformed version in east: still replicated, ordered by its (newer) timestamp, counted.
         await ProduceOneAsync(mesh.Local.Bootstrap("west"), "b", "west-v5", now, ("app-version", "5"));
         await ProduceOneAsync(mesh.Local.Bootstrap("east"), "b", "east-bad", now + 60_000, ("app-version", "not-a-number"));
+        // c: no version header in east: ordered by its timestamp in ms, which beats west's version 3.
+        await ProduceOneAsync(mesh.Local.Bootstrap("west"), "c", "west-v3", now, ("app-version", "3"));
+        await ProduceOneAsync(mesh.Local.Bootstrap("east"), "c", "east-none", now + 60_000);
 
         foreach (var region in regions)
         {
             await Eventually.WaitAsync($"{region} to settle on the winners",
                 () => Task.FromResult(LastPerKey(mesh, region)),
-                last => last.GetValueOrDefault("a")?.Value == "west-v9" && last.GetValueOrDefault("b")?.Value == "east-bad",
+                last => last.GetValueOrDefault("a")?.Value == "west-v9" && last.GetValueOrDefault("b")?.Value == "east-bad"
+                        && last.GetValueOrDefault("c")?.Value == "east-none",
                 TimeSpan.FromMinutes(1), last => string.Join(", ", last.Select(e => $"{e.Key}={e.Value.Value}")));
         }
-        var west = await mesh.StatusAsync("west");
-        Assert.True(west.InboundLinks.Sum(l => l.Topics.Sum(t => t.BadVersions)) >= 1, "the link carrying east's malformed version counts it");
+        // The link carrying east's malformed and missing versions counts both; each region's key index counts every such record it read.
+        await Eventually.WaitAsync("west's link from east to count 2 bad versions",
+            async () => (await mesh.StatusAsync("west")).InboundLinks.Sum(l => l.Topics.Sum(t => t.BadVersions)), n => n >= 2, TimeSpan.FromSeconds(30));
+        foreach (var region in regions)
+            await Eventually.WaitAsync($"{region}'s lww partitions to count 2 bad versions",
+                async () => (await mesh.StatusAsync(region)).Conflicts?.Sum(c => c.BadVersions) ?? 0, n => n >= 2, TimeSpan.FromSeconds(30));
         Assert.Contains(TestTraffic.ReadAll(mesh.Local.Bootstrap("west"), Topic, TimeSpan.FromSeconds(30)), r => r.Value == "east-bad");
     }
 
