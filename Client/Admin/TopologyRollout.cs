@@ -124,6 +124,15 @@ public sealed class TopologyRollout(IRegionGateways gateways, LocalMesh? local, 
             errors.Add($"fix: set 'version: {reachable.Max(r => r.Version) + 1}' (or higher) in {input.SourceName}. Nothing was applied.");
             return Done(2, untouched());
         }
+        // Refused before anything is sent: no region could order such a move against another region's links.
+        var runs = read.Where(r => !r.Reachable || r.Version > 0)
+            .Select(r => new RegionRuns(r.Region, r.Applied is { } a ? Topology.Load(a.Document, r.Region).Topology : null, r.Applied?.Paused ?? []))
+            .ToList();
+        if (RouteMoves.Unpaused(runs, topology) is { Count: > 0 } moves)
+        {
+            errors.AddRange(RouteMoves.Refusal(moves, topology, input.SourceName));
+            return Done(2, untouched());
+        }
         if (runsIt.Count == reachable.Count && added.Count == 0)
         {
             notes.Add($"Every reachable region already runs version {version} of this document; nothing to apply.");
