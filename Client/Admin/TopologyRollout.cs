@@ -172,7 +172,7 @@ public sealed class TopologyRollout(IRegionGateways gateways, LocalMesh? local, 
             // Every region that runs already has this document: the new regions are all there is to do.
             progress($"starting the silos of {string.Join(", ", added)} on version {version}");
             await local!.StartAddedSilosAsync(added, version, text, cancellationToken);
-            local.RecordApplied(topology);
+            local.RecordApplied(topology, text);
             return Done(0, [.. await ApplyToAddedAsync(connections, added, text, topology, cancellationToken), .. alreadyRunning, .. unreachableReports]);
         }
 
@@ -220,7 +220,7 @@ public sealed class TopologyRollout(IRegionGateways gateways, LocalMesh? local, 
             progress($"applying version {version} to {string.Join(", ", rest.Select(r => r.Region).Concat(added))}");
         var restReports = await Task.WhenAll(rest.Select(r => ApplyOrAdoptedAsync(connections, r.Region, text, topology, r.Version, cancellationToken)));
         var addedReports = await ApplyToAddedAsync(connections, added, text, topology, cancellationToken);
-        local?.RecordApplied(topology);
+        local?.RecordApplied(topology, text);
 
         List<RegionApplyReport> all = [first, .. restReports, .. addedReports, .. alreadyRunning, .. unreachableReports];
         var lost = all.Where(r => r.Outcome == RolloutOutcomes.Unreachable).Select(r => r.Region).ToList();
