@@ -37,7 +37,8 @@ public static partial class TopologyCommand
         var command = new Command("apply", "Apply a new version of the topology to the running regions: every region that runs now and every region of the file " +
             "(regions a local mesh does not run yet are started; regions left out of the file keep running with no links). Shows what changes against what each region runs, " +
             "applies to one region first (the one whose id sorts first: it decides between concurrent applies), then to the others. " +
-            "Exit code 0: applied (or --dry-run); 2: the file is invalid, its version does not increase, or another apply won (nothing applied); " +
+            "Exit code 0: applied (or --dry-run); 2: the file is invalid, its version does not increase, it moves a route onto or off a push link " +
+            "(between links run in different regions) while the old link is not paused, or another apply won (nothing applied); " +
             "3: a region cannot be reached (nothing applied, unless --allow-unreachable); 1: a region failed otherwise. " +
             "The regions are reached through the local mesh in --dir (default .mesh), or the gateways given with --gateways, or, with neither, " +
             "the file's 'gateway:' entries when it names one for every region")
