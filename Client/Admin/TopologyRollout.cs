@@ -7,11 +7,13 @@ using Mesh.Grains;
 namespace Mesh.Client.Admin;
 
 /// <summary>What happened to one region in <c>mesh topology apply</c>; <see cref="Outcome"/> is one of <see cref="RolloutOutcomes"/>.</summary>
+/// <param name="VersionBefore">The version it ran when the apply read it; null when it could not be read.</param>
+/// <param name="VersionAfter">The version it runs now; null when it stopped answering and nobody knows.</param>
 public sealed record RegionApplyReport(
     string Region,
     string Outcome,
-    long VersionBefore,
-    long VersionAfter,
+    long? VersionBefore,
+    long? VersionAfter,
     IReadOnlyList<string> LinksAdded,
     IReadOnlyList<string> LinksRemoved,
     IReadOnlyList<string> LinksChanged,
@@ -25,8 +27,8 @@ public sealed record RegionApplyReport(
         result.Region, RolloutOutcomes.Of(result.Outcome), result.VersionBefore, result.VersionAfter,
         result.LinksAdded, result.LinksRemoved, result.LinksChanged, result.PartitionsRestarted, result.Error, elapsed, coordinator);
 
-    /// <summary>A region nothing was asked of (or whose call failed): it stays on <paramref name="version"/>.</summary>
-    public static RegionApplyReport Untouched(string region, string outcome, long version, string? error, TimeSpan elapsed = default) =>
+    /// <summary>A region nothing was asked of: it stays on <paramref name="version"/> (null: not known, it could not be read).</summary>
+    public static RegionApplyReport Untouched(string region, string outcome, long? version, string? error, TimeSpan elapsed = default) =>
         new(region, outcome, version, version, [], [], [], 0, error, elapsed);
 }
 
@@ -99,7 +101,7 @@ public sealed class TopologyRollout(IRegionGateways gateways, LocalMesh? local, 
         var read = await connections.ReadTopologiesAsync(cancellationToken);
         var reachable = read.Where(r => r.Reachable).ToList();
         var unreachable = read.Where(r => !r.Reachable).ToList();
-        var untouched = () => read.Select(r => RegionApplyReport.Untouched(r.Region, r.Reachable ? RolloutOutcomes.NotApplied : RolloutOutcomes.Unreachable, r.Version, r.Error));
+        var untouched = () => read.Select(r => RegionApplyReport.Untouched(r.Region, r.Reachable ? RolloutOutcomes.NotApplied : RolloutOutcomes.Unreachable, r.Applied?.Version, r.Error));
 
         if (unreachable.Count > 0 && (!allowUnreachable || reachable.Count == 0))
         {
@@ -124,22 +126,31 @@ public sealed class TopologyRollout(IRegionGateways gateways, LocalMesh? local, 
             errors.Add($"fix: set 'version: {reachable.Max(r => r.Version) + 1}' (or higher) in {input.SourceName}. Nothing was applied.");
             return Done(2, untouched());
         }
+        // Refused before anything is sent: no region could order such a move against another region's links.
+        var runs = read.Where(r => !r.Reachable || r.Version > 0)
+            .Select(r => new RegionRuns(r.Region, r.Applied is { } a ? Topology.Load(a.Document, r.Region).Topology : null, r.Applied?.Paused ?? []))
+            .ToList();
+        if (RouteMoves.Unpaused(runs, topology) is { Count: > 0 } moves)
+        {
+            errors.AddRange(RouteMoves.Refusal(moves, topology, input.SourceName));
+            return Done(2, untouched());
+        }
         if (runsIt.Count == reachable.Count && added.Count == 0)
         {
             notes.Add($"Every reachable region already runs version {version} of this document; nothing to apply.");
             NoteUnreachable(unreachable.Select(r => r.Region), notes, version);
-            return Done(0, read.Select(r => RegionApplyReport.Untouched(r.Region, r.Reachable ? RolloutOutcomes.Unchanged : RolloutOutcomes.Unreachable, r.Version, r.Error)));
+            return Done(0, read.Select(r => RegionApplyReport.Untouched(r.Region, r.Reachable ? RolloutOutcomes.Unchanged : RolloutOutcomes.Unreachable, r.Applied?.Version, r.Error)));
         }
 
         var pending = reachable.Where(r => !runsIt.Contains(r.Region)).OrderBy(r => r.Region, StringComparer.Ordinal).ToList();
         var alreadyRunning = reachable.Where(r => runsIt.Contains(r.Region))
             .Select(r => RegionApplyReport.Untouched(r.Region, RolloutOutcomes.Unchanged, r.Version, null)).ToList();
-        var unreachableReports = unreachable.Select(r => RegionApplyReport.Untouched(r.Region, RolloutOutcomes.Unreachable, 0, r.Error)).ToList();
+        var unreachableReports = unreachable.Select(r => RegionApplyReport.Untouched(r.Region, RolloutOutcomes.Unreachable, null, r.Error)).ToList();
 
         if (dryRun)
         {
             progress($"asking {Plural(pending.Count, "region")} what version {version} would change (dry run)");
-            var answers = await Task.WhenAll(pending.Select(r => ApplyOneAsync(connections.Open[r.Region], text, r.Version, dryRun: true, coordinator: false, cancellationToken)));
+            var answers = await Task.WhenAll(pending.Select(r => ApplyOneAsync(connections.Open[r.Region], text, topology, r.Version, dryRun: true, coordinator: false, cancellationToken)));
             var wouldStart = added.Select(r => RegionApplyReport.Untouched(r, RolloutOutcomes.WouldStart, 0,
                 $"not running yet: the apply would start it (embedded Kafka with the mesh's topics, silos) on version {version}"));
             foreach (var refused in answers.Where(a => a.Outcome == RolloutOutcomes.Refused)) errors.Add($"{refused.Region} would refuse version {version}: {refused.Error}");
@@ -161,13 +172,13 @@ public sealed class TopologyRollout(IRegionGateways gateways, LocalMesh? local, 
             // Every region that runs already has this document: the new regions are all there is to do.
             progress($"starting the silos of {string.Join(", ", added)} on version {version}");
             await local!.StartAddedSilosAsync(added, version, text, cancellationToken);
-            local.RecordApplied(topology);
-            return Done(0, [.. await ApplyToAddedAsync(connections, added, text, cancellationToken), .. alreadyRunning, .. unreachableReports]);
+            local.RecordApplied(topology, text);
+            return Done(0, [.. await ApplyToAddedAsync(connections, added, text, topology, cancellationToken), .. alreadyRunning, .. unreachableReports]);
         }
 
         var coordinator = pending[0];
         progress($"applying version {version} to {coordinator.Region} first: it decides between concurrent applies");
-        var first = await ApplyOneAsync(connections.Open[coordinator.Region], text, coordinator.Version, dryRun: false, coordinator: true, cancellationToken);
+        var first = await ApplyOneAsync(connections.Open[coordinator.Region], text, topology, coordinator.Version, dryRun: false, coordinator: true, cancellationToken);
         // Refused because the same document got there first (a concurrent apply of the same file): nothing to decide, go on.
         if (first.Outcome == RolloutOutcomes.Refused && await RunsNowAsync(connections.Open[coordinator.Region], topology, cancellationToken) is { } same)
             first = first with { Outcome = RolloutOutcomes.Unchanged, VersionAfter = same.Version, Error = null };
@@ -181,8 +192,11 @@ public sealed class TopologyRollout(IRegionGateways gateways, LocalMesh? local, 
             var others = pending.Skip(1).Select(r => RegionApplyReport.Untouched(r.Region, RolloutOutcomes.NotApplied, r.Version, null));
             if (first.Outcome == RolloutOutcomes.Unreachable)
             {
-                errors.Add($"{coordinator.Region} stopped answering during the apply ({first.Error}); it may or may not have taken version {version}. " +
-                           "Nothing else was applied. Check with 'mesh topology get' and apply again.");
+                errors.Add(first.VersionAfter is { } held
+                    ? $"{coordinator.Region} did not take version {version}: the call failed ({first.Error}) and read again it runs version {held}. " +
+                      "Nothing else was applied. Apply again."
+                    : $"{coordinator.Region} stopped answering during the apply ({first.Error}) and could not be read again: it may or may not have taken version {version}. " +
+                      "Nothing else was applied. Check with 'mesh topology get' and apply again.");
                 return Done(3, [first, .. others, .. alreadyRunning, .. unreachableReports]);
             }
             errors.Add($"{coordinator.Region} refused version {version}: {first.Error}");
@@ -205,8 +219,8 @@ public sealed class TopologyRollout(IRegionGateways gateways, LocalMesh? local, 
         if (rest.Count + added.Count > 0)
             progress($"applying version {version} to {string.Join(", ", rest.Select(r => r.Region).Concat(added))}");
         var restReports = await Task.WhenAll(rest.Select(r => ApplyOrAdoptedAsync(connections, r.Region, text, topology, r.Version, cancellationToken)));
-        var addedReports = await ApplyToAddedAsync(connections, added, text, cancellationToken);
-        local?.RecordApplied(topology);
+        var addedReports = await ApplyToAddedAsync(connections, added, text, topology, cancellationToken);
+        local?.RecordApplied(topology, text);
 
         List<RegionApplyReport> all = [first, .. restReports, .. addedReports, .. alreadyRunning, .. unreachableReports];
         var lost = all.Where(r => r.Outcome == RolloutOutcomes.Unreachable).Select(r => r.Region).ToList();
@@ -239,7 +253,7 @@ public sealed class TopologyRollout(IRegionGateways gateways, LocalMesh? local, 
         CancellationToken cancellationToken)
     {
         var connection = connections.Open[region];
-        var report = await ApplyOneAsync(connection, text, expected, dryRun: false, coordinator: false, cancellationToken);
+        var report = await ApplyOneAsync(connection, text, topology, expected, dryRun: false, coordinator: false, cancellationToken);
         // It ran an older version when we read it, and now runs ours: it adopted it from a peer in between.
         if (report.Outcome == RolloutOutcomes.Unchanged)
             return report with { Outcome = RolloutOutcomes.Applied, VersionBefore = expected, AdoptedFrom = "a peer" };
@@ -269,30 +283,30 @@ public sealed class TopologyRollout(IRegionGateways gateways, LocalMesh? local, 
 
     /// <summary>Regions the local mesh just started on the new document: connect, read, and confirm they run it.</summary>
     private async Task<IReadOnlyList<RegionApplyReport>> ApplyToAddedAsync(MeshConnections connections, IReadOnlyList<string> added, string text,
-        CancellationToken cancellationToken)
+        Topology topology, CancellationToken cancellationToken)
     {
         if (added.Count == 0) return [];
         await connections.AddAsync(added, cancellationToken);
         return await Task.WhenAll(added.Select(async region =>
         {
             if (!connections.Open.TryGetValue(region, out var connection))
-                return RegionApplyReport.Untouched(region, RolloutOutcomes.Unreachable, 0, connections.Unreachable.GetValueOrDefault(region));
+                return RegionApplyReport.Untouched(region, RolloutOutcomes.Unreachable, null, connections.Unreachable.GetValueOrDefault(region));
             try
             {
                 var now = await connection.GetTopologyAsync(MeshConnections.ReadTimeout, cancellationToken);
-                var report = await ApplyOneAsync(connection, text, now.Version, dryRun: false, coordinator: false, cancellationToken);
+                var report = await ApplyOneAsync(connection, text, topology, now.Version, dryRun: false, coordinator: false, cancellationToken);
                 // It started on this document: show it as the region it is, new at this version.
                 return report.Outcome == RolloutOutcomes.Unchanged ? report with { Outcome = RolloutOutcomes.Applied, VersionBefore = 0 } : report;
             }
             catch (Exception e) when (MeshConnections.IsUnreachable(e, cancellationToken))
             {
-                return RegionApplyReport.Untouched(region, RolloutOutcomes.Unreachable, 0, e.Message);
+                return RegionApplyReport.Untouched(region, RolloutOutcomes.Unreachable, null, e.Message);
             }
         }));
     }
 
-    private static async Task<RegionApplyReport> ApplyOneAsync(RegionConnection connection, string text, long expected, bool dryRun, bool coordinator,
-        CancellationToken cancellationToken)
+    private static async Task<RegionApplyReport> ApplyOneAsync(RegionConnection connection, string text, Topology topology, long expected, bool dryRun,
+        bool coordinator, CancellationToken cancellationToken)
     {
         var clock = Stopwatch.StartNew();
         try
@@ -302,8 +316,36 @@ public sealed class TopologyRollout(IRegionGateways gateways, LocalMesh? local, 
         }
         catch (Exception e) when (MeshConnections.IsUnreachable(e, cancellationToken))
         {
-            return RegionApplyReport.Untouched(connection.Region, RolloutOutcomes.Unreachable, expected, e.Message, clock.Elapsed) with { Coordinator = coordinator };
+            var failed = new RegionApplyReport(connection.Region, RolloutOutcomes.Unreachable, expected, dryRun ? expected : null, [], [], [], 0, e.Message,
+                clock.Elapsed, coordinator);
+            return dryRun ? failed : AfterFailedCall(failed, topology, await ReadAgainAsync(connection, cancellationToken));
         }
+    }
+
+    /// <summary>What the region runs, read once more after a failed call; null when it does not answer this time either.</summary>
+    private static async Task<AppliedTopology?> ReadAgainAsync(RegionConnection connection, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await connection.GetTopologyAsync(MeshConnections.ReadTimeout, cancellationToken);
+        }
+        catch (Exception e) when (MeshConnections.IsUnreachable(e, cancellationToken))
+        {
+            return null;
+        }
+    }
+
+    /// <summary>
+    /// A region whose apply call failed (<paramref name="failed"/>, versions: what it ran, unknown after), told by what it
+    /// runs when read again: it took <paramref name="topology"/> (the call failed on the way back), or it still runs
+    /// another version, or it cannot be read (the version it runs is not known).
+    /// </summary>
+    public static RegionApplyReport AfterFailedCall(RegionApplyReport failed, Topology topology, AppliedTopology? readAgain)
+    {
+        if (readAgain is null) return failed with { VersionAfter = null };
+        return Runs(new RegionTopology(failed.Region, readAgain, null), topology)
+            ? failed with { Outcome = RolloutOutcomes.Applied, VersionAfter = readAgain.Version, Error = $"the call failed ({failed.Error}), but read again it runs version {readAgain.Version}" }
+            : failed with { VersionAfter = readAgain.Version, Error = $"{failed.Error}; read again, it still runs version {readAgain.Version}" };
     }
 
     /// <summary>What the new version changes for each group of regions that run the same document.</summary>

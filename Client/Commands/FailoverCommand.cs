@@ -78,7 +78,7 @@ internal static class FailoverCommand
                 throw new MeshCommandException($"Cannot fail over: the Kafka of {region} is not running (start it with 'mesh local start {region} --dir {mesh.Paths.Root}'). Nothing changed.", 3);
         }
         var topology = topologyFile is not null ? AuditTargets.Load(topologyFile)
-            : File.Exists(mesh.Paths.TopologyFile) ? AuditTargets.Load(mesh.Paths.TopologyFile) : null;
+            : File.Exists(mesh.RunningTopologyFile) ? AuditTargets.Load(mesh.RunningTopologyFile) : null;
         return new AuditTargets([.. regions.Select(r => new AuditRegion(r, new Dictionary<string, string> { ["bootstrap.servers"] = mesh.Bootstrap(r) }))], topology, []);
     }
 

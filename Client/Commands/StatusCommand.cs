@@ -36,12 +36,18 @@ internal static class StatusCommand
             var reports = await CollectAsync(mesh, cancellationToken);
             if (parse.GetValue(json)) Console.WriteLine(ToJson(reports));
             else Render(reports);
-            if (!reports.All(r => r.KafkaUp && r.SilosUp == r.Silos && r.Reachable)) return 3;
-            var newest = NewestVersion(reports);
-            if (reports.Any(r => r.TopologyVersion < newest)) return 3;
-            return reports.Any(r => r.AllLinks.Any(l => l.Link.Error is not null || l.Link.Topics.Any(t => t.State == ReplicationState.Stopped))) ? 4 : 0;
+            return ExitCode(reports);
         });
         return command;
+    }
+
+    /// <summary>3: a region down, unreachable, or on an older topology version than another; 4: a link or topic stopped by an error; else 0.</summary>
+    public static int ExitCode(IReadOnlyList<RegionReport> reports)
+    {
+        if (!reports.All(r => r.KafkaUp && r.SilosUp == r.Silos && r.Reachable)) return 3;
+        var newest = NewestVersion(reports);
+        if (reports.Any(r => r.TopologyVersion < newest)) return 3;
+        return reports.Any(r => r.AllLinks.Any(l => l.Link.Error is not null || l.Link.Topics.Any(t => t.State == ReplicationState.Stopped))) ? 4 : 0;
     }
 
     public static async Task<IReadOnlyList<RegionReport>> CollectAsync(LocalMesh mesh, CancellationToken cancellationToken)

@@ -37,7 +37,8 @@ public static partial class TopologyCommand
         var command = new Command("apply", "Apply a new version of the topology to the running regions: every region that runs now and every region of the file " +
             "(regions a local mesh does not run yet are started; regions left out of the file keep running with no links). Shows what changes against what each region runs, " +
             "applies to one region first (the one whose id sorts first: it decides between concurrent applies), then to the others. " +
-            "Exit code 0: applied (or --dry-run); 2: the file is invalid, its version does not increase, or another apply won (nothing applied); " +
+            "Exit code 0: applied (or --dry-run); 2: the file is invalid, its version does not increase, it moves a route onto or off a push link " +
+            "(between links run in different regions) while the old link is not paused, or another apply won (nothing applied); " +
             "3: a region cannot be reached (nothing applied, unless --allow-unreachable); 1: a region failed otherwise. " +
             "The regions are reached through the local mesh in --dir (default .mesh), or the gateways given with --gateways, or, with neither, " +
             "the file's 'gateway:' entries when it names one for every region")
@@ -98,7 +99,8 @@ public static partial class TopologyCommand
             ? $"runs version {version}; the others run {newest}: it adopts the newer version from its peers"
             : null;
 
-    private static string ApplyJson(RolloutResult result) => JsonSerializer.Serialize(new
+    // versionBefore/versionAfter are null where the region's version is not known (it could not be read).
+    internal static string ApplyJson(RolloutResult result) => JsonSerializer.Serialize(new
     {
         version = result.Version,
         name = result.Name,
@@ -131,23 +133,30 @@ public static partial class TopologyCommand
         var width = result.Regions.Select(r => r.Region.Length).DefaultIfEmpty(0).Max();
         foreach (var r in result.Regions)
         {
-            var parts = new List<string>
-            {
-                r.VersionBefore == r.VersionAfter ? $"version {r.VersionAfter}" : $"version {r.VersionBefore} -> {r.VersionAfter}",
-            };
-            var links = r.LinksAdded.Select(l => $"+{l}").Concat(r.LinksRemoved.Select(l => $"-{l}")).Concat(r.LinksChanged.Select(l => $"~{l}")).ToList();
-            if (links.Count > 0) parts.Add($"links {string.Join(" ", links)}");
-            if (r.PartitionsRestarted > 0) parts.Add(r.PartitionsRestarted == 1 ? "1 partition restarted" : $"{r.PartitionsRestarted} partitions restarted");
-            if (r.Elapsed > TimeSpan.Zero) parts.Add($"{r.Elapsed.TotalSeconds:N1} s");
-            if (r.Coordinator) parts.Add("applied first");
-            if (r.AdoptedFrom is not null) parts.Add($"took it from {r.AdoptedFrom} before this apply reached it");
-            if (r.Error is not null) parts.Add(r.Error);
             AnsiConsole.Markup($"  {Markup.Escape(r.Region.PadRight(width))}  {Outcome(r.Outcome)}");
-            Console.WriteLine($"{new string(' ', Math.Max(1, 12 - r.Outcome.Length))}{string.Join(", ", parts)}");
+            Console.WriteLine($"{new string(' ', Math.Max(1, 12 - r.Outcome.Length))}{ApplyLine(r)}");
         }
         foreach (var note in result.Notes) Console.WriteLine(note);
         if (result.ExitCode == Ok && result.Regions.Any(r => r.Outcome == RolloutOutcomes.Applied))
             AnsiConsole.MarkupLineInterpolated($"[green]version {result.Version} applied[/] in {result.Elapsed.TotalSeconds:N1} s");
+    }
+
+    /// <summary>What the apply did to one region, after its outcome: versions (unknown where it could not be read), links, restarts, time, error.</summary>
+    internal static string ApplyLine(RegionApplyReport r)
+    {
+        static string Version(long? version) => version?.ToString(CultureInfo.InvariantCulture) ?? "unknown";
+        var parts = new List<string>
+        {
+            r.VersionBefore == r.VersionAfter ? $"version {Version(r.VersionAfter)}" : $"version {Version(r.VersionBefore)} -> {Version(r.VersionAfter)}",
+        };
+        var links = r.LinksAdded.Select(l => $"+{l}").Concat(r.LinksRemoved.Select(l => $"-{l}")).Concat(r.LinksChanged.Select(l => $"~{l}")).ToList();
+        if (links.Count > 0) parts.Add($"links {string.Join(" ", links)}");
+        if (r.PartitionsRestarted > 0) parts.Add(r.PartitionsRestarted == 1 ? "1 partition restarted" : $"{r.PartitionsRestarted} partitions restarted");
+        if (r.Elapsed > TimeSpan.Zero) parts.Add(string.Create(CultureInfo.InvariantCulture, $"{r.Elapsed.TotalSeconds:N1} s"));
+        if (r.Coordinator) parts.Add(r.Outcome is RolloutOutcomes.Applied or RolloutOutcomes.Unchanged ? "applied first" : "asked first");
+        if (r.AdoptedFrom is not null) parts.Add($"took it from {r.AdoptedFrom} before this apply reached it");
+        if (r.Error is not null) parts.Add(r.Error);
+        return string.Join(", ", parts);
     }
 
     private static string Outcome(string outcome) => outcome switch
@@ -160,7 +169,7 @@ public static partial class TopologyCommand
 
     private static long Newest(IReadOnlyList<RegionTopology> read) => read.Where(r => r.Reachable).Select(r => r.Version).DefaultIfEmpty(0).Max();
 
-    private static string GetJson(IReadOnlyList<RegionTopology> read)
+    internal static string GetJson(IReadOnlyList<RegionTopology> read)
     {
         var newest = Newest(read);
         return JsonSerializer.Serialize(new

@@ -25,6 +25,10 @@ public sealed partial class LocalMesh
         return yaml;
     }
 
+    /// <summary>The document of the version the mesh was last started on or applied: the applied copy when it is kept, else the file of <c>local up</c>.</summary>
+    public string RunningTopologyFile =>
+        State.TopologyVersion is var version && File.Exists(Paths.AppliedTopologyFile(version)) ? Paths.AppliedTopologyFile(version) : Paths.TopologyFile;
+
     /// <summary>
     /// Adds regions to the local mesh and starts their embedded Kafka with the mesh's topics, but no
     /// silo yet: a new topology names their Kafka before it is applied anywhere. Their silos will
@@ -81,9 +85,14 @@ public sealed partial class LocalMesh
         await WaitUntilAnsweringAsync(regions, TimeSpan.FromMinutes(2), cancellationToken);
     }
 
-    /// <summary>Records a topology applied to the running mesh: the links it expects and what people are shown.</summary>
-    public void RecordApplied(Topology topology)
+    /// <summary>
+    /// Records a topology applied to the running mesh: its document (<paramref name="document"/>, the text the regions
+    /// were sent), the links it expects and what people are shown.
+    /// </summary>
+    public void RecordApplied(Topology topology, string document)
     {
+        // Kept beside the file of 'local up', so that later commands read the routes the mesh runs, not those it started on.
+        LocalTopologyFile.Write(Paths.AppliedTopologyFile(topology.Version), document);
         var plan = LocalTopologyPlan.Of(topology);
         var state = State;
         state = state with { Topology = plan.Description, TopologyVersion = plan.Version, Links = [.. plan.Links] };

@@ -159,7 +159,7 @@ public sealed partial class TopologyGrain(
     }
 
     // A pull link is paused under its source's id, a push link this region runs under '->destination'.
-    private static string PushEntry(string destination) => "->" + destination;
+    private static string PushEntry(string destination) => LinkPause.Entry(LinkMode.Push, "", destination);
 
     private async Task<PauseResult> SetPausedAsync(string entryOfLink, string link, string? topic, bool paused)
     {
@@ -218,8 +218,11 @@ public sealed partial class TopologyGrain(
     private async Task<int> AdoptAsync(Topology topology, string document, string? adoptedFrom)
     {
         var previous = Desired();
+        // A pause belongs to a link: one this version no longer runs here goes with it (mesh topology apply asks
+        // for the old carrier of a moved route to be paused, and the version may drop that link).
+        var paused = LinkPause.Kept(Paused, topology, _region);
         // Stored first: a write that fails leaves the grain on the old version, whole, and the next offer retries.
-        var stored = new StoredTopology(topology.Version, document, time.GetUtcNow(), Paused, adoptedFrom, Sign(topology.Version, document));
+        var stored = new StoredTopology(topology.Version, document, time.GetUtcNow(), paused, adoptedFrom, Sign(topology.Version, document));
         await store.WriteAsync(stored, CancellationToken.None);
         _stored = stored;
         _topology = topology;

@@ -88,6 +88,14 @@ public sealed class PauseTests(PauseCluster mesh) : IClassFixture<PauseCluster>
         var unknown = await topology.SetPausedAsync("x", null, paused: true);
         Assert.Equal("c x->c *: paused True, changed False; error region c runs no link from x (topology version 1); its inbound links come from a, b", unknown.Line());
         Assert.Empty((await topology.GetAsync()).Paused);
+
+        // A version that drops a link drops its pause (the link must not come back paused later); the pauses of the links it keeps stay.
+        await topology.SetPausedAsync("b", null, paused: true);
+        await topology.SetPausedAsync("a", Audit, paused: true);
+        var hub = await topology.ApplyAsync(new ApplyRequest(Documents.HubSpoke(2, "a", "a", "b", "c"), 1, false));
+        Assert.Equal("c: Applied 1->2; added []; removed [b->c]; changed [a->c]; restarted 5; error none", hub.Line());
+        Assert.Equal(["a/audit"], (await topology.GetAsync()).Paused);
+        Assert.Equal(["a/audit"], world.Topologies["c"].Paused);
     }
 
     private async Task<DateTimeOffset?[]> AssignedAtAsync(string source, string topic) =>

@@ -67,5 +67,42 @@ public sealed class PushLinkTests
         Assert.Equal(100, late.Select(r => r.Value).Distinct().Count());
         Assert.Equal(100, late.Count);
         Assert.Equal(1500, mesh.RecordCount("cloud", "orders"));
+
+        // Version 2 pulls dc -> cloud: dc's records move from a link run in dc to one run in cloud, and neither region can
+        // order the other's stop before its own start. Refused, with nothing changed; with the push link paused first, it goes through.
+        var pulled = Path.Combine(mesh.Dir, "pulled.yaml");
+        await File.WriteAllTextAsync(pulled, """
+            name: push
+            version: 2
+            naming: identity
+            pattern: custom
+            regions:
+              dc: {}
+              cloud: {}
+            links:
+              - { from: dc, to: cloud }
+              - { from: cloud, to: dc }
+            """);
+        var refused = await MeshProcesses.MeshAsync(TimeSpan.FromMinutes(2), "topology", "apply", pulled, "--dir", mesh.Dir);
+        Assert.True(refused.ExitCode == 2, refused.ToString());
+        Assert.Contains("into cloud: the records of dc move from dc -> cloud (push, run in dc) to dc -> cloud (pull, run in cloud)", refused.Stderr);
+        Assert.Contains("mesh link pause dc cloud", refused.Stderr);
+        Assert.Equal(1, (await mesh.StatusAsync("cloud")).TopologyVersion);
+        Assert.Equal(1, (await mesh.StatusAsync("dc")).TopologyVersion);
+
+        var pauseFirst = await MeshProcesses.MeshAsync(TimeSpan.FromMinutes(2), "link", "pause", "dc", "cloud", "--dir", mesh.Dir);
+        Assert.True(pauseFirst.ExitCode == 0, pauseFirst.ToString());
+        var apply = await MeshProcesses.MeshAsync(TimeSpan.FromMinutes(2), "topology", "apply", pulled, "--dir", mesh.Dir);
+        Assert.True(apply.ExitCode == 0, apply.ToString());
+        await TestTraffic.ProduceAsync(mesh.Local.Bootstrap("dc"), "dc-pulled", "orders", 100, keys: 30);
+        await Eventually.WaitAsync("cloud to pull what dc wrote after the change",
+            () => Task.FromResult(mesh.RecordCount("cloud", "orders")), n => n >= 1600, TimeSpan.FromMinutes(2), n => $"{n} records");
+        // The push link's pause went with it (dc runs no push link now): nothing to resume.
+        Assert.Empty((await mesh.StatusAsync("dc")).PushLinks ?? []);
+        Assert.Equal(["dc"], (await mesh.StatusAsync("cloud")).InboundLinks.Select(l => l.Source));
+        var all = TestTraffic.ReadAll(mesh.Local.Bootstrap("cloud"), "orders", TimeSpan.FromSeconds(30));
+        Assert.Equal(100, all.Count(r => r.Value?.StartsWith("dc-pulled:") == true));
+        Assert.Equal(1600, all.Select(r => r.Value).Distinct().Count());
+        Assert.Equal(1600, mesh.RecordCount("cloud", "orders"));
     }
 }

@@ -25,12 +25,10 @@ public sealed class RouteChangeTests(ITestOutputHelper output)
     public async Task Full_mesh_to_hub_and_spoke_and_back_under_load_keeps_every_record_exactly_once_and_restarts_only_what_changed()
     {
         await using var mesh = TestMesh.InNewFolder("route");
-        var v1 = WriteTemp(Document(1, "mesh", Regions));
-        var up = await MeshProcesses.MeshAsync(TimeSpan.FromMinutes(4),
-            "local", "up", "--topology", v1, "--partitions", "2", "--topics", Topic, "--dir", mesh.Dir);
-        Assert.True(up.ExitCode == 0, up.ToString());
+        await UpAsync(mesh, Document(1, "mesh", Regions));
 
-        const int perRegion = 2400;
+        // 35 s of production at 80 records/s: both applies land while it runs (asserted before each).
+        const int perRegion = 2800;
         var produced = Regions.ToDictionary(r => r, _ => perRegion);
         var stream = mesh.StreamIntoAsync(Regions, Topic, perRegion, recordsPerSecond: 80);
         await WaitForFlowAsync(mesh);
@@ -40,6 +38,7 @@ public sealed class RouteChangeTests(ITestOutputHelper output)
         Assert.Equal(6, untouched.Count);
 
         var applied = Stopwatch.StartNew();
+        Assert.False(stream.IsCompleted, "production ended before the apply of version 2: the change would not be under load");
         var toHub = await ApplyAsync(mesh, Document(2, "hub-spoke", Regions, hub: "r1"));
         var firstOnNewRoute = await FirstViaHubAsync(mesh, applied);
         output.WriteLine($"full mesh -> hub-spoke: apply took {toHub.Elapsed.TotalSeconds:0.0} s, first r2 record through r1 into r3 after {firstOnNewRoute.TotalSeconds:0.0} s, " +
@@ -53,6 +52,7 @@ public sealed class RouteChangeTests(ITestOutputHelper output)
         Assert.Equal(12 + 6, toHub.Restarted);
 
         await Task.Delay(TimeSpan.FromSeconds(4));
+        Assert.False(stream.IsCompleted, $"production ended before the apply of version 3 ({applied.Elapsed.TotalSeconds:0} s after version 2's): the change would not be under load");
         var back = await ApplyAsync(mesh, Document(3, "mesh", Regions));
         output.WriteLine($"hub-spoke -> full mesh: apply took {back.Elapsed.TotalSeconds:0.0} s, partitions restarted {back.Restarted}");
         Assert.Equal(untouched, await AssignedAtAsync(mesh, "r1"));
@@ -72,10 +72,7 @@ public sealed class RouteChangeTests(ITestOutputHelper output)
     {
         await using var mesh = TestMesh.InNewFolder("grow");
         string[] first = ["r1", "r2", "r3"];
-        var v1 = WriteTemp(Document(1, "mesh", first));
-        var up = await MeshProcesses.MeshAsync(TimeSpan.FromMinutes(4),
-            "local", "up", "--topology", v1, "--partitions", "2", "--topics", Topic, "--dir", mesh.Dir);
-        Assert.True(up.ExitCode == 0, up.ToString());
+        await UpAsync(mesh, Document(1, "mesh", first));
         await Task.WhenAll(first.Select(r => Task.Run(() => TestTraffic.ProduceAsync(mesh.Local.Bootstrap(r), r, Topic, 300, keys: 20))));
         var before = await mesh.WaitAndCheckAsync(Topic, first.ToDictionary(r => r, _ => 300), TimeSpan.FromMinutes(2));
         Assert.True(before.Ok, string.Join("\n", before.Problems));
@@ -111,6 +108,20 @@ public sealed class RouteChangeTests(ITestOutputHelper output)
     }
 
     private sealed record Applied(TimeSpan Elapsed, int Restarted);
+
+    private static async Task UpAsync(TestMesh mesh, string document)
+    {
+        var file = WriteTemp(document);
+        try
+        {
+            var up = await MeshProcesses.MeshAsync(TimeSpan.FromMinutes(4), "local", "up", "--topology", file, "--partitions", "2", "--topics", Topic, "--dir", mesh.Dir);
+            Assert.True(up.ExitCode == 0, up.ToString());
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
 
     private static async Task<Applied> ApplyAsync(TestMesh mesh, string document)
     {

@@ -124,7 +124,8 @@ public static class TopologyReport
         Section(text, "Links", diff.Links, l => $"{TopologyKeywords.Word(l!.Mode)}, {l.Topics}", LinkChange);
         Section(text, "Topics", diff.Topics, t => t ?? "");
         Section(text, "Conflict policies", diff.Conflicts, c => ConflictLine(c!));
-        Section(text, "Forwarding", diff.Forwarding, e => e!.Origins.Count == 0 ? "(none)" : string.Join(", ", e.Origins));
+        // The key is a link ("a -> b"): the change reads "was [..], now [..]" so that no second arrow follows it.
+        Section(text, "Forwarding", diff.Forwarding, e => Origins(e!), (before, after) => $"was {Origins(before)}, now {Origins(after)}");
         if (diff.Problems.Count > 0) text.Append('\n').Append(Problems(diff.Problems, null));
         return text.ToString();
     }
@@ -259,6 +260,8 @@ public static class TopologyReport
             text.Append(line.TrimEnd(' ', ':')).Append('\n');
         }
     }
+
+    private static string Origins(LinkOrigins entry) => $"[{string.Join(", ", entry.Origins)}]";
 
     private static JsonArray Changes<T>(IEnumerable<Change<T>> changes, Func<T?, JsonNode?> toJson) where T : class =>
         Array(changes.Select(c => new JsonObject

@@ -110,6 +110,9 @@ public sealed class DiffAndReportTests
         Assert.Contains("~ hq: kafka sasl.password ${HQ_PASSWORD} -> ${HQ_PASSWORD_2}", text, StringComparison.Ordinal);
         Assert.Contains("+ s1 -> s2", text, StringComparison.Ordinal);
         Assert.Contains("~ hq -> s1: mode pull -> push", text, StringComparison.Ordinal);
+        // Forwarding: the link is the key, the origins it carries are lists, so the line has one arrow.
+        Assert.Contains("  ~ hq -> s2: was [hq, s1], now [hq, s3]\n", text, StringComparison.Ordinal);
+        Assert.Contains("  + s1 -> s2: [s1]\n", text, StringComparison.Ordinal);
     }
 
     [Fact]
