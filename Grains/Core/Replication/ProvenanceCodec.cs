@@ -65,7 +65,7 @@ public static class ProvenanceCodec
         string text;
         try
         {
-            text = new UTF8Encoding(false, throwOnInvalidBytes: true).GetString(value);
+            text = StrictUtf8.GetString(value);
         }
         catch (DecoderFallbackException)
         {
@@ -130,8 +130,7 @@ public static class ProvenanceCodec
         }
         // The origin comes again when a rebuild wrote the record back into it (its Kafka was lost);
         // any other region twice is a loop.
-        var relayed = hops.Where(h => h != fields[1]).ToArray();
-        if (relayed.Distinct(StringComparer.Ordinal).Count() != relayed.Length || hops.Where((h, i) => i > 0 && hops[i - 1] == h).Any())
+        if (HopsRepeat(hops, fields[1]))
         {
             reason = $"hops list a region twice ({fields[7]}): the record has looped";
             return false;
@@ -144,6 +143,22 @@ public static class ProvenanceCodec
         header = new ProvenanceHeader(new Provenance(fields[1], fields[2], fields[3], partition, offset, timestamp, [.. hops]), keyId, mac, signedLength);
         reason = "";
         return true;
+    }
+
+    // Decoding refuses bad UTF-8 rather than replacing it; one instance serves every record.
+    private static readonly UTF8Encoding StrictUtf8 = new(false, throwOnInvalidBytes: true);
+
+    // A region other than the origin twice, or any region twice in a row, is a loop (hops are a handful: no set needed).
+    private static bool HopsRepeat(string[] hops, string origin)
+    {
+        for (var i = 1; i < hops.Length; i++)
+        {
+            if (hops[i] == hops[i - 1]) return true;
+            if (hops[i] == origin) continue;
+            for (var j = 0; j < i; j++)
+                if (hops[j] == hops[i]) return true;
+        }
+        return false;
     }
 
     /// <summary>

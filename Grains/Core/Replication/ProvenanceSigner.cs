@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Buffers.Binary;
 using System.Security.Cryptography;
 using System.Text;
@@ -165,33 +166,38 @@ public sealed class ProvenanceSigner : IDisposable
         return true;
     }
 
+    // The MAC covers domain | len(header) header | len(key) key | len(value) value, lengths as big-endian int32 and
+    // -1 for null, so that no two different records hash the same bytes. The fields are laid out in one buffer first:
+    // one call into the HMAC instead of seven, for every record replicated or verified.
     private static void Compute(IncrementalHash hmac, ReadOnlySpan<byte> domain, ReadOnlySpan<byte> unsignedHeader, byte[]? key, byte[]? value, Span<byte> destination)
     {
-        Span<byte> number = stackalloc byte[4];
-        hmac.AppendData(domain);
-        AppendField(hmac, unsignedHeader, number);
-        AppendNullable(hmac, key, number);
-        AppendNullable(hmac, value, number);
-        hmac.GetHashAndReset(destination);
-    }
-
-    // Length-prefixed, with -1 for null, so that no two different records hash the same bytes.
-    private static void AppendNullable(IncrementalHash hmac, byte[]? field, Span<byte> number)
-    {
-        if (field is null)
+        var length = domain.Length + 12 + unsignedHeader.Length + (key?.Length ?? 0) + (value?.Length ?? 0);
+        byte[]? rented = null;
+        var buffer = length <= StackLimit ? stackalloc byte[StackLimit] : (rented = ArrayPool<byte>.Shared.Rent(length));
+        try
         {
-            BinaryPrimitives.WriteInt32BigEndian(number, -1);
-            hmac.AppendData(number[..4]);
-            return;
+            domain.CopyTo(buffer);
+            var at = domain.Length;
+            at = Put(buffer, at, unsignedHeader, isNull: false);
+            at = Put(buffer, at, key, key is null);
+            at = Put(buffer, at, value, value is null);
+            hmac.AppendData(buffer[..at]);
+            hmac.GetHashAndReset(destination);
         }
-        AppendField(hmac, field, number);
+        finally
+        {
+            if (rented is not null) ArrayPool<byte>.Shared.Return(rented);
+        }
     }
 
-    private static void AppendField(IncrementalHash hmac, ReadOnlySpan<byte> field, Span<byte> number)
+    private const int StackLimit = 1024;
+
+    private static int Put(Span<byte> buffer, int at, ReadOnlySpan<byte> field, bool isNull)
     {
-        BinaryPrimitives.WriteInt32BigEndian(number, field.Length);
-        hmac.AppendData(number[..4]);
-        hmac.AppendData(field);
+        BinaryPrimitives.WriteInt32BigEndian(buffer[at..], isNull ? -1 : field.Length);
+        at += 4;
+        field.CopyTo(buffer[at..]);
+        return at + field.Length;
     }
 
     public void Dispose()
