@@ -21,6 +21,14 @@ public static class Incarnations
         return Convert.ToHexStringLower(hash[..4]);
     }
 
+    /// <summary>
+    /// The origin incarnation a restore into every region gives its records ('a' and 8 hex digits; a cluster's own is
+    /// 8 hex digits). The restore writes such records into every region itself, so they are never a region's "own past"
+    /// that a peer writes back: a link that did would race the restore and write them twice.
+    /// </summary>
+    public static bool IsRestoredEverywhere(string incarnation) =>
+        incarnation.Length == 9 && incarnation[0] == 'a' && incarnation.AsSpan(1).ContainsAnyExcept("0123456789abcdef") == false;
+
     public static bool IsValid(string? incarnation, out string reason)
     {
         if (string.IsNullOrEmpty(incarnation)) { reason = "an incarnation must not be empty"; return false; }

@@ -22,6 +22,7 @@ public static class OwnPast
     {
         var identity = RecordOrigin.Of(record, source, sourceIncarnation, topic, partition, signer);
         return identity.Verdict == ProvenanceVerdict.Trusted && identity.Origin.Region == destination && identity.Origin.Incarnation != destinationIncarnation
+               && !Incarnations.IsRestoredEverywhere(identity.Origin.Incarnation)
             ? identity.OriginOffset
             : null;
     }

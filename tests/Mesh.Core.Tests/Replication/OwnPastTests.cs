@@ -39,6 +39,8 @@ public sealed class OwnPastTests
         { "a third region's record that passed through it", Held(5, Other, Inc, 7, Other, D, S), true, DecisionKind.SkipLoop },
         { "a record written back once already, relayed again", Held(5, D, Old, 40, D, Other, D, S), true, DecisionKind.Forward },
         { "the source's own record", Record(5), true, DecisionKind.Forward },
+        // A restore into every region wrote it into eu-west itself: writing it back would race the restore and write it twice.
+        { "its record restored into every region", Held(5, D, "a0123abcd", 40, D, S), true, DecisionKind.SkipLoop },
     };
 
     [Theory]

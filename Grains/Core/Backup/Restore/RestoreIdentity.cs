@@ -61,10 +61,10 @@ public static class RestoreIds
     public static string SingleRegionIncarnation(string restoreId) => "r" + Hex($"single\0{restoreId}", 4);
 
     /// <summary>The origin incarnation, in a restore into every region, of the records of origin incarnation <paramref name="originIncarnation"/>.</summary>
-    public static string AllRegionsIncarnation(string originIncarnation, string restoreId) => "r" + Hex($"all\0{originIncarnation}\0{restoreId}", 4);
+    public static string AllRegionsIncarnation(string originIncarnation, string restoreId) => "a" + Hex($"all\0{originIncarnation}\0{restoreId}", 4);
 
     public static bool IsRestoreIncarnation(string incarnation) =>
-        incarnation.Length == 9 && incarnation[0] == 'r' && incarnation.Skip(1).All(c => c is (>= '0' and <= '9') or (>= 'a' and <= 'f'));
+        incarnation.Length == 9 && incarnation[0] is ('r' or 'a') && incarnation.Skip(1).All(c => c is (>= '0' and <= '9') or (>= 'a' and <= 'f'));
 
     private static string Hex(string text, int bytes) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)).AsSpan(0, bytes));
 }

@@ -136,12 +136,14 @@ public sealed class RestoreProvenanceTests
         Assert.NotEqual(id, RestoreIds.RestoreId("directory /b", Topic, "other", 1000));
         Assert.NotEqual(id, RestoreIds.RestoreId("directory /c", Topic, Target, 1000));
         Assert.Matches("^[0-9a-f]{16}$", id);
-        foreach (var incarnation in new[] { RestoreIds.SingleRegionIncarnation(id), RestoreIds.AllRegionsIncarnation("1a2b3c4d", id) })
+        foreach (var (incarnation, shape, everywhere) in new[] { (RestoreIds.SingleRegionIncarnation(id), "^r[0-9a-f]{8}$", false), (RestoreIds.AllRegionsIncarnation("1a2b3c4d", id), "^a[0-9a-f]{8}$", true) })
         {
-            Assert.Matches("^r[0-9a-f]{8}$", incarnation);
+            Assert.Matches(shape, incarnation);
             Assert.True(Incarnations.IsValid(incarnation, out var reason), reason);
             Assert.True(RestoreIds.IsRestoreIncarnation(incarnation));
+            Assert.Equal(everywhere, Incarnations.IsRestoredEverywhere(incarnation));
         }
+        Assert.False(Incarnations.IsRestoredEverywhere(Incarnations.FromClusterId("x")));
         Assert.NotEqual(RestoreIds.AllRegionsIncarnation("1a2b3c4d", id), RestoreIds.AllRegionsIncarnation("5e1f09aa", id));
         Assert.False(RestoreIds.IsRestoreIncarnation(Incarnations.FromClusterId("x")));
     }
