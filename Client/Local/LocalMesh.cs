@@ -129,7 +129,8 @@ public sealed partial class LocalMesh(string dir, Action<string>? progress = nul
     private IEnumerable<string> SiloPidFiles(string region) =>
         Directory.Exists(Paths.RegionDir(region)) ? Directory.GetFiles(Paths.RegionDir(region), "silo-*.pid") : [];
 
-    private async Task StopSilosAsync(string region)
+    /// <summary>Stops a region's silos the orderly way (each checkpoints and gives its partitions up), its Kafka left running.</summary>
+    public async Task StopSilosAsync(string region)
     {
         // The first silo is the localhost cluster's primary: stop the others before it.
         var pidFiles = SiloPidFiles(region).OrderByDescending(f => f, StringComparer.Ordinal).ToList();

@@ -16,7 +16,9 @@ public sealed class LongestFirst : ITestCollectionOrderer
     private static readonly Dictionary<string, double> Seconds = new(StringComparer.Ordinal)
     {
         [nameof(OffsetTranslationTests)] = 125,
-        [nameof(RestoreCommandTests)] = 80,
+        [nameof(BenchCommandTests)] = 60,
+        [nameof(RestoreCommandTests)] = 25,
+        [nameof(RestoreIntoMeshTests)] = 15,
         [nameof(BackupRestoreTests)] = 55,
         [nameof(BackupArchiveTests)] = 50,
         [nameof(TopologyApplyTests)] = 120,
