@@ -26,8 +26,17 @@ public static class Incarnations
     /// 8 hex digits). The restore writes such records into every region itself, so they are never a region's "own past"
     /// that a peer writes back: a link that did would race the restore and write them twice.
     /// </summary>
-    public static bool IsRestoredEverywhere(string incarnation) =>
-        incarnation.Length == 9 && incarnation[0] == 'a' && incarnation.AsSpan(1).ContainsAnyExcept("0123456789abcdef") == false;
+    public static bool IsRestoredEverywhere(string incarnation) => IsRestore(incarnation, RestoredEverywhereTag);
+
+    /// <summary>The first character of a restore-into-every-region incarnation; a restore into one region uses <see cref="RestoredHereTag"/>.</summary>
+    public const char RestoredEverywhereTag = 'a';
+
+    /// <summary>The first character of a restore-into-one-region incarnation.</summary>
+    public const char RestoredHereTag = 'r';
+
+    /// <summary>A restore's incarnation: <paramref name="tag"/> and 8 lower-case hex digits (a cluster's own is the 8 digits alone).</summary>
+    public static bool IsRestore(string incarnation, char tag) =>
+        incarnation.Length == 9 && incarnation[0] == tag && !incarnation.AsSpan(1).ContainsAnyExcept("0123456789abcdef");
 
     public static bool IsValid(string? incarnation, out string reason)
     {

@@ -21,11 +21,19 @@ public static class OwnPast
         ProvenanceSigner? signer, string destination, string destinationIncarnation)
     {
         var identity = RecordOrigin.Of(record, source, sourceIncarnation, topic, partition, signer);
-        return identity.Verdict == ProvenanceVerdict.Trusted && identity.Origin.Region == destination && identity.Origin.Incarnation != destinationIncarnation
-               && !Incarnations.IsRestoredEverywhere(identity.Origin.Incarnation)
+        return identity.Verdict == ProvenanceVerdict.Trusted && IsPastOf(identity.Origin.Region, identity.Origin.Incarnation, destination, destinationIncarnation)
             ? identity.OriginOffset
             : null;
     }
+
+    /// <summary>
+    /// Whether a record of origin <paramref name="originRegion"/>@<paramref name="originIncarnation"/> is part of the
+    /// past of <paramref name="destination"/>, now <paramref name="destinationIncarnation"/>: the destination wrote it
+    /// in an earlier incarnation. Not a restore into every region's record: the restore writes those into every region
+    /// itself, and a link writing them back would race it and write them twice.
+    /// </summary>
+    public static bool IsPastOf(string originRegion, string originIncarnation, string destination, string destinationIncarnation) =>
+        originRegion == destination && originIncarnation != destinationIncarnation && !Incarnations.IsRestoredEverywhere(originIncarnation);
 
     /// <summary>
     /// The source that writes the past back: the highest origin offset held (-1: none); among equals the

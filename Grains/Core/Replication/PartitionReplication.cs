@@ -170,8 +170,7 @@ public sealed class PartitionReplication : IDisposable
     /// old incarnation's records from being written twice.
     /// </summary>
     private bool IsOwnPast(Provenance provenance) =>
-        provenance.OriginRegion == Destination && provenance.OriginIncarnation != DestinationIncarnation && Carried.Contains(Destination)
-        && !Incarnations.IsRestoredEverywhere(provenance.OriginIncarnation);
+        Carried.Contains(Destination) && OwnPast.IsPastOf(provenance.OriginRegion, provenance.OriginIncarnation, Destination, DestinationIncarnation);
 
     private ReplicationDecision Hold(string kind, string reason) =>
         new(_policy.OnBadRecord == BadRecordAction.Stop ? DecisionKind.Stop : DecisionKind.Quarantine, null, reason, kind);

@@ -58,13 +58,13 @@ public static class RestoreIds
         Hex(string.Create(CultureInfo.InvariantCulture, $"mesh.restore/1\0{store}\0{topic}\0{targetTopic}\0{atMs}"), 8);
 
     /// <summary>The origin incarnation of a restore into one region: a new origin stream of that region.</summary>
-    public static string SingleRegionIncarnation(string restoreId) => "r" + Hex($"single\0{restoreId}", 4);
+    public static string SingleRegionIncarnation(string restoreId) => Incarnations.RestoredHereTag + Hex($"single\0{restoreId}", 4);
 
     /// <summary>The origin incarnation, in a restore into every region, of the records of origin incarnation <paramref name="originIncarnation"/>.</summary>
-    public static string AllRegionsIncarnation(string originIncarnation, string restoreId) => "a" + Hex($"all\0{originIncarnation}\0{restoreId}", 4);
+    public static string AllRegionsIncarnation(string originIncarnation, string restoreId) => Incarnations.RestoredEverywhereTag + Hex($"all\0{originIncarnation}\0{restoreId}", 4);
 
     public static bool IsRestoreIncarnation(string incarnation) =>
-        incarnation.Length == 9 && incarnation[0] is ('r' or 'a') && incarnation.Skip(1).All(c => c is (>= '0' and <= '9') or (>= 'a' and <= 'f'));
+        Incarnations.IsRestore(incarnation, Incarnations.RestoredHereTag) || Incarnations.IsRestoredEverywhere(incarnation);
 
     private static string Hex(string text, int bytes) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)).AsSpan(0, bytes));
 }
