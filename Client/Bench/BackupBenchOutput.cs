@@ -39,7 +39,8 @@ public static class BackupBenchOutput
             $"slowdown {Verdict(report.Targets[1], percent: true)} (target <= {BackupBenchReport.MaxReplicationSlowdown * 100:0}%); " +
             Markup.Escape($"first after {Seconds(live.Replication.FirstRecordSeconds)} s, then {Rate(live.Replication.StreamingRecordsPerSecond)}/s " +
                           $"({live.StreamingSlowdown.ToString("P1", CultureInfo.InvariantCulture)} slower); " +
-                          (live.BackupLagSeconds is { } lag ? $"backup held all {Seconds(lag)} s after the last write" : $"backup held {Number(live.BackedUp)} of {Number(p.Records)}")));
+                          (live.BackupLagSeconds is { } lag ? $"backup held all {Seconds(lag)} s after the last write" : $"backup held {Number(live.BackedUp)} of {Number(p.Records)}") +
+                          (live.StandbyCaughtUpSeconds is { } standby ? $"; {p.Regions[1]}'s standbys read all {Seconds(standby)} s after replication" : $"; {p.Regions[1]}'s standbys had not read all")));
         if (report.Restore is { } restore)
             table.AddRow("restore", Rate(restore.RecordsPerSecond), "", Seconds(restore.Seconds),
                 Markup.Escape($"{Number(restore.Records)} records from {restore.Segments} segments into {restore.Region} as '{restore.Target}'"));

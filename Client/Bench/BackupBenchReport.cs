@@ -43,7 +43,12 @@ public sealed record BackupFigures(
 
 /// <summary>Replication again, on a second topic, while the backup runs; the backup's lag is from the last record acknowledged to the catalog holding it.</summary>
 /// <see cref="Slowdown"/> compares <see cref="ReplicationFigures.RecordsPerSecond"/> (the target's figure), <see cref="StreamingSlowdown"/> the streaming rates.
-public sealed record LiveFigures(ReplicationFigures Replication, double Slowdown, double StreamingSlowdown, long BackedUp, double? BackupLagSeconds);
+/// <param name="StandbyCaughtUpSeconds">
+/// From the destination holding every record until its standby archivers had read them all (their reading gives way
+/// to replication while it catches up, so their work comes after it); null if they had not within the bench's deadline.
+/// </param>
+public sealed record LiveFigures(ReplicationFigures Replication, double Slowdown, double StreamingSlowdown, long BackedUp, double? BackupLagSeconds,
+    double? StandbyCaughtUpSeconds);
 
 /// <summary><c>mesh restore</c> of the backed-up topic into one region under a new name.</summary>
 public sealed record RestoreFigures(string Region, string Target, long Records, int Segments, double Seconds, double RecordsPerSecond);

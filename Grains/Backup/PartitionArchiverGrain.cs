@@ -27,6 +27,7 @@ public sealed partial class PartitionArchiverGrain(
     IRegionIdentity identity,
     ITopicCatalog catalog,
     ITopicDescriptions descriptions,
+    BackupReadShare share,
     IOptions<ReplicationOptions> options,
     TimeProvider time,
     ILogger<PartitionArchiverGrain> logger) : Grain, IPartitionArchiverGrain
@@ -217,8 +218,12 @@ public sealed partial class PartitionArchiverGrain(
             // The reader's position is past every record it has buffered: it may only be taken as reached once
             // those are drained (a turn that ends on its budget leaves some), else they would count as never delivered.
             var position = feed.Position;
+            // Replication first: while this silo's replicators catch up, the archivers share a floor (BackupReadShare).
+            var allowed = share.Take(DrainBatch);
+            if (allowed == 0) break;
             _batch.Clear();
-            feed.Drain(_batch, DrainBatch, out var gap);
+            feed.Drain(_batch, allowed, out var gap);
+            share.Return(allowed - _batch.Count);
             foreach (var record in _batch)
             {
                 // Delivered again around a rewind: what lies below the position was taken already.

@@ -1,3 +1,4 @@
+using Mesh.Core.Backup.Archiving;
 using Mesh.Core.Conflicts;
 using Mesh.Core.Replication;
 using Mesh.Core.Topology;
@@ -28,6 +29,7 @@ public sealed partial class PartitionReplicatorGrain(
     ICheckpointStore checkpoints,
     IQuarantineStore quarantine,
     IRegionIdentity identity,
+    BackupReadShare backupShare,
     IOptions<ReplicationOptions> options,
     TimeProvider time,
     ILogger<PartitionReplicatorGrain> logger) : Grain, IPartitionReplicatorGrain
@@ -587,6 +589,9 @@ public sealed partial class PartitionReplicatorGrain(
             {
                 if (!await feed.WaitForRecordsAsync(IdleWait, cancellationToken)) break;
                 feed.Drain(_buffer, _options.MaxBatchRecords, out _pendingGap);
+                // More than a batch behind the source's end: the silo's backup reading gives way until it is through.
+                if (_buffer.Count >= _options.MaxBatchRecords || feed.HighWatermark - replication.NextSourceOffset > _options.MaxBatchRecords)
+                    backupShare.ReplicationBehind();
             }
 
             // Before writing, not only with the next checkpoint: records written into a destination cluster

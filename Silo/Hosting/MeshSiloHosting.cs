@@ -1,4 +1,5 @@
 using System.Net;
+using Mesh.Core.Backup.Archiving;
 using Mesh.Core.Replication;
 using Mesh.Grains.Backup;
 using Mesh.Grains.Options;
@@ -90,6 +91,8 @@ public static class MeshSiloHosting
     public static IServiceCollection AddMeshBackup(this IServiceCollection services)
     {
         services.TryAddSingleton<IBackupFeeds, KafkaBackupFeeds>();
+        // One per silo: the silo's replicators say when they are behind, its archivers then read at a floor.
+        services.TryAddSingleton(sp => new BackupReadShare(sp.GetRequiredService<TimeProvider>()));
         services.TryAddSingleton<IBackupCheckpoints, KafkaBackupCheckpoints>();
         services.TryAddSingleton<IGroupPositions, KafkaGroupPositions>();
         services.TryAddSingleton<IBackupStores, BackupStoreCache>();

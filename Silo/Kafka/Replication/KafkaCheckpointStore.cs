@@ -285,8 +285,12 @@ public sealed partial class KafkaCheckpointStore : ICheckpointStore, IDisposable
     private Task<long> ProduceAsync(string key, string value, CancellationToken cancellationToken) =>
         _producer.ProduceAndWaitAsync(Partition, Record(key, value), cancellationToken);
 
+    // Once: the container disposes it under each name it is registered as (the class and its interfaces).
+    private int _disposed;
+
     public void Dispose()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1) return;
         _stop.Cancel();
         _thread?.Join(TimeSpan.FromSeconds(5));
         _freshness?.Join(TimeSpan.FromSeconds(5));

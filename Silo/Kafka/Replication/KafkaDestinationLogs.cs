@@ -34,8 +34,12 @@ public sealed class KafkaDestinationLogs(
 
     public IDestinationLog Committed(string region) => region == regions.Value.LocalRegion ? _committed.Value : For(region);
 
+    // Once: the container disposes it under each name it is registered as (the class and its interfaces).
+    private int _disposed;
+
     public void Dispose()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1) return;
         foreach (var lazy in _logs.Values.Where(l => l.IsValueCreated))
         {
             lazy.Value.Log.Dispose();

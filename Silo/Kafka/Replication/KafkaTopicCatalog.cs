@@ -152,8 +152,12 @@ public sealed class KafkaTopicCatalog(IOptions<KafkaRegionsOptions> regions) : I
             : new HttpRequestException(message);
     }
 
+    // Once: the container disposes it under each name it is registered as (the class and its interfaces).
+    private int _disposed;
+
     public void Dispose()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1) return;
         foreach (var admin in _admins.Values)
             if (admin.IsValueCreated) admin.Value.Dispose();
         _http.Dispose();

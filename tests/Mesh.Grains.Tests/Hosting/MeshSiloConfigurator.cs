@@ -1,3 +1,4 @@
+using Mesh.Core.Backup.Archiving;
 using Mesh.Grains.Options;
 using Mesh.Grains.Ports;
 using Mesh.Grains.Tests.InMemory;
@@ -30,6 +31,7 @@ public sealed class MeshSiloConfigurator : ISiloConfigurator
         });
         silo.Services.AddSingleton(world);
         silo.Services.AddSingleton(TimeProvider.System);
+        silo.Services.AddSingleton(sp => new BackupReadShare(sp.GetRequiredService<TimeProvider>()));
         silo.Services.AddSingleton<ITopologyStore, InMemoryTopologyStore>();
         silo.Services.AddSingleton<IRegionConnections, RecordingRegionConnections>();
         silo.Services.AddSingleton<ITopicCatalog, InMemoryTopicCatalog>();
