@@ -27,6 +27,15 @@ public sealed record BackupBenchOptions
     /// <summary>Also restore the backup into the second region under a new name and time it.</summary>
     public bool Restore { get; init; }
 
+    public const int DefaultPairs = 1;
+    public const int MaxPairs = 5;
+
+    /// <summary>
+    /// Replication measured this many times without and with the backup, alternately (the backup switched off and on
+    /// between them): the slowdown is the median of the pairs', so one noisy measure on a shared machine does not decide it.
+    /// </summary>
+    public int Pairs { get; init; } = DefaultPairs;
+
     public long BytesPerPartition => (long)Records * RecordBytes / Partitions;
 
     /// <summary>Every problem with the options at once.</summary>
@@ -36,6 +45,7 @@ public sealed record BackupBenchOptions
         var problems = new List<string>();
         if (Records is < 1_000 or > 10_000_000) problems.Add($"--records must be from 1000 to 10000000, not {Records}");
         if (Partitions is < 1 or > 256) problems.Add($"--partitions must be from 1 to 256, not {Partitions}");
+        if (Pairs is < 1 or > MaxPairs) problems.Add($"--pairs must be from 1 to {MaxPairs}, not {Pairs}");
         if (RecordBytes is < MinRecordBytes or > 100_000)
             problems.Add($"--record-bytes must be from {MinRecordBytes} (the key and header alone take {BenchRecords.Overhead}) to 100000, not {RecordBytes}");
         if (problems.Count == 0)

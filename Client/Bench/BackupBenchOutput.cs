@@ -36,11 +36,15 @@ public static class BackupBenchOutput
             Markup.Escape($"{backup.Segments} segments, {Mb(backup.BytesRaw / 1e6)} MB -> {Mb(backup.BytesStored / 1e6)} MB stored"));
         table.AddRow("compression", "", "", "", Markup.Escape($"{backup.CompressionRatio.ToString("0.00", CultureInfo.InvariantCulture)}x (segments before / after LZ4)"));
         table.AddRow("replication, backup running", Rate(live.Replication.RecordsPerSecond), "", Seconds(live.Replication.Seconds),
-            $"slowdown {Verdict(report.Targets[1], percent: true)} (target <= {BackupBenchReport.MaxReplicationSlowdown * 100:0}%); " +
+            $"slowdown {Verdict(report.Targets[1], percent: true)}{(live.Pairs.Count > 1 ? $" (median of {live.Pairs.Count} pairs)" : "")} (target <= {BackupBenchReport.MaxReplicationSlowdown * 100:0}%); " +
             Markup.Escape($"first after {Seconds(live.Replication.FirstRecordSeconds)} s, then {Rate(live.Replication.StreamingRecordsPerSecond)}/s " +
                           $"({live.StreamingSlowdown.ToString("P1", CultureInfo.InvariantCulture)} slower); " +
                           (live.BackupLagSeconds is { } lag ? $"backup held all {Seconds(lag)} s after the last write" : $"backup held {Number(live.BackedUp)} of {Number(p.Records)}") +
                           (live.StandbyCaughtUpSeconds is { } standby ? $"; {p.Regions[1]}'s standbys read all {Seconds(standby)} s after replication" : $"; {p.Regions[1]}'s standbys had not read all")));
+        foreach (var (pair, k) in live.Pairs.Select((pair, i) => (pair, i + 1)).Skip(1))
+            table.AddRow($"pair {k}: without / with", $"{Rate(pair.Without.RecordsPerSecond)} / {Rate(pair.With.RecordsPerSecond)}", "",
+                $"{Seconds(pair.Without.Seconds)} / {Seconds(pair.With.Seconds)}",
+                Markup.Escape($"slowdown {pair.Slowdown.ToString("P1", CultureInfo.InvariantCulture)}; streaming {pair.StreamingSlowdown.ToString("P1", CultureInfo.InvariantCulture)}"));
         if (report.Restore is { } restore)
             table.AddRow("restore", Rate(restore.RecordsPerSecond), "", Seconds(restore.Seconds),
                 Markup.Escape($"{Number(restore.Records)} records from {restore.Segments} segments into {restore.Region} as '{restore.Target}'"));

@@ -1,7 +1,7 @@
 namespace Mesh.Client.Bench;
 
 /// <summary>The bench's parameters as run.</summary>
-public sealed record BenchParameters(int Records, int Partitions, int RecordBytes, IReadOnlyList<string> Regions, bool Restore, int SegmentSeconds);
+public sealed record BenchParameters(int Records, int Partitions, int RecordBytes, IReadOnlyList<string> Regions, bool Restore, int SegmentSeconds, int Pairs);
 
 /// <summary>
 /// Replication of <see cref="Records"/> records that waited in the source region while the destination's silos were down:
@@ -41,14 +41,45 @@ public sealed record BackupFigures(
     double CompressionRatio,
     double RatioToBareRead);
 
-/// <summary>Replication again, on a second topic, while the backup runs; the backup's lag is from the last record acknowledged to the catalog holding it.</summary>
-/// <see cref="Slowdown"/> compares <see cref="ReplicationFigures.RecordsPerSecond"/> (the target's figure), <see cref="StreamingSlowdown"/> the streaming rates.
-/// <param name="StandbyCaughtUpSeconds">
-/// From the destination holding every record until its standby archivers had read them all (their reading gives way
-/// to replication while it catches up, so their work comes after it); null if they had not within the bench's deadline.
-/// </param>
-public sealed record LiveFigures(ReplicationFigures Replication, double Slowdown, double StreamingSlowdown, long BackedUp, double? BackupLagSeconds,
+/// <summary>
+/// Replication measured without a backup and then, on another topic, while the backup runs. The backup's lag is from the
+/// last record acknowledged to the catalog holding it; <see cref="StandbyCaughtUpSeconds"/> from the destination holding
+/// every record until its standby archivers had read them all (their reading gives way to replication while it catches
+/// up, so their work comes after it; null if they had not within the bench's deadline).
+/// </summary>
+public sealed record ReplicationPair(
+    ReplicationFigures Without,
+    ReplicationFigures With,
+    double Slowdown,
+    double StreamingSlowdown,
+    long BackedUp,
+    double? BackupLagSeconds,
     double? StandbyCaughtUpSeconds);
+
+/// <summary>
+/// Replication while the backup runs: pair 1's figures (measure 1 against the first run with the backup), and the
+/// slowdowns as the median over every pair (with <c>--pairs</c> above 1 the backup is switched off and on between them).
+/// <see cref="Slowdown"/> compares <see cref="ReplicationFigures.RecordsPerSecond"/> (the target's figure), <see cref="StreamingSlowdown"/> the streaming rates.
+/// </summary>
+public sealed record LiveFigures(ReplicationFigures Replication, double Slowdown, double StreamingSlowdown, long BackedUp, double? BackupLagSeconds,
+    double? StandbyCaughtUpSeconds, IReadOnlyList<ReplicationPair> Pairs)
+{
+    public static LiveFigures Of(IReadOnlyList<ReplicationPair> pairs)
+    {
+        var first = pairs[0];
+        return new LiveFigures(first.With, Median(pairs.Select(p => p.Slowdown)), Median(pairs.Select(p => p.StreamingSlowdown)), first.BackedUp,
+            first.BackupLagSeconds, first.StandbyCaughtUpSeconds, pairs);
+    }
+
+    /// <summary>The middle value; of an even count, the mean of the two middle ones.</summary>
+    public static double Median(IEnumerable<double> values)
+    {
+        var sorted = values.Order().ToArray();
+        if (sorted.Length == 0) throw new ArgumentException("no values", nameof(values));
+        var middle = sorted.Length / 2;
+        return sorted.Length % 2 == 1 ? sorted[middle] : Math.Round((sorted[middle - 1] + sorted[middle]) / 2, 4);
+    }
+}
 
 /// <summary><c>mesh restore</c> of the backed-up topic into one region under a new name.</summary>
 public sealed record RestoreFigures(string Region, string Target, long Records, int Segments, double Seconds, double RecordsPerSecond);
@@ -73,7 +104,7 @@ public sealed record BackupBenchReport(
     [
         new("backup at 0.8x the bare read or faster", "backup.ratioToBareRead", ">=", MinBackupToBareRead, backup.RatioToBareRead,
             backup.RatioToBareRead >= MinBackupToBareRead),
-        new("replication slowed by 10% or less while the backup runs", "replicationWithBackup.slowdown", "<=", MaxReplicationSlowdown, live.Slowdown,
+        new("replication slowed by 10% or less while the backup runs (median of the pairs)", "replicationWithBackup.slowdown", "<=", MaxReplicationSlowdown, live.Slowdown,
             live.Slowdown <= MaxReplicationSlowdown),
     ];
 }

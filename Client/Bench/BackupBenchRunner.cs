@@ -25,9 +25,21 @@ public sealed class BackupBenchRunner(LocalMesh mesh, BackupBenchOptions options
     /// <summary>The topic replicated while the backup runs: a second topic, so that each partition holds only one run's records.</summary>
     public const string LiveTopic = "bench-live";
     public const string RestoredTopic = "bench-restored";
+
+    /// <summary>Pair k's (k from 2) topic replicated without a backup.</summary>
+    public static string BaseTopic(int pair) => $"bench-base-{pair}";
+
+    /// <summary>Pair k's topic replicated while the backup runs (pair 1's is <see cref="LiveTopic"/>).</summary>
+    public static string LiveTopicOf(int pair) => pair == 1 ? LiveTopic : $"bench-live-{pair}";
+
+    /// <summary>Every topic the bench measures with, in the order it fills them.</summary>
+    private IEnumerable<string> Topics =>
+        new[] { Topic, LiveTopic }.Concat(Enumerable.Range(2, options.Pairs - 1).SelectMany(k => new[] { BaseTopic(k), LiveTopicOf(k) }));
     public const int SegmentSeconds = 2;
     private static readonly TimeSpan Poll = TimeSpan.FromMilliseconds(250);
     private static readonly TimeSpan ProgressEvery = TimeSpan.FromSeconds(5);
+    // The topology version the bench applied last.
+    private long _version;
 
     public string StoreDirectory => Path.Combine(mesh.Paths.Root, "backup-store");
 
@@ -54,15 +66,27 @@ public sealed class BackupBenchRunner(LocalMesh mesh, BackupBenchOptions options
         var store = BackupStores.Open(StoreDirectory);
         var backup = await BackUpAsync(plan, store, bareFigures, cancellationToken);
 
-        var (liveReplication, backedUp, lag) = await ReplicateWhileBackingUpAsync(watermarks, store, cancellationToken);
-        var standby = await StandbysCaughtUpAsync(LiveTopic, "replication while the backup runs", cancellationToken);
-        var live = new LiveFigures(liveReplication, Slowdown(replication.RecordsPerSecond, liveReplication.RecordsPerSecond),
-            Slowdown(replication.StreamingRecordsPerSecond, liveReplication.StreamingRecordsPerSecond), backedUp, lag,
-            standby is { } s ? Round(s.TotalSeconds) : null);
+        // Pair 1: measure 1 against replication while the backup runs; further pairs switch the backup off and on again.
+        var pairs = new List<ReplicationPair> { Pair(replication, await ReplicateWhileBackingUpAsync(LiveTopic, watermarks, store, "replication while the backup runs", cancellationToken)) };
+        for (var k = 2; k <= options.Pairs; k++)
+        {
+            var what = $"pair {k} of {options.Pairs}";
+            await ApplyVersionAsync(plan, withBackup: false, allowUnreachable: false, $"{what}: the backup switched off", cancellationToken);
+            var without = await ReplicateAsync(BaseTopic(k), watermarks, $"{what}: replication without a backup", cancellationToken);
+            await ApplyVersionAsync(plan, withBackup: true, allowUnreachable: false, $"{what}: the backup switched on again", cancellationToken);
+            // It takes up what came while it was off; the measure is of a backup that keeps up, as in pair 1.
+            foreach (var region in new[] { Source, Destination })
+                await ArchiversCaughtUpAsync(region, Topics.Take(2 * k - 1).ToArray(), what, cancellationToken);
+            pairs.Add(Pair(without, await ReplicateWhileBackingUpAsync(LiveTopicOf(k), watermarks, store, $"{what}: replication while the backup runs", cancellationToken)));
+        }
+        var live = LiveFigures.Of(pairs);
+        if (pairs.Count > 1)
+            progress($"replication slowed by {string.Join(", ", pairs.Select(p => p.Slowdown.ToString("P1", System.Globalization.CultureInfo.InvariantCulture)))} " +
+                     $"in the {pairs.Count} pairs: median {live.Slowdown:P1}");
 
         var restore = options.Restore ? await RestoreAsync(cancellationToken) : null;
         return new BackupBenchReport(
-            new BenchParameters(options.Records, options.Partitions, options.RecordBytes, [Source, Destination], options.Restore, SegmentSeconds),
+            new BenchParameters(options.Records, options.Partitions, options.RecordBytes, [Source, Destination], options.Restore, SegmentSeconds, options.Pairs),
             replication, bareFigures, backup, live, restore, BackupBenchReport.TargetsOf(backup, live), Round(clock.Elapsed.TotalSeconds));
     }
 
@@ -71,7 +95,8 @@ public sealed class BackupBenchRunner(LocalMesh mesh, BackupBenchOptions options
         var started = Stopwatch.StartNew();
         var plan = LocalTopologyPlan.FullMesh([Source, Destination]);
         // One broker per region: the bench measures the mesh, not the embedded Kafka's own replication.
-        await mesh.UpAsync(plan, brokers: 1, options.Partitions, [Topic, LiveTopic], LocalMesh.DefaultReadyTimeout, cancellationToken);
+        await mesh.UpAsync(plan, brokers: 1, options.Partitions, [.. Topics], LocalMesh.DefaultReadyTimeout, cancellationToken);
+        _version = plan.Version;
         progress($"{Source} and {Destination} up and replicating (full mesh, no backup) in {started.Elapsed.TotalSeconds:0.0} s; state and logs in {mesh.Paths.Root}");
         return plan;
     }
@@ -118,23 +143,14 @@ public sealed class BackupBenchRunner(LocalMesh mesh, BackupBenchOptions options
 
     private async Task<BackupFigures> BackUpAsync(LocalTopologyPlan plan, IBackupStore store, BareReadFigures bare, CancellationToken cancellationToken)
     {
-        var backupPlan = plan.WithBackup(new BackupSettings(StoreDirectory) { SegmentSeconds = SegmentSeconds });
-        var document = backupPlan.Document with { Version = plan.Version + 1 };
-        var name = $"bench-topology-v{document.Version}.yaml";
-        var yaml = LocalTopologyFile.ToYaml(document, name, ["Written by 'mesh bench backup': the bench's full mesh with a backup section."]);
-        var topology = Topology.Load(yaml, name).Topology
-            ?? throw new InvalidOperationException($"the bench's own topology {name} does not load:\n{yaml}");
-        LocalTopologyFile.Write(Path.Combine(mesh.Paths.Root, name), yaml);
-
         // The destination's archivers would only watch r1's streams here (standbys that take over if r1's backup stops), and on
         // these two cores their reading would compete with the source's archiving as it never does across regions' own
         // machines: the destination's silos are down while the backup is timed. Measure 4 runs both regions' archivers.
         await mesh.StopSilosAsync(Destination);
         progress($"backup: {Destination}'s silos stopped while {Source}'s backup is timed (a standby's reading is timed in the next measure)");
-        progress($"backup: applying version {document.Version} (a backup section: store {StoreDirectory}, segment-seconds {SegmentSeconds}) to {Source}");
         // Timed from the apply's start: the archivers start as soon as the region has the version, before the apply returns.
         var clock = Stopwatch.StartNew();
-        await RolloutAsync(yaml, name, topology, allowUnreachable: true, cancellationToken);
+        await ApplyVersionAsync(plan, withBackup: true, allowUnreachable: true, $"backup: applying to {Source}", cancellationToken);
         var applied = clock.Elapsed;
         progress($"backup: applied to {Source} in {applied.TotalSeconds:0.0} s; waiting for the store to hold the {options.Records} records of {Source}'s '{Topic}'");
         var covered = await WaitAsync(() => CoveredAsync(store, Topic, cancellationToken), options.Records,
@@ -150,11 +166,31 @@ public sealed class BackupBenchRunner(LocalMesh mesh, BackupBenchOptions options
 
         // The destination back, on the same version (applied again: a region already on it answers unchanged), for measure 4.
         await mesh.StartAsync(Destination, cancellationToken);
-        await RolloutAsync(yaml, name, topology, allowUnreachable: false, cancellationToken);
-        progress($"backup: {Destination} started again and runs version {document.Version}");
+        await ApplyVersionAsync(plan, withBackup: true, allowUnreachable: false, $"backup: {Destination} started again", cancellationToken, again: true);
         // Its standbys read '{Topic}' once now; measure 4 is about the records it replicates, not this backlog.
-        await StandbysCaughtUpAsync(Topic, "backup", cancellationToken);
+        await ArchiversCaughtUpAsync(Destination, [Topic], "backup", cancellationToken);
         return figures;
+    }
+
+    /// <summary>
+    /// Applies the bench's full mesh as the next version (or, with <paramref name="again"/>, the current one once more), with or
+    /// without the backup section, as <c>mesh topology apply</c> does; <paramref name="allowUnreachable"/> while the destination is down.
+    /// </summary>
+    private async Task ApplyVersionAsync(LocalTopologyPlan plan, bool withBackup, bool allowUnreachable, string what, CancellationToken cancellationToken, bool again = false)
+    {
+        if (!again) _version++;
+        var shaped = withBackup ? plan.WithBackup(new BackupSettings(StoreDirectory) { SegmentSeconds = SegmentSeconds }) : plan;
+        var document = shaped.Document with { Version = _version };
+        var name = $"bench-topology-v{document.Version}.yaml";
+        var yaml = LocalTopologyFile.ToYaml(document, name,
+            [$"Written by 'mesh bench backup': the bench's full mesh {(withBackup ? "with" : "without")} a backup section."]);
+        var topology = Topology.Load(yaml, name).Topology
+            ?? throw new InvalidOperationException($"the bench's own topology {name} does not load:\n{yaml}");
+        LocalTopologyFile.Write(Path.Combine(mesh.Paths.Root, name), yaml);
+        progress(withBackup
+            ? $"{what}: version {document.Version}, a backup section (store {StoreDirectory}, segment-seconds {SegmentSeconds})"
+            : $"{what}: version {document.Version}, no backup section");
+        await RolloutAsync(yaml, name, topology, allowUnreachable, cancellationToken);
     }
 
     private async Task<RolloutResult> RolloutAsync(string yaml, string name, Topology topology, bool allowUnreachable, CancellationToken cancellationToken)
@@ -166,7 +202,8 @@ public sealed class BackupBenchRunner(LocalMesh mesh, BackupBenchOptions options
         return rollout;
     }
 
-    private async Task<(ReplicationFigures Replication, long BackedUp, double? LagSeconds)> ReplicateWhileBackingUpAsync(IConsumer<byte[], byte[]> watermarks, IBackupStore store,
+    /// <summary>Replication of <paramref name="topic"/> while the backup runs, the backup's lag, and when the destination's standbys had read it all.</summary>
+    private async Task<LiveRun> ReplicateWhileBackingUpAsync(string topic, IConsumer<byte[], byte[]> watermarks, IBackupStore store, string what,
         CancellationToken cancellationToken)
     {
         // The backup's catalog is watched from the first record on; its lag counts from the last record acknowledged.
@@ -178,7 +215,7 @@ public sealed class BackupBenchRunner(LocalMesh mesh, BackupBenchOptions options
         {
             while (!stop.IsCancellationRequested)
             {
-                backedUp = (await CoveredAsync(store, LiveTopic, stop.Token)).Records;
+                backedUp = (await CoveredAsync(store, topic, stop.Token)).Records;
                 if (backedUp >= options.Records && sinceProduced is { } produced)
                 {
                     lag = produced.Elapsed;
@@ -187,7 +224,7 @@ public sealed class BackupBenchRunner(LocalMesh mesh, BackupBenchOptions options
                 await Task.Delay(Poll, stop.Token);
             }
         }, stop.Token);
-        var replication = await ReplicateAsync(LiveTopic, watermarks, "replication while the backup runs", cancellationToken,
+        var replication = await ReplicateAsync(topic, watermarks, what, cancellationToken,
             produced: () => sinceProduced = Stopwatch.StartNew());
         try
         {
@@ -195,44 +232,47 @@ public sealed class BackupBenchRunner(LocalMesh mesh, BackupBenchOptions options
         }
         catch (TimeoutException)
         {
-            progress($"the backup held {backedUp} of the {options.Records} records of '{LiveTopic}' {Deadline.TotalSeconds:0} s after they were produced");
+            progress($"the backup held {backedUp} of the {options.Records} records of '{topic}' {Deadline.TotalSeconds:0} s after they were produced");
         }
         finally
         {
             await stop.CancelAsync();
         }
-        if (lag is { } l) progress($"the backup held every record of '{LiveTopic}' {l.TotalSeconds:0.0} s after the last was acknowledged");
-        return (replication, backedUp, lag is { } seconds ? Round(seconds.TotalSeconds) : null);
+        if (lag is { } l) progress($"the backup held every record of '{topic}' {l.TotalSeconds:0.0} s after the last was acknowledged");
+        var standby = await ArchiversCaughtUpAsync(Destination, [topic], what, cancellationToken);
+        return new LiveRun(replication, backedUp, lag is { } seconds ? Round(seconds.TotalSeconds) : null, standby is { } s ? Round(s.TotalSeconds) : null);
     }
 
     /// <summary>
-    /// Waits until every archiver of <paramref name="topic"/> in the destination has read its partition to the end
+    /// Waits until every archiver of <paramref name="topics"/> in <paramref name="region"/> has read its partition to the end
     /// (their status's lag is 0): how long that took, or null when not within the deadline.
     /// </summary>
-    private async Task<TimeSpan?> StandbysCaughtUpAsync(string topic, string what, CancellationToken cancellationToken)
+    private async Task<TimeSpan?> ArchiversCaughtUpAsync(string region, IReadOnlyCollection<string> topics, string what, CancellationToken cancellationToken)
     {
         var clock = Stopwatch.StartNew();
-        await using var connection = await mesh.ConnectAsync(Destination, TimeSpan.FromSeconds(30), cancellationToken);
-        var backup = connection.Client.GetGrain<IBackupGrain>(Destination);
+        var kind = region == Destination ? "standby archivers" : "archivers";
+        var named = string.Join(", ", topics.Select(t => $"'{t}'"));
+        await using var connection = await mesh.ConnectAsync(region, TimeSpan.FromSeconds(30), cancellationToken);
+        var backup = connection.Client.GetGrain<IBackupGrain>(region);
         var next = ProgressEvery;
         while (true)
         {
-            var partitions = (await backup.GetStatusAsync()).Partitions.Where(p => p.Topic == topic).ToList();
+            var partitions = (await backup.GetStatusAsync()).Partitions.Where(p => topics.Contains(p.Topic)).ToList();
             var behind = partitions.Sum(p => p.LagRecords ?? 0);
-            if (partitions.Count == options.Partitions && partitions.All(p => p.LagRecords == 0))
+            if (partitions.Count == topics.Count * options.Partitions && partitions.All(p => p.LagRecords == 0))
             {
-                progress($"{what}: {Destination}'s standby archivers have read every record of '{topic}' ({clock.Elapsed.TotalSeconds:0.0} s)");
+                progress($"{what}: {region}'s {kind} have read every record of {named} ({clock.Elapsed.TotalSeconds:0.0} s)");
                 return clock.Elapsed;
             }
             if (clock.Elapsed > Deadline)
             {
-                progress($"{what}: {Destination}'s standby archivers had not read every record of '{topic}' after {Deadline.TotalSeconds:0} s");
+                progress($"{what}: {region}'s {kind} had not read every record of {named} after {Deadline.TotalSeconds:0} s");
                 return null;
             }
             if (clock.Elapsed > next)
             {
                 next += ProgressEvery;
-                progress($"  {Destination}'s standbys: {partitions.Count} of {options.Partitions} archivers running, {behind} records known left to read");
+                progress($"  {region}'s {kind}: {partitions.Count} of {topics.Count * options.Partitions} running, {behind} records known left to read");
             }
             await Task.Delay(Poll, cancellationToken);
         }
@@ -254,6 +294,12 @@ public sealed class BackupBenchRunner(LocalMesh mesh, BackupBenchOptions options
     }
 
     private sealed record Covered(long Records, int Segments, long RawBytes, long StoredBytes);
+
+    private sealed record LiveRun(ReplicationFigures Replication, long BackedUp, double? BackupLagSeconds, double? StandbyCaughtUpSeconds);
+
+    private static ReplicationPair Pair(ReplicationFigures without, LiveRun with) =>
+        new(without, with.Replication, Slowdown(without.RecordsPerSecond, with.Replication.RecordsPerSecond),
+            Slowdown(without.StreamingRecordsPerSecond, with.Replication.StreamingRecordsPerSecond), with.BackedUp, with.BackupLagSeconds, with.StandbyCaughtUpSeconds);
 
     /// <summary>What the store's manifests hold of the source region's streams of <paramref name="topic"/>.</summary>
     private static async Task<Covered> CoveredAsync(IBackupStore store, string topic, CancellationToken cancellationToken)

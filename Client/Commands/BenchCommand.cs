@@ -28,17 +28,24 @@ internal static class BenchCommand
             DefaultValueFactory = _ => BackupBenchOptions.DefaultRecordBytes,
         };
         var restore = new Option<bool>("--restore") { Description = "Also restore the backup into the second region under a new name and time it" };
+        var pairs = new Option<int>("--pairs")
+        {
+            Description = $"Measure replication this many times without and with the backup, alternately, and take the median slowdown (1 to {BackupBenchOptions.MaxPairs}; " +
+                          "each pair adds two replication measures of N records)",
+            DefaultValueFactory = _ => BackupBenchOptions.DefaultPairs,
+        };
         var json = CommonOptions.Json();
         var dir = new Option<string>("--dir") { Description = "Folder for the bench's mesh, store and logs, kept afterwards; default: a new temporary folder, removed at the end" };
         var command = new Command("backup",
             "Backup throughput against a bare consumer, in one run on a two-region full mesh (r1, r2) of its own: replication of N records into r2 " +
             "without a backup; a plain consumer reading r1's topic; the backup of that topic (a topology with a backup section applied, timed until " +
             "the store's catalog holds every record), with its compression ratio; replication of another N records while the backup runs; " +
+            "with --pairs K, K such pairs of replication measures without and with the backup (the slowdown is their median); " +
             "with --restore, 'mesh restore' of the backup into r2. Targets (issue 13): backup at >= 0.8x the bare read; replication slowed by <= 10%. " +
             "The embedded Kafka keeps about 5 MB per partition: records x record-bytes / partitions may be at most 4 MB. " +
             "Exit code 0: measured (the report says whether each target was met); 1: the run failed; 2: bad input")
         {
-            records, partitions, recordBytes, restore, json, dir,
+            records, partitions, recordBytes, restore, pairs, json, dir,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -48,6 +55,7 @@ internal static class BenchCommand
                 Partitions = parse.GetValue(partitions),
                 RecordBytes = parse.GetValue(recordBytes),
                 Restore = parse.GetValue(restore),
+                Pairs = parse.GetValue(pairs),
             };
             options.Validate();
             var dirGiven = parse.GetValue(dir);

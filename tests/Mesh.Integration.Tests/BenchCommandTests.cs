@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Mesh.Client.Bench;
 using Mesh.Client.Local;
 using Mesh.Integration.Tests.Infrastructure;
 
@@ -59,6 +60,13 @@ public sealed class BenchCommandTests
             Assert.Equal(JsonValueKind.Number, live.GetProperty("backupLagSeconds").ValueKind);
             var expectedSlowdown = 1 - live.GetProperty("replication").GetProperty("recordsPerSecond").GetDouble() / replication.GetProperty("recordsPerSecond").GetDouble();
             Assert.Equal(expectedSlowdown, live.GetProperty("slowdown").GetDouble(), 2);
+            // The standbys' reading gave way to replication and came after it: the bench waited for it and says when it ended.
+            Assert.Equal(JsonValueKind.Number, live.GetProperty("standbyCaughtUpSeconds").ValueKind);
+            var pair = Assert.Single(live.GetProperty("pairs").EnumerateArray());
+            Assert.Equal(replication.GetProperty("seconds").GetDouble(), pair.GetProperty("without").GetProperty("seconds").GetDouble());
+            Assert.Equal(live.GetProperty("replication").GetProperty("seconds").GetDouble(), pair.GetProperty("with").GetProperty("seconds").GetDouble());
+            Assert.Equal(live.GetProperty("slowdown").GetDouble(), pair.GetProperty("slowdown").GetDouble());
+            Assert.Equal(1, parameters.GetProperty("pairs").GetInt32());
 
             var restore = report.GetProperty("restore");
             Positive(restore, "seconds", "recordsPerSecond");
@@ -90,6 +98,7 @@ public sealed class BenchCommandTests
     [InlineData("--records 500000 --partitions 4 --record-bytes 30", "put 125000 in each partition", "Fix: --partitions 5 or more")]
     [InlineData("--record-bytes 10", "--record-bytes must be from 30", "the key and header alone take 22")]
     [InlineData("--records 10 --partitions 0", "--records must be from 1000", "--partitions must be from 1 to 256, not 0")]
+    [InlineData("--pairs 9 --records 2000", "--pairs must be from 1 to 5", "not 9")]
     [InlineData("--records many", "many", "mesh bench backup --help")]
     public async Task A_bench_that_cannot_run_says_why_and_exits_2_before_starting_anything(string args, string message, string more)
     {
@@ -105,5 +114,21 @@ public sealed class BenchCommandTests
     {
         foreach (var name in names)
             Assert.True(element.GetProperty(name).GetDouble() > 0, $"{name} is {element.GetProperty(name)}, not positive, in {element}");
+    }
+
+    [Fact]
+    public void The_slowdown_over_several_pairs_is_their_median_so_one_noisy_measure_does_not_decide_it()
+    {
+        Assert.Equal(0.05, LiveFigures.Median([0.40, 0.05, 0.02]));
+        Assert.Equal(0.035, LiveFigures.Median([0.05, 0.02]));
+        var without = new ReplicationFigures(100, 10, 10, 1, 2, 12, 1);
+        ReplicationPair Pair(double slowdown, double streaming) =>
+            new(without, without with { Seconds = 10 / (1 - slowdown) }, slowdown, streaming, 100, 1.5, 2.5);
+        var live = LiveFigures.Of([Pair(0.30, 0.35), Pair(0.04, 0.06), Pair(0.08, 0.02)]);
+        Assert.Equal(0.08, live.Slowdown);
+        Assert.Equal(0.06, live.StreamingSlowdown);
+        // The first pair's own figures are what the report shows beside the medians.
+        Assert.Equal(10 / 0.7, live.Replication.Seconds, 6);
+        Assert.Equal(3, live.Pairs.Count);
     }
 }
