@@ -27,10 +27,17 @@ internal sealed partial class SharedSourceReader : IDisposable
     private readonly string _region;
     private readonly ILogger _logger;
 
-    public SharedSourceReader(string region, KafkaClusterOptions cluster, string localRegion, ILogger logger)
+    // Asked before each poll: while true the reader fetches nothing (every partition paused), so that what it would
+    // read waits in Kafka rather than in this process.
+    private readonly Func<bool>? _holdOff;
+    private bool _holding;
+
+    /// <param name="holdOff">While it says so, the reader holds off: no fetch, nothing buffered. Null: never.</param>
+    public SharedSourceReader(string region, KafkaClusterOptions cluster, string localRegion, ILogger logger, Func<bool>? holdOff = null)
     {
         _region = region;
         _logger = logger;
+        _holdOff = holdOff;
         var config = cluster.BuildConfig(
             defaults: new Dictionary<string, string>
             {
@@ -102,6 +109,7 @@ internal sealed partial class SharedSourceReader : IDisposable
                 try { command(); }
                 catch (KafkaException e) { LogClientError(_region, e.Error.Code, e.Error.Reason); }
             }
+            if (HoldOff()) continue;
             ConsumeResult<byte[]?, byte[]?>? result;
             try
             {
@@ -148,6 +156,31 @@ internal sealed partial class SharedSourceReader : IDisposable
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// Pauses every assigned partition while <see cref="_holdOff"/> says so (again each turn: a feed drained below its
+    /// low-water mark asks for its partition back) and resumes those not paused for a full buffer once it stops.
+    /// </summary>
+    private bool HoldOff()
+    {
+        if (_holdOff is null) return false;
+        bool hold;
+        try
+        {
+            hold = _holdOff();
+            if (hold) _consumer.Pause(_consumer.Assignment);
+            else if (_holding)
+                _consumer.Resume(_consumer.Assignment.Where(tp => !_feeds.TryGetValue(tp, out var feed) || !feed.Paused).ToList());
+        }
+        catch (KafkaException e)
+        {
+            LogClientError(_region, e.Error.Code, e.Error.Reason);
+            return false;
+        }
+        _holding = hold;
+        if (hold) _stop.Token.WaitHandle.WaitOne(50);
+        return hold;
     }
 
     /// <summary>

@@ -68,6 +68,26 @@ public sealed class BackupReadShare
         }
     }
 
+    /// <summary>How long the backup's reader fetches in each second while the archivers yield: enough to keep the floor fed.</summary>
+    public static readonly TimeSpan ReaderWindow = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>
+    /// Whether the backup's Kafka reader should hold off fetching now: while the archivers yield, except for
+    /// <see cref="ReaderWindow"/> in each second, so that what the floor lets them read is there and the rest
+    /// waits in Kafka rather than in the silo's memory.
+    /// </summary>
+    public bool HoldReader
+    {
+        get
+        {
+            var now = _time.GetTimestamp();
+            lock (_gate)
+                if (!YieldingAt(now)) return false;
+            var frequency = _time.TimestampFrequency;
+            return now % frequency >= (long)(ReaderWindow.TotalSeconds * frequency);
+        }
+    }
+
     /// <summary>How many of <paramref name="wanted"/> records an archiver may read now (0: none this turn).</summary>
     public int Take(int wanted)
     {

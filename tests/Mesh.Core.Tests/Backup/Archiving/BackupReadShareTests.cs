@@ -73,4 +73,22 @@ public sealed class BackupReadShareTests
         Assert.Throws<ArgumentOutOfRangeException>(() => share.Take(-1));
         Assert.Throws<ArgumentOutOfRangeException>(() => share.Return(-1));
     }
+
+    [Fact]
+    public void The_reader_holds_off_while_the_archivers_yield_except_for_a_window_each_second()
+    {
+        var share = new BackupReadShare(_time, floorPerSecond: 1000);
+        Assert.False(share.HoldReader);
+        var fetching = 0;
+        for (var tick = 0; tick < 100; tick++)
+        {
+            share.ReplicationBehind();
+            if (!share.HoldReader) fetching++;
+            _time.Advance(TimeSpan.FromMilliseconds(10));
+        }
+        // A tenth of one second's ticks: the floor stays fed, the rest stays in Kafka.
+        Assert.Equal(10, fetching);
+        _time.Advance(BackupReadShare.BacklogWindow);
+        Assert.False(share.HoldReader);
+    }
 }
