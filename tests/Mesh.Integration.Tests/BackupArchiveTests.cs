@@ -101,26 +101,11 @@ public sealed class BackupArchiveTests
         return results;
     }
 
-    /// <summary>Every record of the store's chains for the topic, per (origin region, partition), read from its segments.</summary>
-    private static async Task<Dictionary<(string Region, int Partition), List<BackupRecord>>> ReadBackupAsync(IBackupStore store)
-    {
-        var backed = new Dictionary<(string, int), List<BackupRecord>>();
-        var catalog = await BackupCatalog.LoadAsync(store, Topic, CancellationToken.None);
-        foreach (var stream in catalog.Topics.Where(t => t.Topic == Topic).SelectMany(t => t.Streams))
-        {
-            var records = backed.TryGetValue((stream.Stream.OriginRegion, stream.Stream.Partition), out var list) ? list
-                : backed[(stream.Stream.OriginRegion, stream.Stream.Partition)] = [];
-            foreach (var entry in stream.Entries)
-                records.AddRange((await BackupCatalog.ReadSegmentAsync(store, stream.Stream, entry, null, CancellationToken.None)).Records);
-        }
-        return backed;
-    }
-
     private static async Task<Dictionary<(string Region, int Partition), List<BackupRecord>>> WaitForBackupAsync(string dir, List<Produced> produced)
     {
         var store = BackupStores.Open(dir);
         var expected = produced.GroupBy(p => (p.Region, p.Partition)).ToDictionary(g => g.Key, g => g.Count());
-        return await Eventually.WaitAsync($"the backup in {dir} to hold {produced.Count} records", () => ReadBackupAsync(store),
+        return await Eventually.WaitAsync($"the backup in {dir} to hold {produced.Count} records", () => BackupContents.ReadAsync(store, Topic),
             backed => expected.All(e => backed.TryGetValue(e.Key, out var records) && records.Count >= e.Value),
             Deadline,
             backed => string.Join(", ", expected.Select(e =>

@@ -1,5 +1,8 @@
 using System.Text.RegularExpressions;
+using Mesh.Backup;
+using Mesh.Client.Local;
 using Mesh.Client.Traffic;
+using Mesh.Core.Topology;
 using Mesh.Integration.Tests.Infrastructure;
 
 namespace Mesh.Integration.Tests;
@@ -7,7 +10,9 @@ namespace Mesh.Integration.Tests;
 /// <summary>
 /// A region of two silos: replicators spread over both, and when one silo dies for good Orleans
 /// re-activates its replicators on the other, which resume from their checkpoints. No consumer
-/// group, so no rebalance of anything else; nothing lost, nothing duplicated.
+/// group, so no rebalance of anything else; nothing lost, nothing duplicated. The backup runs all
+/// along: the dead silo's partition archivers resume on the survivor too, and the store ends with
+/// every record of each region once.
 /// </summary>
 [Collection(Alone.Name)] // two silos a region, 4000 records a second from each region
 public sealed class MultiSiloTests
@@ -21,7 +26,10 @@ public sealed class MultiSiloTests
     {
         await using var mesh = TestMesh.InNewFolder("silos");
         mesh.WithShortTakeOver(Regions);
-        await mesh.Local.UpAsync(Regions, brokers: 3, Partitions, [Topic], TimeSpan.FromMinutes(2), silosPerRegion: 2);
+        var store = Path.Combine(mesh.Dir, "backup-store");
+        var plan = LocalTopologyPlan.FromPattern(Regions, "active-active", hub: null, primary: null)
+            .WithBackup(new BackupSettings(store) { SegmentSeconds = 2, SegmentBytes = 256 * 1024 });
+        await mesh.Local.UpAsync(plan, brokers: 3, Partitions, [Topic], TimeSpan.FromMinutes(2), silosPerRegion: 2);
 
         // Both of eu-west's silos run some of the us-east -> eu-west replicators, evenly once the spread
         // grain has moved any surplus (a replicator it moves resumes on its new silo, so both logs may name it).
@@ -55,6 +63,19 @@ public sealed class MultiSiloTests
         var onFirst = ResumedPartitions(mesh, instance: 1);
         Assert.Superset(onSecond, onFirst);
         Assert.Equal(Partitions, onFirst.Count);
+
+        // The backup, in the dead silo's share as elsewhere, holds exactly each region's own records: those its log holds without provenance.
+        var own = Regions.ToDictionary(r => r, r => TestTraffic.ReadAll(mesh.Local.Bootstrap(r), Topic, TimeSpan.FromSeconds(30))
+            .Where(x => x.Provenance is null).GroupBy(x => x.Partition).ToDictionary(g => g.Key, g => g.Select(x => x.Offset).Order().ToList()));
+        Assert.All(own, o => Assert.Equal(perRegion + afterKill, o.Value.Values.Sum(v => v.Count)));
+        var backed = await Eventually.WaitAsync("the backup to hold every record of both regions", () => BackupContents.ReadAsync(BackupStores.Open(store), Topic),
+            b => Regions.All(r => own[r].All(p => b.TryGetValue((r, p.Key), out var records) && records.Count >= p.Value.Count)), TimeSpan.FromMinutes(2),
+            b => string.Join(", ", b.Select(e => $"{e.Key.Region}/{e.Key.Partition}: {e.Value.Count}")));
+        foreach (var region in Regions)
+            foreach (var (partition, offsets) in own[region])
+                Assert.Equal(offsets, backed[(region, partition)].Select(r => r.OriginOffset).Order().ToList());
+        var killedSilo = await File.ReadAllTextAsync(mesh.Local.Paths.SiloLog("eu-west", 2));
+        Assert.Matches(@"eu-west\|orders\|\d+: backing up to", killedSilo); // it ran archivers before it died
     }
 
     private static HashSet<int> ResumedPartitions(TestMesh mesh, int instance)
