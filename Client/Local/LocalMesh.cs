@@ -183,13 +183,14 @@ public sealed partial class LocalMesh(string dir, Action<string>? progress = nul
             started.Add("kafka");
             _progress($"{region}'s embedded Kafka started empty, a new incarnation: it is rebuilt from its peers (their records, and its own " +
                       "records from before, which they hold as replicas), and its peers replicate its new records from the start of its new log");
-            foreach (var other in state.Regions.Where(r => r.Id != region && IsSiloRunning(r.Id)))
+            // Every region's silos stop at once: a silo's orderly stop can take its whole grace period (15 s).
+            var others = state.Regions.Where(r => r.Id != region && IsSiloRunning(r.Id)).ToList();
+            await Task.WhenAll(others.Select(o => StopSilosAsync(o.Id)).Append(StopSilosAsync(region)));
+            foreach (var other in others)
             {
-                await StopSilosAsync(other.Id);
                 foreach (var silo in other.Silos) StartSilo(state, other.Id, silo.Instance);
                 started.Add($"silos of {other.Id} (restarted with {region}'s new Kafka address)");
             }
-            await StopSilosAsync(region);
         }
         var me = state.Region(region);
         if (state.Postgres is not null && !PostgresServer.IsRunning())

@@ -14,13 +14,18 @@ public sealed class DrillTests
     // alone (each waits out its predecessor's claim) took 60 s on two busy cores.
     private static readonly TimeSpan DrillTimeout = TimeSpan.FromMinutes(6);
 
+    // As TestMesh.WithShortTakeOver, for every silo the drill starts (they inherit the command's environment): a
+    // survivor's silo that does not stop within its grace when the killed region's Kafka comes back is killed, and
+    // its successor waits out its writes (fencing) for 8 s, not 19 s, before the links replicate again.
+    private static readonly Dictionary<string, string> ShortTakeOver = new() { ["MESH_Mesh__Replication__WriteTimeoutMs"] = "4000" };
+
     [Fact]
     public async Task A_drill_loses_nothing_the_survivors_held_and_ends_with_identical_regions()
     {
         var dir = Path.Combine(Path.GetTempPath(), "mesh-tests", $"drill-{Guid.NewGuid():N}"[..14]);
         try
         {
-            var result = await MeshProcesses.MeshAsync(DrillTimeout,
+            var result = await MeshProcesses.MeshAsync(DrillTimeout, ShortTakeOver,
                 "drill", "--json", "--warmup", "5", "--rate", "20", "--partitions", "2", "--rebuild-timeout", "150", "--dir", dir);
             Assert.True(result.ExitCode is 0 or 1, result.ToString());
             using var document = JsonDocument.Parse(result.Stdout);

@@ -14,6 +14,10 @@ public static class MeshProcesses
     public static Task<Result> MeshAsync(TimeSpan timeout, params string[] args) =>
         RunAsync(LocalMeshPaths.Binary(LocalMeshPaths.ClientBinary), args, timeout);
 
+    /// <summary>As <see cref="MeshAsync(TimeSpan, string[])"/>, with extra environment variables, which the regions the command starts inherit.</summary>
+    public static Task<Result> MeshAsync(TimeSpan timeout, IDictionary<string, string> environment, params string[] args) =>
+        RunAsync(LocalMeshPaths.Binary(LocalMeshPaths.ClientBinary), args, timeout, environment);
+
     public static Task<Result> SiloAsync(TimeSpan timeout, IDictionary<string, string>? environment, params string[] args) =>
         RunAsync(LocalMeshPaths.Binary(LocalMeshPaths.SiloBinary), args, timeout, environment);
 
