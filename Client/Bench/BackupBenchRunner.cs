@@ -148,6 +148,9 @@ public sealed class BackupBenchRunner(LocalMesh mesh, BackupBenchOptions options
         // machines: the destination's silos are down while the backup is timed. Measure 4 runs both regions' archivers.
         await mesh.StopSilosAsync(Destination);
         progress($"backup: {Destination}'s silos stopped while {Source}'s backup is timed (a standby's reading is timed in the next measure)");
+        // The source's own replicators read back what measure 1 wrote into the destination (the link back, whose records
+        // they drop as their own): the backup gives way to that work, so it is timed once the links are idle.
+        await LinksIdleAsync(Source, "backup", cancellationToken);
         // Timed from the apply's start: the archivers start as soon as the region has the version, before the apply returns.
         var clock = Stopwatch.StartNew();
         await ApplyVersionAsync(plan, withBackup: true, allowUnreachable: true, $"backup: applying to {Source}", cancellationToken);
@@ -241,6 +244,26 @@ public sealed class BackupBenchRunner(LocalMesh mesh, BackupBenchOptions options
         if (lag is { } l) progress($"the backup held every record of '{topic}' {l.TotalSeconds:0.0} s after the last was acknowledged");
         var standby = await ArchiversCaughtUpAsync(Destination, [topic], what, cancellationToken);
         return new LiveRun(replication, backedUp, lag is { } seconds ? Round(seconds.TotalSeconds) : null, standby is { } s ? Round(s.TotalSeconds) : null);
+    }
+
+    /// <summary>Waits until every inbound link of <paramref name="region"/> has read its sources to the end (every topic's lag is 0).</summary>
+    private async Task LinksIdleAsync(string region, string what, CancellationToken cancellationToken)
+    {
+        var clock = Stopwatch.StartNew();
+        await using var connection = await mesh.ConnectAsync(region, TimeSpan.FromSeconds(30), cancellationToken);
+        while (true)
+        {
+            var topics = (await connection.GetStatusAsync(TimeSpan.FromSeconds(15))).InboundLinks.SelectMany(l => l.Topics).ToList();
+            if (topics.All(t => t.LagRecords == 0))
+            {
+                progress($"{what}: {region}'s links have read their sources to the end ({clock.Elapsed.TotalSeconds:0.0} s)");
+                return;
+            }
+            if (clock.Elapsed > Deadline)
+                throw new MeshCommandException($"Waited {Deadline.TotalSeconds:0} s for {region}'s links to read their sources to the end; " +
+                                               $"{topics.Sum(t => t.LagRecords ?? 0)} records are left. See the logs under {mesh.Paths.Root} (run with --dir to keep them).");
+            await Task.Delay(Poll, cancellationToken);
+        }
     }
 
     /// <summary>
