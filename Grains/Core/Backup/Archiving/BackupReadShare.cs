@@ -3,8 +3,9 @@ namespace Mesh.Core.Backup.Archiving;
 /// <summary>
 /// Replication first, per silo. While the silo's replicators have a backlog (one of them found itself more than a
 /// batch behind its source within <see cref="BacklogWindow"/>), the silo's archivers together read at most <see cref="FloorPerSecond"/>
-/// records a second; otherwise as many as they want. A backup's reading is deferred, never dropped: the backup
-/// reader pauses a partition at its buffer's high-water mark and the archivers catch up once replication has.
+/// records a second; otherwise as many as they want, and the backup's Kafka reader fetches only in
+/// <see cref="ReaderWindow"/> of each second (<see cref="HoldReader"/>). A backup's reading is deferred, never dropped:
+/// the records wait in Kafka and the archivers catch up once replication has.
 /// The floor keeps a backup moving when replication stays saturated; its lag then shows in
 /// <c>mesh backup status</c>. Why: a standby archiver reads, decodes and verifies every record the silo has just
 /// replicated, about a third of what replicating it cost, and while both run on the same cores that work came
@@ -17,6 +18,9 @@ public sealed class BackupReadShare
 
     /// <summary>A replicator found behind this recently means replication is catching up.</summary>
     public static readonly TimeSpan BacklogWindow = TimeSpan.FromSeconds(1);
+
+    /// <summary>How long the backup's reader fetches in each second while the archivers yield: enough to keep the floor fed.</summary>
+    public static readonly TimeSpan ReaderWindow = TimeSpan.FromMilliseconds(100);
 
     private readonly TimeProvider _time;
     private readonly Lock _gate = new();
@@ -67,9 +71,6 @@ public sealed class BackupReadShare
             lock (_gate) return YieldingAt(_time.GetTimestamp());
         }
     }
-
-    /// <summary>How long the backup's reader fetches in each second while the archivers yield: enough to keep the floor fed.</summary>
-    public static readonly TimeSpan ReaderWindow = TimeSpan.FromMilliseconds(100);
 
     /// <summary>
     /// Whether the backup's Kafka reader should hold off fetching now: while the archivers yield, except for
