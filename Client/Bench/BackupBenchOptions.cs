@@ -10,8 +10,14 @@ public sealed record BackupBenchOptions
     public const int DefaultRecordBytes = 200;
 
     // librdkafka's mock cluster keeps about 5 MB (or 100,000 produce batches) per partition and drops the
-    // oldest beyond that; a measured topic must fit, with room for the headers replication adds.
+    // oldest beyond that; a measured topic must fit in the destination too, where each record also carries its provenance.
     public const long MaxBytesPerPartition = 4L * 1024 * 1024;
+
+    /// <summary>
+    /// What a replicated record takes in the embedded Kafka beyond its own bytes (provenance header, record framing),
+    /// rounded up: a 100-byte bench record measured about 214 bytes in the destination's log.
+    /// </summary>
+    public const int ReplicatedOverheadBytes = 128;
     public const int MaxRecordsPerPartition = 100_000;
 
     /// <summary>The smallest record: its key and header alone take about this much.</summary>
@@ -36,7 +42,8 @@ public sealed record BackupBenchOptions
     /// </summary>
     public int Pairs { get; init; } = DefaultPairs;
 
-    public long BytesPerPartition => (long)Records * RecordBytes / Partitions;
+    /// <summary>What the destination's partitions each hold once the records are replicated.</summary>
+    public long BytesPerPartition => (long)Records * (RecordBytes + ReplicatedOverheadBytes) / Partitions;
 
     /// <summary>Every problem with the options at once.</summary>
     /// <exception cref="MeshCommandException">The options cannot make a bench (exit code 2).</exception>
@@ -51,10 +58,11 @@ public sealed record BackupBenchOptions
         if (problems.Count == 0)
         {
             if (BytesPerPartition > MaxBytesPerPartition)
-                problems.Add($"{Records} records of {RecordBytes} bytes over {Partitions} partitions put {Mb(BytesPerPartition)} in each partition; the embedded Kafka " +
+                problems.Add($"{Records} records of {RecordBytes} bytes over {Partitions} partitions put {Mb(BytesPerPartition)} in each replicated partition " +
+                             $"(each record also carries about {ReplicatedOverheadBytes} bytes of provenance and framing there); the embedded Kafka " +
                              $"keeps about 5 MB per partition and drops the oldest beyond that, so the bench allows at most {Mb(MaxBytesPerPartition)}. " +
-                             $"Fix: --partitions {Ceiling((long)Records * RecordBytes, MaxBytesPerPartition)} or more, or fewer --records, or smaller --record-bytes");
-            else if (Records / Partitions > MaxRecordsPerPartition)
+                             $"Fix: --partitions {Ceiling((long)Records * (RecordBytes + ReplicatedOverheadBytes), MaxBytesPerPartition)} or more, or fewer --records, or smaller --record-bytes");
+            if (Records / Partitions > MaxRecordsPerPartition)
                 problems.Add($"{Records} records over {Partitions} partitions put {Records / Partitions} in each partition; the embedded Kafka keeps at most " +
                              $"{MaxRecordsPerPartition} produce batches per partition. Fix: --partitions {Ceiling(Records, MaxRecordsPerPartition)} or more, or fewer --records");
         }

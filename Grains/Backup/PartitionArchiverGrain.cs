@@ -246,6 +246,9 @@ public sealed partial class PartitionArchiverGrain(
             }
             // Segments close as the records come in, so a long catch-up never holds more than a segment or two.
             if (archiver.Progress.Buffered >= DrainBatch) await AppendAsync(archiver, flush: false, cancellationToken);
+            // Gives the thread back between batches: a turn that reads for its whole budget would otherwise hold one of
+            // the few pool threads for a second, and replicators and status calls queue behind it.
+            await Task.Yield();
         }
         _batch.Clear();
         if (reached is { } readTo && archiver.Reach(readTo, feed.HighWatermark))

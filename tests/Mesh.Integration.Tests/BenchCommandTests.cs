@@ -94,7 +94,7 @@ public sealed class BenchCommandTests
     }
 
     [Theory]
-    [InlineData("--records 1000000 --partitions 8 --record-bytes 100", "put 11.92 MB in each partition", "Fix: --partitions 24 or more")]
+    [InlineData("--records 1000000 --partitions 8 --record-bytes 100", "put 27.18 MB in each replicated partition", "Fix: --partitions 55 or more")]
     [InlineData("--records 500000 --partitions 4 --record-bytes 30", "put 125000 in each partition", "Fix: --partitions 5 or more")]
     [InlineData("--record-bytes 10", "--record-bytes must be from 30", "the key and header alone take 22")]
     [InlineData("--records 10 --partitions 0", "--records must be from 1000", "--partitions must be from 1 to 256, not 0")]

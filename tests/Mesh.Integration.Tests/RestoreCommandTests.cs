@@ -223,6 +223,35 @@ internal sealed class TestBackup
         new(offset, timestamp, false, key is null ? null : Encoding.UTF8.GetBytes(key), value is null ? null : Encoding.UTF8.GetBytes(value), headers);
 
     /// <summary>
+    /// <paramref name="topic"/> over <paramref name="partitions"/> partitions, <paramref name="perStream"/> records from each of r1 and
+    /// r2 in every partition (segments of 1,000), all before <see cref="At"/>: big enough that a restore of it takes a while to write.
+    /// </summary>
+    public static async Task<TestBackup> BuildBulkAsync(string dir, string topic, int partitions, int perStream)
+    {
+        var ct = CancellationToken.None;
+        var store = BackupStores.Open(dir);
+        var time = TimeProvider.System;
+        await BackupCatalog.EnsureDescriptorAsync(store, null, time, ct);
+        var now = time.GetUtcNow().ToUnixTimeMilliseconds();
+        var start = now - 3_600_000L;
+        var backup = new TestBackup { Store = dir, Now = now, Base = start, At = start + perStream + 1, Latest = start + perStream };
+        await BackupCatalog.WriteTopicConfigAsync(store, new TopicConfigSnapshot(topic, partitions, new Dictionary<string, string> { ["cleanup.policy"] = "delete" }, "r1", start - 1000), ct);
+        for (var p = 0; p < partitions; p++)
+        foreach (var region in new[] { "r1", "r2" })
+        {
+            var records = Enumerable.Range(0, perStream)
+                .Select(i => Rec(i, start + i, $"{region}-{p}-{i}", $"{region} wrote record {i} of partition {p} of {topic}", new RecordHeader("seq", BitConverter.GetBytes(i))))
+                .ToList();
+            var chain = await StreamChain.LoadAsync(store, new BackupStream(topic, p, region, region == "r1" ? R1Inc : R2Inc), ct);
+            foreach (var segment in records.Chunk(1000))
+                Assert.True((await chain.AppendAsync(segment, null, region, null, time, ct)).Appended, $"append to {topic}/{p} from {region}");
+            backup.Streams[(topic, p, region)] = records;
+            backup.Records[topic] = backup.Records.GetValueOrDefault(topic) + records.Count;
+        }
+        return backup;
+    }
+
+    /// <summary>
     /// orders (2 partitions): partition 0 from r1 (6 records) and r2 (4 records), partition 1 from r1 with a gap; one record of each
     /// stream after <see cref="At"/>. accounts: compacted. Groups billing and audit on orders. With <paramref name="pruneShape"/>,
     /// orders has a 1 h retention and old segments, accounts old superseded keys.
@@ -306,7 +335,8 @@ public sealed class RestoreMeshFixture : IAsyncLifetime
 /// <summary>
 /// <c>mesh restore</c> into a running two-region mesh: into one region with --groups (byte-identical records in the
 /// planned order, replicated to the other region exactly once, the groups' positions committed), into every region at
-/// once (nothing replicated), a non-empty target refused, and a restore run again resuming with nothing written twice.
+/// once (nothing replicated), a non-empty target refused, a restore run again resuming with nothing written twice, and one whose
+/// region's brokers go down, or that is killed, partway.
 /// </summary>
 public sealed class RestoreIntoMeshTests(RestoreMeshFixture fixture) : IClassFixture<RestoreMeshFixture>
 {
@@ -411,6 +441,75 @@ public sealed class RestoreIntoMeshTests(RestoreMeshFixture fixture) : IClassFix
             Assert.Equal(partition.GetProperty("records").GetInt64(), region.GetProperty("alreadyWritten").GetInt64());
         }
         Assert.Equal(total, Mesh.RecordCount("r1", "orders-restored"));
+    }
+
+    /// <summary>The plan of a partition of a bulk backup restored at its <see cref="TestBackup.At"/>.</summary>
+    private static PartitionOrder ExpectedBulk(TestBackup bulk, string topic, int partition)
+    {
+        var window = new RestoreWindow(null, bulk.At);
+        return RestoreOrder.Plan(bulk.Streams.Where(s => s.Key.Topic == topic && s.Key.Partition == partition)
+            .Select(s => new OriginRecords(new BackupStream(topic, partition, s.Key.Region, s.Key.Region == "r1" ? TestBackup.R1Inc : TestBackup.R2Inc),
+                [.. window.Select(s.Value)]))
+            .ToList(), []);
+    }
+
+    [Fact]
+    public async Task A_restore_whose_region_goes_down_or_that_is_killed_partway_resumes_and_ends_exact_in_both_regions()
+    {
+        const string Topic = "ledger";
+        const int Partitions = 8;
+        var bulk = await TestBackup.BuildBulkAsync(Path.Combine(fixture.Root, "bulk"), Topic, Partitions, perStream: 3000);
+        var at = RestoreInput.Format(bulk.At);
+        var expected = Enumerable.Range(0, Partitions).Select(p => ExpectedBulk(bulk, Topic, p)).ToArray();
+        var total = expected.Sum(e => e.Records.Count);
+        string[] Restore(string target) => ["restore", "--store", bulk.Store, "--topic", Topic, "--at", at, "--region", "r1", "--as", target, "--json", "--dir", Mesh.Dir];
+        // Asked every 20 ms, so one admin client and one consumer; the topic is looked up among all (asking for it by name could create it).
+        using var admin = new AdminClientBuilder(new AdminClientConfig { BootstrapServers = Mesh.Local.Bootstrap("r1") }).Build();
+        using var offsets = new ConsumerBuilder<Ignore, Ignore>(new ConsumerConfig { BootstrapServers = Mesh.Local.Bootstrap("r1"), GroupId = "mesh-test-watch" }).Build();
+        bool Started(string target) =>
+            admin.GetMetadata(TimeSpan.FromSeconds(5)).Topics.Any(t => t.Topic == target && t.Error.Code == Confluent.Kafka.ErrorCode.NoError)
+            && offsets.QueryWatermarkOffsets(new TopicPartition(target, 0), TimeSpan.FromSeconds(5)).High.Value > 0;
+
+        // r1's brokers all go down once the restore has written its first records, for 4 s: its producer waits and
+        // goes on where it stood (idempotent), and the restore ends exact without being run again.
+        var control = File.ReadAllText(Path.Combine(Mesh.Dir, "r1", "kafka", "control")).Trim().TrimEnd('/');
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+        var outage = Task.Run(async () =>
+        {
+            await Eventually.WaitAsync("the restore to start writing ledger-a", () => Task.FromResult(Started("ledger-a")), started => started, Wait, _ => "not yet");
+            (await http.PostAsync($"{control}/brokers/all/down", null)).EnsureSuccessStatusCode();
+            await Task.Delay(TimeSpan.FromSeconds(4));
+            (await http.PostAsync($"{control}/brokers/all/up", null)).EnsureSuccessStatusCode();
+            return DateTime.UtcNow;
+        });
+        var throughOutage = await MeshProcesses.MeshAsync(TimeSpan.FromMinutes(3), Restore("ledger-a"));
+        var ended = DateTime.UtcNow;
+        var up = await outage;
+        Assert.True(throughOutage.ExitCode == 0, throughOutage.ToString());
+        // It could only end once the brokers were back: the outage came while it wrote.
+        Assert.True(ended >= up, $"the restore ended at {ended:HH:mm:ss.fff}, before the brokers came back at {up:HH:mm:ss.fff}: the outage missed it");
+        for (var p = 0; p < Partitions; p++) AssertSameRecords(expected[p], ReadAll("r1", "ledger-a", p), $"r1 ledger-a/{p}");
+
+        // Killed outright once it has written its first records; the same command again finds what the first run wrote
+        // (by its restore headers), writes the rest, and the mesh carries every record to r2 once.
+        var (killedRun, killed) = await MeshProcesses.MeshKilledWhenAsync(TimeSpan.FromMinutes(3), () => Started("ledger-b"), Restore("ledger-b"));
+        Assert.True(killed, $"the restore ended before it could be killed: {killedRun}");
+        var again = await MeshProcesses.MeshAsync(TimeSpan.FromMinutes(3), Restore("ledger-b"));
+        Assert.True(again.ExitCode == 0, again.ToString());
+        using (var json = JsonDocument.Parse(again.Stdout))
+        {
+            var regions = json.RootElement.GetProperty("partitions").EnumerateArray().Select(p => p.GetProperty("regions").EnumerateArray().Single()).ToList();
+            var (already, written) = (regions.Sum(r => r.GetProperty("alreadyWritten").GetInt64()), regions.Sum(r => r.GetProperty("written").GetInt64()));
+            Assert.True(already > 0 && written > 0 && already + written == total, $"the second run found {already} and wrote {written} of {total}\n{again}");
+        }
+        for (var p = 0; p < Partitions; p++) AssertSameRecords(expected[p], ReadAll("r1", "ledger-b", p), $"r1 ledger-b/{p}");
+        await Eventually.WaitAsync("r2 to hold every record of ledger-b", () => Task.FromResult(Mesh.RecordCount("r2", "ledger-b")), n => n >= total, Wait, n => $"{n} of {total}");
+        for (var p = 0; p < Partitions; p++)
+        {
+            var identities = ReadAll("r2", "ledger-b", p).Select(r => RestoredFrom.Find(r.Headers)!).Select(f => $"{f.OriginRegion}@{f.OriginIncarnation}:{f.OriginOffset}").ToList();
+            Assert.Equal(expected[p].Records.Select(r => $"{r.Stream.OriginRegion}@{r.Stream.OriginIncarnation}:{r.Record.OriginOffset}").Order(StringComparer.Ordinal),
+                identities.Order(StringComparer.Ordinal));
+        }
     }
 
     [Fact]

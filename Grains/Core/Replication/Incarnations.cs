@@ -28,6 +28,9 @@ public static class Incarnations
     /// </summary>
     public static bool IsRestoredEverywhere(string incarnation) => IsRestore(incarnation, RestoredEverywhereTag);
 
+    /// <summary>A restore's incarnation, into one region or into every one.</summary>
+    public static bool IsRestored(string incarnation) => IsRestore(incarnation, RestoredHereTag) || IsRestore(incarnation, RestoredEverywhereTag);
+
     /// <summary>The first character of a restore-into-every-region incarnation; a restore into one region uses <see cref="RestoredHereTag"/>.</summary>
     public const char RestoredEverywhereTag = 'a';
 

@@ -29,11 +29,13 @@ public static class OwnPast
     /// <summary>
     /// Whether a record of origin <paramref name="originRegion"/>@<paramref name="originIncarnation"/> is part of the
     /// past of <paramref name="destination"/>, now <paramref name="destinationIncarnation"/>: the destination wrote it
-    /// in an earlier incarnation. Not a restore into every region's record: the restore writes those into every region
-    /// itself, and a link writing them back would race it and write them twice.
+    /// in an earlier incarnation. Never a restored record (into one region or into every one): <c>mesh restore</c>
+    /// writes those into the region itself, resumably, and a link writing them back would race it and write them twice
+    /// (a restore into one region that was killed and run again did). A region that lost its Kafka gets a restored topic
+    /// back by running the same restore again; the peers hold its records already and skip them.
     /// </summary>
     public static bool IsPastOf(string originRegion, string originIncarnation, string destination, string destinationIncarnation) =>
-        originRegion == destination && originIncarnation != destinationIncarnation && !Incarnations.IsRestoredEverywhere(originIncarnation);
+        originRegion == destination && originIncarnation != destinationIncarnation && !Incarnations.IsRestored(originIncarnation);
 
     /// <summary>
     /// The source that writes the past back: the highest origin offset held (-1: none); among equals the

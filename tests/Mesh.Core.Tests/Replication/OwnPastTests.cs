@@ -41,6 +41,9 @@ public sealed class OwnPastTests
         { "the source's own record", Record(5), true, DecisionKind.Forward },
         // A restore into every region wrote it into eu-west itself: writing it back would race the restore and write it twice.
         { "its record restored into every region", Held(5, D, "a0123abcd", 40, D, S), true, DecisionKind.SkipLoop },
+        // A restore into eu-west alone writes it there itself, and a killed restore run again writes the rest: a link
+        // writing the peer's replicas back at the same time wrote them twice (found by a restore killed partway).
+        { "its record restored into it alone", Held(5, D, "r0123abcd", 40, D, S), true, DecisionKind.SkipLoop },
     };
 
     [Theory]
@@ -128,6 +131,7 @@ public sealed class OwnPastTests
         Assert.Null(OwnPast.OffsetOf(Held(5, D, Inc2, 40, D, S), S, Inc, Topic, P, null, D, Inc2));
         Assert.Null(OwnPast.OffsetOf(Held(5, Other, Old, 40, Other, S), S, Inc, Topic, P, null, D, Inc2));
         Assert.Null(OwnPast.OffsetOf(Record(5), S, Inc, Topic, P, null, D, Inc2));
+        Assert.Null(OwnPast.OffsetOf(Held(5, D, "r0123abcd", 40, D, S), S, Inc, Topic, P, null, D, Inc2));
     }
 
     public static TheoryData<string, TopologyPattern, string?, string?, string, string> Sources => new()

@@ -18,10 +18,28 @@ public static class MeshProcesses
     public static Task<Result> MeshAsync(TimeSpan timeout, IDictionary<string, string> environment, params string[] args) =>
         RunAsync(LocalMeshPaths.Binary(LocalMeshPaths.ClientBinary), args, timeout, environment);
 
+    /// <summary>
+    /// As <see cref="MeshAsync(TimeSpan, string[])"/>, but the command is SIGKILLed as soon as <paramref name="killWhen"/> holds
+    /// (asked every 20 ms), as a crash or an operator's kill -9 would stop it: the result and whether it was killed.
+    /// </summary>
+    public static async Task<(Result Result, bool Killed)> MeshKilledWhenAsync(TimeSpan timeout, Func<bool> killWhen, params string[] args)
+    {
+        var killed = false;
+        var result = await RunAsync(LocalMeshPaths.Binary(LocalMeshPaths.ClientBinary), args, timeout, watch: process =>
+        {
+            if (!killWhen()) return false;
+            process.Kill(entireProcessTree: true);
+            killed = true;
+            return true;
+        });
+        return (result, killed);
+    }
+
     public static Task<Result> SiloAsync(TimeSpan timeout, IDictionary<string, string>? environment, params string[] args) =>
         RunAsync(LocalMeshPaths.Binary(LocalMeshPaths.SiloBinary), args, timeout, environment);
 
-    private static async Task<Result> RunAsync(string dll, string[] args, TimeSpan timeout, IDictionary<string, string>? environment = null)
+    private static async Task<Result> RunAsync(string dll, string[] args, TimeSpan timeout, IDictionary<string, string>? environment = null,
+        Func<Process, bool>? watch = null)
     {
         var start = new ProcessStartInfo("dotnet")
         {
@@ -41,7 +59,11 @@ public static class MeshProcesses
         using var cts = new CancellationTokenSource(timeout);
         try
         {
-            await process.WaitForExitAsync(cts.Token);
+            var exited = process.WaitForExitAsync(cts.Token);
+            // The watch runs until it has acted or the process has ended.
+            while (watch is not null && !exited.IsCompleted && !watch(process))
+                await Task.WhenAny(exited, Task.Delay(20, cts.Token));
+            await exited;
         }
         catch (OperationCanceledException)
         {

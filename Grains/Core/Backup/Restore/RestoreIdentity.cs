@@ -63,8 +63,7 @@ public static class RestoreIds
     /// <summary>The origin incarnation, in a restore into every region, of the records of origin incarnation <paramref name="originIncarnation"/>.</summary>
     public static string AllRegionsIncarnation(string originIncarnation, string restoreId) => Incarnations.RestoredEverywhereTag + Hex($"all\0{originIncarnation}\0{restoreId}", 4);
 
-    public static bool IsRestoreIncarnation(string incarnation) =>
-        Incarnations.IsRestore(incarnation, Incarnations.RestoredHereTag) || Incarnations.IsRestoredEverywhere(incarnation);
+    public static bool IsRestoreIncarnation(string incarnation) => Incarnations.IsRestored(incarnation);
 
     private static string Hex(string text, int bytes) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)).AsSpan(0, bytes));
 }
