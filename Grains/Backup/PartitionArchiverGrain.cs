@@ -224,6 +224,7 @@ public sealed partial class PartitionArchiverGrain(
             _batch.Clear();
             feed.Drain(_batch, allowed, out var gap);
             share.Return(allowed - _batch.Count);
+            var now = time.GetTimestamp();
             foreach (var record in _batch)
             {
                 // Delivered again around a rewind: what lies below the position was taken already.
@@ -232,7 +233,7 @@ public sealed partial class PartitionArchiverGrain(
                     if (_stale++ == 0) LogStale(_key, record.Offset, archiver.Position);
                     continue;
                 }
-                archiver.Accept(record, RecordOrigin.Of(record, _region, _incarnation, _topic, _partition, _signer, naming));
+                archiver.Accept(record, RecordOrigin.Of(record, _region, _incarnation, _topic, _partition, _signer, naming), now);
             }
             if (gap is { } dropped)
             {
