@@ -39,6 +39,8 @@ public sealed partial class PartitionArchiverGrain(
     private static readonly TimeSpan ConfigInterval = TimeSpan.FromSeconds(60);
     private static readonly TimeSpan RetryAfterFailure = TimeSpan.FromSeconds(5);
     private const int DrainBatch = 2000;
+    // Setting up (store, chains, watermarks, checkpoint) waits while replication has a backlog, but not forever: the floor's promise.
+    private static readonly TimeSpan MaxSetupDeferral = TimeSpan.FromSeconds(30);
 
     private string _key = "";
     private string _region = "";
@@ -62,6 +64,7 @@ public sealed partial class PartitionArchiverGrain(
     private TopicConfigSnapshot? _latestConfig;
     private readonly Dictionary<string, long> _groupsWritten = new(StringComparer.Ordinal);
     private long _retryAt;
+    private long _assignedAt;
     private long _stale;
     private string? _error;
 
@@ -89,6 +92,7 @@ public sealed partial class PartitionArchiverGrain(
         // Timer turns do not interleave with this call: the old run is settled here.
         if (_assignment is not null) await FlushAndResetAsync(CancellationToken.None);
         _assignment = assignment;
+        _assignedAt = time.GetTimestamp();
         _error = null;
         _retryAt = 0;
         if (_timer is null)
@@ -118,6 +122,9 @@ public sealed partial class PartitionArchiverGrain(
     private async Task TurnAsync(CancellationToken cancellationToken)
     {
         if (_assignment is not { } assignment || time.GetTimestamp() < _retryAt) return;
+        // Replication first, from the start: a silo's archivers setting up at once (store listings, watermarks, checkpoints)
+        // compete with its replicators starting, so they wait while those catch up.
+        if (_archiver is null && share.Yielding && time.GetElapsedTime(_assignedAt) < MaxSetupDeferral) return;
         try
         {
             if (_archiver is null) await StartAsync(assignment, cancellationToken);

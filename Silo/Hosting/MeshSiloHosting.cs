@@ -92,7 +92,7 @@ public static class MeshSiloHosting
     {
         services.TryAddSingleton<IBackupFeeds, KafkaBackupFeeds>();
         // One per silo: the silo's replicators say when they are behind, its archivers then read at a floor.
-        services.TryAddSingleton(sp => new BackupReadShare(sp.GetRequiredService<TimeProvider>()));
+        services.TryAddSingleton(sp => new BackupReadShare(sp.GetRequiredService<TimeProvider>(), startGrace: BackupReadShare.SiloStartGrace));
         services.TryAddSingleton<IBackupCheckpoints, KafkaBackupCheckpoints>();
         services.TryAddSingleton<IGroupPositions, KafkaGroupPositions>();
         services.TryAddSingleton<IBackupStores, BackupStoreCache>();

@@ -31,14 +31,29 @@ public sealed class BackupReadShare
     private long _refilledAt;
     private long _deferred;
 
-    public BackupReadShare(TimeProvider time, int floorPerSecond = DefaultFloorPerSecond)
+    /// <summary>
+    /// How long a silo's archivers yield after it starts, before any replicator could say whether it is behind: a
+    /// replicator claims, recovers and fetches first (a second or three), and archivers setting up and reading at the
+    /// same moment delayed a restarted region's first replicated record by 3-4 s.
+    /// </summary>
+    public static readonly TimeSpan SiloStartGrace = TimeSpan.FromSeconds(5);
+
+    /// <param name="startGrace">Yield from the start for this long, as if replication had a backlog (<see cref="SiloStartGrace"/> in a silo).</param>
+    public BackupReadShare(TimeProvider time, int floorPerSecond = DefaultFloorPerSecond, TimeSpan startGrace = default)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(floorPerSecond);
+        ArgumentOutOfRangeException.ThrowIfLessThan(startGrace, TimeSpan.Zero);
         _time = time;
         FloorPerSecond = floorPerSecond;
         // A quarter of a second's worth at most: what was not used while replication was idle is not saved up.
         _burst = Math.Max(1, floorPerSecond / 4.0);
         _refilledAt = time.GetTimestamp();
+        if (startGrace > TimeSpan.Zero)
+        {
+            // As if a replicator said it was behind at the end of the grace, less the window that statement lasts.
+            _backlogSeen = true;
+            _backlogSeenAt = _refilledAt + (long)((startGrace - BacklogWindow).TotalSeconds * time.TimestampFrequency);
+        }
     }
 
     /// <summary>What the silo's archivers may read together each second while replication has a backlog.</summary>

@@ -66,8 +66,28 @@ public sealed class BackupReadShareTests
     }
 
     [Fact]
+    public void A_silo_that_just_started_yields_for_its_grace_before_any_replicator_has_spoken_and_longer_if_one_does()
+    {
+        var share = new BackupReadShare(_time, floorPerSecond: 1000, startGrace: TimeSpan.FromSeconds(5));
+        Assert.True(share.Yielding);
+        _time.Advance(TimeSpan.FromSeconds(5) - TimeSpan.FromMilliseconds(1));
+        Assert.True(share.Yielding);
+        _time.Advance(TimeSpan.FromMilliseconds(1));
+        Assert.False(share.Yielding);
+        Assert.Equal(5000, share.Take(5000));
+
+        var behind = new BackupReadShare(_time, floorPerSecond: 1000, startGrace: TimeSpan.FromSeconds(5));
+        _time.Advance(TimeSpan.FromSeconds(4.5));
+        behind.ReplicationBehind();
+        _time.Advance(TimeSpan.FromSeconds(0.9));
+        Assert.True(behind.Yielding);
+        Assert.False(new BackupReadShare(_time).Yielding);
+    }
+
+    [Fact]
     public void Bad_arguments_are_refused()
     {
+        Assert.Throws<ArgumentOutOfRangeException>(() => new BackupReadShare(_time, startGrace: TimeSpan.FromSeconds(-1)));
         Assert.Throws<ArgumentOutOfRangeException>(() => new BackupReadShare(_time, floorPerSecond: 0));
         var share = new BackupReadShare(_time);
         Assert.Throws<ArgumentOutOfRangeException>(() => share.Take(-1));
