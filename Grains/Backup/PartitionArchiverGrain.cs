@@ -33,6 +33,7 @@ public sealed partial class PartitionArchiverGrain(
     ILogger<PartitionArchiverGrain> logger) : Grain, IPartitionArchiverGrain
 {
     private static readonly TimeSpan Tick = TimeSpan.FromMilliseconds(250);
+    private static readonly TimeSpan Soon = TimeSpan.FromMilliseconds(5);
     private static readonly TimeSpan TurnBudget = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan TipRefreshInterval = TimeSpan.FromSeconds(2);
     private static readonly TimeSpan CheckpointInterval = TimeSpan.FromSeconds(5);
@@ -129,7 +130,7 @@ public sealed partial class PartitionArchiverGrain(
         {
             if (_archiver is null) await StartAsync(assignment, cancellationToken);
             var archiver = _archiver!;
-            await ReadAsync(archiver, assignment, cancellationToken);
+            var more = await ReadAsync(archiver, assignment, cancellationToken);
             if (time.GetElapsedTime(_lastRefresh) >= TipRefreshInterval || archiver.Unrefreshed.Count > 0)
             {
                 await RefreshTipsAsync(archiver, cancellationToken);
@@ -156,6 +157,9 @@ public sealed partial class PartitionArchiverGrain(
             }
             if (_error is not null) LogRecovered(_key);
             _error = null;
+            // More to read and free to read it: the next turn comes at once rather than a tick later, or a catch-up would
+            // read one buffer's worth per tick (the reader holds only so much of each partition for it).
+            if (more) _timer?.Change(Soon, Tick);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
@@ -200,7 +204,8 @@ public sealed partial class PartitionArchiverGrain(
         _feed = feeds.Open(_topic, _partition, offset);
     }
 
-    private async Task ReadAsync(PartitionArchiver archiver, BackupAssignment assignment, CancellationToken cancellationToken)
+    /// <returns>Whether there is more to read now: the turn ended on its budget, or the log's end is past where the reader stands.</returns>
+    private async Task<bool> ReadAsync(PartitionArchiver archiver, BackupAssignment assignment, CancellationToken cancellationToken)
     {
         var feed = _feed!;
         if (feed.Error is { } error) throw new InvalidOperationException($"reading {_region} {_topic}/{_partition}: {error}");
@@ -214,11 +219,13 @@ public sealed partial class PartitionArchiverGrain(
             // The region's Kafka came back empty (a new incarnation) or the topic was re-created: start over on what is there now.
             LogLogEnded(_key, end, archiver.Position);
             await FlushAndResetAsync(cancellationToken);
-            return;
+            return false;
         }
         var naming = assignment.PrefixNaming ? NamingPolicy.Prefix : NamingPolicy.Identity;
         var started = time.GetTimestamp();
         long? reached = null;
+        var yielded = false;
+        var took = 0;
         if (feed.HighWatermark is { } logEnd) archiver.Behind(logEnd);
         while (time.GetElapsedTime(started) < TurnBudget)
         {
@@ -227,10 +234,15 @@ public sealed partial class PartitionArchiverGrain(
             var position = feed.Position;
             // Replication first: while this silo's replicators catch up, the archivers share a floor (BackupReadShare).
             var allowed = share.Take(DrainBatch);
-            if (allowed == 0) break;
+            if (allowed == 0)
+            {
+                yielded = true;
+                break;
+            }
             _batch.Clear();
             feed.Drain(_batch, allowed, out var gap);
             share.Return(allowed - _batch.Count);
+            took += _batch.Count;
             var now = time.GetTimestamp();
             foreach (var record in _batch)
             {
@@ -264,6 +276,10 @@ public sealed partial class PartitionArchiverGrain(
             // A backlog read to the end: its open segments are due now, not a segment age from now.
             await CloseOpenSegmentsAsync(archiver, cancellationToken);
         }
+        // Only a turn that read something hurries the next: a log end the reader cannot pass (an open transaction under
+        // read_committed) must not make it spin.
+        if (yielded || took == 0 || share.Yielding) return false;
+        return reached is not { } at || feed.HighWatermark is { } high && high > at;
     }
 
     // Due(flush) closes at most one segment per stream per call.
