@@ -88,8 +88,9 @@ public sealed class FencingTests : IAsyncLifetime
 
         // The second cluster shuts down cleanly: its activations checkpoint and release their claims. The first
         // cluster's fenced activations step aside, fresh ones claim after a released claim (no wait) and go on.
-        await second.StopAllSilosAsync();
+        // Counted before the stop: the first cluster may claim while the second is still stopping.
         var afterRelease = _world.Log.Count;
+        await second.StopAllSilosAsync();
         Produce(traffic, 10);
         await WaitAsync("the first cluster to replicate again after the second released its claims",
             async () => (Statuses: await StatusesAsync(first), Missing: Missing(traffic)),

@@ -3,6 +3,7 @@ using Mesh.Core.Replication;
 using Mesh.Grains.Ports;
 using Mesh.Kafka.Clients;
 using Mesh.Kafka.Native;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 
 namespace Mesh.Kafka.Replication;
@@ -11,8 +12,10 @@ namespace Mesh.Kafka.Replication;
 /// Each region's incarnation, from its Kafka cluster's id. Asked again after a short while, so a
 /// replicator recovering after its source or destination cluster was replaced sees the new one.
 /// </summary>
-public sealed class KafkaRegionIdentity(IOptions<KafkaRegionsOptions> regions, TimeProvider time) : IRegionIdentity
+/// <param name="lifetime">A silo's: its stop lets go of every caller still waiting for a lookup (null outside a silo).</param>
+public sealed class KafkaRegionIdentity(IOptions<KafkaRegionsOptions> regions, TimeProvider time, IHostApplicationLifetime? lifetime = null) : IRegionIdentity
 {
+    private readonly CancellationToken _stopping = lifetime?.ApplicationStopping ?? CancellationToken.None;
     private static readonly TimeSpan CacheFor = TimeSpan.FromSeconds(5);
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(10);
     // One lookup in flight per region: thousands of replicators recovering at once share it.
@@ -36,7 +39,15 @@ public sealed class KafkaRegionIdentity(IOptions<KafkaRegionsOptions> regions, T
             if (!usable) known.Lookup = current = Start(region, known);
             lookup = current!;
         }
-        return lookup.WaitAsync(cancellationToken);
+        return lookup.IsCompleted ? lookup : WaitAsync(lookup, cancellationToken);
+    }
+
+    // A lookup of a region whose Kafka is down blocks for the whole timeout; a replicator's turn waiting on it
+    // would hold up its deactivation, and so the silo's stop, until then.
+    private async Task<string> WaitAsync(Task<string> lookup, CancellationToken cancellationToken)
+    {
+        using var cancelled = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _stopping);
+        return await lookup.WaitAsync(cancelled.Token);
     }
 
     private Task<string> Start(string region, Known known)

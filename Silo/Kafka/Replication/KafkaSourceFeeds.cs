@@ -4,21 +4,29 @@ using ErrorCode = Confluent.Kafka.ErrorCode;
 using Mesh.Core.Replication;
 using Mesh.Grains.Ports;
 using Mesh.Kafka.Clients;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace Mesh.Kafka.Replication;
 
 /// <summary>Hands out partition feeds from one lazily created <see cref="SharedSourceReader"/> per source region.</summary>
-public sealed class KafkaSourceFeeds(IOptions<KafkaRegionsOptions> regions, ILoggerFactory loggers) : ISourceFeeds, IDisposable
+/// <param name="lifetime">A silo's: its stop lets go of every caller still waiting on a source (null outside a silo).</param>
+public sealed class KafkaSourceFeeds(IOptions<KafkaRegionsOptions> regions, ILoggerFactory loggers, IHostApplicationLifetime? lifetime = null)
+    : ISourceFeeds, IDisposable
 {
+    private readonly CancellationToken _stopping = lifetime?.ApplicationStopping ?? CancellationToken.None;
     private readonly ConcurrentDictionary<string, Lazy<SharedSourceReader>> _readers = new(StringComparer.Ordinal);
 
     public ISourcePartitionFeed Open(string sourceRegion, string topic, int partition, long startOffset) =>
         Reader(sourceRegion).Open(topic, partition, startOffset);
 
-    public Task<SourceWatermarks> GetWatermarksAsync(string sourceRegion, string topic, int partition, CancellationToken cancellationToken) =>
-        Task.Run(() => Reader(sourceRegion).GetWatermarks(topic, partition), cancellationToken);
+    // Blocks its thread for up to the reader's timeout when the source is down; the caller is let go on the silo's stop.
+    public async Task<SourceWatermarks> GetWatermarksAsync(string sourceRegion, string topic, int partition, CancellationToken cancellationToken)
+    {
+        using var cancelled = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _stopping);
+        return await Task.Run(() => Reader(sourceRegion).GetWatermarks(topic, partition), cancelled.Token).WaitAsync(cancelled.Token);
+    }
 
     // Rare (an operator's replay): a short-lived consumer of its own rather than a detour through the shared reader.
     public Task<SourceRecord?> ReadOneAsync(string sourceRegion, string topic, int partition, long offset, CancellationToken cancellationToken) =>

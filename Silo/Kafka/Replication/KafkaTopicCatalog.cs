@@ -7,6 +7,7 @@ using Confluent.Kafka.Admin;
 using Mesh.Core.Replication;
 using Mesh.Grains.Ports;
 using Mesh.Kafka.Clients;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 
 namespace Mesh.Kafka.Replication;
@@ -17,9 +18,12 @@ namespace Mesh.Kafka.Replication;
 /// on the embedded local Kafka, which has neither: its region host's control surface creates topics
 /// and remembers the configs they were created with (so there every config it reports is one set on the topic).
 /// </summary>
-public sealed class KafkaTopicCatalog(IOptions<KafkaRegionsOptions> regions) : ITopicCatalog, ITopicDescriptions, IDisposable
+/// <param name="lifetime">A silo's: its stop lets go of every call still waiting on a cluster (null outside a silo).</param>
+public sealed class KafkaTopicCatalog(IOptions<KafkaRegionsOptions> regions, IHostApplicationLifetime? lifetime = null)
+    : ITopicCatalog, ITopicDescriptions, IDisposable
 {
     private static readonly TimeSpan MetadataTimeout = TimeSpan.FromSeconds(10);
+    private readonly CancellationToken _stopping = lifetime?.ApplicationStopping ?? CancellationToken.None;
     private readonly ConcurrentDictionary<string, Lazy<IAdminClient>> _admins = new(StringComparer.Ordinal);
     private readonly HttpClient _http = new() { Timeout = TimeSpan.FromSeconds(30) };
 
@@ -28,14 +32,24 @@ public sealed class KafkaTopicCatalog(IOptions<KafkaRegionsOptions> regions) : I
             defaults: new Dictionary<string, string> { ["client.id"] = $"mesh-{regions.Value.LocalRegion}-admin-{r}" },
             required: new Dictionary<string, string>())).Build())).Value;
 
-    public Task<IReadOnlyDictionary<string, int>> ListTopicsAsync(string region, CancellationToken cancellationToken) =>
-        Task.Run<IReadOnlyDictionary<string, int>>(() =>
-        {
-            var metadata = Admin(region).GetMetadata(MetadataTimeout);
-            return metadata.Topics
-                .Where(t => t.Error.Code == ErrorCode.NoError)
-                .ToDictionary(t => t.Topic, t => t.Partitions.Count, StringComparer.Ordinal);
-        }, cancellationToken);
+    public async Task<IReadOnlyDictionary<string, int>> ListTopicsAsync(string region, CancellationToken cancellationToken) =>
+        (await MetadataAsync(region, cancellationToken)).Topics
+            .Where(t => t.Error.Code == ErrorCode.NoError)
+            .ToDictionary(t => t.Topic, t => t.Partitions.Count, StringComparer.Ordinal);
+
+    /// <summary>
+    /// The cluster's metadata. librdkafka's call blocks its thread for up to the timeout when the region's
+    /// Kafka is down; the caller (often a grain turn, which its grain's deactivation waits for) is let go
+    /// as soon as it is cancelled or the silo stops, and the blocked thread ends on its own.
+    /// </summary>
+    private async Task<Metadata> MetadataAsync(string region, CancellationToken cancellationToken)
+    {
+        using var cancelled = OrStopping(cancellationToken);
+        return await Task.Run(() => Admin(region).GetMetadata(MetadataTimeout), cancelled.Token).WaitAsync(cancelled.Token);
+    }
+
+    private CancellationTokenSource OrStopping(CancellationToken cancellationToken) =>
+        CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _stopping);
 
     public Task CreateTopicAsync(string region, string topic, int partitions, IReadOnlyDictionary<string, string>? configs, CancellationToken cancellationToken) =>
         CreateTopicAsync(region, topic, partitions, replicationFactor: -1, configs, cancellationToken);
@@ -51,13 +65,14 @@ public sealed class KafkaTopicCatalog(IOptions<KafkaRegionsOptions> regions) : I
         }
         try
         {
+            using var cancelled = OrStopping(cancellationToken);
             await Admin(region).CreateTopicsAsync([new TopicSpecification
             {
                 Name = topic,
                 NumPartitions = partitions,
                 ReplicationFactor = (short)replicationFactor,
                 Configs = configs is null ? null : new Dictionary<string, string>(configs),
-            }]);
+            }]).WaitAsync(cancelled.Token);
         }
         catch (CreateTopicsException e) when (e.Results.All(r => r.Error.Code == ErrorCode.TopicAlreadyExists))
         {
@@ -74,9 +89,10 @@ public sealed class KafkaTopicCatalog(IOptions<KafkaRegionsOptions> regions) : I
             return await GetFromEmbeddedAsync(cluster.EmbeddedControl, region, topic, cancellationToken);
         try
         {
+            using var cancelled = OrStopping(cancellationToken);
             var results = await Admin(region).DescribeConfigsAsync(
                 [new ConfigResource { Type = ResourceType.Topic, Name = topic }],
-                new DescribeConfigsOptions { RequestTimeout = MetadataTimeout });
+                new DescribeConfigsOptions { RequestTimeout = MetadataTimeout }).WaitAsync(cancelled.Token);
             return results.Single().Entries.Values
                 .Where(e => e.Value is not null)
                 .ToDictionary(e => e.Name, e => e.Value, StringComparer.Ordinal);
@@ -96,9 +112,10 @@ public sealed class KafkaTopicCatalog(IOptions<KafkaRegionsOptions> regions) : I
                 : null;
         try
         {
+            using var cancelled = OrStopping(cancellationToken);
             var results = await Admin(region).DescribeConfigsAsync(
                 [new ConfigResource { Type = ResourceType.Topic, Name = topic }],
-                new DescribeConfigsOptions { RequestTimeout = MetadataTimeout });
+                new DescribeConfigsOptions { RequestTimeout = MetadataTimeout }).WaitAsync(cancelled.Token);
             var entries = results.Single().Entries.Values.Where(e => e.Value is not null).ToList();
             return new TopicConfigView(
                 entries.Where(e => e.Source == ConfigSource.DynamicTopicConfig).ToDictionary(e => e.Name, e => e.Value, StringComparer.Ordinal),
@@ -115,16 +132,17 @@ public sealed class KafkaTopicCatalog(IOptions<KafkaRegionsOptions> regions) : I
     /// when the topic is not in it. The whole cluster's metadata is asked for: asking for one topic by name
     /// may create it on a cluster that creates topics on first use.
     /// </summary>
-    public Task<int?> ReplicationFactorAsync(string region, string topic, CancellationToken cancellationToken) =>
-        Task.Run(() =>
-        {
-            var found = Admin(region).GetMetadata(MetadataTimeout).Topics.FirstOrDefault(t => t.Topic == topic && t.Error.Code == ErrorCode.NoError);
-            return found is null || found.Partitions.Count == 0 ? null : (int?)found.Partitions.Min(p => p.Replicas.Length);
-        }, cancellationToken);
+    public async Task<int?> ReplicationFactorAsync(string region, string topic, CancellationToken cancellationToken)
+    {
+        var found = (await MetadataAsync(region, cancellationToken)).Topics.FirstOrDefault(t => t.Topic == topic && t.Error.Code == ErrorCode.NoError);
+        return found is null || found.Partitions.Count == 0 ? null : found.Partitions.Min(p => p.Replicas.Length);
+    }
 
     private async Task<IReadOnlyDictionary<string, string>?> GetFromEmbeddedAsync(string control, string region, string topic, CancellationToken cancellationToken)
     {
         var url = $"{control.TrimEnd('/')}/topics/{Uri.EscapeDataString(topic)}";
+        using var cancelled = OrStopping(cancellationToken);
+        cancellationToken = cancelled.Token;
         using var response = await _http.GetAsync(url, cancellationToken);
         if (response.StatusCode == HttpStatusCode.NotFound) return null;
         if (!response.IsSuccessStatusCode)
@@ -143,6 +161,8 @@ public sealed class KafkaTopicCatalog(IOptions<KafkaRegionsOptions> regions) : I
             + (replicationFactor > 0 ? $"&replicationFactor={replicationFactor}" : "")
             + string.Concat((configs ?? new Dictionary<string, string>()).Select(c =>
                 $"&config.{Uri.EscapeDataString(c.Key)}={Uri.EscapeDataString(c.Value)}"));
+        using var cancelled = OrStopping(cancellationToken);
+        cancellationToken = cancelled.Token;
         using var response = await _http.PutAsync(url, content: null, cancellationToken);
         if (response.IsSuccessStatusCode) return;
         var body = await response.Content.ReadAsStringAsync(cancellationToken);

@@ -48,7 +48,8 @@ public sealed class MockCluster : IDisposable
 
     public int BrokerCount => _brokers.Length;
 
-    public static MockCluster Start(int brokerCount, string clientId)
+    /// <param name="groupJoinDelayMs">See <see cref="RegionHostArguments.GroupJoinDelayMs"/>.</param>
+    public static MockCluster Start(int brokerCount, string clientId, int groupJoinDelayMs)
     {
         var errstr = new byte[512];
         var conf = NativeMethods.rd_kafka_conf_new();
@@ -76,6 +77,7 @@ public sealed class MockCluster : IDisposable
             NativeMethods.rd_kafka_destroy(rk);
             throw new MockClusterException($"rd_kafka_mock_cluster_new({brokerCount}) failed; see librdkafka's log above.");
         }
+        NativeMethods.rd_kafka_mock_group_initial_rebalance_delay_ms(mcluster, groupJoinDelayMs);
         return new MockCluster(rk, mcluster, brokerCount);
     }
 

@@ -64,6 +64,9 @@ internal static class NativeMethods
         int replicationFactor);
 
     [DllImport(KafkaNative.LibraryName, ExactSpelling = true)]
+    public static extern void rd_kafka_mock_group_initial_rebalance_delay_ms(IntPtr mcluster, int delayMs);
+
+    [DllImport(KafkaNative.LibraryName, ExactSpelling = true)]
     public static extern int rd_kafka_mock_broker_set_down(IntPtr mcluster, int brokerId);
 
     [DllImport(KafkaNative.LibraryName, ExactSpelling = true)]

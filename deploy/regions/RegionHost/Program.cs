@@ -29,8 +29,8 @@ try
 
     NativeMethods.Load();
 
-    cluster = MockCluster.Start(parsed.Brokers, $"mesh-regionhost-{region}");
-    Log.Info(region, $"mock cluster up: {parsed.Brokers} brokers at {cluster.Bootstrap} (librdkafka {KafkaNative.LoadedPath})");
+    cluster = MockCluster.Start(parsed.Brokers, $"mesh-regionhost-{region}", parsed.GroupJoinDelayMs);
+    Log.Info(region, $"mock cluster up: {parsed.Brokers} brokers at {cluster.Bootstrap}, consumer groups wait {parsed.GroupJoinDelayMs} ms for their first members (librdkafka {KafkaNative.LoadedPath})");
 
     server = new ControlServer(cluster, region);
     await server.StartAsync();
