@@ -224,7 +224,6 @@ public sealed partial class PartitionArchiverGrain(
         var naming = assignment.PrefixNaming ? NamingPolicy.Prefix : NamingPolicy.Identity;
         var started = time.GetTimestamp();
         long? reached = null;
-        var yielded = false;
         var took = 0;
         if (feed.HighWatermark is { } logEnd) archiver.Behind(logEnd);
         while (time.GetElapsedTime(started) < TurnBudget)
@@ -234,11 +233,7 @@ public sealed partial class PartitionArchiverGrain(
             var position = feed.Position;
             // Replication first: while this silo's replicators catch up, the archivers share a floor (BackupReadShare).
             var allowed = share.Take(DrainBatch);
-            if (allowed == 0)
-            {
-                yielded = true;
-                break;
-            }
+            if (allowed == 0) break;
             _batch.Clear();
             feed.Drain(_batch, allowed, out var gap);
             share.Return(allowed - _batch.Count);
@@ -278,7 +273,7 @@ public sealed partial class PartitionArchiverGrain(
         }
         // Only a turn that read something hurries the next: a log end the reader cannot pass (an open transaction under
         // read_committed) must not make it spin.
-        if (yielded || took == 0 || share.Yielding) return false;
+        if (took == 0 || share.Yielding) return false;
         return reached is not { } at || feed.HighWatermark is { } high && high > at;
     }
 
