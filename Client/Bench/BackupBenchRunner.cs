@@ -103,10 +103,11 @@ public sealed class BackupBenchRunner(LocalMesh mesh, BackupBenchOptions options
 
     /// <summary>
     /// Produces the records into the source while the destination's silos are down, then starts them and times
-    /// the destination until it holds every record; <paramref name="produced"/> is told when the last record was acknowledged.
+    /// the destination until it holds every record; <paramref name="produced"/> runs once the last record was acknowledged,
+    /// and the destination starts when it has finished.
     /// </summary>
     private async Task<ReplicationFigures> ReplicateAsync(string topic, IConsumer<byte[], byte[]> watermarks, string what, CancellationToken cancellationToken,
-        Action? produced = null, Func<Task>? beforeStart = null)
+        Func<Task>? produced = null)
     {
         // Stopped the orderly way: their partitions are given up, so the restarted silos take them at once (a silo
         // killed outright holds its claims until they expire, a fixed wait of about 19 s that would dwarf the streaming).
@@ -115,9 +116,8 @@ public sealed class BackupBenchRunner(LocalMesh mesh, BackupBenchOptions options
                  $"into {Source}'s '{topic}' ({options.Partitions} partitions)");
         var produce = await Task.Run(() => BenchRecords.Produce(mesh.Bootstrap(Source), topic, options.Partitions, options.Records, options.RecordBytes, cancellationToken),
             cancellationToken);
-        produced?.Invoke();
         progress($"{what}: produced in {produce.TotalSeconds:0.0} s ({options.Records / produce.TotalSeconds:0} records/s)");
-        if (beforeStart is not null) await beforeStart();
+        if (produced is not null) await produced();
         progress($"{what}: starting {Destination}'s silos");
 
         var clock = Stopwatch.StartNew();
@@ -235,6 +235,7 @@ public sealed class BackupBenchRunner(LocalMesh mesh, BackupBenchOptions options
         // writes' backup. That tail is the backup's lag, reported beside it.
         async Task BackedUpAsync()
         {
+            sinceProduced = Stopwatch.StartNew();
             try
             {
                 await watch.WaitAsync(Deadline, cancellationToken);
@@ -248,8 +249,7 @@ public sealed class BackupBenchRunner(LocalMesh mesh, BackupBenchOptions options
                 await stop.CancelAsync();
             }
         }
-        var replication = await ReplicateAsync(topic, watermarks, what, cancellationToken,
-            produced: () => sinceProduced = Stopwatch.StartNew(), beforeStart: BackedUpAsync);
+        var replication = await ReplicateAsync(topic, watermarks, what, cancellationToken, produced: BackedUpAsync);
         if (lag is { } l) progress($"the backup held every record of '{topic}' {l.TotalSeconds:0.0} s after the last was acknowledged");
         var standby = await ArchiversCaughtUpAsync(Destination, [topic], what, cancellationToken);
         return new LiveRun(replication, backedUp, lag is { } seconds ? Round(seconds.TotalSeconds) : null, standby is { } s ? Round(s.TotalSeconds) : null);
