@@ -39,15 +39,8 @@ public sealed class KafkaRegionIdentity(IOptions<KafkaRegionsOptions> regions, T
             if (!usable) known.Lookup = current = Start(region, known);
             lookup = current!;
         }
-        return lookup.IsCompleted ? lookup : WaitAsync(lookup, cancellationToken);
-    }
-
-    // A lookup of a region whose Kafka is down blocks for the whole timeout; a replicator's turn waiting on it
-    // would hold up its deactivation, and so the silo's stop, until then.
-    private async Task<string> WaitAsync(Task<string> lookup, CancellationToken cancellationToken)
-    {
-        using var cancelled = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _stopping);
-        return await lookup.WaitAsync(cancelled.Token);
+        // A lookup of a region whose Kafka is down blocks for the whole timeout.
+        return lookup.IsCompleted ? lookup : SiloStopping.WaitAsync(lookup, cancellationToken, _stopping);
     }
 
     private Task<string> Start(string region, Known known)

@@ -22,11 +22,8 @@ public sealed class KafkaSourceFeeds(IOptions<KafkaRegionsOptions> regions, ILog
         Reader(sourceRegion).Open(topic, partition, startOffset);
 
     // Blocks its thread for up to the reader's timeout when the source is down; the caller is let go on the silo's stop.
-    public async Task<SourceWatermarks> GetWatermarksAsync(string sourceRegion, string topic, int partition, CancellationToken cancellationToken)
-    {
-        using var cancelled = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _stopping);
-        return await Task.Run(() => Reader(sourceRegion).GetWatermarks(topic, partition), cancelled.Token).WaitAsync(cancelled.Token);
-    }
+    public Task<SourceWatermarks> GetWatermarksAsync(string sourceRegion, string topic, int partition, CancellationToken cancellationToken) =>
+        SiloStopping.RunAsync(() => Reader(sourceRegion).GetWatermarks(topic, partition), cancellationToken, _stopping);
 
     // Rare (an operator's replay): a short-lived consumer of its own rather than a detour through the shared reader.
     public Task<SourceRecord?> ReadOneAsync(string sourceRegion, string topic, int partition, long offset, CancellationToken cancellationToken) =>

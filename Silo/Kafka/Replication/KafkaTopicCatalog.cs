@@ -37,19 +37,20 @@ public sealed class KafkaTopicCatalog(IOptions<KafkaRegionsOptions> regions, IHo
             .Where(t => t.Error.Code == ErrorCode.NoError)
             .ToDictionary(t => t.Topic, t => t.Partitions.Count, StringComparer.Ordinal);
 
-    /// <summary>
-    /// The cluster's metadata. librdkafka's call blocks its thread for up to the timeout when the region's
-    /// Kafka is down; the caller (often a grain turn, which its grain's deactivation waits for) is let go
-    /// as soon as it is cancelled or the silo stops, and the blocked thread ends on its own.
-    /// </summary>
-    private async Task<Metadata> MetadataAsync(string region, CancellationToken cancellationToken)
+    /// <summary>The cluster's metadata; the caller is let go on the silo's stop (<see cref="SiloStopping"/>).</summary>
+    private Task<Metadata> MetadataAsync(string region, CancellationToken cancellationToken) =>
+        SiloStopping.RunAsync(() => Admin(region).GetMetadata(MetadataTimeout), cancellationToken, _stopping);
+
+    /// <summary>The topic's config entries that have a value, as the cluster describes them.</summary>
+    private async Task<List<ConfigEntryResult>> DescribeAsync(string region, string topic, CancellationToken cancellationToken)
     {
-        using var cancelled = OrStopping(cancellationToken);
-        return await Task.Run(() => Admin(region).GetMetadata(MetadataTimeout), cancelled.Token).WaitAsync(cancelled.Token);
+        var results = await SiloStopping.WaitAsync(Admin(region).DescribeConfigsAsync(
+            [new ConfigResource { Type = ResourceType.Topic, Name = topic }],
+            new DescribeConfigsOptions { RequestTimeout = MetadataTimeout }), cancellationToken, _stopping);
+        return [.. results.Single().Entries.Values.Where(e => e.Value is not null)];
     }
 
-    private CancellationTokenSource OrStopping(CancellationToken cancellationToken) =>
-        CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _stopping);
+    private CancellationTokenSource OrStopping(CancellationToken cancellationToken) => SiloStopping.Either(cancellationToken, _stopping);
 
     public Task CreateTopicAsync(string region, string topic, int partitions, IReadOnlyDictionary<string, string>? configs, CancellationToken cancellationToken) =>
         CreateTopicAsync(region, topic, partitions, replicationFactor: -1, configs, cancellationToken);
@@ -89,13 +90,7 @@ public sealed class KafkaTopicCatalog(IOptions<KafkaRegionsOptions> regions, IHo
             return await GetFromEmbeddedAsync(cluster.EmbeddedControl, region, topic, cancellationToken);
         try
         {
-            using var cancelled = OrStopping(cancellationToken);
-            var results = await Admin(region).DescribeConfigsAsync(
-                [new ConfigResource { Type = ResourceType.Topic, Name = topic }],
-                new DescribeConfigsOptions { RequestTimeout = MetadataTimeout }).WaitAsync(cancelled.Token);
-            return results.Single().Entries.Values
-                .Where(e => e.Value is not null)
-                .ToDictionary(e => e.Name, e => e.Value, StringComparer.Ordinal);
+            return (await DescribeAsync(region, topic, cancellationToken)).ToDictionary(e => e.Name, e => e.Value, StringComparer.Ordinal);
         }
         catch (DescribeConfigsException e) when (e.Results.All(r => r.Error.Code == ErrorCode.UnknownTopicOrPart))
         {
@@ -112,11 +107,7 @@ public sealed class KafkaTopicCatalog(IOptions<KafkaRegionsOptions> regions, IHo
                 : null;
         try
         {
-            using var cancelled = OrStopping(cancellationToken);
-            var results = await Admin(region).DescribeConfigsAsync(
-                [new ConfigResource { Type = ResourceType.Topic, Name = topic }],
-                new DescribeConfigsOptions { RequestTimeout = MetadataTimeout }).WaitAsync(cancelled.Token);
-            var entries = results.Single().Entries.Values.Where(e => e.Value is not null).ToList();
+            var entries = await DescribeAsync(region, topic, cancellationToken);
             return new TopicConfigView(
                 entries.Where(e => e.Source == ConfigSource.DynamicTopicConfig).ToDictionary(e => e.Name, e => e.Value, StringComparer.Ordinal),
                 entries.ToDictionary(e => e.Name, e => e.Value, StringComparer.Ordinal));
