@@ -17,7 +17,7 @@ public sealed class DrillTests
     // As TestMesh.WithShortTakeOver, for every silo the drill starts (they inherit the command's environment): a
     // survivor's silo that does not stop within its grace when the killed region's Kafka comes back is killed, and
     // its successor waits out its writes (fencing) for 8 s, not 19 s, before the links replicate again.
-    private static readonly Dictionary<string, string> ShortTakeOver = new() { ["MESH_Mesh__Replication__WriteTimeoutMs"] = "4000" };
+    private static readonly Dictionary<string, string> ShortTakeOver = new() { [TestMesh.ShortTakeOverVariable] = TestMesh.ShortTakeOverWriteTimeoutMs };
 
     [Fact]
     public async Task A_drill_loses_nothing_the_survivors_held_and_ends_with_identical_regions()

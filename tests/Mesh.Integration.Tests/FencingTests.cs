@@ -20,15 +20,13 @@ public sealed class FencingTests
     private static readonly string[] Regions = ["us-east", "eu-west"];
     private const string Topic = "orders";
     private const int Partitions = 4;
-    // Short, so a take-over from an activation that did not let go waits F + W + margin = 8 s, not 19 s.
-    private const string WriteTimeoutVariable = "MESH_Mesh__Replication__WriteTimeoutMs";
-    private const string WriteTimeoutMs = "4000";
 
     [Fact]
     public async Task A_second_cluster_of_a_region_running_the_same_replicators_fences_the_first_and_writes_each_record_once()
     {
         await using var mesh = TestMesh.InNewFolder("fence");
-        foreach (var region in Regions) mesh.Local.SiloEnvironment[region] = new() { [WriteTimeoutVariable] = WriteTimeoutMs };
+        // Short, so a take-over from an activation that did not let go waits F + W + margin = 8 s, not 19 s.
+        mesh.WithShortTakeOver(Regions);
         await mesh.UpAsync(Regions, Partitions, Topic);
 
         const int perRegion = 12000;
@@ -89,7 +87,7 @@ public sealed class FencingTests
         var log = Path.Combine(paths.RegionDir(region), "second-cluster.log");
         var pid = LocalProcesses.StartDetached(LocalMeshPaths.Binary(LocalMeshPaths.SiloBinary), ["--config", file], log,
             Path.Combine(paths.RegionDir(region), "second-cluster.pid"),
-            new Dictionary<string, string> { [LocalMesh.MeshKeyVariable] = mesh.Local.EnsureMeshKey(), [WriteTimeoutVariable] = WriteTimeoutMs });
+            new Dictionary<string, string> { [LocalMesh.MeshKeyVariable] = mesh.Local.EnsureMeshKey(), [TestMesh.ShortTakeOverVariable] = TestMesh.ShortTakeOverWriteTimeoutMs });
         return (pid, log);
     }
 

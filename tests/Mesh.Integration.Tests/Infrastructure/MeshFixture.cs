@@ -37,10 +37,14 @@ public sealed class TestMesh : IAsyncDisposable
         foreach (var region in regions)
         {
             if (!Local.SiloEnvironment.TryGetValue(region, out var environment)) Local.SiloEnvironment[region] = environment = [];
-            environment["MESH_Mesh__Replication__WriteTimeoutMs"] = "4000";
+            environment[ShortTakeOverVariable] = ShortTakeOverWriteTimeoutMs;
         }
         return this;
     }
+
+    /// <summary>The silo setting <see cref="WithShortTakeOver"/> sets, for silos a test starts some other way.</summary>
+    public const string ShortTakeOverVariable = "MESH_Mesh__Replication__WriteTimeoutMs";
+    public const string ShortTakeOverWriteTimeoutMs = "4000";
 
     public Task UpAsync(string[] regions, int partitions, params string[] topics) =>
         Local.UpAsync(regions, brokers: 3, partitions, topics, TimeSpan.FromMinutes(2));
