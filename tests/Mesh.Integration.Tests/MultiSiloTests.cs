@@ -44,6 +44,10 @@ public sealed class MultiSiloTests
 
         await Eventually.WaitAsync("us-east -> eu-west to replicate a part of the stream",
             () => mesh.ReplicatedAsync("us-east", "eu-west", Topic), n => n > 3000, TimeSpan.FromMinutes(1));
+        // Archivers set up only once replication has no backlog (at most 30 s later): the silo to be killed must have
+        // run some, or the backup check below would not cover a dead silo's share.
+        await Eventually.WaitAsync("eu-west's second silo to run archivers", () => Task.FromResult(SiloLogText(mesh, instance: 2)),
+            text => ArchiverStarted.IsMatch(text), TimeSpan.FromMinutes(1), _ => "none yet");
         var killed = await mesh.Local.KillAsync("eu-west", silo: true, kafka: false, instance: 2);
         Assert.Single(killed);
         Assert.True(mesh.Local.IsSiloRunning("eu-west", 1));
@@ -76,6 +80,16 @@ public sealed class MultiSiloTests
                 Assert.Equal(offsets, backed[(region, partition)].Select(r => r.OriginOffset).Order().ToList());
         var killedSilo = await File.ReadAllTextAsync(mesh.Local.Paths.SiloLog("eu-west", 2));
         Assert.Matches(@"eu-west\|orders\|\d+: backing up to", killedSilo); // it ran archivers before it died
+    }
+
+    private static readonly System.Text.RegularExpressions.Regex ArchiverStarted = new(@"eu-west\|orders\|\d+: backing up to");
+
+    private static string SiloLogText(TestMesh mesh, int instance)
+    {
+        var log = mesh.Local.Paths.SiloLog("eu-west", instance);
+        if (!File.Exists(log)) return "";
+        using var stream = new FileStream(log, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+        return new StreamReader(stream).ReadToEnd();
     }
 
     private static HashSet<int> ResumedPartitions(TestMesh mesh, int instance)
