@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Mesh.Core.Backup;
 
 namespace Mesh.Backup;
@@ -5,14 +6,19 @@ namespace Mesh.Backup;
 /// <summary>
 /// A backup store in a local (or mounted) directory: one file per object, '/' in a name is a folder.
 /// An object appears whole or not at all: it is written to a temporary file beside it, flushed to
-/// disk, then moved to its name without replacing anything (on Linux .NET does this with link(2),
-/// which fails if the name exists), so of racing writers exactly one wins and no reader ever sees
-/// half a file.
+/// disk, then given its name with link(2), which fails if the name exists, so of racing writers exactly
+/// one wins and no reader ever sees half a file. (.NET's File.Move without overwrite looks for the name and
+/// then renames, which replaces: two racing writers both won, once in a suite run.)
 /// </summary>
 public sealed class LocalDirectoryStore : IBackupStore
 {
     // Temporary files start with this and end with TempSuffix; listings skip them.
     private const string TempPrefix = ".tmp-";
+    private const int EEXIST = 17;
+
+    [DllImport("libc", EntryPoint = "link", SetLastError = true)]
+    private static extern int Link(string existing, string name);
+
     private const string TempSuffix = ".partial";
 
     public LocalDirectoryStore(string root)
@@ -47,8 +53,15 @@ public sealed class LocalDirectoryStore : IBackupStore
                 // On disk before it gets its name: after a power cut the name never points at a partial file.
                 file.Flush(flushToDisk: true);
             }
+            if (!OperatingSystem.IsWindows())
+            {
+                if (Link(temp, path) == 0) return true; // the temporary name goes in the finally
+                if (Marshal.GetLastPInvokeError() == EEXIST) return false;
+                // A file system without hard links: the move below, which cannot tell a racing writer apart.
+            }
             try
             {
+                // Windows: MoveFileEx without replace, which fails if the name exists.
                 File.Move(temp, path, overwrite: false);
                 return true;
             }
