@@ -232,6 +232,8 @@ public sealed partial class PartitionArchiverGrain(
             // those are drained (a turn that ends on its budget leaves some), else they would count as never delivered.
             var position = feed.Position;
             // Replication first: while this silo's replicators catch up, the archivers share a floor (BackupReadShare).
+            // While the own stream waits for another region to fill a gap, what it reads stays in memory: a batch is enough.
+            if (archiver.WaitingForFill && archiver.Progress.Buffered >= DrainBatch) break;
             var allowed = share.Take(DrainBatch);
             if (allowed == 0) break;
             _batch.Clear();
@@ -251,7 +253,7 @@ public sealed partial class PartitionArchiverGrain(
             }
             if (gap is { } dropped)
             {
-                LogGap(_key, dropped.Count, dropped.From, dropped.To - 1);
+                LogGap(_key, dropped.Count, dropped.From, dropped.To - 1, archiver.Settings.FillWait.TotalSeconds);
                 archiver.AcceptGap(dropped.From, dropped.To);
             }
             if (_batch.Count == 0 && gap is null)
@@ -278,9 +280,9 @@ public sealed partial class PartitionArchiverGrain(
     }
 
     // Due(flush) closes at most one segment per stream per call.
-    private async Task CloseOpenSegmentsAsync(PartitionArchiver archiver, CancellationToken cancellationToken)
+    private async Task CloseOpenSegmentsAsync(PartitionArchiver archiver, CancellationToken cancellationToken, bool final = false)
     {
-        for (var round = 0; round < 64 && archiver.Due(flush: true).Count > 0; round++) await AppendAsync(archiver, flush: true, cancellationToken);
+        for (var round = 0; round < 64 && archiver.Due(flush: true, final).Count > 0; round++) await AppendAsync(archiver, flush: true, cancellationToken, final);
     }
 
     private async Task RefreshTipsAsync(PartitionArchiver archiver, CancellationToken cancellationToken)
@@ -293,9 +295,9 @@ public sealed partial class PartitionArchiverGrain(
         }
     }
 
-    private async Task AppendAsync(PartitionArchiver archiver, bool flush, CancellationToken cancellationToken)
+    private async Task AppendAsync(PartitionArchiver archiver, bool flush, CancellationToken cancellationToken, bool final = false)
     {
-        foreach (var segment in archiver.Due(flush))
+        foreach (var segment in archiver.Due(flush, final))
         {
             if (!_chains.TryGetValue(segment.Stream, out var chain))
                 _chains[segment.Stream] = chain = await StreamChain.LoadAsync(_store!, segment.Stream, cancellationToken);
@@ -368,7 +370,7 @@ public sealed partial class PartitionArchiverGrain(
         {
             try
             {
-                await CloseOpenSegmentsAsync(archiver, cancellationToken);
+                await CloseOpenSegmentsAsync(archiver, cancellationToken, final: true);
                 await CheckpointAsync(archiver, cancellationToken);
             }
             catch (Exception e) when (e is not OperationCanceledException)
@@ -403,8 +405,8 @@ public sealed partial class PartitionArchiverGrain(
     [LoggerMessage(Level = LogLevel.Information, Message = "{Key}: another writer appended to {Stream} first (its tip ends at {Tip}); offsets {First}..{Last} not written twice (taken over: {TakenOver})")]
     private partial void LogRaceLost(string key, string stream, long first, long last, long tip, bool takenOver);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "{Key}: {Count} offsets ({From}..{To}) were removed by retention before the backup read them")]
-    private partial void LogGap(string key, long count, long from, long to);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Key}: {Count} offsets ({From}..{To}) were removed by retention before the backup read them; a region that still holds them has {Seconds} s to back them up before this region's own records among them are recorded as a gap")]
+    private partial void LogGap(string key, long count, long from, long to, double seconds);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "{Key}: {Stream} records a gap of {Count} offsets ({From}..{To}): {Reason}")]
     private partial void LogGapRecorded(string key, string stream, long count, long from, long to, string reason);

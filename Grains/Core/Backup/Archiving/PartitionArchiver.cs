@@ -35,6 +35,13 @@ public sealed record ArchiverProgress(
 /// goes into a stream only above what the stream already holds or has buffered, so re-reading after a
 /// rewind or a restart adds nothing twice. One thread at a time.
 /// </summary>
+/// <remarks>
+/// Gaps are filled from another region where one still holds the records: when retention removed own records
+/// before they were backed up, the own stream writes nothing for <see cref="ArchiverSettings.FillWait"/>. Its chain
+/// stalls, so a region that replicated those records takes the stream over and writes them; the own gap shrinks to
+/// what that region did not hold either (the taken-over segment records that part as its gap), and the own stream
+/// goes on after the other writer's tip.
+/// </remarks>
 public sealed class PartitionArchiver
 {
     private readonly ArchiverSettings _settings;
@@ -44,6 +51,8 @@ public sealed class PartitionArchiver
     private long _recordsWritten, _bytesWritten, _segmentsWritten, _racesLost, _takeOvers, _gapRecords;
     private bool _started;
     private bool _catchingUp;
+    // This run's reading skipped records retention had removed: a stream taken over may then miss some (see HoleFrom).
+    private bool _lostRecords;
 
     /// <summary>
     /// A reader this far behind the log's end is catching up (a backlog, not live traffic): once it reaches the
@@ -71,6 +80,7 @@ public sealed class PartitionArchiver
 
     public string Region { get; }
     public string Incarnation { get; }
+    public ArchiverSettings Settings => _settings;
     public string Topic { get; }
     public int Partition { get; }
 
@@ -81,8 +91,9 @@ public sealed class PartitionArchiver
     public OriginPositions Positions { get; private set; }
 
     /// <summary>The other origins' streams seen in the partition: their chains' tips are refreshed from the store.</summary>
+    /// <remarks>The own stream is among them while it waits for a fill (<see cref="WaitingForFill"/>): another writer may extend it.</remarks>
     public IReadOnlyList<BackupStream> Watched =>
-        [.. _streams.Values.Where(s => !s.Own).Select(s => Stream(s.Origin))];
+        [.. _streams.Values.Where(s => !s.Own || IsHeld(s, _time.GetTimestamp())).Select(s => Stream(s.Origin))];
 
     /// <summary>Streams seen whose chain tip was never read: refresh them before anything is taken over.</summary>
     public IReadOnlyList<BackupStream> Unrefreshed =>
@@ -113,14 +124,41 @@ public sealed class PartitionArchiver
         {
             own.NextGap = new BackupGap(lostFrom, logStart - 1, GapReason(logStart - lostFrom));
             own.Next = logStart;
+            HoldForFill(own, _time.GetTimestamp());
         }
         Position = start;
         Positions = new OriginPositions(start);
+        _lostRecords = logStart > resume;
         _started = true;
         return start;
     }
 
     private string GapReason(long count) => $"deleted by retention in {Region} before it was backed up ({count} offsets)";
+
+    private string HoleReason(OriginId origin, long count) =>
+        $"not backed up by {origin.Region} and not held by {Region} when it took the stream over ({count} offsets: removed by retention, " +
+        "or never replicated here; offsets that held no record, such as transaction markers, count too)";
+
+    private string ReasonFor(StreamState state, long count) => state.Own ? GapReason(count) : HoleReason(state.Origin, count);
+
+    // Gives other regions the fill wait to write the lost records; a gap found while already waiting waits no longer.
+    private void HoldForFill(StreamState own, long now)
+    {
+        if (own.GapFoundAt is { } since && _time.GetElapsedTime(since, now) < _settings.FillWait) return;
+        own.GapFoundAt = now;
+    }
+
+    /// <summary>
+    /// The own stream holds back a gap (records retention removed before they were backed up) so that a region that
+    /// still holds them can fill them in first (<see cref="ArchiverSettings.FillWait"/>). Meanwhile its chain's tip is
+    /// refreshed with the watched streams', and the reader need not read on.
+    /// </summary>
+    public bool WaitingForFill => IsHeld(_streams.GetValueOrDefault(_own), _time.GetTimestamp());
+
+    private bool IsHeld(StreamState? state, long now) =>
+        state is { Own: true, GapFoundAt: { } since }
+        && (state.NextGap is not null || state.Buffer.Count > 0 && state.Buffer[0].GapBefore is not null)
+        && _time.GetElapsedTime(since, now) < _settings.FillWait;
 
     /// <summary>The next record of the partition in log order, with its identity (<see cref="RecordOrigin.Of"/>).</summary>
     public void Accept(SourceRecord record, RecordIdentity identity) => Accept(record, identity, _time.GetTimestamp());
@@ -137,14 +175,19 @@ public sealed class PartitionArchiver
 
         var stream = StateOf(identity.Origin);
         if (identity.OriginOffset < stream.Next) return;
-        stream.Next = identity.OriginOffset + 1;
         if (stream.Writing)
         {
+            // The first record of a taken-over stream above its chain's end: what lies between was not here to write.
+            if (stream.HoleFrom is { } holeFrom && identity.OriginOffset > holeFrom)
+                stream.NextGap = new BackupGap(holeFrom, identity.OriginOffset - 1, HoleReason(stream.Origin, identity.OriginOffset - holeFrom));
+            stream.HoleFrom = null;
+            stream.Next = identity.OriginOffset + 1;
             var kept = ArchiveRecords.From(record, identity);
             stream.Add(new Buffered(record.Offset, kept, ArchiveRecords.RawSize(kept), now, stream.NextGap));
             stream.NextGap = null;
             return;
         }
+        stream.Next = identity.OriginOffset + 1;
         if (identity.OriginOffset < stream.ChainNext) return;
         if (stream.Runs.Count > 0 && _time.GetElapsedTime(stream.Runs[^1].ReadAt, now) < ArchiverSettings.RunSpan)
             stream.Runs[^1] = stream.Runs[^1] with { LastOrigin = identity.OriginOffset };
@@ -164,6 +207,9 @@ public sealed class PartitionArchiver
         Position = Math.Max(Position, to);
         // Retention removes from the log's start: nothing below the gap's end is there any more.
         Positions.Removed(to);
+        _lostRecords = true;
+        foreach (var state in _streams.Values)
+            if (!state.Own && state.Writing) state.HoleFrom ??= state.Next;
         var own = _streams[_own];
         var lostFrom = Math.Max(from, own.Next);
         if (to <= lostFrom) return;
@@ -172,6 +218,7 @@ public sealed class PartitionArchiver
             ? new BackupGap(earlier.FromOffset, to - 1, GapReason(to - earlier.FromOffset))
             : new BackupGap(lostFrom, to - 1, GapReason(to - lostFrom));
         own.Next = to;
+        HoldForFill(own, _time.GetTimestamp());
     }
 
     /// <summary>
@@ -219,16 +266,18 @@ public sealed class PartitionArchiver
         state.ChainNext = chainNext;
         state.Next = Math.Max(state.Next, chainNext);
         state.RemoveBelow(chainNext);
-        if (state.NextGap is { } gap) state.NextGap = Clip(gap, chainNext);
+        if (state.HoleFrom is { } holeFrom) state.HoleFrom = Math.Max(holeFrom, chainNext);
+        if (state.NextGap is { } gap) state.NextGap = Clip(state, gap, chainNext);
         if (state.Buffer.Count > 0 && state.Buffer[0].GapBefore is { } first)
-            state.Buffer[0] = state.Buffer[0] with { GapBefore = Clip(first, chainNext) };
+            state.Buffer[0] = state.Buffer[0] with { GapBefore = Clip(state, first, chainNext) };
         while (state.Runs.Count > 0 && state.Runs[0].LastOrigin < chainNext) state.Runs.RemoveAt(0);
     }
 
-    private BackupGap? Clip(BackupGap gap, long chainNext)
+    // What another writer's tip covers of a gap is no gap any more: the part it wrote was filled, the part it skipped is its gap.
+    private BackupGap? Clip(StreamState state, BackupGap gap, long chainNext)
     {
         if (gap.ToOffset < chainNext) return null;
-        return gap.FromOffset >= chainNext ? gap : new BackupGap(chainNext, gap.ToOffset, GapReason(gap.ToOffset - chainNext + 1));
+        return gap.FromOffset >= chainNext ? gap : new BackupGap(chainNext, gap.ToOffset, ReasonFor(state, gap.ToOffset - chainNext + 1));
     }
 
     /// <summary>
@@ -251,6 +300,9 @@ public sealed class PartitionArchiver
             state.Runs.Clear();
             // Everything of the stream above its chain's end is read again into the buffer.
             state.Next = state.ChainNext;
+            // Another origin's offsets are sparse (its partition also holds what it replicated): a first record above the
+            // chain's end is a hole only if this region's log lost records.
+            state.HoleFrom = _lostRecords ? state.ChainNext : null;
             _takeOvers++;
         }
         if (rewind is { } to && to < Position)
@@ -264,9 +316,11 @@ public sealed class PartitionArchiver
     /// Segments to append now: for each stream written here, its buffered records once they reach the
     /// segment size or age (every buffered record with <paramref name="flush"/>), at most one segment per
     /// stream per call. A segment never spans a gap: a gap opens a segment. The records stay buffered
-    /// until <see cref="Appended"/> says what became of them.
+    /// until <see cref="Appended"/> says what became of them. An own stream waiting for a fill
+    /// (<see cref="WaitingForFill"/>) has nothing due, unless <paramref name="final"/> (the run ends: the
+    /// old incarnation's records are written now or never).
     /// </summary>
-    public IReadOnlyList<PendingSegment> Due(bool flush = false)
+    public IReadOnlyList<PendingSegment> Due(bool flush = false, bool final = false)
     {
         EnsureStarted();
         var now = _time.GetTimestamp();
@@ -274,6 +328,7 @@ public sealed class PartitionArchiver
         foreach (var state in _streams.Values)
         {
             if (!state.Writing || state.Buffer.Count == 0) continue;
+            if (!final && IsHeld(state, now)) continue;
             if (!flush && state.BufferedBytes < _settings.SegmentBytes && _time.GetElapsedTime(state.Buffer[0].ReadAt, now) < _settings.SegmentAge) continue;
             var records = new List<BackupRecord>();
             long size = 0;
@@ -311,6 +366,8 @@ public sealed class PartitionArchiver
         Covered(state, tipNext);
         if (state.Own || !state.Writing) return;
         state.Writing = false;
+        state.HoleFrom = null;
+        state.NextGap = null;
         var now = _time.GetTimestamp();
         foreach (var left in state.Buffer)
         {
@@ -333,6 +390,11 @@ public sealed class PartitionArchiver
         var uncovered = new Dictionary<OriginId, long>();
         foreach (var state in _streams.Values)
         {
+            // A gap not in the chain yet: a restart must find it again (own offsets are local offsets), so it may
+            // still be filled, or recorded, rather than skipped as if the chain held it.
+            // The buffer's first record comes before any later gap, so its gap is the earliest; with nothing buffered, the next.
+            if (state.Own && (state.Buffer.Count > 0 ? state.Buffer[0].GapBefore : state.NextGap) is { } pending)
+                resume = Math.Min(resume, pending.FromOffset);
             long? first = state.Buffer.Count > 0 ? state.Buffer[0].Local : state.Runs.Count > 0 ? state.Runs[0].FirstLocal : null;
             if (first is not { } local) continue;
             resume = Math.Min(resume, local);
@@ -376,6 +438,10 @@ public sealed class PartitionArchiver
         /// <summary>Origin offsets below this are done with here (in the chain, buffered, or watched).</summary>
         public long Next { get; set; }
         public BackupGap? NextGap { get; set; }
+        /// <summary>When the own stream last found records lost to retention: it holds them back for a fill from then.</summary>
+        public long? GapFoundAt { get; set; }
+        /// <summary>A stream just taken over: its first record read above this offset means the offsets between were not here.</summary>
+        public long? HoleFrom { get; set; }
         /// <summary>Records to write, in origin order; changed only through <see cref="Add"/>, <see cref="RemoveBelow"/> and <see cref="ClearBuffer"/>.</summary>
         public List<Buffered> Buffer { get; } = [];
         /// <summary>The raw bytes of <see cref="Buffer"/>, kept as it changes (summing it per look cost a pass per batch read).</summary>

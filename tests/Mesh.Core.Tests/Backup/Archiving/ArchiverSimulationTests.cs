@@ -9,7 +9,9 @@ namespace Mesh.Core.Tests.Backup.Archiving;
 /// Regions that produce, replicate to each other and back up one partition, in random interleavings with
 /// archivers that crash and come back (from stale checkpoints) and a region that dies for good: at the
 /// end every origin stream's chain holds every record any surviving region holds, once, in origin order,
-/// byte for byte.
+/// byte for byte. With retention on, regions drop the oldest records of their logs now and then: a record a
+/// surviving region still holds is then in the chain or, where it was recorded missing before that region
+/// could fill it in, inside one of the chain's gaps.
 /// </summary>
 public sealed class ArchiverSimulationTests
 {
@@ -21,6 +23,8 @@ public sealed class ArchiverSimulationTests
     {
         public string Id { get; } = id;
         public List<(SourceRecord Record, RecordIdentity Identity)> Log { get; } = [];
+        /// <summary>Retention removed the records below this local offset.</summary>
+        public int LogStart { get; set; }
         public bool Dead { get; set; }
         public PartitionArchiver? Archiver { get; set; }
         public int DownFor { get; set; }
@@ -28,13 +32,18 @@ public sealed class ArchiverSimulationTests
         public Random Random { get; } = new(seed);
     }
 
-    private sealed record Totals(long TakeOvers, long RacesLost, long Restarts);
+    private sealed record Totals(long TakeOvers, long RacesLost, long Restarts, long GapRecords);
 
     public static IEnumerable<object[]> Seeds() => Enumerable.Range(0, 40).Select(s => new object[] { s });
 
     [Theory]
     [MemberData(nameof(Seeds))]
     public void Every_record_is_backed_up_once_whoever_writes_it(int seed) => Run(seed, killOne: seed % 2 == 1, time => new FakeSimulatedChains());
+
+    [Theory]
+    [MemberData(nameof(Seeds))]
+    public void With_retention_every_record_still_held_somewhere_is_backed_up_or_inside_a_recorded_gap(int seed) =>
+        Run(seed, killOne: seed % 2 == 1, time => new FakeSimulatedChains(), retention: true);
 
     [Theory]
     [InlineData(0)]
@@ -51,9 +60,11 @@ public sealed class ArchiverSimulationTests
         Assert.True(totals.Sum(t => t.TakeOvers) > 0, "no stream was ever taken over");
         Assert.True(totals.Sum(t => t.RacesLost) > 0, "no append ever lost a race");
         Assert.True(totals.Sum(t => t.Restarts) > 0, "no archiver ever restarted");
+        var withRetention = Enumerable.Range(0, 40).Select(s => Run(s, killOne: s % 2 == 1, time => new FakeSimulatedChains(), retention: true)).ToArray();
+        Assert.True(withRetention.Sum(t => t.GapRecords) > 0, "retention never made a gap");
     }
 
-    private static Totals Run(int seed, bool killOne, Func<TimeProvider, ISimulatedChains> chainsOf)
+    private static Totals Run(int seed, bool killOne, Func<TimeProvider, ISimulatedChains> chainsOf, bool retention = false)
     {
         var random = new Random(seed);
         var time = new ManualTime();
@@ -63,7 +74,7 @@ public sealed class ArchiverSimulationTests
         foreach (var from in Regions)
             foreach (var to in Regions.Where(t => t != from)) pending[(from, to)] = new();
         var produced = new Dictionary<(string Region, long Offset), string>();
-        long takeOvers = 0, races = 0, restarts = 0;
+        long takeOvers = 0, races = 0, restarts = 0, gapRecords = 0;
         var killed = false;
 
         foreach (var region in regions.Values) Restart(region);
@@ -85,6 +96,7 @@ public sealed class ArchiverSimulationTests
                     break;
                 case 5:
                     time.Advance(TimeSpan.FromMilliseconds(random.Next(0, 3000)));
+                    if (retention && random.Next(4) == 0) region.LogStart = Math.Min(region.Log.Count, region.LogStart + random.Next(1, 8));
                     foreach (var down in regions.Values.Where(r => r.Archiver is null && !r.Dead))
                         if (--down.DownFor <= 0) Restart(down);
                     break;
@@ -111,7 +123,7 @@ public sealed class ArchiverSimulationTests
         // Quiet down: everything produced reaches the live regions, and the archivers run until nothing is left.
         foreach (var link in pending.Keys) while (pending[link].Count > 0) Replicate(link.From, link.To);
         foreach (var region in regions.Values.Where(r => !r.Dead && r.Archiver is null)) Restart(region);
-        for (var round = 0; round < 20; round++)
+        for (var round = 0; round < 30; round++)
         {
             time.Advance(TimeSpan.FromSeconds(2));
             foreach (var region in regions.Values.Where(r => r.Archiver is not null))
@@ -133,13 +145,32 @@ public sealed class ArchiverSimulationTests
             foreach (var record in backed)
                 Assert.Equal(produced[(origin, record.OriginOffset)], System.Text.Encoding.UTF8.GetString(record.Value!));
             var held = regions.Values.Where(r => !r.Dead)
-                .SelectMany(r => r.Log.Where(l => l.Identity.Origin.Region == origin).Select(l => l.Identity.OriginOffset))
+                .SelectMany(r => r.Log.Skip(r.LogStart).Where(l => l.Identity.Origin.Region == origin).Select(l => l.Identity.OriginOffset))
                 .ToHashSet();
-            var missing = held.Except(offsets).Order().ToArray();
-            Assert.True(missing.Length == 0, $"seed {seed}: {stream} misses {missing.Length} records held by a live region, first {missing.FirstOrDefault()}");
+            var gaps = chains.Gaps(stream);
+            Assert.All(gaps, g => Assert.DoesNotContain(offsets, o => o >= g.FromOffset && o <= g.ToOffset));
+            gapRecords += gaps.Sum(g => g.Count);
+            var missing = held.Except(offsets).Where(o => !gaps.Any(g => o >= g.FromOffset && o <= g.ToOffset)).Order().ToArray();
+            Assert.True(missing.Length == 0,
+                $"seed {seed}: {stream} misses {missing.Length} records held by a live region, first {missing.FirstOrDefault()} " +
+                $"(held by {string.Join(", ", regions.Values.Where(r => !r.Dead && r.Log.Skip(r.LogStart).Any(l => l.Identity.Origin.Region == origin && l.Identity.OriginOffset == missing.FirstOrDefault())).Select(r => r.Id))}; " +
+                $"chain offsets {Ranges(offsets)}; gaps {string.Join(", ", gaps.Select(g => $"{g.FromOffset}..{g.ToOffset}"))})");
         }
         takeOvers += regions.Values.Sum(r => r.Archiver?.Progress.TakeOvers ?? 0);
-        return new Totals(takeOvers, races, restarts);
+        return new Totals(takeOvers, races, restarts, gapRecords);
+
+        static string Ranges(long[] sorted)
+        {
+            var parts = new List<string>();
+            for (var i = 0; i < sorted.Length;)
+            {
+                var j = i;
+                while (j + 1 < sorted.Length && sorted[j + 1] == sorted[j] + 1) j++;
+                parts.Add(i == j ? $"{sorted[i]}" : $"{sorted[i]}..{sorted[j]}");
+                i = j + 1;
+            }
+            return string.Join(",", parts);
+        }
 
         void Produce(Region region, int count)
         {
@@ -165,6 +196,7 @@ public sealed class ArchiverSimulationTests
         void Read(Region region, int max)
         {
             var archiver = region.Archiver!;
+            if (archiver.Position < region.LogStart) archiver.AcceptGap(archiver.Position, region.LogStart);
             for (var n = 0; n < max && archiver.Position < region.Log.Count; n++)
             {
                 var (record, identity) = region.Log[(int)archiver.Position];
@@ -211,7 +243,7 @@ public sealed class ArchiverSimulationTests
             var archiver = new PartitionArchiver(region.Id, Incarnations[region.Id], "orders", 0, Settings, time);
             var own = new BackupStream("orders", 0, region.Id, Incarnations[region.Id]);
             chains.Forget(region.Id);
-            archiver.Start(chains.Refresh(region.Id, own), 0, region.Checkpoint);
+            archiver.Start(chains.Refresh(region.Id, own), region.LogStart, region.Checkpoint);
             region.Archiver = archiver;
         }
     }

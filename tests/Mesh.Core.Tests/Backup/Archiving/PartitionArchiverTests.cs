@@ -154,6 +154,11 @@ public sealed class PartitionArchiverTests
         var archiver = Archiver();
         Assert.Equal(40, archiver.Start(10, 40, null));
         archiver.Accept(Records.At(40, "v"), Records.Own("a", Inc, 40));
+        // First the wait for a region that still holds them (none here), even for a flush.
+        Assert.True(archiver.WaitingForFill);
+        Assert.Empty(archiver.Due(flush: true));
+        _time.Advance(Settings.FillWait);
+        Assert.False(archiver.WaitingForFill);
         AppendDue(archiver, flush: true);
         var entry = Assert.Single(_chains.Entries(StreamOf("a", Inc)));
         Assert.Equal(new BackupGap(10, 39, entry.GapBefore!.Reason), entry.GapBefore);
@@ -170,6 +175,8 @@ public sealed class PartitionArchiverTests
         archiver.AcceptGap(1, 6);
         archiver.Accept(Records.At(6, "v"), Records.Own("a", Inc, 6));
         AppendDue(archiver, flush: true);
+        Assert.Single(_chains.Entries(StreamOf("a", Inc)));
+        _time.Advance(Settings.FillWait);
         AppendDue(archiver, flush: true);
         var entries = _chains.Entries(StreamOf("a", Inc));
         Assert.Equal(2, entries.Count);

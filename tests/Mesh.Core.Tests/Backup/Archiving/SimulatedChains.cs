@@ -16,6 +16,9 @@ internal interface ISimulatedChains
     void Forget(string region);
 
     IReadOnlyList<BackupRecord> Records(BackupStream stream);
+
+    /// <summary>The gaps the stream's chain records.</summary>
+    IReadOnlyList<BackupGap> Gaps(BackupStream stream);
 }
 
 /// <summary><see cref="FakeChains"/> with a known sequence number per region and stream.</summary>
@@ -43,6 +46,8 @@ internal sealed class FakeSimulatedChains : ISimulatedChains
     }
 
     public IReadOnlyList<BackupRecord> Records(BackupStream stream) => _chains.Records(stream);
+
+    public IReadOnlyList<BackupGap> Gaps(BackupStream stream) => [.. _chains.Entries(stream).Select(e => e.GapBefore).OfType<BackupGap>()];
 }
 
 /// <summary>The real thing: a <see cref="StreamChain"/> per region and stream over one in-memory store, segments encoded and read back.</summary>
@@ -73,11 +78,14 @@ internal sealed class StoreSimulatedChains(TimeProvider time) : ISimulatedChains
         foreach (var key in _chains.Keys.Where(k => k.Item1 == region).ToArray()) _chains.Remove(key);
     }
 
-    public IReadOnlyList<BackupRecord> Records(BackupStream stream)
+    public IReadOnlyList<BackupRecord> Records(BackupStream stream) =>
+        [.. Entries(stream).SelectMany(e => BackupCatalog.ReadSegmentAsync(_store, stream, e, null, CancellationToken.None).GetAwaiter().GetResult().Records)];
+
+    public IReadOnlyList<BackupGap> Gaps(BackupStream stream) => [.. Entries(stream).Select(e => e.GapBefore).OfType<BackupGap>()];
+
+    private IReadOnlyList<ManifestEntry> Entries(BackupStream stream)
     {
         var catalog = BackupCatalog.LoadAsync(_store, stream.Topic, CancellationToken.None).GetAwaiter().GetResult();
-        var held = catalog.Topics.SelectMany(t => t.Streams).FirstOrDefault(s => s.Stream == stream);
-        if (held is null) return [];
-        return [.. held.Entries.SelectMany(e => BackupCatalog.ReadSegmentAsync(_store, stream, e, null, CancellationToken.None).GetAwaiter().GetResult().Records)];
+        return catalog.Topics.SelectMany(t => t.Streams).FirstOrDefault(s => s.Stream == stream)?.Entries ?? [];
     }
 }
