@@ -19,6 +19,18 @@ public sealed class LocalDirectoryStore : IBackupStore
     [DllImport("libc", EntryPoint = "link", SetLastError = true)]
     private static extern int Link(string existing, string name);
 
+    [DllImport("libc", EntryPoint = "open", SetLastError = true)]
+    private static extern int Open(string path, int flags);
+
+    [DllImport("libc", EntryPoint = "fsync", SetLastError = true)]
+    private static extern int FSync(int fd);
+
+    [DllImport("libc", EntryPoint = "close", SetLastError = true)]
+    private static extern int Close(int fd);
+
+    // O_RDONLY opens a folder on Linux; O_DIRECTORY's value differs between architectures, and it is not needed here.
+    private const int ORdOnly = 0;
+
     private const string TempSuffix = ".partial";
 
     public LocalDirectoryStore(string root)
@@ -39,6 +51,7 @@ public sealed class LocalDirectoryStore : IBackupStore
         var temp = Path.Combine(folder, $"{TempPrefix}{Path.GetFileName(path)}.{Guid.NewGuid():N}{TempSuffix}");
         try
         {
+            var created = NewFolders(folder);
             Directory.CreateDirectory(folder);
             await using (var file = new FileStream(temp, new FileStreamOptions
             {
@@ -55,7 +68,14 @@ public sealed class LocalDirectoryStore : IBackupStore
             }
             if (!OperatingSystem.IsWindows())
             {
-                if (Link(temp, path) == 0) return true; // the temporary name goes in the finally
+                if (Link(temp, path) == 0)
+                {
+                    // The name is on disk too, and so are the folders just made: a manifest entry is a commit and must
+                    // not vanish in a power cut after its writer went on. (The temporary name goes in the finally.)
+                    SyncFolder(folder);
+                    foreach (var made in created) SyncFolder(Path.GetDirectoryName(made)!);
+                    return true;
+                }
                 if (Marshal.GetLastPInvokeError() == EEXIST) return false;
                 // A file system without hard links: the move below, which cannot tell a racing writer apart.
             }
@@ -77,6 +97,29 @@ public sealed class LocalDirectoryStore : IBackupStore
         finally
         {
             TryDelete(temp);
+        }
+    }
+
+    // The folders CreateDirectory is about to make, deepest first, up to the root.
+    private List<string> NewFolders(string folder)
+    {
+        var made = new List<string>();
+        for (var current = folder; current.Length > Root.Length && !Directory.Exists(current); current = Path.GetDirectoryName(current)!)
+            made.Add(current);
+        return made;
+    }
+
+    private void SyncFolder(string folder)
+    {
+        var fd = Open(folder, ORdOnly);
+        if (fd < 0) throw new IOException($"cannot open folder {folder} to flush it (errno {Marshal.GetLastPInvokeError()})");
+        try
+        {
+            if (FSync(fd) != 0) throw new IOException($"cannot flush folder {folder} to disk (errno {Marshal.GetLastPInvokeError()})");
+        }
+        finally
+        {
+            Close(fd);
         }
     }
 

@@ -3,6 +3,7 @@ using Mesh.Grains.Backup;
 using Mesh.Grains.Ports;
 using Mesh.Kafka.Clients;
 using Mesh.Kafka.Replication;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -12,8 +13,12 @@ namespace Mesh.Kafka.Backup;
 /// The region's own partitions read for the backup: one shared reader per silo of its own (a push link's
 /// replicators read the same partitions through the replication reader, and a reader hands out one feed per partition).
 /// </summary>
-public sealed class KafkaBackupFeeds(IOptions<KafkaRegionsOptions> regions, BackupReadShare share, ILoggerFactory loggers) : IBackupFeeds, IDisposable
+/// <param name="lifetime">A silo's: its stop lets go of an archiver still waiting on a watermark query (null outside a silo).</param>
+public sealed class KafkaBackupFeeds(IOptions<KafkaRegionsOptions> regions, BackupReadShare share, ILoggerFactory loggers, IHostApplicationLifetime? lifetime = null)
+    : IBackupFeeds, IDisposable
 {
+    private readonly CancellationToken _stopping = lifetime?.ApplicationStopping ?? CancellationToken.None;
+
     // While the silo's replication catches up the archivers read little (BackupReadShare); the reader then fetches
     // only a tenth of the time, so that the records wait in Kafka, not in this process's buffers and garbage collector.
     private readonly Lazy<SharedSourceReader> _reader = new(() =>
@@ -22,8 +27,9 @@ public sealed class KafkaBackupFeeds(IOptions<KafkaRegionsOptions> regions, Back
 
     public ISourcePartitionFeed Open(string topic, int partition, long startOffset) => _reader.Value.Open(topic, partition, startOffset);
 
+    // Blocks its thread for up to the reader's timeout when the region's Kafka is down; the caller is let go on the silo's stop.
     public Task<SourceWatermarks> GetWatermarksAsync(string topic, int partition, CancellationToken cancellationToken) =>
-        Task.Run(() => _reader.Value.GetWatermarks(topic, partition), cancellationToken);
+        SiloStopping.RunAsync(() => _reader.Value.GetWatermarks(topic, partition), cancellationToken, _stopping);
 
     public void Dispose()
     {
