@@ -443,6 +443,38 @@ public sealed class RestoreIntoMeshTests(RestoreMeshFixture fixture) : IClassFix
         Assert.Equal(total, Mesh.RecordCount("r1", "orders-restored"));
     }
 
+    [Fact]
+    public async Task A_restore_into_deployed_regions_named_by_bootstrap_servers_is_exact_and_replicated_once()
+    {
+        // As against regions 'mesh local' did not start: Kafka addresses on the command line, the mesh key from the environment.
+        // The embedded Kafka does not implement CreateTopics (a real cluster does): the target is made empty beforehand, as
+        // an operator may, and the restore checks its partition count instead of creating it.
+        await Mesh.Local.CreateTopicAsync("r2", "orders-deployed", 2);
+        var bootstrap = string.Join(",", new[] { "r1", "r2" }.Select(r => $"{r}={Mesh.Local.Bootstrap(r)}"));
+        var key = new Dictionary<string, string> { ["MESH_RESTORE_TEST_KEY"] = File.ReadAllText(Mesh.Local.Paths.MeshKeyFile).Trim() };
+        var result = await MeshProcesses.MeshAsync(Wait, key, "restore", "--store", Backup.Store, "--topic", "orders", "--at", RestoreInput.Format(Backup.At),
+            "--region", "r2", "--as", "orders-deployed", "--json", "--bootstrap", bootstrap, "--key-env", "MESH_RESTORE_TEST_KEY");
+        Assert.True(result.ExitCode == 0, result.ToString());
+        var expected = new[] { Expected(0, groups: false), Expected(1, groups: false) };
+        for (var p = 0; p < 2; p++) AssertSameRecords(expected[p], ReadAll("r2", "orders-deployed", p), $"r2 orders-deployed/{p}");
+
+        // Signed with the mesh's key, so r1 trusts the provenance and takes each record once, as r2's restore stream.
+        var total = expected.Sum(e => e.Records.Count);
+        await Eventually.WaitAsync("r1 to hold every restored record", () => Task.FromResult(Mesh.RecordCount("r1", "orders-deployed")), n => n >= total, Wait, n => $"{n} of {total}");
+        for (var p = 0; p < 2; p++)
+        {
+            var identities = ReadAll("r1", "orders-deployed", p).Select(r => RestoredFrom.Find(r.Headers)!).Select(f => $"{f.OriginRegion}@{f.OriginIncarnation}:{f.OriginOffset}").ToList();
+            Assert.Equal(expected[p].Records.Select(r => $"{r.Stream.OriginRegion}@{r.Stream.OriginIncarnation}:{r.Record.OriginOffset}").Order(StringComparer.Ordinal),
+                identities.Order(StringComparer.Ordinal));
+        }
+        Assert.Equal(total, Mesh.RecordCount("r1", "orders-deployed"));
+
+        // --bootstrap and --dir together: refused before anything is written.
+        var both = await MeshProcesses.MeshAsync(Wait, key, "restore", "--store", Backup.Store, "--topic", "orders", "--at", RestoreInput.Format(Backup.At),
+            "--region", "r2", "--as", "orders-deployed-2", "--bootstrap", bootstrap, "--dir", Mesh.Dir, "--key-env", "MESH_RESTORE_TEST_KEY");
+        Assert.True(both.ExitCode == 2 && both.Stderr.Contains("--bootstrap", StringComparison.Ordinal), both.ToString());
+    }
+
     /// <summary>The plan of a partition of a bulk backup restored at its <see cref="TestBackup.At"/>.</summary>
     private static PartitionOrder ExpectedBulk(TestBackup bulk, string topic, int partition)
     {
