@@ -34,6 +34,10 @@ public sealed partial class PartitionArchiverGrain(
 {
     private static readonly TimeSpan Tick = TimeSpan.FromMilliseconds(250);
     private static readonly TimeSpan Soon = TimeSpan.FromMilliseconds(5);
+    // The reader fills a partition's buffer at the pace Kafka delivers; a turn that found it nearly empty waits this long
+    // for a batch worth a turn. (Turns 5 ms apart that took a few dozen records each spent a silo's CPU on timers, locks
+    // and turn overhead instead of records.)
+    private static readonly TimeSpan Gather = TimeSpan.FromMilliseconds(50);
     private static readonly TimeSpan TurnBudget = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan TipRefreshInterval = TimeSpan.FromSeconds(2);
     private static readonly TimeSpan CheckpointInterval = TimeSpan.FromSeconds(5);
@@ -130,7 +134,7 @@ public sealed partial class PartitionArchiverGrain(
         {
             if (_archiver is null) await StartAsync(assignment, cancellationToken);
             var archiver = _archiver!;
-            var more = await ReadAsync(archiver, assignment, cancellationToken);
+            var next = await ReadAsync(archiver, assignment, cancellationToken);
             if (time.GetElapsedTime(_lastRefresh) >= TipRefreshInterval || archiver.Unrefreshed.Count > 0)
             {
                 await RefreshTipsAsync(archiver, cancellationToken);
@@ -157,9 +161,9 @@ public sealed partial class PartitionArchiverGrain(
             }
             if (_error is not null) LogRecovered(_key);
             _error = null;
-            // More to read and free to read it: the next turn comes at once rather than a tick later, or a catch-up would
-            // read one buffer's worth per tick (the reader holds only so much of each partition for it).
-            if (more) _timer?.Change(Soon, Tick);
+            // More to read and free to read it: the next turn comes sooner than a tick, or a catch-up would read one
+            // buffer's worth per tick (the reader holds only so much of each partition for it).
+            if (next is { } due) _timer?.Change(due, Tick);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
@@ -204,8 +208,12 @@ public sealed partial class PartitionArchiverGrain(
         _feed = feeds.Open(_topic, _partition, offset);
     }
 
-    /// <returns>Whether there is more to read now: the turn ended on its budget, or the log's end is past where the reader stands.</returns>
-    private async Task<bool> ReadAsync(PartitionArchiver archiver, BackupAssignment assignment, CancellationToken cancellationToken)
+    /// <returns>
+    /// When the next turn should come, if sooner than the tick: at once when records are waiting (the turn ended on its
+    /// budget or took full batches), after <see cref="Gather"/> when the log's end is past where the reader stands but its
+    /// buffer was nearly empty; null for the regular tick.
+    /// </returns>
+    private async Task<TimeSpan?> ReadAsync(PartitionArchiver archiver, BackupAssignment assignment, CancellationToken cancellationToken)
     {
         var feed = _feed!;
         if (feed.Error is { } error) throw new InvalidOperationException($"reading {_region} {_topic}/{_partition}: {error}");
@@ -219,7 +227,7 @@ public sealed partial class PartitionArchiverGrain(
             // The region's Kafka came back empty (a new incarnation) or the topic was re-created: start over on what is there now.
             LogLogEnded(_key, end, archiver.Position);
             await FlushAndResetAsync(cancellationToken);
-            return false;
+            return null;
         }
         var naming = assignment.PrefixNaming ? NamingPolicy.Prefix : NamingPolicy.Identity;
         var started = time.GetTimestamp();
@@ -275,8 +283,10 @@ public sealed partial class PartitionArchiverGrain(
         }
         // Only a turn that read something hurries the next: a log end the reader cannot pass (an open transaction under
         // read_committed) must not make it spin.
-        if (took == 0 || share.Yielding) return false;
-        return reached is not { } at || feed.HighWatermark is { } high && high > at;
+        if (took == 0 || share.Yielding) return null;
+        if (reached is not { } at) return Soon;
+        if (feed.HighWatermark is not { } high || high <= at) return null;
+        return took >= DrainBatch ? Soon : Gather;
     }
 
     // Due(flush) closes at most one segment per stream per call.
