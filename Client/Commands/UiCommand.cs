@@ -44,6 +44,8 @@ internal static class UiCommand
             var regions = CommonOptions.Regions(parse, dir, gateways, file is null ? null : LoadTopology(file), file?.Name);
 
             var monitor = new MeshMonitor(StatusSources.For(regions), regions.Description, MeshMonitor.DefaultInterval);
+            // Listen first: an address in use is known at once, without waiting on the regions.
+            await using var server = await UiServer.StartAsync(address, secret, monitor, cancellationToken);
             var first = await monitor.PollAsync(cancellationToken)
                 ?? throw new MeshCommandException($"cannot read the status of {regions.Description}: {System.Text.Json.JsonDocument.Parse(monitor.ViewJson!).RootElement.GetProperty("pollError")}", 3);
             if (first.Count > 0 && first.All(r => !r.Reachable))
@@ -52,7 +54,6 @@ internal static class UiCommand
             foreach (var silent in first.Where(r => !r.Reachable))
                 Terminal.Progress($"{silent.Region} does not answer ({silent.Error}); the page shows it as such until it does");
 
-            await using var server = await UiServer.StartAsync(address, secret, monitor, cancellationToken);
             Console.WriteLine($"mesh ui: {server.Address} ({regions.Description}; refreshed every {monitor.Interval.TotalSeconds:0} s; Ctrl-C stops)");
             if (!string.IsNullOrEmpty(secret))
                 Console.WriteLine("  open it once with ?token=<your token> (it then sets a cookie), or send Authorization: Bearer <your token>");
