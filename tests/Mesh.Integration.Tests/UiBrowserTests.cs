@@ -22,7 +22,7 @@ public sealed class UiBrowserTests(ITestOutputHelper output)
     private static readonly string[] Regions = ["us-east", "eu-west", "ap-south"];
     private const string Topic = "orders";
     private const string Killed = "ap-south";
-    private const int PerRegion = 300;
+    private const int PerRegion = 600;
     // A poll every 2 s plus the page's own: a state shows within a few seconds; the rest is margin for a busy machine.
     private static readonly LocatorAssertionsToHaveAttributeOptions Soon = new() { Timeout = 30_000 };
     // A restarted silo's replicators wait out the take-over fence (8 s in tests) before they replicate.
@@ -43,13 +43,17 @@ public sealed class UiBrowserTests(ITestOutputHelper output)
             await using var chromium = await Chromium.LaunchAsync();
             var page = await chromium.NewPageAsync();
             await page.GotoAsync(server.Address.ToString());
-            await mesh.StreamIntoAsync(Regions, Topic, PerRegion, recordsPerSecond: 60);
+            var producers = mesh.StreamIntoAsync(Regions, Topic, PerRegion, recordsPerSecond: 60);
 
             // Healthy: three regions up, six links replicating, and once the mesh is quiet the page's numbers are /api/status's.
             await Expect(page.Locator("g.region[data-region]")).ToHaveCountAsync(3);
             await Expect(page.Locator("g.link[data-link]")).ToHaveCountAsync(6);
             foreach (var region in Regions) await Expect(Region(page, region)).ToHaveAttributeAsync("data-state", "up", Soon);
             foreach (var (source, destination) in Links()) await Expect(Link(page, source, destination)).ToHaveAttributeAsync("data-state", "replicating", Soon);
+            // While records flow, the arrows carry their rates.
+            await Expect(page.Locator("g.link text[data-field='label']").Filter(new() { HasTextRegex = new Regex(@"^[1-9][0-9.,]*/s") }).First).ToBeVisibleAsync(new() { Timeout = 30_000 });
+            output.WriteLine($"streaming: {await Chromium.ScreenshotAsync(page, "ui-streaming")}");
+            await producers;
             using var http = new HttpClient { BaseAddress = server.Address };
             var quiet = await Eventually.WaitAsync($"/api/status to show every link with {PerRegion} records replicated and no lag",
                 async () => await http.GetStringAsync("api/status"),

@@ -170,7 +170,10 @@ function drawCharts(view) {
   drawChart(document.getElementById('chart-lag'), view.history.at, keys, key => view.history.links[key].lagRecords, color, v => count(v));
   document.getElementById('chart-legend').replaceChildren(...keys.map(key => {
     const item = el('li', {});
-    item.append(el('span', { style: `background:${color(key)}` }), key);
+    const swatch = el('span', {});
+    // Through the CSSOM: the page's content security policy refuses inline style attributes.
+    swatch.style.background = color(key);
+    item.append(swatch, key);
     return item;
   }));
 }
