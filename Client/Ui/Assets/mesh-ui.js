@@ -178,6 +178,12 @@ function drawCharts(view) {
   }));
 }
 
+// 1, 2, 5 times a power of ten, at or above v: the chart's top reads as a round number.
+function roundUp(v) {
+  const power = 10 ** Math.floor(Math.log10(v));
+  return [1, 2, 5, 10].map(m => m * power).find(m => m >= v);
+}
+
 // One polyline per link over the kept history; a gap (no value) breaks the line.
 function drawChart(svg, at, keys, values, color, format) {
   const width = 420, height = 150, left = 44, right = 8, top = 8, bottom = 18;
@@ -185,7 +191,7 @@ function drawChart(svg, at, keys, values, color, format) {
   if (at.length < 2) { svg.append(el('svg:text', { x: left, y: height / 2 }, 'collecting…')); return; }
   const first = at[0], last = at[at.length - 1];
   const all = keys.flatMap(k => values(k)).filter(v => v !== null && v !== undefined);
-  const max = Math.max(1, ...all) * 1.1;
+  const max = roundUp(Math.max(1, ...all) * 1.05);
   const x = t => left + (width - left - right) * (t - first) / Math.max(1, last - first);
   const y = v => height - bottom - (height - top - bottom) * v / max;
   svg.append(el('svg:line', { class: 'axis', x1: left, y1: height - bottom, x2: width - right, y2: height - bottom }));
