@@ -54,7 +54,10 @@ internal static class UiCommand
             foreach (var silent in first.Where(r => !r.Reachable))
                 Terminal.Progress($"{silent.Region} does not answer ({silent.Error}); the page shows it as such until it does");
 
-            Console.WriteLine($"mesh ui: {server.Address} ({regions.Description}; refreshed every {monitor.Interval.TotalSeconds:0} s; Ctrl-C stops)");
+            var where = address.EndPoint.Address.Equals(System.Net.IPAddress.Any) || address.EndPoint.Address.Equals(System.Net.IPAddress.IPv6Any)
+                ? $"on every address of this machine, port {server.Address.Port} (here: {server.Address})"
+                : server.Address.ToString();
+            Console.WriteLine($"mesh ui: {where} ({regions.Description}; refreshed every {monitor.Interval.TotalSeconds:0} s; Ctrl-C stops)");
             if (!string.IsNullOrEmpty(secret))
                 Console.WriteLine("  open it once with ?token=<your token> (it then sets a cookie), or send Authorization: Bearer <your token>");
             await monitor.RunAsync(cancellationToken);

@@ -172,7 +172,7 @@ internal sealed class MeshMonitor(Func<CancellationToken, Task<IReadOnlyList<Sta
             {
                 ["region"] = r["region"]?.DeepClone(),
                 ["state"] = states[r["region"]!.GetValue<string>()],
-                ["kafka"] = r["kafka"]?.DeepClone(), ["silo"] = r["silo"]?.DeepClone(),
+                ["kafka"] = MeshStates.Kafka(r), ["silo"] = r["silo"]?.DeepClone(),
                 ["silosUp"] = r["silosUp"]?.DeepClone(), ["silos"] = r["silos"]?.DeepClone(),
                 ["reachable"] = r["reachable"]?.DeepClone(), ["error"] = r["error"]?.DeepClone(),
                 ["topologyVersion"] = r["topologyVersion"]?.DeepClone(), ["topologyName"] = r["topologyName"]?.DeepClone(),

@@ -33,6 +33,17 @@ public static class MeshStates
         return silosUp < silos ? "degraded" : "up";
     }
 
+    /// <summary>
+    /// The region's <c>kafka</c> as status has it, except for a region that did not answer and whose
+    /// silos could not be counted (reached through gateways): then nothing is known of its Kafka.
+    /// </summary>
+    public static string Kafka(JsonNode region) =>
+        region["reachable"]?.GetValue<bool>() == false && (region["silos"]?.GetValue<int>() ?? 0) == 0
+            ? NotKnown
+            : region["kafka"]?.GetValue<string>() ?? NotKnown;
+
+    public const string NotKnown = "not known";
+
     // Worst first: the link shows its worst topic. A state not named here ranks between waiting and starting.
     private static readonly string[] LinkSeverity = ["stopped", "waiting", "starting", "paused", "replicating"];
     private const int UnnamedRank = 2;

@@ -25,6 +25,14 @@ public sealed class UiPartsTests
         Assert.Equal(expected, MeshStates.Region(new JsonObject { ["kafka"] = kafka, ["silosUp"] = silosUp, ["silos"] = silos, ["reachable"] = reachable }));
 
     [Theory]
+    [InlineData("up", 1, true, "up")]
+    [InlineData("down", 1, false, "down")]
+    [InlineData("up", 0, false, MeshStates.NotKnown)] // through gateways: a region that does not answer says nothing of its Kafka
+    [InlineData("degraded", 2, true, "degraded")]
+    public void Kafka_is_not_known_for_a_silent_region_whose_silos_were_not_counted(string kafka, int silos, bool reachable, string expected) =>
+        Assert.Equal(expected, MeshStates.Kafka(new JsonObject { ["kafka"] = kafka, ["silosUp"] = 0, ["silos"] = silos, ["reachable"] = reachable }));
+
+    [Theory]
     [InlineData("replicating,replicating", "replicating")]
     [InlineData("replicating,paused", "paused")]
     [InlineData("paused,starting", "starting")]

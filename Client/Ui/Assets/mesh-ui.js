@@ -114,7 +114,7 @@ function drawGraph(view) {
     g.append(el('svg:circle', { r: nodeRadius }));
     g.append(el('svg:text', { class: 'name', y: -6 }, region.region));
     g.append(el('svg:text', { y: 10, 'data-field': 'state' }, region.state));
-    g.append(el('svg:text', { y: 25 }, `silos ${region.silosUp}/${region.silos}`));
+    if (region.silos > 0) g.append(el('svg:text', { y: 25 }, `silos ${region.silosUp}/${region.silos}`));
     svg.append(g);
   }
 }
@@ -124,7 +124,7 @@ function fillRegions(view) {
   body.replaceChildren(...view.regions.map(r => {
     const row = el('tr', { 'data-region-row': r.region, 'data-state': r.state });
     const topology = !r.reachable ? '?' : r.topologyVersion ? `v${r.topologyVersion} ${r.topologyName ?? ''}` : 'none';
-    row.append(cell(r.region), el('td', {}), cell(r.kafka), cell(`${r.silo} (${r.silosUp}/${r.silos})`), cell(topology),
+    row.append(cell(r.region), el('td', {}), cell(r.kafka), cell(r.silos === 0 && !r.reachable ? 'not known' : `${r.silo} (${r.silosUp}/${r.silos})`), cell(topology),
       cell(r.topologyNote || r.error || '', { class: r.error ? 'error' : '' }));
     row.children[1].append(badge(r.state));
     return row;
