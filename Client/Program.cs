@@ -20,6 +20,7 @@ var root = new RootCommand("mesh: Kafka geo-replication across regions, with ide
     RestoreCommand.Create(),
     BackupCommand.Create(),
     BenchCommand.Create(),
+    UiCommand.Create(),
 };
 try
 {
