@@ -11,7 +11,9 @@ namespace Mesh.Kafka.Clients;
 /// <summary>
 /// Looks at every cluster this silo talks to every few seconds: a metadata request with a short deadline says
 /// whether any broker answers, and the probe client's librdkafka statistics (it keeps a connection to every
-/// broker) say which of the brokers the metadata names are connected. Status calls read the cached result.
+/// broker) say which brokers are connected. A broker that dies drops out of the metadata, so every broker the
+/// metadata has named since the silo started counts: one missing or not connected makes the cluster degraded
+/// (a broker removed for good therefore shows until the silo restarts). Status calls read the cached result.
 /// </summary>
 public sealed class KafkaReachabilityProbe(IOptions<KafkaRegionsOptions> regions, TimeProvider time) : BackgroundService, IKafkaReachability
 {
@@ -63,11 +65,14 @@ public sealed class KafkaReachabilityProbe(IOptions<KafkaRegionsOptions> regions
         {
             var metadata = client.Admin.GetMetadata(Deadline);
             answered = true;
-            brokers = metadata.Brokers.Count;
-            up = metadata.Brokers.Count(b => KafkaReachability.BrokerAnswers(client.BrokerState(b.BrokerId)));
-            if (up < brokers)
-                error = "brokers not answering: " + string.Join(", ", metadata.Brokers.Where(b => !KafkaReachability.BrokerAnswers(client.BrokerState(b.BrokerId)))
-                    .Select(b => $"{b.BrokerId} ({b.Host}:{b.Port})"));
+            // A broker that stops answering drops out of the cluster's metadata: the brokers named before still count.
+            foreach (var broker in metadata.Brokers) client.Known[broker.BrokerId] = $"{broker.Host}:{broker.Port}";
+            var named = metadata.Brokers.Select(b => b.BrokerId).ToHashSet();
+            var down = client.Known.Where(b => !named.Contains(b.Key) || !KafkaReachability.BrokerAnswers(client.BrokerState(b.Key)))
+                .OrderBy(b => b.Key).ToList();
+            brokers = client.Known.Count;
+            up = brokers - down.Count;
+            if (down.Count > 0) error = "brokers not answering: " + string.Join(", ", down.Select(b => $"{b.Key} ({b.Value})"));
         }
         catch (KafkaException e)
         {
@@ -115,6 +120,9 @@ public sealed class KafkaReachabilityProbe(IOptions<KafkaRegionsOptions> regions
         }
 
         public string BootstrapServers { get; }
+
+        /// <summary>Every broker the cluster's metadata has named since this client was made (id to host:port).</summary>
+        public ConcurrentDictionary<int, string> Known { get; } = new();
 
         public IAdminClient Admin { get; }
 
