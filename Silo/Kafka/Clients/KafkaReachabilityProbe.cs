@@ -86,6 +86,20 @@ public sealed class KafkaReachabilityProbe(IOptions<KafkaRegionsOptions> regions
             (_, previous) => previous.Next(state, brokers, up, error, now));
     }
 
+    /// <summary>librdkafka statistics' <c>brokers.*.nodeid</c> and <c>state</c>, for the brokers the cluster named (not bootstrap entries).</summary>
+    public static IReadOnlyDictionary<int, string> BrokerStates(string json)
+    {
+        var states = new Dictionary<int, string>();
+        using var document = JsonDocument.Parse(json);
+        if (!document.RootElement.TryGetProperty("brokers", out var brokers) || brokers.ValueKind != JsonValueKind.Object) return states;
+        foreach (var broker in brokers.EnumerateObject())
+        {
+            if (!broker.Value.TryGetProperty("nodeid", out var id) || !id.TryGetInt32(out var nodeId) || nodeId < 0) continue;
+            if (broker.Value.TryGetProperty("state", out var state) && state.GetString() is { } text) states[nodeId] = text;
+        }
+        return states;
+    }
+
     public override void Dispose()
     {
         base.Dispose();
@@ -115,7 +129,7 @@ public sealed class KafkaReachabilityProbe(IOptions<KafkaRegionsOptions> regions
                 // An unreachable broker is the finding, reported in status: not a log line every second.
                 .SetLogHandler((_, _) => { })
                 .SetErrorHandler((_, _) => { })
-                .SetStatisticsHandler((_, json) => _states = ParseBrokerStates(json))
+                .SetStatisticsHandler((_, json) => _states = BrokerStates(json))
                 .Build();
         }
 
@@ -128,20 +142,6 @@ public sealed class KafkaReachabilityProbe(IOptions<KafkaRegionsOptions> regions
 
         /// <summary>The broker's state in the latest statistics; null before statistics named it.</summary>
         public string? BrokerState(int brokerId) => _states.GetValueOrDefault(brokerId);
-
-        /// <summary>librdkafka statistics' <c>brokers.*.nodeid</c> and <c>state</c>, for the brokers the cluster named (not bootstrap entries).</summary>
-        public static IReadOnlyDictionary<int, string> ParseBrokerStates(string json)
-        {
-            var states = new Dictionary<int, string>();
-            using var document = JsonDocument.Parse(json);
-            if (!document.RootElement.TryGetProperty("brokers", out var brokers) || brokers.ValueKind != JsonValueKind.Object) return states;
-            foreach (var broker in brokers.EnumerateObject())
-            {
-                if (!broker.Value.TryGetProperty("nodeid", out var id) || !id.TryGetInt32(out var nodeId) || nodeId < 0) continue;
-                if (broker.Value.TryGetProperty("state", out var state) && state.GetString() is { } text) states[nodeId] = text;
-            }
-            return states;
-        }
 
         public void Dispose() => Admin.Dispose();
     }
