@@ -44,11 +44,11 @@ public static class KafkaReachability
     }
 
     /// <summary>
-    /// Whether librdkafka's statistics say a broker answers (<c>brokers.*.state</c>): connected (<c>UP</c>,
-    /// <c>UPDATE</c>) or never tried yet (<c>INIT</c>: not evidence that it is down). Connecting,
-    /// retrying and down states count as not answering.
+    /// Whether librdkafka's statistics say a broker the cluster's metadata names answers (<c>brokers.*.state</c>):
+    /// connected (<c>UP</c>, <c>UPDATE</c>), never tried yet (<c>INIT</c>), or not in the statistics yet (null: a
+    /// client just made); none of these is evidence that it is down. Connecting, retrying and down states are.
     /// </summary>
-    public static bool BrokerAnswers(string? statisticsState) => statisticsState is "UP" or "UPDATE" or "INIT";
+    public static bool BrokerAnswers(string? statisticsState) => statisticsState is null or "UP" or "UPDATE" or "INIT";
 
     /// <summary>
     /// Why a link <paramref name="source"/> -> <paramref name="destination"/> waits, and since when: either end's
