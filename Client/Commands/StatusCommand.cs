@@ -196,7 +196,13 @@ internal static class StatusCommand
                 error = c.Error,
             }),
         }),
-    }, new JsonSerializerOptions { WriteIndented = true, DefaultIgnoreCondition = JsonIgnoreCondition.Never });
+    }, new JsonSerializerOptions
+    {
+        WriteIndented = true,
+        DefaultIgnoreCondition = JsonIgnoreCondition.Never,
+        // Errors quote names ('r1'): keep them readable rather than \u0027.
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    });
 
     /// <summary>A topic's transactions summed over its partitions; null when none of them runs in exactly-once mode.</summary>
     private static TransactionCounts? Transactions(TopicLinkStatus topic)
