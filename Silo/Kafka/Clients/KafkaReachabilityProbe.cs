@@ -30,6 +30,8 @@ public sealed class KafkaReachabilityProbe(IOptions<KafkaRegionsOptions> regions
 
     public IReadOnlyList<ClusterReachability> All => [.. _seen.Values];
 
+    private Task _round = Task.CompletedTask;
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         using var timer = new PeriodicTimer(Interval, time);
@@ -37,8 +39,8 @@ public sealed class KafkaReachabilityProbe(IOptions<KafkaRegionsOptions> regions
         {
             do
             {
-                var clusters = regions.Value.Clusters.ToArray();
-                await Task.WhenAll(clusters.Select(c => Task.Run(() => Probe(c.Key, c.Value), stoppingToken).WaitAsync(stoppingToken)));
+                _round = Task.WhenAll(regions.Value.Clusters.ToArray().Select(c => Task.Run(() => Probe(c.Key, c.Value), CancellationToken.None)));
+                await _round.WaitAsync(stoppingToken);
             }
             while (await timer.WaitForNextTickAsync(stoppingToken));
         }
@@ -47,22 +49,35 @@ public sealed class KafkaReachabilityProbe(IOptions<KafkaRegionsOptions> regions
         }
     }
 
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await base.StopAsync(cancellationToken);
+        // A probe still waiting inside librdkafka ends within its deadline; its client is disposed only after.
+        try
+        {
+            await _round.WaitAsync(Deadline + TimeSpan.FromSeconds(1), cancellationToken);
+        }
+        catch (Exception e) when (e is TimeoutException or OperationCanceledException)
+        {
+        }
+    }
+
     private void Probe(string region, KafkaClusterOptions cluster)
     {
         if (string.IsNullOrWhiteSpace(cluster.BootstrapServers)) return;
-        var client = _clients.AddOrUpdate(region,
-            _ => new ProbeClient(regions.Value.LocalRegion, region, cluster),
-            (_, existing) =>
-            {
-                if (existing.BootstrapServers == cluster.BootstrapServers) return existing;
-                existing.Dispose();
-                return new ProbeClient(regions.Value.LocalRegion, region, cluster);
-            });
         bool answered;
         int brokers = 0, up = 0;
         string? error = null;
         try
         {
+            var client = _clients.AddOrUpdate(region,
+                _ => new ProbeClient(regions.Value.LocalRegion, region, cluster),
+                (_, existing) =>
+                {
+                    if (existing.BootstrapServers == cluster.BootstrapServers) return existing;
+                    existing.Dispose();
+                    return new ProbeClient(regions.Value.LocalRegion, region, cluster);
+                });
             var metadata = client.Admin.GetMetadata(Deadline);
             answered = true;
             // A broker that stops answering drops out of the cluster's metadata: the brokers named before still count.
@@ -78,6 +93,12 @@ public sealed class KafkaReachabilityProbe(IOptions<KafkaRegionsOptions> regions
         {
             answered = false;
             error = $"no broker answered metadata within {Deadline.TotalSeconds:0.#} s at {cluster.BootstrapServers}: {e.Error.Reason}";
+        }
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException)
+        {
+            // Settings librdkafka refuses: the cluster cannot be reached from here, and the background loop must go on.
+            answered = false;
+            error = $"cannot make a Kafka client for {cluster.BootstrapServers}: {e.Message}";
         }
         var state = KafkaReachability.Classify(answered, brokers, up);
         var now = time.GetUtcNow();
