@@ -49,19 +49,6 @@ public sealed class KafkaReachabilityProbe(IOptions<KafkaRegionsOptions> regions
         }
     }
 
-    public override async Task StopAsync(CancellationToken cancellationToken)
-    {
-        await base.StopAsync(cancellationToken);
-        // A probe still waiting inside librdkafka ends within its deadline; its client is disposed only after.
-        try
-        {
-            await _round.WaitAsync(Deadline + TimeSpan.FromSeconds(1), cancellationToken);
-        }
-        catch (Exception e) when (e is TimeoutException or OperationCanceledException)
-        {
-        }
-    }
-
     private void Probe(string region, KafkaClusterOptions cluster)
     {
         if (string.IsNullOrWhiteSpace(cluster.BootstrapServers)) return;
@@ -124,6 +111,9 @@ public sealed class KafkaReachabilityProbe(IOptions<KafkaRegionsOptions> regions
     public override void Dispose()
     {
         base.Dispose();
+        // A probe still waiting inside librdkafka (a cluster that does not answer holds it for the deadline) keeps its
+        // client: disposing it under the call is unsafe, and waiting would lengthen the silo's stop. The process is ending.
+        if (!_round.IsCompleted) return;
         foreach (var client in _clients.Values) client.Dispose();
         _clients.Clear();
     }
