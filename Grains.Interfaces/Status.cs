@@ -11,7 +11,37 @@ public enum ReplicationState
     Stopped = 2,
     /// <summary>Paused by an operator (<c>mesh link pause</c>); resumes from its checkpoint.</summary>
     Paused = 3,
+    /// <summary>
+    /// The source's or the destination's Kafka does not answer the silo that runs the link (see the error); it
+    /// resumes from its checkpoint when both answer again. Set by the region's status, not by a replicator.
+    /// </summary>
+    Waiting = 4,
 }
+
+/// <summary>How a region's Kafka answers a silo: every broker, some, or none within the probe's deadline.</summary>
+[GenerateSerializer, Alias("mesh.KafkaState")]
+public enum KafkaState
+{
+    Up = 0,
+    Degraded = 1,
+    Unreachable = 2,
+}
+
+/// <summary>
+/// One region's Kafka as one silo sees it (metadata within a deadline, then the brokers its clients are connected
+/// to), probed every few seconds and cached: <see cref="Since"/> is when it entered this state.
+/// </summary>
+[GenerateSerializer, Immutable, Alias("mesh.KafkaHealth")]
+public sealed record KafkaHealth(
+    [property: Id(0)] string Region,
+    [property: Id(1)] KafkaState State,
+    [property: Id(2)] int Brokers,
+    [property: Id(3)] int BrokersUp,
+    [property: Id(4)] string? Error,
+    [property: Id(5)] DateTimeOffset Since,
+    [property: Id(6)] DateTimeOffset CheckedAt,
+    // The silo that saw it (its silo endpoint, "127.0.0.1:11111").
+    [property: Id(7)] string? Silo = null);
 
 /// <summary>One partition of one topic on one link.</summary>
 [GenerateSerializer, Immutable, Alias("mesh.PartitionStatus")]
@@ -82,7 +112,9 @@ public sealed record TopicLinkStatus(
     [property: Id(11)] long ConflictsDropped = 0,
     [property: Id(12)] long BadVersions = 0,
     [property: Id(13)] RebuildSummary? Rebuild = null,
-    [property: Id(14)] IReadOnlyList<TopicConfigDrift>? ConfigDrift = null);
+    [property: Id(14)] IReadOnlyList<TopicConfigDrift>? ConfigDrift = null,
+    // Set with State Waiting: since when the source's or destination's Kafka has not answered.
+    [property: Id(15)] DateTimeOffset? WaitingSince = null);
 
 /// <summary>
 /// A topic config the link copies (retention, cleanup policy and the like) whose value differs between the
@@ -137,4 +169,8 @@ public sealed record RegionStatus(
     [property: Id(4)] IReadOnlyList<LinkStatus>? PushLinks = null,
     [property: Id(5)] IReadOnlyList<ConflictTopicStatus>? Conflicts = null,
     // Partition replicators (pull and push links) per silo endpoint, as the replicators themselves report it.
-    [property: Id(6)] IReadOnlyDictionary<string, int>? PartitionsPerSilo = null);
+    [property: Id(6)] IReadOnlyDictionary<string, int>? PartitionsPerSilo = null,
+    // The region's own Kafka as the answering silo sees it; null from silos that do not probe it.
+    [property: Id(7)] KafkaHealth? Kafka = null,
+    // Every region's Kafka the answering silo talks to (its own and its links' peers).
+    [property: Id(8)] IReadOnlyList<KafkaHealth>? Clusters = null);

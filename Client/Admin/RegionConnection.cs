@@ -25,6 +25,7 @@ public sealed class RegionConnection : IAsyncDisposable
     public static async Task<RegionConnection> ConnectAsync(string region, string clusterId, string serviceId,
         IReadOnlyList<IPEndPoint> gateways, TimeSpan timeout, CancellationToken cancellationToken = default)
     {
+        await EnsureSomeGatewayAnswersAsync(region, gateways, timeout, cancellationToken);
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
         builder.Logging.ClearProviders();
         builder.UseOrleansClient(client =>
@@ -49,6 +50,44 @@ public sealed class RegionConnection : IAsyncDisposable
             throw new IOException($"cannot reach region {region}'s silos at {string.Join(", ", gateways)}: {e.Message}", e);
         }
     }
+
+    /// <summary>How long a gateway may take to accept a TCP connection before the region counts as not answering there.</summary>
+    public static readonly TimeSpan GatewayConnectTimeout = TimeSpan.FromSeconds(3);
+
+    /// <summary>
+    /// A TCP connection to each gateway before the Orleans client starts: the client retries a refused gateway until its whole
+    /// timeout, so a region with no silo listening would cost the full timeout and say less than "connection refused".
+    /// </summary>
+    /// <exception cref="IOException">No gateway accepted a connection, naming the region and each address with its error.</exception>
+    private static async Task EnsureSomeGatewayAnswersAsync(string region, IReadOnlyList<IPEndPoint> gateways, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var wait = timeout < GatewayConnectTimeout ? timeout : GatewayConnectTimeout;
+        var failures = await Task.WhenAll(gateways.Select(async gateway =>
+        {
+            using var socket = new System.Net.Sockets.Socket(gateway.AddressFamily, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
+            using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            deadline.CancelAfter(wait);
+            try
+            {
+                await socket.ConnectAsync(gateway, deadline.Token);
+                return null;
+            }
+            catch (System.Net.Sockets.SocketException e)
+            {
+                return $"{gateway}: {e.Message}";
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                return $"{gateway}: no answer within {wait.TotalSeconds:0.#} s";
+            }
+        }));
+        if (failures.Length > 0 && failures.All(f => f is not null))
+            throw new IOException($"cannot reach region {region}'s silos: no gateway answers ({string.Join("; ", failures)})");
+    }
+
+    /// <summary>The region's active silos, as its cluster membership says.</summary>
+    public async Task<int> CountSilosAsync(TimeSpan timeout, CancellationToken cancellationToken = default) =>
+        (await Client.GetGrain<IManagementGrain>(0).GetHosts(onlyActive: true).WaitAsync(timeout, cancellationToken)).Count;
 
     /// <summary>Orleans' response timeout for this client: longer than any call's own timeout.</summary>
     private static readonly TimeSpan LongestCall = TimeSpan.FromMinutes(3);

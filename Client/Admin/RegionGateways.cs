@@ -37,7 +37,7 @@ public sealed class LocalGateways(LocalMesh mesh) : IRegionGateways
         if (Mesh.State.Regions.All(r => r.Id != region))
             throw new IOException($"region {region} is not part of {Description}");
         if (!Mesh.IsSiloRunning(region))
-            throw new IOException($"no silo of region {region} is running (start it with 'mesh local start {region} --dir {Mesh.Paths.Root}')");
+            throw new IOException($"region {region}: no silo is running (start it with 'mesh local start {region} --dir {Mesh.Paths.Root}')");
         return Mesh.ConnectAsync(region, timeout, cancellationToken);
     }
 }

@@ -45,6 +45,33 @@ internal static class CommonOptions
         return new LocalGateways(new LocalMesh(root, Terminal.Progress));
     }
 
+    public static Option<FileInfo> TopologyFile() => new("--topology")
+    {
+        Description = "A topology file (YAML or JSON): reach its regions through the gateways it names ('gateway:' per region); --gateways adds or overrides",
+    };
+
+    /// <summary>
+    /// <see cref="Regions(ParseResult, Option{string}, Option{string}, Topology?, string?)"/> with <c>--topology FILE</c> read and
+    /// validated first: a file that does not parse or validate stops the verb with the validator's messages (exit code 2), and a
+    /// file that leaves a region without a gateway (none given with --gateways either) says which.
+    /// </summary>
+    public static IRegionGateways Regions(ParseResult parse, Option<string> dir, Option<string> gateways, Option<FileInfo> topologyFile)
+    {
+        if (parse.GetValue(topologyFile) is not { } file) return Regions(parse, dir, gateways);
+        if (parse.GetResult(dir) is { Implicit: false })
+            throw new MeshCommandException("--dir and --topology exclude each other: give the local mesh's folder or the topology file of the deployed mesh.", 2);
+        if (!file.Exists) throw new MeshCommandException($"--topology: {file.FullName} does not exist.", 2);
+        var load = Topology.Load(File.ReadAllText(file.FullName), file.Name);
+        if (load.Topology is not { } topology)
+            throw new MeshCommandException($"--topology: {file.Name} is not a valid topology:{Environment.NewLine}{TopologyReport.Problems(load.Problems, file.Name).TrimEnd()}", 2);
+        var named = parse.GetValue(gateways) is { } given ? NamedGateways.Parse(given).Regions : [];
+        var missing = topology.Regions.Where(r => r.Gateway.Count == 0 && !named.Contains(r.Id)).Select(r => r.Id).ToList();
+        if (missing.Count > 0)
+            throw new MeshCommandException($"--topology: {file.Name} names no gateway for {string.Join(", ", missing)}: add 'gateway: [host:port]' to " +
+                $"{(missing.Count == 1 ? "that region" : "those regions")}, or give --gateways {missing[0]}=host:port.", 2);
+        return Regions(parse, dir, gateways, topology, file.Name);
+    }
+
     public static Option<bool> Json() => new("--json") { Description = "Print machine-readable JSON instead of tables" };
 
     public static List<string> SplitList(string? value) =>

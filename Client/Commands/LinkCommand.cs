@@ -29,12 +29,13 @@ internal static class LinkCommand
         var topic = new Option<string>("--topic") { Description = "Only this topic of the link (default: the whole link)" };
         var dir = CommonOptions.Dir();
         var gateways = CommonOptions.Gateways();
+        var topologyFile = CommonOptions.TopologyFile();
         var json = CommonOptions.Json();
         var command = new Command(verb, paused
             ? "Pause the link FROM -> TO: its replicators checkpoint and stop; mesh status shows them as paused. A pull link is paused in TO, a push link in FROM (where each runs). Exit code 0: paused (or already); 2: no such link; 3: the region cannot be reached"
             : "Resume the link FROM -> TO from its checkpoints (in TO for a pull link, in FROM for a push link). Exit code 0: resumed (or was not paused); 2: no such link; 3: the region cannot be reached")
         {
-            from, to, topic, dir, gateways, json,
+            from, to, topic, dir, gateways, topologyFile, json,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -44,7 +45,7 @@ internal static class LinkCommand
                 if (!RegionIds.IsValid(region, out var reason)) throw new MeshCommandException($"{verb}: {reason}.", 2);
             if (source == destination) throw new MeshCommandException($"{verb}: a link joins two different regions; {source} -> {destination} is none.", 2);
 
-            var regions = CommonOptions.Regions(parse, dir, gateways);
+            var regions = CommonOptions.Regions(parse, dir, gateways, topologyFile);
             PauseResult result;
             var asked = destination;
             try

@@ -1,3 +1,4 @@
+using Mesh.Client.Admin;
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
@@ -32,21 +33,23 @@ internal static class QuarantineCommand
 
     private static Command List()
     {
-        var region = new Option<string>("--region") { Description = "The region whose quarantine to list (default: every region of the local mesh)" };
+        var region = new Option<string>("--region") { Description = "The region whose quarantine to list (default: every region of the mesh)" };
         var topic = new Option<string>("--topic") { Description = "Only records meant for this topic" };
         var source = new Option<string>("--source") { Description = "Only records that came from this source region" };
         var all = new Option<bool>("--all") { Description = "Include records already replayed (hidden by default)" };
         var dir = CommonOptions.Dir();
+        var gateways = CommonOptions.Gateways();
+        var topology = CommonOptions.TopologyFile();
         var json = CommonOptions.Json();
         var command = new Command("list", "List the quarantined records of a region (or of every region): quarantine offset, link, topic and partition, source offset, " +
             "kind, reason, key, sizes, when quarantined and when replayed. Exit code 0: listed; 3: a region could not be reached (the others are still listed)")
         {
-            region, topic, source, all, dir, json,
+            region, topic, source, all, dir, gateways, topology, json,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
-            var mesh = new LocalMesh(parse.GetValue(dir)!);
-            List<string> regions = parse.GetValue(region) is { } one ? [KnownRegion(mesh, one)] : [.. mesh.State.Regions.Select(r => r.Id)];
+            var mesh = CommonOptions.Regions(parse, dir, gateways, topology);
+            List<string> regions = parse.GetValue(region) is { } one ? [KnownRegion(mesh, one)] : [.. mesh.Regions];
             var query = new QuarantineQuery(parse.GetValue(topic), parse.GetValue(source), IncludeReplayed: parse.GetValue(all));
             var results = await Task.WhenAll(regions.Select(r => ListAsync(mesh, r, query, cancellationToken)));
             if (parse.GetValue(json)) Console.WriteLine(ListJson(results));
@@ -64,18 +67,20 @@ internal static class QuarantineCommand
         var topic = new Option<string>("--topic") { Description = "Only records meant for this topic" };
         var force = new Option<bool>("--force") { Description = "Replay records even if they were replayed before" };
         var dir = CommonOptions.Dir();
+        var gateways = CommonOptions.Gateways();
+        var topology = CommonOptions.TopologyFile();
         var json = CommonOptions.Json();
         var command = new Command("replay", "Re-send quarantined records, after you fixed what made the region refuse them (e.g. raised the topic's max.message.bytes). " +
             "Each record is written again to the topic and partition it was meant for in that region, with its key, value, headers and provenance. " +
             "A replayed record stays in the quarantine marked as replayed and is not replayed again unless --force. " +
             "Exit code 0: every record replayed; 1: some failed (they stay in the quarantine; the reason is printed); 2: usage error; 3: the region could not be reached")
         {
-            region, offsets, all, topic, force, dir, json,
+            region, offsets, all, topic, force, dir, gateways, topology, json,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
             var request = ReplayRequestFrom(parse.GetValue(region), parse.GetValue(offsets), parse.GetValue(all), parse.GetValue(topic), parse.GetValue(force));
-            var mesh = new LocalMesh(parse.GetValue(dir)!);
+            var mesh = CommonOptions.Regions(parse, dir, gateways, topology);
             var target = KnownRegion(mesh, parse.GetValue(region)!);
             var outcomes = await ReplayAsync(mesh, target, request, cancellationToken);
             if (parse.GetValue(json)) Console.WriteLine(ReplayJson(target, outcomes));
@@ -121,18 +126,16 @@ internal static class QuarantineCommand
         return offsets;
     }
 
-    private static string KnownRegion(LocalMesh mesh, string region)
+    private static string KnownRegion(IRegionGateways mesh, string region)
     {
-        var state = mesh.State;
-        if (state.Regions.Any(r => r.Id == region)) return region;
-        throw new MeshCommandException($"--region: there is no region '{region}' in this local mesh; it has {string.Join(", ", state.Regions.Select(r => r.Id))}.", 2);
+        if (mesh.Regions.Contains(region)) return region;
+        throw new MeshCommandException($"--region: there is no region '{region}' in {mesh.Description}; it has {string.Join(", ", mesh.Regions)}.", 2);
     }
 
     // The Orleans calls. A region that cannot be reached is a result for list (the others still print) and an error for replay.
 
-    private static async Task<RegionQuarantine> ListAsync(LocalMesh mesh, string region, QuarantineQuery query, CancellationToken cancellationToken)
+    private static async Task<RegionQuarantine> ListAsync(IRegionGateways mesh, string region, QuarantineQuery query, CancellationToken cancellationToken)
     {
-        if (NoSiloRunning(mesh, region) is { } down) return new RegionQuarantine(region, [], down);
         try
         {
             await using var connection = await mesh.ConnectAsync(region, ConnectTimeout, cancellationToken);
@@ -144,9 +147,8 @@ internal static class QuarantineCommand
         }
     }
 
-    private static async Task<IReadOnlyList<ReplayOutcome>> ReplayAsync(LocalMesh mesh, string region, ReplayRequest request, CancellationToken cancellationToken)
+    private static async Task<IReadOnlyList<ReplayOutcome>> ReplayAsync(IRegionGateways mesh, string region, ReplayRequest request, CancellationToken cancellationToken)
     {
-        if (NoSiloRunning(mesh, region) is { } down) throw new MeshCommandException($"{region}: {down}.", 3);
         try
         {
             await using var connection = await mesh.ConnectAsync(region, ConnectTimeout, cancellationToken);
@@ -160,14 +162,9 @@ internal static class QuarantineCommand
         {
             // The call reached the region, so part of the replay may have happened (or may still be running).
             throw new MeshCommandException($"{region} did not answer the replay ({e.Message}); some records may have been replayed. " +
-                $"See which with 'mesh quarantine list --region {region} --all --dir {mesh.Paths.Root}'.", 3);
+                $"See which with 'mesh quarantine list --region {region} --all' against {mesh.Description}.", 3);
         }
     }
-
-    private static string? NoSiloRunning(LocalMesh mesh, string region) =>
-        mesh.State.Region(region).Silos.Any(s => mesh.IsSiloRunning(region, s.Instance))
-            ? null
-            : $"no silo is running (start it with 'mesh local start {region} --dir {mesh.Paths.Root}')";
 
     public static string ListJson(IReadOnlyList<RegionQuarantine> results) => JsonSerializer.Serialize(new
     {

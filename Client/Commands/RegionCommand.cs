@@ -25,6 +25,7 @@ internal static class RegionCommand
         var force = new Option<bool>("--force") { Description = "Re-read every partition into the region even if none lost records (safe: what the region holds is not written twice)" };
         var dir = CommonOptions.Dir();
         var gateways = CommonOptions.Gateways();
+        var topologyFile = CommonOptions.TopologyFile();
         var json = CommonOptions.Json();
         var command = new Command("rebuild",
             "Refill REGION from its peers: every partition replicated into it that stopped because REGION lost records (a topic deleted and re-created, " +
@@ -33,13 +34,13 @@ internal static class RegionCommand
             "rebuilt without asking; 'mesh status' shows the progress per topic. Exit code 0: rebuilding; 2: bad input, or nothing in REGION lost " +
             "records (use --force to re-read anyway); 3: a region cannot be reached (nothing was changed)")
         {
-            target, topic, force, dir, gateways, json,
+            target, topic, force, dir, gateways, topologyFile, json,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
             var destination = parse.GetValue(target)!;
             if (!RegionIds.IsValid(destination, out var invalid)) throw new MeshCommandException($"region rebuild: {invalid}.", 2);
-            var regions = CommonOptions.Regions(parse, dir, gateways);
+            var regions = CommonOptions.Regions(parse, dir, gateways, topologyFile);
             if (!regions.Regions.Contains(destination))
                 throw new MeshCommandException($"region rebuild: {destination} is not a region of {regions.Description} (its regions: {string.Join(", ", regions.Regions)}).", 2);
 

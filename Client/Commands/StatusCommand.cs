@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Mesh.Client.Admin;
 using Mesh.Client.Local;
 using Mesh.Grains;
 using Spectre.Console;
@@ -10,16 +11,28 @@ namespace Mesh.Client.Commands;
 /// <summary><c>mesh status</c>: per region up/down; per link and topic: replicated, quarantined, expired, lag, latency, error.</summary>
 internal static class StatusCommand
 {
+    /// <param name="KafkaState">
+    /// up, degraded, unreachable (as the region's silos see their brokers; through gateways also a region whose silos do not
+    /// answer) or down (a local mesh's region host is not running); null: <paramref name="KafkaUp"/> says up or down.
+    /// </param>
     public sealed record RegionReport(string Region, bool KafkaUp, int SilosUp, int Silos, bool Reachable, string? Error, IReadOnlyList<LinkStatus> Links,
         long TopologyVersion = 0, string? TopologyName = null, IReadOnlyList<LinkStatus>? PushLinks = null,
         IReadOnlyList<ConflictTopicStatus>? Conflicts = null, IReadOnlyDictionary<string, int>? PartitionsPerSilo = null,
-        IReadOnlyDictionary<string, string>? SiloNames = null)
+        IReadOnlyDictionary<string, string>? SiloNames = null, string? KafkaState = null, KafkaHealth? Kafka = null)
     {
         public bool SiloUp => SilosUp > 0;
+
+        /// <summary>up, degraded, unreachable or down.</summary>
+        public string KafkaText => KafkaState ?? (KafkaUp ? Up : Down);
 
         /// <summary>Every link the region's silos run: pull links into it, then push links out of it.</summary>
         public IEnumerable<(LinkStatus Link, bool Push)> AllLinks => Links.Select(l => (l, false)).Concat((PushLinks ?? []).Select(l => (l, true)));
     }
+
+    public const string Up = "up";
+    public const string Degraded = "degraded";
+    public const string Unreachable = "unreachable";
+    public const string Down = "down";
 
     /// <summary>The newest topology version any reachable region runs.</summary>
     public static long NewestVersion(IReadOnlyList<RegionReport> reports) =>
@@ -28,12 +41,22 @@ internal static class StatusCommand
     public static Command Create()
     {
         var dir = CommonOptions.Dir();
+        var gateways = CommonOptions.Gateways();
+        var topology = CommonOptions.TopologyFile();
         var json = CommonOptions.Json();
-        var command = new Command("status", "Show each region (up/down, the topology version it runs, how many partition replicators run on each of its silos: partitionsPerSilo in --json) and each inbound link per topic: state (replicating, starting, paused, stopped), records replicated, records quarantined (the region could not take them; they are kept in its __mesh_quarantine topic, see 'mesh quarantine'), records expired (the source's retention dropped them before they were replicated), lag in records, latest end-to-end replication latency, error; the partitions being rebuilt (re-reading their source into a region that lost its data) with their progress; topic configs that differ between the two regions of a link (configDrift in --json); for exactly-once topics, the transactions committed and aborted; and, for last-writer-wins topics, per link the remote writes dropped as conflicts and the records with a bad version header (counted since each partition's replicator started, in memory), per region the keys indexed, repairs, bad versions (counted from the log) and key index memory. A partition taking over from a silo that died shows 'starting' with the wait in its error. Exit code 0: all up; 3: a region's Kafka or one of its silos is down, the region is unreachable, or it runs an older topology version than another; 4: a link or topic is stopped by an error (a paused link is not)") { dir, json };
+        var command = new Command("status", "Show each region (its Kafka: up when every broker answers the region's silos, degraded when some do not, " +
+            "unreachable when none do or the region's silos cannot be reached, down when a local mesh's region host is not running; its silos, the topology version it runs, " +
+            "how many partition replicators run on each of its silos: partitionsPerSilo in --json) and each inbound link per topic: state (replicating, starting, " +
+            "waiting: the source's or destination's Kafka does not answer, with the reason and since when, waitingSince in --json; paused, stopped), records replicated, records quarantined (the region could not take them; they are kept in its __mesh_quarantine topic, see 'mesh quarantine'), records expired (the source's retention dropped them before they were replicated), lag in records, latest end-to-end replication latency, error; the partitions being rebuilt (re-reading their source into a region that lost its data) with their progress; topic configs that differ between the two regions of a link (configDrift in --json); for exactly-once topics, the transactions committed and aborted; and, for last-writer-wins topics, per link the remote writes dropped as conflicts and the records with a bad version header (counted since each partition's replicator started, in memory), per region the keys indexed, repairs, bad versions (counted from the log) and key index memory. A partition taking over from a silo that died shows 'starting' with the wait in its error. " +
+            "The regions are the local mesh in --dir (default .mesh), or the regions of a deployed mesh reached through --gateways region=host:port,... or the 'gateway:' entries of --topology FILE. " +
+            "Exit code 0: all up; 3: a region's Kafka is not up or one of its silos is down, the region is unreachable, a link waits for a region's Kafka, or a region runs an older topology version than another; 4: a link or topic is stopped by an error (a paused link is not)")
+        {
+            dir, gateways, topology, json,
+        };
         command.SetAction(async (parse, cancellationToken) =>
         {
-            var mesh = new LocalMesh(parse.GetValue(dir)!);
-            var reports = await CollectAsync(mesh, cancellationToken);
+            var regions = CommonOptions.Regions(parse, dir, gateways, topology);
+            var reports = await CollectAsync(regions, cancellationToken);
             if (parse.GetValue(json)) Console.WriteLine(ToJson(reports));
             else Render(reports);
             return ExitCode(reports);
@@ -41,37 +64,100 @@ internal static class StatusCommand
         return command;
     }
 
-    /// <summary>3: a region down, unreachable, or on an older topology version than another; 4: a link or topic stopped by an error; else 0.</summary>
+    /// <summary>
+    /// 3: a region's Kafka not up, a silo down, a region unreachable, a link waiting for a Kafka, or a region on an older topology
+    /// version than another; 4: a link or topic stopped by an error; else 0.
+    /// </summary>
     public static int ExitCode(IReadOnlyList<RegionReport> reports)
     {
-        if (!reports.All(r => r.KafkaUp && r.SilosUp == r.Silos && r.Reachable)) return 3;
+        if (!reports.All(r => r.KafkaText == Up && r.SilosUp == r.Silos && r.Reachable)) return 3;
         var newest = NewestVersion(reports);
         if (reports.Any(r => r.TopologyVersion < newest)) return 3;
+        if (reports.Any(r => r.AllLinks.Any(l => l.Link.Topics.Any(t => t.State == ReplicationState.Waiting)))) return 3;
         return reports.Any(r => r.AllLinks.Any(l => l.Link.Error is not null || l.Link.Topics.Any(t => t.State == ReplicationState.Stopped))) ? 4 : 0;
     }
 
-    public static async Task<IReadOnlyList<RegionReport>> CollectAsync(LocalMesh mesh, CancellationToken cancellationToken)
+    public static Task<IReadOnlyList<RegionReport>> CollectAsync(LocalMesh mesh, CancellationToken cancellationToken) =>
+        CollectAsync(new LocalGateways(mesh), cancellationToken);
+
+    /// <summary>
+    /// Each region as its silos report it. A local mesh also says which processes run (a region host that does not run is
+    /// <c>down</c>); regions reached through gateways have only what their silos answer, so one that does not answer is unreachable.
+    /// </summary>
+    public static async Task<IReadOnlyList<RegionReport>> CollectAsync(IRegionGateways gateways, CancellationToken cancellationToken)
     {
-        var state = mesh.State;
-        return await Task.WhenAll(state.Regions.Select(async region =>
+        var mesh = (gateways as LocalGateways)?.Mesh;
+        return await Task.WhenAll(gateways.Regions.Select(async region =>
         {
-            var kafkaUp = mesh.IsKafkaRunning(region.Id);
-            var silosUp = region.Silos.Count(s => mesh.IsSiloRunning(region.Id, s.Instance));
-            if (silosUp == 0) return new RegionReport(region.Id, kafkaUp, 0, region.Silos.Count, false, "no silo is running", []);
+            var local = mesh?.State.Regions.FirstOrDefault(r => r.Id == region);
+            var hostRunning = mesh is null || mesh.IsKafkaRunning(region);
+            var silos = local?.Silos.Count ?? 0;
+            var silosUp = local is null ? 0 : local.Silos.Count(s => mesh!.IsSiloRunning(region, s.Instance));
+            if (local is not null && silosUp == 0)
+                return Unanswered(region, hostRunning ? await ProbeFromHereAsync(mesh!, region, cancellationToken) : Down, silos, "no silo is running");
             try
             {
-                await using var connection = await mesh.ConnectAsync(region.Id, TimeSpan.FromSeconds(10), cancellationToken);
+                await using var connection = await gateways.ConnectAsync(region, MeshConnections.ConnectTimeout, cancellationToken);
                 var status = await connection.GetStatusAsync(TimeSpan.FromSeconds(15));
-                return new RegionReport(region.Id, kafkaUp, silosUp, region.Silos.Count, true, null, status.InboundLinks, status.TopologyVersion, status.TopologyName,
+                if (local is null) silos = silosUp = await connection.CountSilosAsync(TimeSpan.FromSeconds(10), cancellationToken);
+                var kafka = !hostRunning ? Down : status.Kafka is { } seen ? StateText(seen.State) : Up;
+                return new RegionReport(region, kafka == Up, silosUp, silos, true, null, status.InboundLinks, status.TopologyVersion, status.TopologyName,
                     status.PushLinks ?? [], status.Conflicts ?? [], status.PartitionsPerSilo ?? new Dictionary<string, int>(),
-                    region.Silos.ToDictionary(s => $"127.0.0.1:{s.SiloPort}", s => $"silo {s.Instance}"));
+                    local?.Silos.ToDictionary(s => $"127.0.0.1:{s.SiloPort}", s => $"silo {s.Instance}"), kafka, status.Kafka);
             }
-            catch (Exception e) when (e is IOException or TimeoutException or OrleansException)
+            catch (Exception e) when (MeshConnections.IsUnreachable(e, cancellationToken))
             {
-                return new RegionReport(region.Id, kafkaUp, silosUp, region.Silos.Count, false, e.Message, []);
+                return Unanswered(region, !hostRunning ? Down : mesh is null ? Unreachable : await ProbeFromHereAsync(mesh, region, cancellationToken),
+                    local is null ? 1 : silos, e.Message, silosUp);
             }
         }));
     }
+
+    private static RegionReport Unanswered(string region, string kafka, int silos, string error, int silosUp = 0) =>
+        new(region, kafka == Up, silosUp, silos, false, error, [], KafkaState: kafka);
+
+    /// <summary>
+    /// A local region whose silos do not answer: its brokers asked from here (metadata within a deadline), the only view left.
+    /// </summary>
+    private static async Task<string> ProbeFromHereAsync(LocalMesh mesh, string region, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var bootstrap = mesh.Bootstrap(region);
+            return await Task.Run(() =>
+            {
+                using var admin = new Confluent.Kafka.AdminClientBuilder(new Confluent.Kafka.AdminClientConfig { BootstrapServers = bootstrap })
+                    .SetLogHandler((_, _) => { }).Build();
+                admin.GetMetadata(TimeSpan.FromSeconds(2));
+                return Up;
+            }, cancellationToken);
+        }
+        catch (Exception e) when (e is Confluent.Kafka.KafkaException or IOException)
+        {
+            return Unreachable;
+        }
+    }
+
+    private static string StateText(KafkaState state) => state switch
+    {
+        KafkaState.Up => Up,
+        KafkaState.Degraded => Degraded,
+        _ => Unreachable,
+    };
+
+    /// <summary>ISO-8601 in UTC, to the millisecond.</summary>
+    private static string? Iso(DateTimeOffset? time) => time?.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <summary>
+    /// A link's state at a glance: stopped (a topic stopped or the link has an error), waiting (a topic waits for a Kafka),
+    /// starting, paused (every topic paused), else replicating.
+    /// </summary>
+    public static string LinkState(LinkStatus link) =>
+        link.Error is not null || link.Topics.Any(t => t.State == ReplicationState.Stopped) ? "stopped"
+        : link.Topics.Any(t => t.State == ReplicationState.Waiting) ? "waiting"
+        : link.Topics.Count == 0 || link.Topics.Any(t => t.State == ReplicationState.Starting) ? "starting"
+        : link.Topics.All(t => t.State == ReplicationState.Paused) ? "paused"
+        : "replicating";
 
     public static string ToJson(IReadOnlyList<RegionReport> reports) => JsonSerializer.Serialize(new
     {
@@ -79,7 +165,13 @@ internal static class StatusCommand
         regions = reports.Select(r => new
         {
             region = r.Region,
-            kafka = r.KafkaUp ? "up" : "down",
+            kafka = r.KafkaText,
+            // The region's Kafka as the answering silo saw it: brokers named by its metadata, those connected, why not up, since when.
+            kafkaBrokers = r.Kafka?.Brokers,
+            kafkaBrokersUp = r.Kafka?.BrokersUp,
+            kafkaError = r.KafkaText == Up ? null : r.Kafka?.Error ?? (r.Reachable ? null : r.Error),
+            kafkaSince = Iso(r.Kafka?.Since),
+            kafkaCheckedAt = Iso(r.Kafka?.CheckedAt),
             silo = r.SiloUp ? "up" : "down",
             silosUp = r.SilosUp,
             silos = r.Silos,
@@ -104,7 +196,13 @@ internal static class StatusCommand
                 error = c.Error,
             }),
         }),
-    }, new JsonSerializerOptions { WriteIndented = true, DefaultIgnoreCondition = JsonIgnoreCondition.Never });
+    }, new JsonSerializerOptions
+    {
+        WriteIndented = true,
+        DefaultIgnoreCondition = JsonIgnoreCondition.Never,
+        // Errors quote names ('r1'): keep them readable rather than \u0027.
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    });
 
     /// <summary>A topic's transactions summed over its partitions; null when none of them runs in exactly-once mode.</summary>
     private static TransactionCounts? Transactions(TopicLinkStatus topic)
@@ -117,6 +215,7 @@ internal static class StatusCommand
     {
         source = l.Source,
         destination = l.Destination,
+        state = LinkState(l),
         error = l.Error,
         recordsReplicated = l.Topics.Sum(t => t.RecordsReplicated),
         recordsQuarantined = l.Topics.Sum(t => t.RecordsQuarantined),
@@ -148,6 +247,7 @@ internal static class StatusCommand
                 completedAt = r.CompletedAt,
             },
             error = t.Error,
+            waitingSince = Iso(t.WaitingSince),
             configDrift = ConfigDriftJson(l, t),
         }),
     };
@@ -159,10 +259,10 @@ internal static class StatusCommand
         foreach (var r in reports)
         {
             var behind = r.Reachable ? TopologyCommand.Behind(r.TopologyVersion, newest) : null;
-            regions.AddRow(Markup.Escape(r.Region), UpDown(r.KafkaUp), $"{UpDown(r.SiloUp && r.Reachable)} ({r.SilosUp}/{r.Silos})",
+            regions.AddRow(Markup.Escape(r.Region), KafkaCell(r), $"{UpDown(r.SiloUp && r.Reachable)} ({r.SilosUp}/{r.Silos})",
                 !r.Reachable ? "?" : r.TopologyVersion == 0 ? "none" : Markup.Escape($"v{r.TopologyVersion} {r.TopologyName}"),
                 Markup.Escape(PerSilo(r)),
-                behind is not null ? $"[yellow]{Markup.Escape(behind)}[/]" : Markup.Escape(r.Error ?? ""));
+                behind is not null ? $"[yellow]{Markup.Escape(behind)}[/]" : Markup.Escape(r.Error ?? (r.KafkaText != Up ? r.Kafka?.Error : null) ?? ""));
         }
         AnsiConsole.Write(regions);
 
@@ -182,6 +282,7 @@ internal static class StatusCommand
                         ReplicationState.Replicating => "[green]replicating[/]",
                         ReplicationState.Stopped => "[red]stopped[/]",
                         ReplicationState.Paused => "[blue]paused[/]",
+                        ReplicationState.Waiting => $"[yellow]waiting since {t.WaitingSince:HH:mm:ss}[/]",
                         _ => "[yellow]starting[/]",
                     },
                     t.RecordsReplicated.ToString("N0"),
@@ -238,6 +339,14 @@ internal static class StatusCommand
     private static string Count(long records) => records == 0 ? "0" : $"[yellow]{records:N0}[/]";
 
     private static string UpDown(bool up) => up ? "[green]up[/]" : "[red]down[/]";
+
+    private static string KafkaCell(RegionReport r) => r.KafkaText switch
+    {
+        Up => "[green]up[/]" + (r.Kafka is { Brokers: > 0 } k ? $" ({k.BrokersUp}/{k.Brokers} brokers)" : ""),
+        Degraded => $"[yellow]degraded[/] ({r.Kafka?.BrokersUp}/{r.Kafka?.Brokers} brokers)",
+        Unreachable => "[red]unreachable[/]" + (r.Kafka is { } u ? $" since {u.Since:HH:mm:ss}" : ""),
+        var other => $"[red]{Markup.Escape(other)}[/]",
+    };
 
     // Config drift: the topic configs a link copies (retention, cleanup policy...) that differ between its two regions.
 

@@ -74,16 +74,17 @@ public static partial class TopologyCommand
     {
         var dir = CommonOptions.Dir();
         var gateways = CommonOptions.Gateways();
+        var topologyFile = CommonOptions.TopologyFile();
         var json = CommonOptions.Json();
         var command = new Command("get", "Show the topology each running region holds: version, name, whether the region is in it, the links it runs, paused links, " +
             "when it was applied and from which peer it was adopted. A region on an older version than the others is flagged (it adopts the newer one from its peers). " +
             "Exit code 0: every region answered; 3: a region cannot be reached")
         {
-            dir, gateways, json,
+            dir, gateways, topologyFile, json,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
-            var regions = CommonOptions.Regions(parse, dir, gateways);
+            var regions = CommonOptions.Regions(parse, dir, gateways, topologyFile);
             await using var connections = await MeshConnections.OpenAsync(regions, regions.Regions, cancellationToken);
             var read = await connections.ReadTopologiesAsync(cancellationToken);
             if (parse.GetValue(json)) Console.WriteLine(GetJson(read));

@@ -1,7 +1,13 @@
+using Mesh.Core.Health;
+using Mesh.Grains.Ports;
+
 namespace Mesh.Grains.Replication;
 
-/// <summary>The region's status: its topology version and every inbound link it runs, asked in parallel.</summary>
-public sealed class RegionGrain : Grain, IRegionGrain
+/// <summary>
+/// The region's status: its topology version and every inbound link it runs, asked in parallel, with the
+/// region's Kafka and its links' ends as this silo sees them (a link whose end does not answer waits).
+/// </summary>
+public sealed class RegionGrain(IKafkaReachability kafka) : Grain, IRegionGrain
 {
     private static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(10);
 
@@ -12,11 +18,38 @@ public sealed class RegionGrain : Grain, IRegionGrain
         var assignments = (topology.Assignments ?? []).OrderBy(a => a.Source, StringComparer.Ordinal).ThenBy(a => a.Destination, StringComparer.Ordinal).ToArray();
         var inbound = Task.WhenAll(assignments.Where(a => a.Destination == region).Select(a => LinkStatusAsync(a.Source, a.Destination)));
         var push = Task.WhenAll(assignments.Where(a => a.Source == region).Select(a => LinkStatusAsync(a.Source, a.Destination)));
-        var links = await inbound;
-        var pushLinks = await push;
+        var links = (await inbound).Select(WithReachability).ToArray();
+        var pushLinks = (await push).Select(WithReachability).ToArray();
+        var silo = GrainContext.Address.SiloAddress?.Endpoint.ToString();
         return new RegionStatus(region, links, topology.Version, topology.Name, pushLinks, await ConflictsAsync(region, links),
-            PartitionsPerSilo(links.Concat(pushLinks)));
+            PartitionsPerSilo(links.Concat(pushLinks)),
+            kafka.Of(region) is { } own ? Health(own, silo) : null,
+            [.. kafka.All.OrderBy(c => c.Region, StringComparer.Ordinal).Select(c => Health(c, silo))]);
     }
+
+    private LinkStatus WithReachability(LinkStatus link) =>
+        Waiting(link, KafkaReachability.Waiting(link.Source, kafka.Of(link.Source), link.Destination, kafka.Of(link.Destination)));
+
+    /// <summary>
+    /// The link's running topics as waiting for <paramref name="wait"/>: a replicator whose end does not answer
+    /// keeps retrying and reports itself replicating (or starting), which is not what the operator needs to read.
+    /// Stopped and paused topics keep their state: they need an operator whatever Kafka does.
+    /// </summary>
+    public static LinkStatus Waiting(LinkStatus link, LinkWait? wait) =>
+        wait is null ? link : link with
+        {
+            Topics = [.. link.Topics.Select(t => t.State is ReplicationState.Replicating or ReplicationState.Starting
+                ? t with { State = ReplicationState.Waiting, Error = wait.Reason, WaitingSince = wait.Since }
+                : t)],
+        };
+
+    public static KafkaHealth Health(ClusterReachability c, string? silo) =>
+        new(c.Region, c.State switch
+        {
+            KafkaReach.Up => KafkaState.Up,
+            KafkaReach.Degraded => KafkaState.Degraded,
+            _ => KafkaState.Unreachable,
+        }, c.Brokers, c.BrokersUp, c.Error, c.Since, c.CheckedAt, silo);
 
     /// <summary>How many partition replicators run on each silo, as each replicator reports where it runs.</summary>
     public static IReadOnlyDictionary<string, int> PartitionsPerSilo(IEnumerable<LinkStatus> links) =>

@@ -74,6 +74,9 @@ public static class MeshSiloHosting
             sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<RegionConnections>>()));
         services.AddSingleton(new TopologyStartup(region.Topology.File));
         services.AddHostedService<ReplicationSupervisor>();
+        services.TryAddSingleton<KafkaReachabilityProbe>();
+        services.TryAddSingleton<IKafkaReachability>(sp => sp.GetRequiredService<KafkaReachabilityProbe>());
+        services.AddHostedService(sp => sp.GetRequiredService<KafkaReachabilityProbe>());
         services.TryAddSingleton(sp => new OffsetSync(
             sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<KafkaRegionsOptions>>(),
             sp.GetRequiredService<IRegionIdentity>(),

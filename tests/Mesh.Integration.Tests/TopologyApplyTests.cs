@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Mesh.Client.Admin;
 using Mesh.Client.Traffic;
 using Mesh.Integration.Tests.Infrastructure;
 using Xunit.Abstractions;
@@ -109,8 +110,13 @@ public sealed class TopologyApplyTests(ITestOutputHelper output)
               west: {}
             """);
         var eastGateway = mesh.Local.State.Region("east").Silos[0].GatewayPort;
+        var refusedAt = System.Diagnostics.Stopwatch.StartNew();
         var unreachable = await MeshProcesses.MeshAsync(CliTimeout, "topology", "apply", next, "--gateways", $"east=127.0.0.1:{eastGateway},west=127.0.0.1:1");
         Assert.True(unreachable.ExitCode == 3, unreachable.ToString());
+        // A refused gateway is known at once, not after the Orleans client's whole connect timeout (15 s, which the whole
+        // command used to take at least): the refusal itself is the message.
+        Assert.True(refusedAt.Elapsed < MeshConnections.ConnectTimeout, $"the refused gateway took {refusedAt.Elapsed.TotalSeconds:0.0} s: {unreachable}");
+        Assert.Contains("no gateway answers (127.0.0.1:1: Connection refused)", unreachable.Stderr);
         Assert.Contains("west", unreachable.Stderr);
         Assert.Contains("--allow-unreachable", unreachable.Stderr);
         await AssertUnchangedAsync(mesh, before, "after an apply with an unreachable region");

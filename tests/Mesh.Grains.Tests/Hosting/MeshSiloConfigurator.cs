@@ -34,6 +34,7 @@ public sealed class MeshSiloConfigurator : ISiloConfigurator
         silo.Services.AddSingleton(sp => new BackupReadShare(sp.GetRequiredService<TimeProvider>()));
         silo.Services.AddSingleton<ITopologyStore, InMemoryTopologyStore>();
         silo.Services.AddSingleton<IRegionConnections, RecordingRegionConnections>();
+        silo.Services.AddSingleton<IKafkaReachability, UnprobedKafka>();
         silo.Services.AddSingleton<ITopicCatalog, InMemoryTopicCatalog>();
         silo.Services.AddSingleton<ITopicDescriptions, InMemoryTopicDescriptions>();
         silo.Services.AddSingleton<ISourceFeeds, InMemorySourceFeeds>();
@@ -72,4 +73,12 @@ internal sealed class WorldLoggerProvider(MeshWorld world) : ILoggerProvider
                               (exception is null ? "" : $" ({exception.GetBaseException().Message})"));
         }
     }
+}
+
+/// <summary>In-memory regions have no brokers to probe: nothing is known, so no link waits on one.</summary>
+internal sealed class UnprobedKafka : IKafkaReachability
+{
+    public Mesh.Core.Health.ClusterReachability? Of(string region) => null;
+
+    public IReadOnlyList<Mesh.Core.Health.ClusterReachability> All => [];
 }
