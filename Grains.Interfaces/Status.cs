@@ -71,7 +71,13 @@ public sealed record PartitionStatus(
     // The silo the replicator runs on (its silo endpoint, "127.0.0.1:11111"); null when it did not answer.
     [property: Id(19)] string? Silo = null,
     // Exactly-once mode (the topology's exactly-once topics): the batches this replicator committed and aborted; null otherwise.
-    [property: Id(20)] TransactionCounts? Transactions = null);
+    [property: Id(20)] TransactionCounts? Transactions = null,
+    // End-to-end latencies of the records written in the last 30-60 s, as histogram buckets (they merge across partitions).
+    [property: Id(21)] IReadOnlyList<LatencyBucket>? RecentLatencies = null);
+
+/// <summary>How many records took <see cref="Milliseconds"/> end to end (a histogram bucket's value).</summary>
+[GenerateSerializer, Immutable, Alias("mesh.LatencyBucket")]
+public readonly record struct LatencyBucket([property: Id(0)] long Milliseconds, [property: Id(1)] long Count);
 
 /// <summary>An exactly-once replicator's Kafka transactions: each a batch of records with its checkpoint.</summary>
 [GenerateSerializer, Immutable, Alias("mesh.TransactionCounts")]
@@ -114,7 +120,10 @@ public sealed record TopicLinkStatus(
     [property: Id(13)] RebuildSummary? Rebuild = null,
     [property: Id(14)] IReadOnlyList<TopicConfigDrift>? ConfigDrift = null,
     // Set with State Waiting: since when the source's or destination's Kafka has not answered.
-    [property: Id(15)] DateTimeOffset? WaitingSince = null);
+    [property: Id(15)] DateTimeOffset? WaitingSince = null,
+    // Percentiles of the end-to-end latency of the records the topic's partitions wrote in the last 30-60 s (null: none written).
+    [property: Id(16)] double? LatencyP50Ms = null,
+    [property: Id(17)] double? LatencyP99Ms = null);
 
 /// <summary>
 /// A topic config the link copies (retention, cleanup policy and the like) whose value differs between the

@@ -47,7 +47,7 @@ internal static class StatusCommand
         var command = new Command("status", "Show each region (its Kafka: up when every broker answers the region's silos, degraded when some do not, " +
             "unreachable when none do or the region's silos cannot be reached, down when a local mesh's region host is not running; its silos, the topology version it runs, " +
             "how many partition replicators run on each of its silos: partitionsPerSilo in --json) and each inbound link per topic: state (replicating, starting, " +
-            "waiting: the source's or destination's Kafka does not answer, with the reason and since when, waitingSince in --json; paused, stopped), records replicated, records quarantined (the region could not take them; they are kept in its __mesh_quarantine topic, see 'mesh quarantine'), records expired (the source's retention dropped them before they were replicated), lag in records, latest end-to-end replication latency, error; the partitions being rebuilt (re-reading their source into a region that lost its data) with their progress; topic configs that differ between the two regions of a link (configDrift in --json); for exactly-once topics, the transactions committed and aborted; and, for last-writer-wins topics, per link the remote writes dropped as conflicts and the records with a bad version header (counted since each partition's replicator started, in memory), per region the keys indexed, repairs, bad versions (counted from the log) and key index memory. A partition taking over from a silo that died shows 'starting' with the wait in its error. " +
+            "waiting: the source's or destination's Kafka does not answer, with the reason and since when, waitingSince in --json; paused, stopped), records replicated, records quarantined (the region could not take them; they are kept in its __mesh_quarantine topic, see 'mesh quarantine'), records expired (the source's retention dropped them before they were replicated), lag in records, end-to-end replication latency (p50 and p99 of the records written in the last 30-60 s: latencyP50Ms, latencyP99Ms in --json; the latest record's when none), error; the partitions being rebuilt (re-reading their source into a region that lost its data) with their progress; topic configs that differ between the two regions of a link (configDrift in --json); for exactly-once topics, the transactions committed and aborted; and, for last-writer-wins topics, per link the remote writes dropped as conflicts and the records with a bad version header (counted since each partition's replicator started, in memory), per region the keys indexed, repairs, bad versions (counted from the log) and key index memory. A partition taking over from a silo that died shows 'starting' with the wait in its error. " +
             "The regions are the local mesh in --dir (default .mesh), or the regions of a deployed mesh reached through --gateways region=host:port,... or the 'gateway:' entries of --topology FILE. " +
             "Exit code 0: all up; 3: a region's Kafka is not up or one of its silos is down, the region is unreachable, a link waits for a region's Kafka, or a region runs an older topology version than another; 4: a link or topic is stopped by an error (a paused link is not)")
         {
@@ -230,6 +230,8 @@ internal static class StatusCommand
             recordsExpiredBeforeReplication = t.RecordsExpiredBeforeReplication,
             lagRecords = t.LagRecords,
             latestLatencyMs = t.LatestLatencyMs,
+            latencyP50Ms = t.LatencyP50Ms,
+            latencyP99Ms = t.LatencyP99Ms,
             policy = t.Policy ?? "append",
             conflictsDropped = t.ConflictsDropped,
             badVersions = t.BadVersions,
@@ -266,7 +268,7 @@ internal static class StatusCommand
         }
         AnsiConsole.Write(regions);
 
-        var links = new Table().Title("links").AddColumns("link", "topic", "state", "replicated", "quarantined", "expired", "conflicts dropped", "lag", "latest latency", "error");
+        var links = new Table().Title("links").AddColumns("link", "topic", "state", "replicated", "quarantined", "expired", "conflicts dropped", "lag", "latency p50 / p99", "error");
         foreach (var (link, push) in reports.SelectMany(r => r.AllLinks))
         {
             var name = $"{link.Source} -> {link.Destination}{(push ? " (push)" : "")}";
@@ -290,7 +292,7 @@ internal static class StatusCommand
                     Count(t.RecordsExpiredBeforeReplication),
                     t.Policy is null ? "-" : $"{t.ConflictsDropped:N0}" + (t.BadVersions > 0 ? $" [yellow]({t.BadVersions:N0} bad versions)[/]" : ""),
                     t.LagRecords?.ToString("N0") ?? "?",
-                    t.LatestLatencyMs is double ms ? $"{ms:N0} ms" : "-",
+                    t.LatencyP50Ms is double p50 && t.LatencyP99Ms is double p99 ? $"{p50:N0} / {p99:N0} ms" : t.LatestLatencyMs is double ms ? $"{ms:N0} ms (latest)" : "-",
                     Markup.Escape(t.Error ?? link.Error ?? ""));
             }
         }

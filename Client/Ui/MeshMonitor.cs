@@ -184,9 +184,12 @@ internal sealed class MeshMonitor(Func<CancellationToken, Task<IReadOnlyList<Sta
                 ["at"] = new JsonArray([.. history.Select(s => (JsonNode?)JsonValue.Create(s.At.ToUnixTimeMilliseconds()))]),
                 ["links"] = series,
             },
+            ["hasPercentiles"] = anyPercentiles,
             ["notes"] = new JsonObject
             {
-                ["latency"] = anyPercentiles ? null : "latency is the latest end-to-end latency each topic reports: status has no p50/p99",
+                ["latency"] = anyPercentiles
+                    ? "latency is p50 / p99 of the records each topic wrote in the last 30-60 s (the latest record's where none were written)"
+                    : "latency is the latest end-to-end latency each topic reports (no records written in the last minute)",
                 ["auditAndDrill"] = "no results to show: 'mesh audit' and 'mesh drill' print their reports and keep none",
             },
         };

@@ -219,11 +219,12 @@ public sealed partial class LinkGrain(
         long? lag = partitions.All(p => p.LagRecords.HasValue) ? partitions.Sum(p => p.LagRecords!.Value) : null;
         var latest = partitions.Where(p => p.LatestReplicatedAt.HasValue).MaxBy(p => p.LatestReplicatedAt);
         var errors = partitions.Where(p => p.Error is not null).Select(p => $"partition {p.Partition}: {p.Error}").ToArray();
+        var percentiles = LatencyWindow.Percentiles(partitions.Select(p => p.RecentLatencies?.Select(b => new LatencyCount(b.Milliseconds, b.Count)).ToArray()));
         return new TopicLinkStatus(topic, state, partitions.Length, partitions.Sum(p => p.RecordsReplicated), lag,
             latest?.LatestLatencyMs, errors.Length == 0 ? null : string.Join("; ", errors), partitions,
             partitions.Sum(p => p.RecordsQuarantined), partitions.Sum(p => p.RecordsExpiredBeforeReplication),
             ConflictsDropped: partitions.Sum(p => p.ConflictsDropped), BadVersions: partitions.Sum(p => p.BadVersions),
-            Rebuild: RebuildSummary.Of(partitions));
+            Rebuild: RebuildSummary.Of(partitions), LatencyP50Ms: percentiles?.P50Ms, LatencyP99Ms: percentiles?.P99Ms);
     }
 
     private Task DiscoverAsync(CancellationToken cancellationToken) => DiscoverAsync(cancellationToken, strict: false);

@@ -60,6 +60,7 @@ public sealed partial class PartitionReplicatorGrain(
     private long _replicated, _skipped, _untrusted;
     private long _quarantined, _expired; // as of the last stop or recovery, when no replication is live
     private double? _latestLatencyMs;
+    private LatencyWindow? _latencies;
     private DateTimeOffset? _latestReplicatedAt;
     private long _lastCheckpointAt;
     private long _lastIdleDestinationCheckAt;
@@ -219,7 +220,8 @@ public sealed partial class PartitionReplicatorGrain(
             Silo: GrainContext.Address.SiloAddress?.Endpoint.ToString(),
             Transactions: _assignment?.ExactlyOnce == true
                 ? new TransactionCounts(_committedBefore + (_transactions?.Committed ?? 0), _abortedBefore + (_transactions?.Aborted ?? 0))
-                : null));
+                : null,
+            RecentLatencies: _latencies?.Snapshot().Select(b => new LatencyBucket(b.Milliseconds, b.Count)).ToArray()));
     }
 
     public Task<bool> RebuildAsync(string reason, bool force)
@@ -869,7 +871,10 @@ public sealed partial class PartitionReplicatorGrain(
         var now = time.GetUtcNow();
         _replicated += written.Count;
         _latestReplicatedAt = now;
-        _latestLatencyMs = Math.Max(0, now.ToUnixTimeMilliseconds() - written[^1].Provenance.OriginTimestampMs);
+        var nowMs = now.ToUnixTimeMilliseconds();
+        _latestLatencyMs = Math.Max(0, nowMs - written[^1].Provenance.OriginTimestampMs);
+        _latencies ??= new LatencyWindow(time);
+        foreach (var record in written) _latencies.Record(nowMs - record.Provenance.OriginTimestampMs);
     }
 
     // Untrusted headers are expected (stream processors copy headers); say so, but not once per record.

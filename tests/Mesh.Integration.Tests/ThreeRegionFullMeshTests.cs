@@ -31,6 +31,7 @@ public sealed class ThreeRegionFullMeshTests
         // Producers in every region at once.
         var produced = Regions.ToDictionary(r => r, _ => PerRegion);
         await Task.WhenAll(Regions.Select(r => Task.Run(() => TestTraffic.ProduceAsync(mesh.Local.Bootstrap(r), r, Topic, PerRegion, keys: 100))));
+        var sinceProduced = System.Diagnostics.Stopwatch.StartNew();
 
         var check = await mesh.WaitAndCheckAsync(Topic, produced, TimeSpan.FromMinutes(2));
         Assert.True(check.Ok, "replicas differ:\n" + string.Join("\n", check.Problems));
@@ -41,6 +42,8 @@ public sealed class ThreeRegionFullMeshTests
             async () => await MeshProcesses.MeshAsync(TimeSpan.FromMinutes(1), "status", "--json", "--dir", mesh.Dir),
             r => r.ExitCode == 0 && AllLagZero(r.Stdout), TimeSpan.FromMinutes(1), r => r.ToString());
         using var status = JsonDocument.Parse(statusJson.Stdout);
+        // Latency percentiles cover the records written in the last 30-60 s: a status read sooner than that after the writes has them.
+        var percentilesDue = sinceProduced.Elapsed < TimeSpan.FromSeconds(25);
         foreach (var region in status.RootElement.GetProperty("regions").EnumerateArray())
         {
             Assert.Equal("up", region.GetProperty("kafka").GetString());
@@ -54,6 +57,13 @@ public sealed class ThreeRegionFullMeshTests
                 Assert.Equal(PerRegion, topic.GetProperty("recordsReplicated").GetInt64());
                 Assert.Equal(JsonValueKind.Null, topic.GetProperty("error").ValueKind);
                 Assert.True(topic.GetProperty("latestLatencyMs").GetDouble() >= 0);
+                if (topic.GetProperty("latencyP50Ms").ValueKind == JsonValueKind.Null)
+                {
+                    Assert.False(percentilesDue, $"no latency percentiles {sinceProduced.Elapsed.TotalSeconds:0} s after the writes: {topic}");
+                    continue;
+                }
+                var (p50, p99) = (topic.GetProperty("latencyP50Ms").GetDouble(), topic.GetProperty("latencyP99Ms").GetDouble());
+                Assert.True(p50 >= 0 && p50 <= p99 && p99 < 120_000, $"latency p50 {p50} ms, p99 {p99} ms: {topic}");
             }
         }
 

@@ -69,7 +69,7 @@ function render(view) {
   fillLinks(view);
   drawCharts(view);
   document.getElementById('latency-note').textContent = view.notes.latency || '';
-  document.getElementById('latency-head').textContent = view.notes.latency ? 'latest latency' : 'latency p50 / p99';
+  document.getElementById('latency-head').textContent = view.hasPercentiles ? 'latency p50 / p99' : 'latest latency';
   document.getElementById('audit-note').textContent = view.notes.auditAndDrill || '';
 }
 
@@ -132,7 +132,7 @@ function fillRegions(view) {
 }
 
 function latency(topic) {
-  if (topic.latencyP50Ms !== undefined || topic.latencyP99Ms !== undefined) return `${ms(topic.latencyP50Ms)} / ${ms(topic.latencyP99Ms)}`;
+  if (topic.latencyP50Ms != null || topic.latencyP99Ms != null) return `${ms(topic.latencyP50Ms)} / ${ms(topic.latencyP99Ms)}`;
   return ms(topic.latestLatencyMs);
 }
 

@@ -1,0 +1,62 @@
+using Mesh.Core.Replication;
+using Mesh.Core.Tests.Backup.Archiving;
+
+namespace Mesh.Core.Tests.Replication;
+
+/// <summary>The replicators' recent latencies: percentiles within the histogram's 1%, merged across partitions, and forgotten as time passes.</summary>
+public sealed class LatencyWindowTests
+{
+    private readonly ManualTime _time = new();
+
+    [Fact]
+    public void Percentiles_of_one_partition_are_within_one_percent()
+    {
+        var window = new LatencyWindow(_time);
+        for (var ms = 1; ms <= 1000; ms++) window.Record(ms);
+        var p = LatencyWindow.Percentiles([window.Snapshot()])!.Value;
+        Assert.InRange(p.P50Ms, 495, 506);
+        Assert.InRange(p.P99Ms, 985, 1000);
+        Assert.Equal(1000, p.Records);
+    }
+
+    [Fact]
+    public void Partitions_merge_by_their_buckets_not_their_percentiles()
+    {
+        // Nine partitions at 10 ms, one at 1,000 ms with as many records as the nine together: p50 is 10 ms, p99 1,000 ms.
+        var fast = Enumerable.Range(0, 9).Select(_ => new LatencyWindow(_time)).ToList();
+        foreach (var w in fast) for (var i = 0; i < 100; i++) w.Record(10);
+        var slow = new LatencyWindow(_time);
+        for (var i = 0; i < 900; i++) slow.Record(1000);
+        var p = LatencyWindow.Percentiles([.. fast.Select(w => w.Snapshot()), slow.Snapshot()])!.Value;
+        Assert.InRange(p.P50Ms, 10, 10.2);
+        Assert.InRange(p.P99Ms, 990, 1010);
+        Assert.Equal(1800, p.Records);
+    }
+
+    [Fact]
+    public void What_was_written_more_than_two_spans_ago_is_forgotten()
+    {
+        var window = new LatencyWindow(_time);
+        window.Record(5000);
+        _time.Advance(LatencyWindow.Span);
+        window.Record(20);
+        // The previous span still counts.
+        Assert.InRange(LatencyWindow.Percentiles([window.Snapshot()])!.Value.P99Ms, 4900, 5100);
+        _time.Advance(LatencyWindow.Span);
+        Assert.InRange(LatencyWindow.Percentiles([window.Snapshot()])!.Value.P99Ms, 19, 21);
+        _time.Advance(LatencyWindow.Span * 2);
+        Assert.Empty(window.Snapshot());
+        Assert.Null(LatencyWindow.Percentiles([window.Snapshot(), null]));
+    }
+
+    [Fact]
+    public void Negative_and_huge_latencies_are_clamped_not_refused()
+    {
+        var window = new LatencyWindow(_time);
+        window.Record(-50);
+        window.Record(long.MaxValue);
+        var p = LatencyWindow.Percentiles([window.Snapshot()])!.Value;
+        Assert.Equal(0, p.P50Ms);
+        Assert.InRange(p.P99Ms, 3_500_000, 3_700_000);
+    }
+}
