@@ -43,7 +43,7 @@ internal static class UiCommand
             var file = parse.GetValue(topology);
             var regions = CommonOptions.Regions(parse, dir, gateways, file is null ? null : LoadTopology(file), file?.Name);
 
-            var monitor = new MeshMonitor(StatusSources.For(regions), regions.Description, MeshMonitor.DefaultInterval);
+            var monitor = new MeshMonitor(cancellationToken => StatusCommand.CollectAsync(regions, cancellationToken), regions.Description, MeshMonitor.DefaultInterval);
             // Listen first: an address in use is known at once, without waiting on the regions.
             await using var server = await UiServer.StartAsync(address, secret, monitor, cancellationToken);
             var first = await monitor.PollAsync(cancellationToken)
