@@ -35,6 +35,8 @@ public sealed class LongestFirst : ITestCollectionOrderer
         [nameof(QuarantineTests)] = 30,
         [nameof(PushLinkTests)] = 25,
         [nameof(UiTokenTests)] = 20,
+        [nameof(StatusTruthTests)] = 30,
+        [nameof(DeployedMeshAdminTests)] = 35,
         [nameof(ProvenanceTrustTests)] = 25,
         [nameof(TopicRulesTests)] = 20,
         [nameof(PrefixNamingTests)] = 20,
