@@ -196,7 +196,7 @@ public sealed class DrillRunner(LocalMesh mesh, DrillOptions options, Action<str
         var next = ProgressEvery;
         while (warm.Elapsed < options.Warmup)
         {
-            await Task.Delay(Min(Poll, options.Warmup - warm.Elapsed), cancellationToken);
+            await Pace.UntilAsync(warm, Min(warm.Elapsed + Poll, options.Warmup), cancellationToken);
             foreach (var producer in producers.Values.Where(p => p.Failed > 0))
                 throw new MeshCommandException($"Producing into {producer.Region} failed before the kill: {producer.FirstError}. See the logs under {mesh.Paths.Root}.");
             if (warm.Elapsed < next) continue;

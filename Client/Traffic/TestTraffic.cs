@@ -40,7 +40,7 @@ public static class TestTraffic
             {
                 // Paced traffic: each record waits for its slot, as a steady application would send it.
                 var due = TimeSpan.FromSeconds((double)(i - firstSequence) / recordsPerSecond);
-                if (due > clock.Elapsed) await Task.Delay(due - clock.Elapsed, cancellationToken);
+                await Pace.UntilAsync(clock, due, cancellationToken);
             }
             var message = new Message<string, string>
             {

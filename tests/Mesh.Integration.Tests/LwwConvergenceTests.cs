@@ -215,7 +215,7 @@ public sealed class LwwConvergenceTests(ITestOutputHelper output)
             var result = await producer.ProduceAsync(Topic, new Message<string, string?> { Key = key, Value = value, Timestamp = new Timestamp(ts, TimestampType.CreateTime) });
             writes.Add(new Write(region, result.Partition.Value, result.Offset.Value, key, value, ts, ts));
             var due = TimeSpan.FromSeconds((i + 1) / (double)perSecond);
-            if (paced.Elapsed < due) await Task.Delay(due - paced.Elapsed);
+            await Mesh.Client.Traffic.Pace.UntilAsync(paced, due);
         }
         return writes;
     }

@@ -1,0 +1,18 @@
+using System.Diagnostics;
+
+namespace Mesh.Client.Traffic;
+
+/// <summary>Waiting for a moment on a stopwatch, for paced traffic and warm-ups.</summary>
+public static class Pace
+{
+    /// <summary>
+    /// Waits until <paramref name="clock"/> reads <paramref name="due"/> (at once when it already does). The clock is read
+    /// once: a wait computed from a second reading after a check of the first can come out just below zero, and
+    /// Task.Delay truncates to whole milliseconds and takes -1 as "forever" (a suite run hung on a producer that way).
+    /// </summary>
+    public static Task UntilAsync(Stopwatch clock, TimeSpan due, CancellationToken cancellationToken = default)
+    {
+        var wait = due - clock.Elapsed;
+        return wait >= TimeSpan.FromMilliseconds(1) ? Task.Delay(wait, cancellationToken) : Task.CompletedTask;
+    }
+}
