@@ -873,8 +873,7 @@ public sealed partial class PartitionReplicatorGrain(
         _latestReplicatedAt = now;
         var nowMs = now.ToUnixTimeMilliseconds();
         _latestLatencyMs = Math.Max(0, nowMs - written[^1].Provenance.OriginTimestampMs);
-        _latencies ??= new LatencyWindow(time);
-        foreach (var record in written) _latencies.Record(nowMs - record.Provenance.OriginTimestampMs);
+        (_latencies ??= new LatencyWindow(time)).Record(written, nowMs);
     }
 
     // Untrusted headers are expected (stream processors copy headers); say so, but not once per record.

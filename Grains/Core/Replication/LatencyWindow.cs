@@ -36,6 +36,13 @@ public sealed class LatencyWindow(TimeProvider time)
         _current.RecordValue(Math.Clamp(milliseconds, 0, HighestMs));
     }
 
+    /// <summary>Records the latency of each record of a batch acknowledged at <paramref name="nowMs"/>: the clock is looked at once per batch, not per record.</summary>
+    public void Record(IReadOnlyList<OutboundRecord> written, long nowMs)
+    {
+        Rotate();
+        foreach (var record in written) _current.RecordValue(Math.Clamp(nowMs - record.Provenance.OriginTimestampMs, 0, HighestMs));
+    }
+
     /// <summary>The buckets of the current and the previous span together; empty when nothing was written in them.</summary>
     public IReadOnlyList<LatencyCount> Snapshot()
     {

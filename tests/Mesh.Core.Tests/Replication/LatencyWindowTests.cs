@@ -50,6 +50,20 @@ public sealed class LatencyWindowTests
     }
 
     [Fact]
+    public void A_written_batch_counts_each_record_against_its_origin_time()
+    {
+        var window = new LatencyWindow(_time);
+        var batch = Enumerable.Range(0, 100)
+            .Select(i => new OutboundRecord(null, null, 0, [], Provenance.Local("a", "inc", "t", 0, i, 10_000 - 10 * i), i))
+            .ToList();
+        window.Record(batch, nowMs: 10_000);
+        var p = LatencyWindow.Percentiles([window.Snapshot()])!.Value;
+        Assert.Equal(100, p.Records);
+        Assert.InRange(p.P50Ms, 490, 510);
+        Assert.InRange(p.P99Ms, 980, 1000);
+    }
+
+    [Fact]
     public void Negative_and_huge_latencies_are_clamped_not_refused()
     {
         var window = new LatencyWindow(_time);

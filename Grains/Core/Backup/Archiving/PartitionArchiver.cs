@@ -92,8 +92,14 @@ public sealed class PartitionArchiver
 
     /// <summary>The other origins' streams seen in the partition: their chains' tips are refreshed from the store.</summary>
     /// <remarks>The own stream is among them while it waits for a fill (<see cref="WaitingForFill"/>): another writer may extend it.</remarks>
-    public IReadOnlyList<BackupStream> Watched =>
-        [.. _streams.Values.Where(s => !s.Own || IsHeld(s, _time.GetTimestamp())).Select(s => Stream(s.Origin))];
+    public IReadOnlyList<BackupStream> Watched
+    {
+        get
+        {
+            var now = _time.GetTimestamp();
+            return [.. _streams.Values.Where(s => !s.Own || IsHeld(s, now)).Select(s => Stream(s.Origin))];
+        }
+    }
 
     /// <summary>Streams seen whose chain tip was never read: refresh them before anything is taken over.</summary>
     public IReadOnlyList<BackupStream> Unrefreshed =>
