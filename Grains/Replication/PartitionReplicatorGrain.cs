@@ -299,6 +299,9 @@ public sealed partial class PartitionReplicatorGrain(
     {
         _error = $"retrying after: {e.Message}";
         _state = ReplicationState.Starting;
+        // A failed read or write may be the first sign of a replaced cluster: the recovery asks who the clusters are
+        // now rather than trust a cached answer (one lookup per region, shared by every replicator recovering).
+        _identityInDoubt = true;
         Reset();
         _timer?.Change(RetryBackoff, Running);
         LogTransientFailure(e, Key);
@@ -596,11 +599,6 @@ public sealed partial class PartitionReplicatorGrain(
                     backupShare.ReplicationBehind();
             }
 
-            // Before writing, not only with the next checkpoint: records written into a destination cluster
-            // that was replaced would land ahead of the ones its rebuild brings back. (A cached answer:
-            // a cluster replaced moments ago can still take a write, which the write's end then shows.)
-            if (_buffer.Count > 0 && await identity.IncarnationAsync(_destination, cancellationToken) != replication.DestinationIncarnation)
-                throw new SourceChangedException($"the Kafka cluster of {_destination} is not the one this partition was replicating");
             if (_buffer.Count > 0 && !await ReplicateBufferAsync(replication, cancellationToken)) return;
             if (_rebuild is { CompletedAt: null } rebuilding && replication.NextSourceOffset >= rebuilding.UntilSourceOffset)
             {
@@ -689,6 +687,11 @@ public sealed partial class PartitionReplicatorGrain(
         if (plan.Outbound.Count > 0)
         {
             await EnsureOwnerAsync(cancellationToken);
+            // Right before writing, not only with the next checkpoint: records written into a destination cluster that
+            // was replaced would land ahead of the ones its rebuild brings back. (A cached answer: a cluster replaced
+            // moments ago can still take a write, which the write's end then shows; Kafka has no conditional write.)
+            if (await identity.IncarnationAsync(_destination, cancellationToken) != replication.DestinationIncarnation)
+                throw new SourceChangedException($"the Kafka cluster of {_destination} is not the one this partition was replicating");
             // The records must reach the producer soon after the check (fencing's margin counts on it): a write
             // still handing them over past the limit fails the rest, and recovery reads the destination back.
             using var enqueueWindow = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
