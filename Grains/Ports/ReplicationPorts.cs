@@ -40,6 +40,14 @@ public interface ISourcePartitionFeed : IDisposable
     ValueTask<bool> WaitForRecordsAsync(TimeSpan maxWait, CancellationToken cancellationToken);
 
     /// <summary>
+    /// Calls <paramref name="wake"/> once, on whatever thread finds it, as soon as there is something to drain or to
+    /// report (records, a gap, an error, a log that ended): at once when there already is. A later call replaces an
+    /// earlier one, and disposing the feed drops it. This is how an idle reader of thousands of partitions costs
+    /// nothing: the partition's worker sleeps until its feed calls, instead of asking again and again.
+    /// </summary>
+    void WakeWhenReady(Action wake);
+
+    /// <summary>
     /// Moves up to <paramref name="max"/> buffered records, in offset order, into <paramref name="into"/>.
     /// Stops at a gap: when one follows the drained records, it is returned in <paramref name="gap"/>.
     /// </summary>

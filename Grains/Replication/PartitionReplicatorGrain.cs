@@ -35,7 +35,9 @@ public sealed partial class PartitionReplicatorGrain(
     ILogger<PartitionReplicatorGrain> logger) : Grain, IPartitionReplicatorGrain
 {
     private static readonly TimeSpan TurnBudget = TimeSpan.FromMilliseconds(500);
-    private static readonly TimeSpan IdleWait = TimeSpan.FromMilliseconds(200);
+    // An idle partition's worker sleeps until its feed wakes it; it looks in this often all the same (to check that its
+    // destination's cluster was not replaced meanwhile, and in case a wake-up was missed).
+    private static readonly TimeSpan IdleTick = TimeSpan.FromSeconds(5);
     private static readonly TimeSpan RetryBackoff = TimeSpan.FromSeconds(2);
     private static readonly TimeSpan Running = TimeSpan.FromMilliseconds(1);
     private static readonly TimeSpan UntrustedLogInterval = TimeSpan.FromMinutes(1);
@@ -68,6 +70,7 @@ public sealed partial class PartitionReplicatorGrain(
     private long _lastUntrustedLogAt = long.MinValue;
     private bool _checkpointDirty;
     private IGrainTimer? _timer;
+    private Action? _wake;
 
     private IDestinationLog _log = null!;
     private PartitionAssignment? _assignment;
@@ -244,7 +247,12 @@ public sealed partial class PartitionReplicatorGrain(
 
     private async Task ReplicateAsync(CancellationToken cancellationToken)
     {
-        if (_state is ReplicationState.Stopped or ReplicationState.Paused || _assignment is null) return;
+        if (_state is ReplicationState.Stopped or ReplicationState.Paused || _assignment is null)
+        {
+            // A wake-up that came late (from a feed of before the pause) must not leave the timer running.
+            _timer?.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+            return;
+        }
         try
         {
             if (_replication is null)
@@ -252,7 +260,7 @@ public sealed partial class PartitionReplicatorGrain(
                 if (!await RecoverAsync(cancellationToken)) return;
                 _timer?.Change(TimeSpan.Zero, Running);
             }
-            await RunBatchesAsync(cancellationToken);
+            if (await RunBatchesAsync(cancellationToken)) SleepUntilRecords();
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -575,11 +583,13 @@ public sealed partial class PartitionReplicatorGrain(
         }, () => missing.Count == 0 && !wholeLog, cancellationToken);
     }
 
-    private async Task RunBatchesAsync(CancellationToken cancellationToken)
+    /// <summary>Drains and writes for up to <see cref="TurnBudget"/>; true when it ran out of records (the partition is idle).</summary>
+    private async Task<bool> RunBatchesAsync(CancellationToken cancellationToken)
     {
         var replication = _replication!;
         var feed = _feed!;
         var started = time.GetTimestamp();
+        var idle = false;
         while (time.GetElapsedTime(started) < TurnBudget)
         {
             if (feed.Error is { } readError) throw new ReplicationFailedException(readError);
@@ -592,14 +602,17 @@ public sealed partial class PartitionReplicatorGrain(
             }
             if (_buffer.Count == 0 && _pendingGap is null)
             {
-                if (!await feed.WaitForRecordsAsync(IdleWait, cancellationToken)) break;
-                feed.Drain(_buffer, _options.MaxBatchRecords, out _pendingGap);
+                if (feed.Drain(_buffer, _options.MaxBatchRecords, out _pendingGap) == 0 && _pendingGap is null)
+                {
+                    idle = true;
+                    break;
+                }
                 // More than a batch behind the source's end: the silo's backup reading gives way until it is through.
                 if (_buffer.Count >= _options.MaxBatchRecords || feed.HighWatermark - replication.NextSourceOffset > _options.MaxBatchRecords)
                     backupShare.ReplicationBehind();
             }
 
-            if (_buffer.Count > 0 && !await ReplicateBufferAsync(replication, cancellationToken)) return;
+            if (_buffer.Count > 0 && !await ReplicateBufferAsync(replication, cancellationToken)) return false;
             if (_rebuild is { CompletedAt: null } rebuilding && replication.NextSourceOffset >= rebuilding.UntilSourceOffset)
             {
                 _rebuild = rebuilding with { NextSourceOffset = replication.NextSourceOffset, CompletedAt = time.GetUtcNow() };
@@ -619,7 +632,25 @@ public sealed partial class PartitionReplicatorGrain(
         if (_checkpointDirty && time.GetElapsedTime(_lastCheckpointAt) >= _options.CheckpointInterval)
             await CheckIdentityAndCheckpointAsync(replication, cancellationToken);
         else if (_buffer.Count == 0) CheckIdleDestination(replication);
+        return idle && _buffer.Count == 0 && _pendingGap is null;
     }
+
+    /// <summary>
+    /// Nothing to drain: the timer stops ticking every millisecond and the feed wakes the partition when records come.
+    /// It still looks in when its checkpoint falls due and every <see cref="IdleTick"/>.
+    /// </summary>
+    private void SleepUntilRecords()
+    {
+        var due = _checkpointDirty
+            ? TimeSpan.FromMilliseconds(Math.Max(1, (_options.CheckpointInterval - time.GetElapsedTime(_lastCheckpointAt)).TotalMilliseconds))
+            : IdleTick;
+        // Set before the feed can call: a wake-up from here on wins (the last change of a grain timer does).
+        _timer?.Change(due, IdleTick);
+        _feed?.WakeWhenReady(_wake ??= Wake);
+    }
+
+    // Called by the feed, on its own thread: a grain timer's Change may be called from any thread.
+    private void Wake() => _timer?.Change(TimeSpan.Zero, Running);
 
     /// <summary>
     /// Idle and checkpointed, nothing is written that would show the destination's cluster was replaced (a region
@@ -630,17 +661,21 @@ public sealed partial class PartitionReplicatorGrain(
     /// </summary>
     private void CheckIdleDestination(PartitionReplication replication)
     {
+        if (_idleDestinationCheck is null && time.GetElapsedTime(_lastIdleDestinationCheckAt) >= _options.CheckpointInterval)
+        {
+            _lastIdleDestinationCheckAt = time.GetTimestamp();
+            _idleDestinationCheck = identity.IncarnationAsync(_destination, CancellationToken.None);
+            // An answer still to come wakes the partition, so it is looked at then rather than at the next idle tick.
+            if (!_idleDestinationCheck.IsCompleted)
+                _idleDestinationCheck.ContinueWith(static (_, wake) => ((Action)wake!)(), _wake ??= Wake, CancellationToken.None,
+                    TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        }
         if (_idleDestinationCheck is { IsCompleted: true } asked)
         {
             _idleDestinationCheck = null;
             _ = asked.Exception; // observed: a failed lookup is no answer
             if (asked.IsCompletedSuccessfully && asked.Result != replication.DestinationIncarnation)
                 throw new SourceChangedException($"the Kafka cluster of {_destination} is not the one this partition was replicating");
-        }
-        if (_idleDestinationCheck is null && time.GetElapsedTime(_lastIdleDestinationCheckAt) >= _options.CheckpointInterval)
-        {
-            _lastIdleDestinationCheckAt = time.GetTimestamp();
-            _idleDestinationCheck = identity.IncarnationAsync(_destination, CancellationToken.None);
         }
     }
 

@@ -34,6 +34,21 @@ public sealed class InMemorySourceFeeds(MeshWorld world) : ISourceFeeds
         public async ValueTask<bool> WaitForRecordsAsync(TimeSpan maxWait, CancellationToken cancellationToken) =>
             Log is { } log && await log.WaitBeyondAsync(_next, maxWait, cancellationToken);
 
+        private int _wakeVersion;
+
+        // Waits on the log as a reader thread would; a wait whose registration was replaced or dropped calls no one.
+        public void WakeWhenReady(Action wake)
+        {
+            var version = Interlocked.Increment(ref _wakeVersion);
+            if (Log is { } log) _ = WakeAsync(log, _next, version, wake);
+        }
+
+        private async Task WakeAsync(PartitionLog log, long next, int version, Action wake)
+        {
+            await log.WaitBeyondAsync(next, TimeSpan.FromSeconds(10), CancellationToken.None);
+            if (Volatile.Read(ref _wakeVersion) == version && !_disposed) wake();
+        }
+
         public int Drain(List<SourceRecord> into, int max, out SourceGap? gap)
         {
             gap = null;
@@ -53,6 +68,7 @@ public sealed class InMemorySourceFeeds(MeshWorld world) : ISourceFeeds
         {
             if (_disposed) return;
             _disposed = true;
+            Interlocked.Increment(ref _wakeVersion);
             world.Journal.Add(new FeedClosed(region, topic, partition));
         }
     }
