@@ -30,6 +30,7 @@ public sealed partial class PartitionReplicatorGrain(
     IQuarantineStore quarantine,
     IRegionIdentity identity,
     BackupReadShare backupShare,
+    ReplicationMetrics metrics,
     IOptions<ReplicationOptions> options,
     TimeProvider time,
     ILogger<PartitionReplicatorGrain> logger) : Grain, IPartitionReplicatorGrain
@@ -61,6 +62,7 @@ public sealed partial class PartitionReplicatorGrain(
     private long _quarantined, _expired; // as of the last stop or recovery, when no replication is live
     private double? _latestLatencyMs;
     private LatencyWindow? _latencies;
+    private PartitionMetrics? _metrics;
     private DateTimeOffset? _latestReplicatedAt;
     private long _lastCheckpointAt;
     private long _lastIdleDestinationCheckAt;
@@ -874,6 +876,7 @@ public sealed partial class PartitionReplicatorGrain(
         var nowMs = now.ToUnixTimeMilliseconds();
         _latestLatencyMs = Math.Max(0, nowMs - written[^1].Provenance.OriginTimestampMs);
         (_latencies ??= new LatencyWindow(time)).Record(written, nowMs);
+        (_metrics ??= metrics.For(_source, _destination, _topic, _partition)).Written(written, nowMs, _feed?.HighWatermark, _replication!.NextSourceOffset);
     }
 
     // Untrusted headers are expected (stream processors copy headers); say so, but not once per record.
@@ -916,6 +919,8 @@ public sealed partial class PartitionReplicatorGrain(
         _feed = null;
         _buffer.Clear();
         _pendingGap = null;
+        _metrics?.Dispose(); // out of the lag gauge until it writes again
+        _metrics = null;
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "{Key}: now carries origins {Gained} as well; re-reading the source from offset {Next} for their records up to offset {Until}; origin vector [{Vector}]")]
