@@ -122,7 +122,7 @@ builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
 builder.Logging.AddFilter("Polly", LogLevel.Warning);
 builder.UseOrleans(silo => silo.UseMeshClustering(region));
 builder.Services.AddMeshReplication(region);
-builder.Services.AddMeshMetrics(region.Metrics);
+builder.Services.AddMeshMetrics(region);
 
 using var host = builder.Build();
 await host.RunAsync();

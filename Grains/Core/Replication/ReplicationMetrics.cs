@@ -26,7 +26,8 @@ public sealed class ReplicationMetrics : IDisposable
         _meter = meters?.Create(MeterName) ?? new Meter(MeterName);
         Records = _meter.CreateCounter<long>("mesh_records_replicated", "{record}",
             "Records this silo's replicators wrote into the destination (tags: source, destination, topic).");
-        Bytes = _meter.CreateCounter<long>("mesh_bytes_replicated", "By",
+        // No unit: Prometheus would name it mesh_bytes_replicated_bytes_total.
+        Bytes = _meter.CreateCounter<long>("mesh_bytes_replicated", unit: null,
             "Key and value bytes of the records this silo's replicators wrote (tags: source, destination, topic).");
         Latency = _meter.CreateHistogram("mesh_replication_latency", "ms",
             "End-to-end latency of each replicated record, origin write to destination acknowledgement (tags: source, destination, topic).",
