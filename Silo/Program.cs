@@ -57,8 +57,8 @@ if (args.Contains("--help") || args.Contains("-h"))
                                          (adonet; default 127.0.0.1)
           Mesh:Metrics:Port              serve Prometheus metrics at http://Host:Port/metrics
                                          (default 0: no endpoint)
-          Mesh:Metrics:Host              the address it listens on: 127.0.0.1 (default) | an
-                                         address of this host | * (every interface)
+          Mesh:Metrics:Host              the address it listens on: 127.0.0.1 (default) | the
+                                         address of this host that Prometheus scrapes
           Mesh:Metrics:KafkaStatisticsIntervalMs  librdkafka statistics of the shared Kafka
                                          clients while the endpoint is on (default 5000; 0: off)
         """);

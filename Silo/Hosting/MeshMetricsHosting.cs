@@ -35,7 +35,7 @@ public static class MeshMetricsHosting
                 .AddMeter(ReplicationMetrics.MeterName, KafkaClientStatistics.MeterName, OrleansMeter)
                 .AddPrometheusHttpListener(o =>
                 {
-                    o.Host = options.Host == "*" ? "+" : options.Host; // HttpListener's "every interface"
+                    o.Host = options.Host;
                     o.Port = options.Port;
                 }));
         return services;

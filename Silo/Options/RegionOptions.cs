@@ -49,7 +49,10 @@ public sealed class MetricsOptions
     /// <summary>The HTTP port of <c>http://Host:Port/metrics</c>; 0 (default): no endpoint.</summary>
     public int Port { get; set; }
 
-    /// <summary>The address the endpoint listens on: 127.0.0.1 (default), or <c>*</c> for every interface (a deployed silo scraped from elsewhere).</summary>
+    /// <summary>
+    /// The address the endpoint listens on and is scraped at: 127.0.0.1 (default), or for a deployed silo scraped from
+    /// elsewhere an address of its host (on Kubernetes, the pod's IP). HttpListener takes one address per endpoint.
+    /// </summary>
     public string Host { get; set; } = "127.0.0.1";
 
     /// <summary>How often each shared Kafka client reports librdkafka's statistics (<c>statistics.interval.ms</c>) while the endpoint is on; 0: never.</summary>

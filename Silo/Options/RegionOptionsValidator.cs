@@ -97,8 +97,9 @@ public static class RegionOptionsValidator
             Problem("Mesh:Metrics:Port", $"{metrics.Port} is not a TCP port", "Use a free port from 1 to 65535, or 0 for no metrics endpoint.");
         else if (metrics.Port != 0 && (metrics.Port == orleans.SiloPort || metrics.Port == orleans.GatewayPort))
             Problem("Mesh:Metrics:Port", $"equals the silo's Orleans port ({metrics.Port})", "Give the metrics endpoint a port of its own.");
-        if (metrics.Host != "*" && !System.Net.IPAddress.TryParse(metrics.Host, out _))
-            Problem("Mesh:Metrics:Host", $"'{metrics.Host}' is not an IP address", "Use 127.0.0.1 (default: this machine only), an address of this host, or * for every interface.");
+        if (!System.Net.IPAddress.TryParse(metrics.Host, out _))
+            Problem("Mesh:Metrics:Host", $"'{metrics.Host}' is not an IP address",
+                "Use 127.0.0.1 (default: this machine only) or the address of this host that Prometheus scrapes (on Kubernetes, the pod's IP).");
         if (metrics.KafkaStatisticsIntervalMs is < 0 or > 3_600_000)
             Problem("Mesh:Metrics:KafkaStatisticsIntervalMs", $"is {metrics.KafkaStatisticsIntervalMs}", "Use a value from 1000 to 3600000 (default 5000), or 0 for no librdkafka statistics.");
         return problems;
