@@ -3,6 +3,7 @@ using System.Text;
 using Mesh.Core.Replication;
 using Mesh.Client.Traffic;
 using Mesh.Integration.Tests.Infrastructure;
+using Mesh.Silo.Options;
 
 namespace Mesh.Integration.Tests;
 
@@ -61,5 +62,27 @@ public sealed class MetricsTests
         var source = await PrometheusText.ScrapeAsync(http, silos.Where(s => s.Region == "us-east").Select(s => s.MetricsUrl!));
         Assert.Equal(0, source.Sum("mesh_records_replicated_total", new Dictionary<string, string> { ["source"] = "eu-west" }));
         Assert.Contains(source.Samples, s => s.Name.StartsWith("orleans_", StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData(0, "127.0.0.1", 5000, null)]
+    [InlineData(9464, "10.0.0.5", 0, null)]
+    [InlineData(-1, "127.0.0.1", 5000, "Mesh:Metrics:Port (env MESH_Mesh__Metrics__Port): -1 is not a TCP port")]
+    [InlineData(65536, "127.0.0.1", 5000, "Mesh:Metrics:Port (env MESH_Mesh__Metrics__Port): 65536 is not a TCP port")]
+    [InlineData(30000, "127.0.0.1", 5000, "Mesh:Metrics:Port (env MESH_Mesh__Metrics__Port): equals the silo's Orleans port (30000)")]
+    [InlineData(9464, "*", 5000, "Mesh:Metrics:Host (env MESH_Mesh__Metrics__Host): '*' is not an IP address")]
+    [InlineData(9464, "127.0.0.1", 50, "Mesh:Metrics:KafkaStatisticsIntervalMs (env MESH_Mesh__Metrics__KafkaStatisticsIntervalMs): is 50")]
+    public void The_metrics_settings_are_checked_naming_the_setting_its_variable_and_the_fix(int port, string host, int statisticsMs, string? problem)
+    {
+        var options = new RegionOptions { Region = "us-east" };
+        options.Kafka.BootstrapServers = "b1:9092";
+        options.Metrics.Port = port;
+        options.Metrics.Host = host;
+        options.Metrics.KafkaStatisticsIntervalMs = statisticsMs;
+
+        var problems = RegionOptionsValidator.Validate(options);
+
+        if (problem is null) Assert.Empty(problems);
+        else Assert.StartsWith(problem, Assert.Single(problems));
     }
 }
