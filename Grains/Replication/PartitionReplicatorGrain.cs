@@ -115,6 +115,7 @@ public sealed partial class PartitionReplicatorGrain(
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
         await CheckpointAndResetAsync(cancellationToken);
+        _metrics?.Dispose(); // its lag now counts wherever it activates next
         // Every write of this activation has settled (turns await their writes): the next claimant need not wait.
         // Not while its own take-over wait runs: a predecessor's writes may still be in flight, and a release says
         // that nothing of this key is.
@@ -919,8 +920,6 @@ public sealed partial class PartitionReplicatorGrain(
         _feed = null;
         _buffer.Clear();
         _pendingGap = null;
-        _metrics?.Dispose(); // out of the lag gauge until it writes again
-        _metrics = null;
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "{Key}: now carries origins {Gained} as well; re-reading the source from offset {Next} for their records up to offset {Until}; origin vector [{Vector}]")]

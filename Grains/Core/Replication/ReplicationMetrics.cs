@@ -112,6 +112,6 @@ public sealed class PartitionMetrics : IDisposable
         if (sourceEnd is long end) Volatile.Write(ref _lag, Math.Max(0, end - next));
     }
 
-    /// <summary>Takes the partition out of the lag gauge (its replication stopped or moved).</summary>
+    /// <summary>Takes the partition out of the lag gauge (its replicator left this silo).</summary>
     public void Dispose() => _metrics.Forget(this);
 }
