@@ -8,7 +8,7 @@ using Mesh.Silo.Options;
 namespace Mesh.Integration.Tests;
 
 /// <summary>
-/// Every silo of a local mesh serves Prometheus metrics: what the destination's silos scrape as replicated for a link
+/// Every silo of a local mesh serves Prometheus metrics: what the destination's silos together scrape as replicated for a link
 /// and topic is exactly what was produced, record for record and byte for byte, with one latency per record, and the
 /// lag goes back to 0; the shared Kafka clients report librdkafka's statistics there too.
 /// </summary>
@@ -20,8 +20,10 @@ public sealed class MetricsTests
     public async Task The_destinations_silos_count_every_record_replicated_once_with_its_bytes_and_latency()
     {
         await using var mesh = TestMesh.InNewFolder("metrics");
-        await mesh.UpAsync(["us-east", "eu-west"], partitions: 3, "orders");
+        // Two silos a region: counters are each silo's own, and the link's partitions spread over both.
+        await mesh.Local.UpAsync(["us-east", "eu-west"], brokers: 3, partitions: 4, ["orders"], TimeSpan.FromMinutes(2), silosPerRegion: 2);
         var silos = mesh.Local.State.Regions.SelectMany(r => r.Silos.Select(s => (Region: r.Id, s.MetricsUrl))).ToList();
+        Assert.Equal(4, silos.Select(s => s.MetricsUrl).Distinct().Count());
         Assert.All(silos, s => Assert.NotNull(s.MetricsUrl));
 
         await TestTraffic.ProduceAsync(mesh.Local.Bootstrap("us-east"), "us-east", "orders", Records, keys: 40);
