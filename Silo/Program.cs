@@ -55,6 +55,12 @@ if (args.Contains("--help") || args.Contains("-h"))
           Mesh:Orleans:AdoNet:Invariant  Npgsql (default, the only one supported)
           Mesh:Orleans:AdvertisedAddress the address other silos and clients reach this one at
                                          (adonet; default 127.0.0.1)
+          Mesh:Metrics:Port              serve Prometheus metrics at http://Host:Port/metrics
+                                         (default 0: no endpoint)
+          Mesh:Metrics:Host              the address it listens on: 127.0.0.1 (default) | the
+                                         address of this host that Prometheus scrapes
+          Mesh:Metrics:KafkaStatisticsIntervalMs  librdkafka statistics of the shared Kafka
+                                         clients while the endpoint is on (default 5000; 0: off)
         """);
     return 0;
 }
@@ -116,6 +122,7 @@ builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
 builder.Logging.AddFilter("Polly", LogLevel.Warning);
 builder.UseOrleans(silo => silo.UseMeshClustering(region));
 builder.Services.AddMeshReplication(region);
+builder.Services.AddMeshMetrics(region);
 
 using var host = builder.Build();
 await host.RunAsync();

@@ -58,7 +58,11 @@ internal static class LocalCommand
             // Plain lines, never wrapped, so scripts and people can copy the bootstrap servers.
             var width = state.Regions.Max(r => r.Id.Length);
             foreach (var region in state.Regions)
+            {
                 Console.WriteLine($"{region.Id.PadRight(width)}  bootstrap {mesh.Bootstrap(region.Id)}  (in {mesh.Paths.BootstrapFile(region.Id)}; silo gateways {string.Join(", ", region.Silos.Select(s => $"127.0.0.1:{s.GatewayPort}"))})");
+                foreach (var silo in region.Silos.Where(s => s.MetricsUrl is not null))
+                    Console.WriteLine($"{region.Id.PadRight(width)}  silo {silo.Instance} metrics {silo.MetricsUrl}");
+            }
             foreach (var link in state.Links)
                 Console.WriteLine($"link {link.From} -> {link.To} carries records from {string.Join(", ", link.Origins)}{(link.Push ? $" (push: runs in {link.From})" : "")}");
             if (state.Postgres is { } postgres)
@@ -156,7 +160,7 @@ internal static class LocalCommand
             var mesh = new LocalMesh(parse.GetValue(dir)!, line => AnsiConsole.MarkupLineInterpolated($"[grey]{line}[/]"));
             var name = parse.GetValue(region)!;
             var silo = await mesh.AddSiloAsync(name, TimeSpan.FromSeconds(parse.GetValue(timeout)), cancellationToken);
-            Console.WriteLine($"{name}: silo {silo.Instance} answering, gateway 127.0.0.1:{silo.GatewayPort} (silo port {silo.SiloPort}; log {mesh.Paths.SiloLog(name, silo.Instance)}). " +
+            Console.WriteLine($"{name}: silo {silo.Instance} answering, gateway 127.0.0.1:{silo.GatewayPort} (silo port {silo.SiloPort}; metrics {silo.MetricsUrl}; log {mesh.Paths.SiloLog(name, silo.Instance)}). " +
                               $"Stop it with: mesh local kill {name} --silo --instance {silo.Instance} --dir {mesh.Paths.Root}");
             return 0;
         });

@@ -50,8 +50,7 @@ public sealed partial class LocalMesh
             throw new MeshCommandException($"No silo of {region} is running: start the region first ('mesh local start {region} --dir {Paths.Root}').", 2);
         if (state.Postgres is null && !IsSiloRunning(region, me.Silos[0].Instance))
             throw new MeshCommandException($"{region}'s first silo, which a localhost cluster's silos join, is down: 'mesh local start {region}' first.", 2);
-        var ports = FreePorts(2);
-        var silo = new LocalSilo(me.Silos.Max(s => s.Instance) + 1, ports[0], ports[1]);
+        var silo = LocalSilo.Take(me.Silos.Max(s => s.Instance) + 1, new Queue<int>(FreePorts(LocalSilo.PortsPerSilo)));
         me.Silos.Add(silo);
         state.Save(Paths.Root);
         StartSilo(state, region, silo.Instance);

@@ -18,7 +18,7 @@ public sealed partial class LocalMesh
         LocalProcesses.StartDetached(LocalMeshPaths.Binary(LocalMeshPaths.SiloBinary), ["--config", Paths.SiloConfig(region, instance)],
             Paths.SiloLog(region, instance), Paths.SiloPidFile(region, instance),
             new Dictionary<string, string>(SiloEnvironment.GetValueOrDefault(region) ?? []) { [MeshKeyVariable] = EnsureMeshKey() });
-        _progress($"{region}: starting silo {instance} of {me.Silos.Count} (gateway 127.0.0.1:{silo.GatewayPort})");
+        _progress($"{region}: starting silo {instance} of {me.Silos.Count} (gateway 127.0.0.1:{silo.GatewayPort}{(silo.MetricsUrl is { } metrics ? $", metrics {metrics}" : "")})");
     }
 
     /// <summary>
@@ -46,6 +46,7 @@ public sealed partial class LocalMesh
                 ["Connections"] = connections,
                 ["Topology"] = new JsonObject { ["File"] = Path.Combine(Paths.Root, region.TopologyFile) },
                 ["Replication"] = new JsonObject { ["MinimumSilos"] = region.Silos.Count },
+                ["Metrics"] = silo.MetricsPort == 0 ? null : new JsonObject { ["Port"] = silo.MetricsPort, ["Host"] = "127.0.0.1" },
                 ["Orleans"] = state.Postgres is { } postgres
                     ? new JsonObject
                     {

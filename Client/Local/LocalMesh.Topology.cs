@@ -38,11 +38,11 @@ public sealed partial class LocalMesh
     {
         var state = State;
         var silosPerRegion = state.Regions.Max(r => r.Silos.Count);
-        var ports = new Queue<int>(FreePorts(regions.Count * silosPerRegion * 2));
+        var ports = new Queue<int>(FreePorts(regions.Count * silosPerRegion * LocalSilo.PortsPerSilo));
         var added = regions.Select(id => new LocalRegion
         {
             Id = id,
-            Silos = [.. Enumerable.Range(1, silosPerRegion).Select(i => new LocalSilo(i, ports.Dequeue(), ports.Dequeue()))],
+            Silos = [.. Enumerable.Range(1, silosPerRegion).Select(i => LocalSilo.Take(i, ports))],
             TopologyFile = Path.GetFileName(Paths.AppliedTopologyFile(version)),
         }).ToList();
         // Saved before anything starts, so that 'local down' finds whatever did start.

@@ -45,14 +45,14 @@ public sealed partial class LocalMesh(string dir, Action<string>? progress = nul
         if (LocalMeshState.TryLoad(Paths.Root) is { } existing && existing.Regions.Any(r => IsKafkaRunning(r.Id) || IsSiloRunning(r.Id)))
             throw new MeshCommandException($"A local mesh is already running in {Paths.Root} ({string.Join(", ", existing.Regions.Select(r => r.Id))}). Run 'mesh local down --dir {Paths.Root}' first, or use another --dir.");
 
-        var ports = new Queue<int>(FreePorts(regions.Count * silosPerRegion * 2 + 1));
+        var ports = new Queue<int>(FreePorts(regions.Count * silosPerRegion * LocalSilo.PortsPerSilo + 1));
         var postgres = clustering == LocalClustering.Postgres ? new LocalPostgresState(ports.Dequeue(), PostgresServer.DataDir) : null;
         var state = new LocalMeshState
         {
             Regions = [.. regions.Select(id => new LocalRegion
             {
                 Id = id,
-                Silos = [.. Enumerable.Range(1, silosPerRegion).Select(i => new LocalSilo(i, ports.Dequeue(), ports.Dequeue()))],
+                Silos = [.. Enumerable.Range(1, silosPerRegion).Select(i => LocalSilo.Take(i, ports))],
             })],
             Brokers = brokers,
             Partitions = partitions,

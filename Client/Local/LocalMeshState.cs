@@ -112,8 +112,20 @@ public static class LocalClustering
     public static bool IsValid(string kind) => kind is Localhost or Postgres;
 }
 
-/// <summary>One silo; its ports are fixed at <c>up</c> so a restarted silo comes back where clients expect it.</summary>
-public sealed record LocalSilo(int Instance, int SiloPort, int GatewayPort);
+/// <summary>
+/// One silo; its ports are fixed at <c>up</c> so a restarted silo comes back where clients expect it. Its Prometheus
+/// endpoint is <c>http://127.0.0.1:MetricsPort/metrics</c> (0: a state written before silos served metrics).
+/// </summary>
+public sealed record LocalSilo(int Instance, int SiloPort, int GatewayPort, int MetricsPort = 0)
+{
+    /// <summary>How many ports <see cref="Take"/> takes for one silo.</summary>
+    public const int PortsPerSilo = 3;
+
+    /// <summary>Silo <paramref name="instance"/> on the next <see cref="PortsPerSilo"/> free ports.</summary>
+    public static LocalSilo Take(int instance, Queue<int> ports) => new(instance, ports.Dequeue(), ports.Dequeue(), ports.Dequeue());
+
+    public string? MetricsUrl => MetricsPort == 0 ? null : $"http://127.0.0.1:{MetricsPort}/metrics";
+}
 
 /// <summary>A command failed for a reason the operator can act on; the message says what and how.</summary>
 public sealed class MeshCommandException(string message, int exitCode = 1) : Exception(message)

@@ -30,6 +30,7 @@ public sealed partial class PartitionReplicatorGrain(
     IQuarantineStore quarantine,
     IRegionIdentity identity,
     BackupReadShare backupShare,
+    ReplicationMetrics metrics,
     IOptions<ReplicationOptions> options,
     TimeProvider time,
     ILogger<PartitionReplicatorGrain> logger) : Grain, IPartitionReplicatorGrain
@@ -63,6 +64,7 @@ public sealed partial class PartitionReplicatorGrain(
     private long _quarantined, _expired; // as of the last stop or recovery, when no replication is live
     private double? _latestLatencyMs;
     private LatencyWindow? _latencies;
+    private PartitionMetrics? _metrics;
     private DateTimeOffset? _latestReplicatedAt;
     private long _lastCheckpointAt;
     private long _lastIdleDestinationCheckAt;
@@ -116,6 +118,7 @@ public sealed partial class PartitionReplicatorGrain(
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
         await CheckpointAndResetAsync(cancellationToken);
+        _metrics?.Dispose(); // its lag now counts wherever it activates next
         // Every write of this activation has settled (turns await their writes): the next claimant need not wait.
         // Not while its own take-over wait runs: a predecessor's writes may still be in flight, and a release says
         // that nothing of this key is.
@@ -912,6 +915,7 @@ public sealed partial class PartitionReplicatorGrain(
         var nowMs = now.ToUnixTimeMilliseconds();
         _latestLatencyMs = Math.Max(0, nowMs - written[^1].Provenance.OriginTimestampMs);
         (_latencies ??= new LatencyWindow(time)).Record(written, nowMs);
+        (_metrics ??= metrics.For(_source, _destination, _topic, _partition)).Written(written, nowMs, _feed?.HighWatermark, _replication!.NextSourceOffset);
     }
 
     // Untrusted headers are expected (stream processors copy headers); say so, but not once per record.

@@ -51,6 +51,7 @@ public static class MeshSiloHosting
             o.Topics = [.. region.TopicPolicies.Select(p => new TopicCompression(p.Topics, p.Compression))];
         });
         services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<ReplicationMetrics>();
         services.TryAddSingleton<ReplicationReadiness>();
         services.TryAddSingleton<IReplicationReadiness>(sp => sp.GetRequiredService<ReplicationReadiness>());
         services.TryAddSingleton<RegionWriter>();

@@ -38,6 +38,25 @@ public sealed class RegionOptions
     public List<TopicPolicyOptions> TopicPolicies { get; set; } = [];
 
     public ClusteringOptions Orleans { get; set; } = new();
+
+    /// <summary>The silo's Prometheus endpoint (<c>/metrics</c>); off unless a port is set.</summary>
+    public MetricsOptions Metrics { get; set; } = new();
+}
+
+/// <summary>Where the silo serves its metrics (the <c>Mesh.Replication</c> meter, librdkafka statistics, Orleans) for Prometheus.</summary>
+public sealed class MetricsOptions
+{
+    /// <summary>The HTTP port of <c>http://Host:Port/metrics</c>; 0 (default): no endpoint.</summary>
+    public int Port { get; set; }
+
+    /// <summary>
+    /// The address the endpoint listens on and is scraped at: 127.0.0.1 (default), or for a deployed silo scraped from
+    /// elsewhere an address of its host (on Kubernetes, the pod's IP). HttpListener takes one address per endpoint.
+    /// </summary>
+    public string Host { get; set; } = "127.0.0.1";
+
+    /// <summary>How often each shared Kafka client reports librdkafka's statistics (<c>statistics.interval.ms</c>) while the endpoint is on; 0: never.</summary>
+    public int KafkaStatisticsIntervalMs { get; set; } = 5000;
 }
 
 /// <summary>

@@ -92,6 +92,16 @@ public static class RegionOptionsValidator
             Problem("Mesh:Orleans:GatewayPort", $"{orleans.GatewayPort} is not a TCP port", "Use a free port from 1 to 65535.");
         if (orleans.SiloPort == orleans.GatewayPort)
             Problem("Mesh:Orleans:GatewayPort", $"equals SiloPort ({orleans.SiloPort})", "Give the silo and the gateway different ports.");
+        var metrics = options.Metrics;
+        if (metrics.Port is < 0 or > 65535)
+            Problem("Mesh:Metrics:Port", $"{metrics.Port} is not a TCP port", "Use a free port from 1 to 65535, or 0 for no metrics endpoint.");
+        else if (metrics.Port != 0 && (metrics.Port == orleans.SiloPort || metrics.Port == orleans.GatewayPort))
+            Problem("Mesh:Metrics:Port", $"equals the silo's Orleans port ({metrics.Port})", "Give the metrics endpoint a port of its own.");
+        if (!System.Net.IPAddress.TryParse(metrics.Host, out _))
+            Problem("Mesh:Metrics:Host", $"'{metrics.Host}' is not an IP address",
+                "Use 127.0.0.1 (default: this machine only) or the address of this host that Prometheus scrapes (on Kubernetes, the pod's IP).");
+        if (metrics.KafkaStatisticsIntervalMs is not 0 and (< 100 or > 3_600_000))
+            Problem("Mesh:Metrics:KafkaStatisticsIntervalMs", $"is {metrics.KafkaStatisticsIntervalMs}", "Use a value from 100 to 3600000 (default 5000), or 0 for no librdkafka statistics.");
         return problems;
     }
 

@@ -317,8 +317,8 @@ public sealed partial class DeployFilesTests
         {
             var file = Path.Combine(Examples, relative);
             var region = BindRegion(file, Path.Combine(Path.GetDirectoryName(file)!, "topology.yaml"), SiloEnvironment());
-            Assert.True(exposed.SetEquals([region.Orleans.SiloPort, region.Orleans.GatewayPort]),
-                $"the image exposes {string.Join(", ", exposed)}; {relative} uses silo {region.Orleans.SiloPort} and gateway {region.Orleans.GatewayPort}");
+            Assert.True(exposed.SetEquals([region.Orleans.SiloPort, region.Orleans.GatewayPort, region.Metrics.Port]),
+                $"the image exposes {string.Join(", ", exposed)}; {relative} uses silo {region.Orleans.SiloPort}, gateway {region.Orleans.GatewayPort} and metrics {region.Metrics.Port}");
         }
         var documents = Manifests();
         var declared = ContainerPorts(Items(Node(Workload(documents), "spec", "template", "spec")!, "containers").Single()).Values.ToHashSet();

@@ -42,6 +42,9 @@ public sealed class KafkaRegionsOptions
 
     public ConcurrentDictionary<string, KafkaClusterOptions> Clusters { get; } = new(StringComparer.Ordinal);
 
+    /// <summary>Where the shared clients (writers, readers) report librdkafka's statistics; null (default): they do not.</summary>
+    public KafkaClientStatistics? Statistics { get; set; }
+
     public KafkaClusterOptions Cluster(string region) =>
         Clusters.TryGetValue(region, out var cluster)
             ? cluster

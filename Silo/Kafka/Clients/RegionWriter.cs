@@ -21,20 +21,24 @@ public sealed partial class RegionWriter : IDisposable
     private readonly Dictionary<string, string> _config;
     private readonly string _clientId;
     private readonly ProducerCompressionOptions _compression;
+    private readonly KafkaClientStatistics? _statistics;
     private readonly ConcurrentDictionary<string, Lazy<CodecProducer>> _byCodec = new(StringComparer.Ordinal);
     // Topic -> codec, decided once: the policies do not change while the silo runs.
     private readonly ConcurrentDictionary<string, string> _codecByTopic = new(StringComparer.Ordinal);
 
     public RegionWriter(IOptions<KafkaRegionsOptions> regions, IOptions<ProducerCompressionOptions> compression, ILogger<RegionWriter> logger)
-        : this(regions.Value.LocalRegion, regions.Value.Local, $"mesh-{regions.Value.LocalRegion}-writer", compression.Value, logger, regions.Value.WriteTimeout)
+        : this(regions.Value.LocalRegion, regions.Value.Local, $"mesh-{regions.Value.LocalRegion}-writer", compression.Value, logger, regions.Value.WriteTimeout,
+            regions.Value.Statistics)
     {
     }
 
     /// <param name="clientId">The Kafka client id; a push link's writer names both regions.</param>
     /// <param name="writeTimeout">Each record lands or fails within this (message.timeout.ms); fencing counts on it.</param>
+    /// <param name="statistics">Where its producers report librdkafka's statistics; null: they do not.</param>
     public RegionWriter(string region, KafkaClusterOptions cluster, string clientId, ProducerCompressionOptions compression, ILogger<RegionWriter> logger,
-        TimeSpan writeTimeout)
+        TimeSpan writeTimeout, KafkaClientStatistics? statistics = null)
     {
+        _statistics = statistics;
         _logger = logger;
         WriteTimeout = writeTimeout;
         _compression = compression;
@@ -65,6 +69,7 @@ public sealed partial class RegionWriter : IDisposable
         // The validator refuses compression in Settings; dropping the alias here makes sure it can
         // never override the codec each producer is built for.
         _config.Remove("compression.codec");
+        statistics?.Enable(_config);
     }
 
 
@@ -158,7 +163,7 @@ public sealed partial class RegionWriter : IDisposable
         public IProducer<byte[]?, byte[]?> Current => Volatile.Read(ref _producer);
 
         private IProducer<byte[]?, byte[]?> Build() =>
-            new ProducerBuilder<byte[]?, byte[]?>(_config).SetErrorHandler(OnError).Build();
+            new ProducerBuilder<byte[]?, byte[]?>(_config).SetErrorHandler(OnError).ReportingTo(_owner._statistics).Build();
 
         private void OnError(IProducer<byte[]?, byte[]?> producer, Error error)
         {

@@ -24,7 +24,7 @@ public sealed class KafkaDestinationLogs(
         var cluster = regions.Value.Cluster(r);
         if (r == local) return (null, new KafkaDestinationLog(localWriter, cluster, local));
         var writer = new RegionWriter(r, cluster, $"mesh-{local}-to-{r}-writer", compression.Value, loggers.CreateLogger<RegionWriter>(),
-            regions.Value.WriteTimeout);
+            regions.Value.WriteTimeout, regions.Value.Statistics);
         return (writer, new KafkaDestinationLog(writer, cluster, local));
     })).Value.Log;
 

@@ -61,7 +61,8 @@ public sealed class KafkaSourceFeeds(IOptions<KafkaRegionsOptions> regions, ILog
 
     private SharedSourceReader Reader(string sourceRegion) =>
         _readers.GetOrAdd(sourceRegion, region => new Lazy<SharedSourceReader>(() =>
-            new SharedSourceReader(region, regions.Value.Cluster(region), regions.Value.LocalRegion, loggers.CreateLogger<KafkaSourceFeeds>()))).Value;
+            new SharedSourceReader(region, regions.Value.Cluster(region), regions.Value.LocalRegion, loggers.CreateLogger<KafkaSourceFeeds>(),
+                statistics: regions.Value.Statistics))).Value;
 
     public void Dispose()
     {

@@ -46,7 +46,9 @@ internal sealed partial class SharedSourceReader : IDisposable
     private readonly List<PartitionFeed> _unsettled = [];
 
     /// <param name="holdOff">While it says so, the reader holds off: no fetch, nothing buffered. Null: never.</param>
-    public SharedSourceReader(string region, KafkaClusterOptions cluster, string localRegion, ILogger logger, Func<bool>? holdOff = null)
+    /// <param name="statistics">Where it reports librdkafka's statistics; null: it does not.</param>
+    public SharedSourceReader(string region, KafkaClusterOptions cluster, string localRegion, ILogger logger, Func<bool>? holdOff = null,
+        KafkaClientStatistics? statistics = null)
     {
         _region = region;
         _logger = logger;
@@ -74,7 +76,9 @@ internal sealed partial class SharedSourceReader : IDisposable
                 // Never replicate records of aborted transactions.
                 ["isolation.level"] = "read_committed",
             });
+        statistics?.Enable(config);
         _consumer = new ConsumerBuilder<byte[]?, byte[]?>(config)
+            .ReportingTo(statistics)
             .SetErrorHandler((_, e) => LogClientError(region, e.Code, e.Reason))
             .SetLogHandler((_, m) => { if (m.Level <= SyslogLevel.Warning) LogClientMessage(region, m.Message); })
             .Build();

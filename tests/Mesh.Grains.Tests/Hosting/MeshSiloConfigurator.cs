@@ -1,4 +1,5 @@
 using Mesh.Core.Backup.Archiving;
+using Mesh.Core.Replication;
 using Mesh.Grains.Options;
 using Mesh.Grains.Ports;
 using Mesh.Grains.Tests.InMemory;
@@ -32,6 +33,7 @@ public sealed class MeshSiloConfigurator : ISiloConfigurator
         silo.Services.AddSingleton(world);
         silo.Services.AddSingleton(TimeProvider.System);
         silo.Services.AddSingleton(sp => new BackupReadShare(sp.GetRequiredService<TimeProvider>()));
+        silo.Services.AddSingleton<ReplicationMetrics>();
         silo.Services.AddSingleton<ITopologyStore, InMemoryTopologyStore>();
         silo.Services.AddSingleton<IRegionConnections, RecordingRegionConnections>();
         silo.Services.AddSingleton<IKafkaReachability, UnprobedKafka>();
