@@ -51,6 +51,11 @@ public sealed record ReplicationBenchReport
     [JsonPropertyName("rss_mib_10000_partitions")] public required double? LoadRssMib { get; init; }
     [JsonPropertyName("load_cpu_pct_10000_partitions")] public required double? LoadCpuPercent { get; init; }
     [JsonPropertyName("load_records_10000_partitions")] public required int? LoadRecords { get; init; }
+    /// <summary>
+    /// Of the load, how many had arrived when the bench stopped waiting: all of them (and counted in <see cref="RecordsChecked"/>), or fewer when
+    /// the silo had not replicated them within the deadline (none arrived twice; they are then not counted as checked).
+    /// </summary>
+    [JsonPropertyName("load_records_arrived_10000_partitions")] public long? LoadRecordsArrived { get; init; }
 
     /// <summary>Records the bench read back from a destination and found there exactly once, over every measure.</summary>
     [JsonPropertyName("records_checked")] public required long RecordsChecked { get; init; }

@@ -14,17 +14,9 @@ internal static class BenchCommand
 {
     public static Command Create()
     {
-        var records = new Option<int>("--records")
-        {
-            Description = "Records of each backlog (the bare pipe's, the mesh's, the WAN measure's); the steady measures send at most as many",
-            DefaultValueFactory = _ => ReplicationBenchOptions.DefaultRecords,
-        };
-        var partitions = new Option<int>("--partitions") { Description = "Partitions of the bench's topics", DefaultValueFactory = _ => ReplicationBenchOptions.DefaultPartitions };
-        var recordBytes = new Option<int>("--record-bytes")
-        {
-            Description = "Raw bytes of each record (key, value and headers together)",
-            DefaultValueFactory = _ => ReplicationBenchOptions.DefaultRecordBytes,
-        };
+        var (records, partitions, recordBytes) = SizeOptions(
+            "Records of each backlog (the bare pipe's, the mesh's, the WAN measure's); the steady measures send at most as many",
+            ReplicationBenchOptions.DefaultRecords, ReplicationBenchOptions.DefaultPartitions, ReplicationBenchOptions.DefaultRecordBytes);
         var rttMs = new Option<int>("--rtt-ms")
         {
             Description = "Round-trip time added to the source region's brokers for the WAN measure (0: no WAN measure, rtt_ratio null)",
@@ -92,6 +84,15 @@ internal static class BenchCommand
         return command;
     }
 
+    /// <summary>What every bench measures with: how many records, over how many partitions, how big.</summary>
+    private static (Option<int> Records, Option<int> Partitions, Option<int> RecordBytes) SizeOptions(string records, int defaultRecords, int defaultPartitions,
+        int defaultRecordBytes) =>
+    (
+        new Option<int>("--records") { Description = records, DefaultValueFactory = _ => defaultRecords },
+        new Option<int>("--partitions") { Description = "Partitions of the bench's topics", DefaultValueFactory = _ => defaultPartitions },
+        new Option<int>("--record-bytes") { Description = "Raw bytes of each record (key, value and headers together)", DefaultValueFactory = _ => defaultRecordBytes }
+    );
+
     private static Option<string> DirOption() =>
         new("--dir") { Description = "Folder for the bench's meshes and logs, kept afterwards; default: a new temporary folder, removed at the end" };
 
@@ -119,13 +120,8 @@ internal static class BenchCommand
 
     private static Command Backup()
     {
-        var records = new Option<int>("--records") { Description = "Records per measure", DefaultValueFactory = _ => BackupBenchOptions.DefaultRecords };
-        var partitions = new Option<int>("--partitions") { Description = "Partitions of the bench's topics", DefaultValueFactory = _ => BackupBenchOptions.DefaultPartitions };
-        var recordBytes = new Option<int>("--record-bytes")
-        {
-            Description = "Raw bytes of each record (key, value and header together)",
-            DefaultValueFactory = _ => BackupBenchOptions.DefaultRecordBytes,
-        };
+        var (records, partitions, recordBytes) = SizeOptions("Records per measure",
+            BackupBenchOptions.DefaultRecords, BackupBenchOptions.DefaultPartitions, BackupBenchOptions.DefaultRecordBytes);
         var restore = new Option<bool>("--restore") { Description = "Also restore the backup into the second region under a new name and time it" };
         var pairs = new Option<int>("--pairs")
         {
