@@ -42,13 +42,13 @@ public sealed class ReplicationBenchCommandTests
             Assert.Equal(20, report.GetProperty("rtt_ms").GetInt32());
             Assert.Equal(ScalePartitions, report.GetProperty("scale_partitions").GetInt32());
 
-            // The ratios are of the figures beside them.
-            Assert.Equal(report.GetProperty("mesh_records_per_s").GetDouble() / report.GetProperty("baseline_records_per_s").GetDouble(),
-                report.GetProperty("catchup_ratio").GetDouble(), 2);
-            Assert.Equal(report.GetProperty("mesh_p99_ms").GetDouble() / report.GetProperty("baseline_p99_ms").GetDouble(),
-                report.GetProperty("p99_ratio").GetDouble(), 2);
-            Assert.Equal(report.GetProperty("mesh_rtt_records_per_s").GetDouble() / report.GetProperty("mesh_records_per_s").GetDouble(),
-                report.GetProperty("rtt_ratio").GetDouble(), 2);
+            // The ratios are of the figures beside them (rounded to three decimals).
+            foreach (var (ratio, part, whole) in new[]
+                     {
+                         ("catchup_ratio", "mesh_records_per_s", "baseline_records_per_s"), ("p99_ratio", "mesh_p99_ms", "baseline_p99_ms"),
+                         ("rtt_ratio", "mesh_rtt_records_per_s", "mesh_records_per_s"),
+                     })
+                Assert.Equal(report.GetProperty(part).GetDouble() / report.GetProperty(whole).GetDouble(), report.GetProperty(ratio).GetDouble(), 0.001);
             foreach (var (low, high) in new[] { ("mesh_p50_ms", "mesh_p99_ms"), ("mesh_p99_ms", "mesh_max_ms"), ("baseline_p50_ms", "baseline_p99_ms") })
                 Assert.True(report.GetProperty(low).GetDouble() <= report.GetProperty(high).GetDouble(), $"{low} > {high}\n{result}");
             Assert.True(report.GetProperty("rss_idle_mib_10000_partitions").GetDouble() <= report.GetProperty("rss_mib_10000_partitions").GetDouble(),
@@ -60,6 +60,8 @@ public sealed class ReplicationBenchCommandTests
             var expected = 3L * Records + 2L * steady + ScalePartitions + ReplicationBenchRunner.ScaleLoad(ScalePartitions);
             Assert.Equal(expected, report.GetProperty("records_checked").GetInt64());
             Assert.Equal(ReplicationBenchRunner.ScaleLoad(ScalePartitions), report.GetProperty("load_records_10000_partitions").GetInt32());
+            Assert.Equal(ReplicationBenchRunner.ScaleLoad(ScalePartitions), report.GetProperty("load_records_arrived_10000_partitions").GetInt32());
+            Assert.Equal(ScalePartitions, report.GetProperty("scale_partitions_replicated").GetInt32());
 
             var targets = report.GetProperty("targets").EnumerateArray().ToList();
             Assert.Equal(["catchup_ratio", "p99_ratio", "rtt_ratio", "idle_cpu_pct_10000_partitions", "rss_mib_10000_partitions", "start_seconds_10000_partitions"],
@@ -189,6 +191,19 @@ public sealed class ReplicationBenchCommandTests
         console.Write(ReplicationBenchOutput.Table(report));
         Assert.Contains("skipped", writer.ToString());
         Assert.Contains("90,000", writer.ToString());
+    }
+
+    [Fact]
+    public void A_scale_start_not_reached_within_its_deadline_is_a_target_not_met_that_shows_the_deadline()
+    {
+        var deadline = ReplicationBenchRunner.ScaleDeadline(10_000);
+        Assert.Equal(TimeSpan.FromSeconds(360), deadline);
+        var targets = ReplicationBenchReport.TargetsOf(1, 1, null, 62, null, start: null, notReachedAfter: deadline.TotalSeconds);
+        var start = Assert.Single(targets, t => t.Figure == "start_seconds_10000_partitions");
+        Assert.Equal((360.0, false), (start.Value, start.Met));
+        Assert.False(Assert.Single(targets, t => t.Figure == "idle_cpu_pct_10000_partitions").Met);
+        Assert.DoesNotContain(targets, t => t.Figure == "rss_mib_10000_partitions");
+        Assert.True(Assert.Single(ReplicationBenchReport.TargetsOf(1, 1, null, 2, 300, 9.5), t => t.Figure == "start_seconds_10000_partitions").Met);
     }
 
     private static void Positive(JsonElement element, params string[] names)
