@@ -41,8 +41,12 @@ public sealed class ReplicationBenchRunner(string root, ReplicationBenchOptions 
     private readonly Stopwatch _run = new();
     private long _checked;
 
-    public LocalMesh Mesh { get; } = new(Path.Combine(root, "replication"), progress);
-    public LocalMesh ScaleMesh { get; } = new(Path.Combine(root, "scale"), progress);
+    /// <summary>The folders below the bench's own where it keeps the two-region mesh and the scale measure's.</summary>
+    public const string MeshFolder = "replication";
+    public const string ScaleMeshFolder = "scale";
+
+    public LocalMesh Mesh { get; } = new(Path.Combine(root, MeshFolder), progress);
+    public LocalMesh ScaleMesh { get; } = new(Path.Combine(root, ScaleMeshFolder), progress);
 
     // Generous for a shared two-core machine: a minute plus a millisecond per record.
     private TimeSpan Deadline(long records) => TimeSpan.FromSeconds(60 + records / 1000.0);

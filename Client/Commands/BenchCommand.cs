@@ -67,7 +67,7 @@ internal static class BenchCommand
                 SampleSeconds = parse.GetValue(sampleSeconds),
             };
             options.Validate();
-            var (root, given) = Folder(parse.GetValue(dir));
+            var (root, given) = Folder(parse.GetValue(dir), ReplicationBenchRunner.MeshFolder, ReplicationBenchRunner.ScaleMeshFolder);
             try
             {
                 var report = await new ReplicationBenchRunner(root, options, Terminal.Progress).RunAsync(cancellationToken);
@@ -97,11 +97,13 @@ internal static class BenchCommand
         new("--dir") { Description = "Folder for the bench's meshes and logs, kept afterwards; default: a new temporary folder, removed at the end" };
 
     /// <summary>The bench's folder: the one given, which must not hold a mesh (the bench stops what it started at the end: never someone else's), or a new temporary one.</summary>
-    private static (string Root, bool Given) Folder(string? given)
+    /// <param name="meshes">The folders below the root where the bench keeps its meshes (the root itself when none).</param>
+    private static (string Root, bool Given) Folder(string? given, params string[] meshes)
     {
         var root = given ?? Path.Combine(Path.GetTempPath(), $"mesh-bench-{Guid.NewGuid():N}"[..19]);
-        if (LocalMeshState.TryLoad(root) is not null)
-            throw new MeshCommandException($"--dir {root} already holds a local mesh; give the bench a new folder (it starts and stops a mesh of its own).", 2);
+        foreach (var folder in meshes.Select(m => Path.Combine(root, m)).Prepend(root))
+            if (LocalMeshState.TryLoad(folder) is not null)
+                throw new MeshCommandException($"--dir {root} already holds a local mesh (in {folder}); give the bench a new folder (it starts and stops meshes of its own).", 2);
         return (root, given is not null);
     }
 

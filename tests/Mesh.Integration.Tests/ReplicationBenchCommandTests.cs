@@ -112,6 +112,24 @@ public sealed class ReplicationBenchCommandTests
     }
 
     [Fact]
+    public async Task A_replication_bench_never_takes_over_a_folder_that_holds_a_mesh()
+    {
+        var dir = Path.Combine(Path.GetTempPath(), "mesh-tests", $"rbench-held-{Guid.NewGuid():N}"[..20]);
+        try
+        {
+            new LocalMeshState { Regions = [], Brokers = 1, Partitions = 1, Topics = [], Links = [] }.Save(Path.Combine(dir, ReplicationBenchRunner.ScaleMeshFolder));
+            var result = await MeshProcesses.MeshAsync(TimeSpan.FromMinutes(1), "bench", "--records", "2000", "--partitions", "4", "--dir", dir);
+            Assert.True(result.ExitCode == 2, result.ToString());
+            Assert.Contains("already holds a local mesh", result.Stderr);
+            Assert.True(Directory.Exists(dir), "the bench removed a folder it was given");
+        }
+        finally
+        {
+            try { Directory.Delete(dir, recursive: true); } catch (IOException) { }
+        }
+    }
+
+    [Fact]
     public void The_steady_rate_is_half_the_catch_up_rate_capped_and_sends_about_ten_seconds_of_it_within_a_backlog()
     {
         Assert.Equal((15_000, 150_000), ReplicationBenchRunner.Steady(30_000, 200_000));
