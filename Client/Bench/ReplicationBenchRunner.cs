@@ -264,7 +264,8 @@ public sealed class ReplicationBenchRunner(string root, ReplicationBenchOptions 
     /// <summary>A backlog's rate from the first record's arrival to the last's, once checked.</summary>
     private Rate Checked(string what, ArrivalResult result, Stopwatch clock, IConsumer<byte[], byte[]> watermarks, string topic, int partitions)
     {
-        var fromStart = clock.Elapsed;
+        // The last arrival on the measure's clock: from its start (the pipe's, or starting the silo) to the backlog all in.
+        var fromStart = result.Last ?? clock.Elapsed;
         Check(what, result, watermarks, topic, partitions);
         var span = result.Span;
         var rate = new Rate(PerSecond(result.Distinct, span), PerSecond(result.Distinct * (double)options.RecordBytes / 1e6, span), Round(fromStart.TotalSeconds));

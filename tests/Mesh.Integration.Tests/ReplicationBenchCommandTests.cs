@@ -13,7 +13,7 @@ namespace Mesh.Integration.Tests;
 public sealed class ReplicationBenchCommandTests
 {
     private const int Records = 2000;
-    private const int ScalePartitions = 200;
+    private const int ScalePartitions = 100;
 
     [Fact]
     public async Task A_tiny_replication_bench_reports_every_figure_and_checks_every_record()
