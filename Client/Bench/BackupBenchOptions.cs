@@ -43,7 +43,7 @@ public sealed record BackupBenchOptions
     public int Pairs { get; init; } = DefaultPairs;
 
     /// <summary>What the destination's partitions each hold once the records are replicated.</summary>
-    public long BytesPerPartition => (long)Records * (RecordBytes + ReplicatedOverheadBytes) / Partitions;
+    public long BytesPerPartition => BenchSizing.BytesPerPartition(Records, Partitions, RecordBytes);
 
     /// <summary>Every problem with the options at once.</summary>
     /// <exception cref="MeshCommandException">The options cannot make a bench (exit code 2).</exception>
@@ -55,21 +55,7 @@ public sealed record BackupBenchOptions
         if (Pairs is < 1 or > MaxPairs) problems.Add($"--pairs must be from 1 to {MaxPairs}, not {Pairs}");
         if (RecordBytes is < MinRecordBytes or > 100_000)
             problems.Add($"--record-bytes must be from {MinRecordBytes} (the key and header alone take {BenchRecords.Overhead}) to 100000, not {RecordBytes}");
-        if (problems.Count == 0)
-        {
-            if (BytesPerPartition > MaxBytesPerPartition)
-                problems.Add($"{Records} records of {RecordBytes} bytes over {Partitions} partitions put {Mb(BytesPerPartition)} in each replicated partition " +
-                             $"(each record also carries about {ReplicatedOverheadBytes} bytes of provenance and framing there); the embedded Kafka " +
-                             $"keeps about 5 MB per partition and drops the oldest beyond that, so the bench allows at most {Mb(MaxBytesPerPartition)}. " +
-                             $"Fix: --partitions {Ceiling((long)Records * (RecordBytes + ReplicatedOverheadBytes), MaxBytesPerPartition)} or more, or fewer --records, or smaller --record-bytes");
-            if (Records / Partitions > MaxRecordsPerPartition)
-                problems.Add($"{Records} records over {Partitions} partitions put {Records / Partitions} in each partition; the embedded Kafka keeps at most " +
-                             $"{MaxRecordsPerPartition} produce batches per partition. Fix: --partitions {Ceiling(Records, MaxRecordsPerPartition)} or more, or fewer --records");
-        }
+        if (problems.Count == 0) problems.AddRange(BenchSizing.Problems(Records, Partitions, RecordBytes));
         if (problems.Count > 0) throw new MeshCommandException(string.Join("; ", problems) + ".", 2);
     }
-
-    private static long Ceiling(long total, long per) => (total + per - 1) / per;
-
-    private static string Mb(long bytes) => $"{bytes / 1024.0 / 1024.0:0.##} MB";
 }

@@ -22,7 +22,8 @@ public static class BenchRecords
 
     /// <summary>Produces <paramref name="count"/> records round robin over the partitions; returns how long until the last was acknowledged.</summary>
     /// <exception cref="MeshCommandException">The region refused records.</exception>
-    public static TimeSpan Produce(string bootstrap, string topic, int partitions, int count, int recordBytes, CancellationToken cancellationToken)
+    public static TimeSpan Produce(string bootstrap, string topic, int partitions, int count, int recordBytes, CancellationToken cancellationToken,
+        int firstSequence = 0)
     {
         using var producer = new ProducerBuilder<byte[], byte[]>(new ProducerConfig
         {
@@ -35,38 +36,64 @@ public static class BenchRecords
             QueueBufferingMaxMessages = 500_000,
             ClientId = "mesh-bench",
         }).Build();
-        long failed = 0;
-        string? firstError = null;
-        void Delivered(DeliveryReport<byte[], byte[]> report)
-        {
-            if (report.Error.IsError && Interlocked.Increment(ref failed) == 1) firstError = report.Error.ToString();
-        }
+        var deliveries = new Deliveries();
 
         var clock = Stopwatch.StartNew();
         var valueBytes = recordBytes - Overhead;
         for (var i = 0; i < count; i++)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            var message = Record(i, valueBytes);
-            var partition = new TopicPartition(topic, i % partitions);
-            while (true)
-            {
-                try
-                {
-                    producer.Produce(partition, message, Delivered);
-                    break;
-                }
-                catch (ProduceException<byte[], byte[]> e) when (e.Error.Code == ErrorCode.Local_QueueFull)
-                {
-                    producer.Poll(TimeSpan.FromMilliseconds(20));
-                }
-            }
+            var message = Record(firstSequence + i, valueBytes);
+            Send(producer, new TopicPartition(topic, i % partitions), message, deliveries.Delivered);
         }
         while (producer.Flush(TimeSpan.FromSeconds(1)) > 0) cancellationToken.ThrowIfCancellationRequested();
-        if (Interlocked.Read(ref failed) > 0)
-            throw new MeshCommandException($"{failed} of the {count} bench records were not acknowledged by '{topic}' at {bootstrap}: {firstError}");
+        deliveries.ThrowIfAnyFailed($"of the {count} bench records were not acknowledged by '{topic}' at {bootstrap}");
         return clock.Elapsed;
     }
+
+    /// <summary>Hands one record to the producer, polling while its queue is full.</summary>
+    public static void Send(IProducer<byte[], byte[]> producer, TopicPartition partition, Message<byte[], byte[]> message,
+        Action<DeliveryReport<byte[], byte[]>> delivered)
+    {
+        while (true)
+        {
+            try
+            {
+                producer.Produce(partition, message, delivered);
+                return;
+            }
+            catch (ProduceException<byte[], byte[]> e) when (e.Error.Code == ErrorCode.Local_QueueFull)
+            {
+                producer.Poll(TimeSpan.FromMilliseconds(20));
+            }
+        }
+    }
+
+    /// <summary>Delivery reports counted: how many failed, and the first failure's reason.</summary>
+    public sealed class Deliveries
+    {
+        private long _failed;
+        private string? _firstError;
+
+        public long Failed => Interlocked.Read(ref _failed);
+
+        public void Delivered(DeliveryReport<byte[], byte[]> report)
+        {
+            if (report.Error.IsError && Interlocked.Increment(ref _failed) == 1) _firstError = report.Error.ToString();
+        }
+
+        /// <exception cref="MeshCommandException">Some record was not acknowledged.</exception>
+        public void ThrowIfAnyFailed(string what)
+        {
+            if (Failed > 0) throw new MeshCommandException($"{Failed} {what}: {_firstError}");
+        }
+    }
+
+    /// <summary>The record's sequence number from its <see cref="SequenceHeader"/>, or -1 when it has none.</summary>
+    public static long SequenceOf(Message<byte[], byte[]> message) =>
+        message.Headers is { } headers && headers.TryGetLastBytes(SequenceHeader, out var bytes) && bytes.Length == sizeof(long)
+            ? BinaryPrimitives.ReadInt64BigEndian(bytes)
+            : -1;
 
     /// <summary>Raw bytes of a record as read back: key, value, and each header's name and value.</summary>
     public static long RawSize(Message<byte[], byte[]> message)
@@ -77,7 +104,8 @@ public static class BenchRecords
         return size;
     }
 
-    private static Message<byte[], byte[]> Record(int sequence, int valueBytes)
+    /// <summary>The record of <paramref name="sequence"/> with a value of <paramref name="valueBytes"/> (the raw size is that plus <see cref="Overhead"/>).</summary>
+    public static Message<byte[], byte[]> Record(int sequence, int valueBytes)
     {
         var sequenceBytes = new byte[sizeof(long)];
         BinaryPrimitives.WriteInt64BigEndian(sequenceBytes, sequence);

@@ -43,4 +43,14 @@ public sealed partial class LocalMesh
         if (!response.IsSuccessStatusCode)
             throw new MeshCommandException($"Creating topic '{topic}' in {region} failed: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync(cancellationToken)}");
     }
+
+    /// <summary>Adds <paramref name="milliseconds"/> of round-trip time to every broker of a region's embedded Kafka (0 removes it), as a WAN would.</summary>
+    public async Task SetBrokerRttAsync(string region, int milliseconds, CancellationToken cancellationToken = default)
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
+        using var response = await http.PostAsync($"{Control(region)}/brokers/all/rtt?ms={milliseconds}", null, cancellationToken);
+        if (!response.IsSuccessStatusCode)
+            throw new MeshCommandException($"Setting {region}'s brokers' round-trip time to {milliseconds} ms failed: {(int)response.StatusCode} " +
+                                           $"{await response.Content.ReadAsStringAsync(cancellationToken)}");
+    }
 }

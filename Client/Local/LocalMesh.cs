@@ -220,6 +220,9 @@ public sealed partial class LocalMesh(string dir, Action<string>? progress = nul
     /// <summary>True when any of the region's silos runs.</summary>
     public bool IsSiloRunning(string region) => SiloPidFiles(region).Any(f => LocalProcesses.Running(f, LocalMeshPaths.SiloBinary) is not null);
 
+    /// <summary>The process id of a region's silo, while it runs.</summary>
+    public int? SiloPid(string region, int instance = 1) => LocalProcesses.Running(Paths.SiloPidFile(region, instance), LocalMeshPaths.SiloBinary);
+
     public bool IsSiloRunning(string region, int instance) =>
         LocalProcesses.Running(Paths.SiloPidFile(region, instance), LocalMeshPaths.SiloBinary) is not null;
 

@@ -17,6 +17,7 @@ public sealed class LongestFirst : ITestCollectionOrderer
     {
         [nameof(OffsetTranslationTests)] = 125,
         [nameof(BenchCommandTests)] = 60,
+        [nameof(ReplicationBenchCommandTests)] = 60,
         [nameof(RestoreCommandTests)] = 25,
         [nameof(RestoreIntoMeshTests)] = 15,
         [nameof(BackupRestoreTests)] = 55,
