@@ -101,7 +101,7 @@ public static class RegionOptionsValidator
             Problem("Mesh:Metrics:Host", $"'{metrics.Host}' is not an IP address",
                 "Use 127.0.0.1 (default: this machine only) or the address of this host that Prometheus scrapes (on Kubernetes, the pod's IP).");
         if (metrics.KafkaStatisticsIntervalMs is not 0 and (< 100 or > 3_600_000))
-            Problem("Mesh:Metrics:KafkaStatisticsIntervalMs", $"is {metrics.KafkaStatisticsIntervalMs}", "Use a value from 100 to 3600000 (default 5000), or 0 for no librdkafka statistics.");
+            Problem("Mesh:Metrics:KafkaStatisticsIntervalMs", $"is {metrics.KafkaStatisticsIntervalMs}", "Use a value from 100 to 3600000, or 0 (default) for no librdkafka statistics.");
         return problems;
     }
 

@@ -20,6 +20,9 @@ public sealed class MetricsTests
     public async Task The_destinations_silos_count_every_record_replicated_once_with_its_bytes_and_latency()
     {
         await using var mesh = TestMesh.InNewFolder("metrics");
+        // librdkafka's statistics are off unless asked for.
+        foreach (var region in new[] { "us-east", "eu-west" })
+            mesh.Local.SiloEnvironment[region] = new() { ["MESH_Mesh__Metrics__KafkaStatisticsIntervalMs"] = "1000" };
         // Two silos a region: counters are each silo's own, and the link's partitions spread over both.
         await mesh.Local.UpAsync(["us-east", "eu-west"], brokers: 3, partitions: 4, ["orders"], TimeSpan.FromMinutes(2), silosPerRegion: 2);
         var silos = mesh.Local.State.Regions.SelectMany(r => r.Silos.Select(s => (Region: r.Id, s.MetricsUrl))).ToList();
