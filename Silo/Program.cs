@@ -102,6 +102,10 @@ if (!string.IsNullOrEmpty(region.Topology.File) && File.Exists(region.Topology.F
     foreach (var error in load.Errors)
         problems.Add($"Mesh:Topology:File: {error.Describe(region.Topology.File)} (fix: {error.Fix})");
 }
+// The metrics endpoint listens from inside the host's start, where a port taken by another process shows only as a
+// stack trace: say which setting and what to do instead.
+if (problems.Count == 0 && MeshMetricsHosting.PortTaken(region.Metrics) is { } taken)
+    problems.Add(taken);
 if (problems.Count > 0)
 {
     Console.Error.WriteLine($"Invalid region configuration ({problems.Count} problem{(problems.Count == 1 ? "" : "s")}):");

@@ -1,4 +1,6 @@
 using System.Diagnostics.Metrics;
+using System.Net;
+using System.Net.Sockets;
 using Mesh.Core.Replication;
 using Mesh.Kafka.Clients;
 using Mesh.Silo.Options;
@@ -19,6 +21,23 @@ public static class MeshMetricsHosting
     /// <c>http://Host:Port/metrics</c> through OpenTelemetry, and has the shared Kafka clients report librdkafka's statistics. Without a port nothing listens to the meters, and
     /// recording into them costs next to nothing.
     /// </summary>
+    /// <summary>Why the metrics endpoint cannot listen where it is set to (its port taken), or null when it can or is off.</summary>
+    public static string? PortTaken(MetricsOptions options)
+    {
+        if (options.Port == 0 || !IPAddress.TryParse(options.Host, out var address)) return null;
+        try
+        {
+            using var probe = new TcpListener(address, options.Port);
+            probe.Start();
+            return null;
+        }
+        catch (SocketException e)
+        {
+            return $"Mesh:Metrics:Port (env MESH_Mesh__Metrics__Port): {options.Host}:{options.Port} cannot be listened on ({e.SocketErrorCode}: " +
+                   "another process, perhaps another silo on this host, has it). Give each silo a port of its own, or 0 for no metrics endpoint.";
+        }
+    }
+
     public static IServiceCollection AddMeshMetrics(this IServiceCollection services, RegionOptions region)
     {
         var options = region.Metrics;

@@ -82,6 +82,8 @@ public sealed class FencingTests
         orleans["SiloPort"] = FreePort();
         orleans["GatewayPort"] = FreePort();
         orleans["PrimarySiloPort"] = null;
+        // Its own metrics port too: the first silo listens on the copied one.
+        config["Mesh"]!["Metrics"]!["Port"] = FreePort();
         var file = Path.Combine(paths.RegionDir(region), "second-cluster.json");
         File.WriteAllText(file, config.ToJsonString());
         var log = Path.Combine(paths.RegionDir(region), "second-cluster.log");

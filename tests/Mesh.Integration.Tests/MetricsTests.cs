@@ -90,4 +90,22 @@ public sealed class MetricsTests
         if (problem is null) Assert.Empty(problems);
         else Assert.StartsWith(problem, Assert.Single(problems));
     }
+
+    [Fact]
+    public async Task A_metrics_port_another_process_holds_stops_the_silo_before_it_starts_and_says_which_setting()
+    {
+        using var holder = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        holder.Start();
+        var port = ((System.Net.IPEndPoint)holder.LocalEndpoint).Port;
+        var result = await MeshProcesses.SiloAsync(TimeSpan.FromMinutes(1), new Dictionary<string, string>
+        {
+            ["MESH_Mesh__Region"] = "us-east",
+            ["MESH_Mesh__Kafka__BootstrapServers"] = "127.0.0.1:1",
+            ["MESH_Mesh__Metrics__Port"] = port.ToString(CultureInfo.InvariantCulture),
+        });
+        Assert.True(result.ExitCode == 2, result.ToString());
+        Assert.Contains($"Mesh:Metrics:Port (env MESH_Mesh__Metrics__Port): 127.0.0.1:{port} cannot be listened on", result.Stderr);
+        Assert.Contains("Give each silo a port of its own, or 0 for no metrics endpoint", result.Stderr);
+        Assert.DoesNotContain("   at ", result.Stderr);
+    }
 }
