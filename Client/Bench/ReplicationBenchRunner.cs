@@ -141,6 +141,9 @@ public sealed class ReplicationBenchRunner(string root, ReplicationBenchOptions 
         int? LoadRecords, long? LoadArrived);
 
     /// <summary>How long the scale measure waits for every partition: a minute plus 30 ms a partition (a silo starts its replicators one after another).</summary>
+    /// <summary>How long the scale measure waits after the start before it samples the silo idle: 2 s plus 2 ms a partition, at most 20 s.</summary>
+    public static TimeSpan IdleSettle(int partitions) => TimeSpan.FromSeconds(Math.Min(20, 2 + partitions * 0.002));
+
     public static TimeSpan ScaleDeadline(int partitions) => TimeSpan.FromSeconds(60 + partitions * 0.03);
 
     /// <summary>
@@ -315,9 +318,11 @@ public sealed class ReplicationBenchRunner(string root, ReplicationBenchOptions 
 
             var pid = ScaleMesh.SiloPid(Destination) ?? throw new MeshCommandException($"{what}: {Destination}'s silo is not running; see {ScaleMesh.Paths.SiloLog(Destination, 1)}.");
             var sampler = new SiloProcessSampler(pid);
-            // A moment for what the start left behind (JIT, first checkpoints) to settle.
-            await Task.Delay(TimeSpan.FromSeconds(2), cancellationToken);
-            progress($"{what}: sampling the idle silo (pid {pid}) for {options.SampleSeconds} s");
+            // Idle means settled: what the start left behind (every partition's first checkpoint and claim, JIT, the reader
+            // taking up thousands of partitions) is still being worked off for seconds after the last first record arrived.
+            var settle = IdleSettle(partitions);
+            progress($"{what}: letting the silo settle for {settle.TotalSeconds:0} s, then sampling it idle (pid {pid}) for {options.SampleSeconds} s");
+            await Task.Delay(settle, cancellationToken);
             var (idleCpu, idleRss) = await sampler.MeasureAsync(TimeSpan.FromSeconds(options.SampleSeconds), cancellationToken);
             progress($"{what}: idle: {idleCpu:0.0}% of one core, {idleRss:0} MiB resident");
             if (startSeconds is null) return new Scale(null, replicated, idleCpu, idleRss, null, null, null, null);
