@@ -12,7 +12,7 @@ public sealed class LongestFirst : ITestCollectionOrderer
     private const string ClassPrefix = "Test collection for ";
     private const double Unlisted = 10;
 
-    // Seconds per class on two cores (2026-12-04, three classes at a time, scaled to a quiet machine), rounded.
+    // Seconds per class on two cores (2026-12-04, from runs two and three classes at a time), rounded.
     private static readonly Dictionary<string, double> Seconds = new(StringComparer.Ordinal)
     {
         [nameof(OffsetTranslationTests)] = 95,
