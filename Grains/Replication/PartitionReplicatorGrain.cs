@@ -914,8 +914,9 @@ public sealed partial class PartitionReplicatorGrain(
         _latestReplicatedAt = now;
         var nowMs = now.ToUnixTimeMilliseconds();
         _latestLatencyMs = Math.Max(0, nowMs - written[^1].Provenance.OriginTimestampMs);
-        (_latencies ??= new LatencyWindow(time)).Record(written, nowMs);
-        (_metrics ??= metrics.For(_source, _destination, _topic, _partition)).Written(written, nowMs, _feed?.HighWatermark, _replication!.NextSourceOffset);
+        // One pass over the batch: each record's latency into the status window and the meter.
+        (_metrics ??= metrics.For(_source, _destination, _topic, _partition))
+            .Written(written, nowMs, _feed?.HighWatermark, _replication!.NextSourceOffset, _latencies ??= new LatencyWindow(time));
     }
 
     // Untrusted headers are expected (stream processors copy headers); say so, but not once per record.

@@ -526,9 +526,9 @@ public sealed class RestoreIntoMeshTests(RestoreMeshFixture fixture) : IClassFix
         // (by its restore headers), writes the rest, and the mesh carries every record to r2 once. 150 ms added to every
         // round trip to r1 meanwhile: the restore writes partition after partition, each ending in a flush, so it cannot
         // be through all eight before the kill lands (unslowed, it once was, on a busy machine).
-        (await http.PostAsync($"{control}/brokers/all/rtt?ms=150", null)).EnsureSuccessStatusCode();
+        await Mesh.Local.SetBrokerRttAsync("r1", 150);
         var (killedRun, killed) = await MeshProcesses.MeshKilledWhenAsync(TimeSpan.FromMinutes(3), () => Started("ledger-b"), Restore("ledger-b"));
-        (await http.PostAsync($"{control}/brokers/all/rtt?ms=0", null)).EnsureSuccessStatusCode();
+        await Mesh.Local.SetBrokerRttAsync("r1", 0);
         Assert.True(killed, $"the restore ended before it could be killed: {killedRun}");
         var again = await MeshProcesses.MeshAsync(TimeSpan.FromMinutes(3), Restore("ledger-b"));
         Assert.True(again.ExitCode == 0, again.ToString());

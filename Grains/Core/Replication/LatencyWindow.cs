@@ -39,9 +39,15 @@ public sealed class LatencyWindow(TimeProvider time)
     /// <summary>Records the latency of each record of a batch acknowledged at <paramref name="nowMs"/>: the clock is looked at once per batch, not per record.</summary>
     public void Record(IReadOnlyList<OutboundRecord> written, long nowMs)
     {
-        Rotate();
-        foreach (var record in written) _current.RecordValue(Math.Clamp(nowMs - record.Provenance.OriginTimestampMs, 0, HighestMs));
+        BeginBatch();
+        foreach (var record in written) RecordInBatch(nowMs - record.Provenance.OriginTimestampMs);
     }
+
+    /// <summary>Starts recording a batch: the only look at the clock; <see cref="RecordInBatch"/> then takes each record's latency.</summary>
+    public void BeginBatch() => Rotate();
+
+    /// <summary>One record of the batch begun with <see cref="BeginBatch"/> (negative clock skew counts as 0).</summary>
+    public void RecordInBatch(long milliseconds) => _current.RecordValue(Math.Clamp(milliseconds, 0, HighestMs));
 
     /// <summary>The buckets of the current and the previous span together; empty when nothing was written in them.</summary>
     public IReadOnlyList<LatencyCount> Snapshot()

@@ -91,21 +91,24 @@ public sealed class PartitionMetrics : IDisposable
     public long Lag => Volatile.Read(ref _lag);
 
     /// <summary>
-    /// A batch acknowledged at <paramref name="nowMs"/> (the clock read once for the batch, as
-    /// <see cref="LatencyWindow.Record(IReadOnlyList{OutboundRecord}, long)"/> does), and the partition's lag after it:
-    /// <paramref name="sourceEnd"/> (the source's high watermark, when known) less <paramref name="next"/>.
+    /// A batch acknowledged at <paramref name="nowMs"/> (the clock read once for the batch), and the partition's lag after
+    /// it: <paramref name="sourceEnd"/> (the source's high watermark, when known) less <paramref name="next"/>. Each record's
+    /// latency goes into <paramref name="window"/> too, when given, in the same pass over the batch.
     /// </summary>
-    public void Written(IReadOnlyList<OutboundRecord> written, long nowMs, long? sourceEnd, long next)
+    public void Written(IReadOnlyList<OutboundRecord> written, long nowMs, long? sourceEnd, long next, LatencyWindow? window = null)
     {
         long bytes = 0;
         var tags = Tags;
         var latency = _metrics.Latency;
         var recordLatency = latency.Enabled;
+        window?.BeginBatch();
         for (var i = 0; i < written.Count; i++)
         {
             var record = written[i];
             bytes += (record.Key?.Length ?? 0) + (record.Value?.Length ?? 0);
-            if (recordLatency) latency.Record(Math.Max(0, nowMs - record.Provenance.OriginTimestampMs), in tags);
+            var ms = Math.Max(0, nowMs - record.Provenance.OriginTimestampMs);
+            window?.RecordInBatch(ms);
+            if (recordLatency) latency.Record(ms, in tags);
         }
         _metrics.Records.Add(written.Count, in tags);
         _metrics.Bytes.Add(bytes, in tags);
