@@ -61,7 +61,7 @@ public sealed class BackupBenchRunner(LocalMesh mesh, BackupBenchOptions options
                                            $"See the logs under {mesh.Paths.Root} (run with --dir to keep them).");
         var bareFigures = new BareReadFigures(bare.Records, bare.RawBytes, Round(bare.Elapsed.TotalSeconds), Rate(bare.Records, bare.Elapsed),
             Rate(bare.RawBytes / 1e6, bare.Elapsed));
-        progress($"bare read: {bare.Records} records in {bare.Elapsed.TotalSeconds:0.0} s ({bareFigures.RecordsPerSecond:0} records/s, {bareFigures.MegabytesPerSecond:0.0} MB/s)");
+        progress($"bare read: {bare.Records} records in {bare.Elapsed.TotalSeconds:0.0} s ({bareFigures.RecordsPerSecond:0} records/s, {bareFigures.MegabytesPerSecond:0.0##} MB/s)");
 
         var store = BackupStores.Open(StoreDirectory);
         var backup = await BackUpAsync(plan, store, bareFigures, cancellationToken);
@@ -168,7 +168,7 @@ public sealed class BackupBenchRunner(LocalMesh mesh, BackupBenchOptions options
             Round(elapsed.TotalSeconds), recordsPerSecond, Rate(bare.Bytes / 1e6, elapsed), Round((double)covered.RawBytes / Math.Max(1, covered.StoredBytes), 3),
             Round(recordsPerSecond / bare.RecordsPerSecond, 3));
         progress($"backup: {covered.Records} records in {covered.Segments} segments {elapsed.TotalSeconds:0.0} s from the apply's start ({figures.RecordsPerSecond:0} records/s, " +
-                 $"{figures.MegabytesPerSecond:0.0} MB/s, {figures.RatioToBareRead:0.00}x the bare read); compression {figures.CompressionRatio:0.00}x");
+                 $"{figures.MegabytesPerSecond:0.0##} MB/s, {figures.RatioToBareRead:0.00}x the bare read); compression {figures.CompressionRatio:0.00}x");
 
         // The destination back, on the same version (applied again: a region already on it answers unchanged), for measure 4.
         await mesh.StartAsync(Destination, cancellationToken);
@@ -384,7 +384,7 @@ public sealed class BackupBenchRunner(LocalMesh mesh, BackupBenchOptions options
     /// <summary>How much slower <paramref name="with"/> is than <paramref name="without"/>, as a fraction of it (negative: faster).</summary>
     private static double Slowdown(double without, double with) => Round((without - with) / without, 4);
 
-    private static double Rate(double amount, TimeSpan elapsed) => Round(amount / Math.Max(elapsed.TotalSeconds, 1e-3), 1);
+    private static double Rate(double amount, TimeSpan elapsed) => BenchRounding.PerSecond(amount, elapsed);
 
     private static double Round(double value, int digits = 3) => Math.Round(value, digits);
 }

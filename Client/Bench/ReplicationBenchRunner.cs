@@ -273,7 +273,7 @@ public sealed class ReplicationBenchRunner(string root, ReplicationBenchOptions 
         var span = result.Span;
         var rate = new Rate(PerSecond(result.Distinct, span), PerSecond(result.Distinct * (double)options.RecordBytes / 1e6, span), Round(fromStart.TotalSeconds));
         progress($"{what}: first to last arrival {span.TotalSeconds:0.00} s ({fromStart.TotalSeconds:0.0} s from the start): " +
-                 $"{rate.RecordsPerSecond:0} records/s, {rate.MegabytesPerSecond:0.0} MB/s");
+                 $"{rate.RecordsPerSecond:0} records/s, {rate.MegabytesPerSecond:0.0##} MB/s");
         return rate;
     }
 
@@ -357,7 +357,7 @@ public sealed class ReplicationBenchRunner(string root, ReplicationBenchOptions 
         }
     }
 
-    private static double PerSecond(double amount, TimeSpan span) => Round(amount / Math.Max(span.TotalSeconds, 1e-3), 1);
+    private static double PerSecond(double amount, TimeSpan span) => BenchRounding.PerSecond(amount, span);
 
     private static double Round(double value, int digits = 3) => Math.Round(value, digits);
 }

@@ -224,6 +224,17 @@ public sealed class ReplicationBenchCommandTests
         Assert.True(Assert.Single(ReplicationBenchReport.TargetsOf(1, 1, null, 2, 300, 9.5), t => t.Figure == "start_seconds_10000_partitions").Met);
     }
 
+    [Theory]
+    [InlineData(200_000 / 1e6, 11.271, 0.0177)] // a busy machine's tiny backup: 0.2 MB in 11 s is not zero MB/s
+    [InlineData(70_734.4, 1.0, 70_700.0)]
+    [InlineData(131_305.0, 2.0, 65_700.0)]
+    [InlineData(12.34, 1.0, 12.3)]
+    [InlineData(0.0, 1.0, 0.0)]
+    public void Rates_keep_three_significant_figures_so_a_small_one_is_not_rounded_to_zero(double amount, double seconds, double expected)
+    {
+        Assert.Equal(expected, BenchRounding.PerSecond(amount, TimeSpan.FromSeconds(seconds)), 9);
+    }
+
     private static void Positive(JsonElement element, params string[] names)
     {
         foreach (var name in names)
