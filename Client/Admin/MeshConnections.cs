@@ -14,7 +14,10 @@ public sealed record RegionTopology(string Region, AppliedTopology? Applied, str
 /// <summary>Open connections to several regions at once, and the regions that could not be reached.</summary>
 public sealed class MeshConnections : IAsyncDisposable
 {
-    public static readonly TimeSpan ConnectTimeout = TimeSpan.FromSeconds(15);
+    // A region with no silo listening is told in moments by the TCP check before the client starts
+    // (RegionConnection.GatewayConnectTimeout); this is for silos that accept the connection. On a machine loaded
+    // far beyond its cores, starting the Orleans client alone took longer than 15 s and status reported live regions down.
+    public static readonly TimeSpan ConnectTimeout = TimeSpan.FromSeconds(30);
     public static readonly TimeSpan ReadTimeout = TimeSpan.FromSeconds(20);
 
     private readonly Dictionary<string, RegionConnection> _open = new(StringComparer.Ordinal);

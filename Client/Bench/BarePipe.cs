@@ -50,6 +50,8 @@ public sealed class BarePipe : IDisposable
             ["enable.idempotence"] = "true",
             ["acks"] = "all",
             ["enable.gapless.guarantee"] = "true",
+            // As the mesh's writers: the pipe reads only a delivery report's error.
+            ["dotnet.producer.delivery.report.fields"] = "none",
         })).Build();
         LatencyProbe.Connect(_producer, destinationTopic);
         _consumer.Assign(Enumerable.Range(0, partitions).Select(p => new TopicPartitionOffset(sourceTopic, p, Offset.Beginning)));

@@ -14,7 +14,7 @@ internal static class QuarantineCommand
 {
     public sealed record RegionQuarantine(string Region, IReadOnlyList<QuarantinedRecordInfo> Records, string? Error);
 
-    private static readonly TimeSpan ConnectTimeout = TimeSpan.FromSeconds(10);
+    private static readonly TimeSpan ConnectTimeout = MeshConnections.ConnectTimeout;
     private static readonly TimeSpan ListTimeout = TimeSpan.FromSeconds(30);
     // Orleans' own response timeout (30 s by default) may end a long replay first; both surface as a TimeoutException.
     private static readonly TimeSpan ReplayTimeout = TimeSpan.FromMinutes(2);

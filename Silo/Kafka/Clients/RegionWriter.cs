@@ -65,6 +65,9 @@ public sealed partial class RegionWriter : IDisposable
                 // while records are still in flight. A replicator that takes a partition over from one
                 // that did not let go waits this long (and a little more) for the other's writes to settle.
                 ["message.timeout.ms"] = ((long)writeTimeout.TotalMilliseconds).ToString(System.Globalization.CultureInfo.InvariantCulture),
+                // Every writer reads only a delivery report's error and offset; by default Confluent.Kafka copies the
+                // key, value, headers and timestamp of every record back into managed memory for its report.
+                [DeliveryReportFields] = "none",
             });
         // The validator refuses compression in Settings; dropping the alias here makes sure it can
         // never override the codec each producer is built for.
@@ -72,6 +75,9 @@ public sealed partial class RegionWriter : IDisposable
         statistics?.Enable(_config);
     }
 
+
+    /// <summary>Confluent.Kafka's setting naming what a delivery report carries besides its error, partition and offset.</summary>
+    public const string DeliveryReportFields = "dotnet.producer.delivery.report.fields";
 
     /// <summary>The longest a record takes to land or fail (message.timeout.ms).</summary>
     public TimeSpan WriteTimeout { get; }

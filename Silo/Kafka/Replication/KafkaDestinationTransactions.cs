@@ -58,6 +58,7 @@ public sealed class KafkaTransactionalDestination : ITransactionalDestination
                 // (the checkpoint topic's tail among them) until the coordinator aborts it: keep that short. It must not be
                 // below the message timeout.
                 ["transaction.timeout.ms"] = (messageTimeout + 5_000).ToString(CultureInfo.InvariantCulture),
+                [RegionWriter.DeliveryReportFields] = "none",
             });
         config.Remove("compression.codec");
         _producer = new ProducerBuilder<byte[]?, byte[]?>(config).Build();
