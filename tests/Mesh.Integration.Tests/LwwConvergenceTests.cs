@@ -12,9 +12,11 @@ namespace Mesh.Integration.Tests;
 /// ends with the same last record per key (what compaction keeps), and it is the winner: the highest
 /// version (timestamp or version header), ties broken by origin region id.
 /// </summary>
-public sealed class LwwConvergenceTests(ITestOutputHelper output)
+public sealed class LwwConvergenceTests(ITestOutputHelper output, LwwConvergenceTests.EastWest eastWest) : IClassFixture<LwwConvergenceTests.EastWest>
 {
     private const string Topic = "profiles";
+    // The east-west mesh's topic whose winner is decided by a version header.
+    private const string Versioned = "versioned";
     private const string RepairHeader = "mesh.repair";
 
     /// <summary>One write as produced at its origin: what the winner rule compares.</summary>
@@ -30,13 +32,13 @@ public sealed class LwwConvergenceTests(ITestOutputHelper output)
         return path;
     }
 
-    private static async Task UpAsync(TestMesh mesh, string[] regions, string conflict)
+    private static async Task UpAsync(TestMesh mesh, string[] regions, string conflict, string topics = Topic)
     {
         var file = TopologyFile(regions, conflict);
         try
         {
             var up = await MeshProcesses.MeshAsync(TimeSpan.FromMinutes(4),
-                "local", "up", "--topology", file, "--partitions", "2", "--topics", Topic, "--dir", mesh.Dir);
+                "local", "up", "--topology", file, "--partitions", "2", "--topics", topics, "--dir", mesh.Dir);
             Assert.True(up.ExitCode == 0, up.ToString());
         }
         finally
@@ -121,22 +123,20 @@ public sealed class LwwConvergenceTests(ITestOutputHelper output)
     [Fact]
     public async Task A_late_local_write_older_than_a_remote_one_is_repaired_and_the_repair_does_not_echo()
     {
-        string[] regions = ["east", "west"];
-        await using var mesh = TestMesh.InNewFolder("repair");
-        await UpAsync(mesh, regions, "{ profiles: lww }");
+        var mesh = await eastWest.GetAsync();
         var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
 
-        var newer = await ProduceOneAsync(mesh.Local.Bootstrap("east"), "user-1", "from-east", now + 10_000);
+        var newer = await ProduceOneAsync(mesh.Local.Bootstrap("east"), Topic, "user-1", "from-east", now + 10_000);
         await Eventually.WaitAsync("west to receive east's write", () => Task.FromResult(mesh.RecordCount("west", Topic)), n => n >= 1,
             TimeSpan.FromMinutes(1), n => $"{n} records");
         // west's application writes the same key with an older timestamp after the newer one arrived.
-        await ProduceOneAsync(mesh.Local.Bootstrap("west"), "user-1", "from-west", now);
+        await ProduceOneAsync(mesh.Local.Bootstrap("west"), Topic, "user-1", "from-west", now);
 
         await Eventually.WaitAsync("west to re-assert east's value after its own older write",
-            () => Task.FromResult(LastPerKey(mesh, "west").GetValueOrDefault("user-1")?.Value), v => v == "from-east",
+            () => Task.FromResult(LastPerKey(mesh, "west", Topic).GetValueOrDefault("user-1")?.Value), v => v == "from-east",
             TimeSpan.FromMinutes(1), v => v ?? "(none)");
         await Eventually.WaitAsync("east to see west's older write and drop it",
-            async () => (await mesh.StatusAsync("east")).InboundLinks.Sum(l => l.Topics.Sum(t => t.ConflictsDropped)), n => n >= 1,
+            async () => (await mesh.StatusAsync("east")).InboundLinks.Sum(l => l.Topics.Where(t => t.Topic == Topic).Sum(t => t.ConflictsDropped)), n => n >= 1,
             TimeSpan.FromMinutes(1), n => $"{n} dropped");
 
         var west = TestTraffic.ReadAll(mesh.Local.Bootstrap("west"), Topic, TimeSpan.FromSeconds(30));
@@ -147,47 +147,58 @@ public sealed class LwwConvergenceTests(ITestOutputHelper output)
         var east = TestTraffic.ReadAll(mesh.Local.Bootstrap("east"), Topic, TimeSpan.FromSeconds(30));
         Assert.Equal(["from-east"], east.Select(r => r.Value));
         Assert.Equal(newer.Offset.Value, east.Single().Offset);
-        Assert.Equal(1, (await mesh.StatusAsync("west")).Conflicts!.Single().Repaired);
+        Assert.Equal(1, (await mesh.StatusAsync("west")).Conflicts!.Single(c => c.Topic == Topic).Repaired);
     }
 
     [Fact]
     public async Task A_version_header_decides_over_timestamps_and_a_bad_one_falls_back_to_the_timestamp_and_is_counted()
     {
         string[] regions = ["east", "west"];
-        await using var mesh = TestMesh.InNewFolder("vhdr");
-        await UpAsync(mesh, regions, "{ profiles: { policy: lww, version-header: app-version } }");
+        var mesh = await eastWest.GetAsync();
         var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
 
         // a: east's clock is newer but west's version is higher: west wins everywhere.
-        await ProduceOneAsync(mesh.Local.Bootstrap("east"), "a", "east-v8", now + 60_000, ("app-version", "8"));
-        await ProduceOneAsync(mesh.Local.Bootstrap("west"), "a", "west-v9", now, ("app-version", "9"));
+        await ProduceOneAsync(mesh.Local.Bootstrap("east"), Versioned, "a", "east-v8", now + 60_000, ("app-version", "8"));
+        await ProduceOneAsync(mesh.Local.Bootstrap("west"), Versioned, "a", "west-v9", now, ("app-version", "9"));
         // b: a malformed version in east: still replicated, ordered by its (newer) timestamp, counted.
-        await ProduceOneAsync(mesh.Local.Bootstrap("west"), "b", "west-v5", now, ("app-version", "5"));
-        await ProduceOneAsync(mesh.Local.Bootstrap("east"), "b", "east-bad", now + 60_000, ("app-version", "not-a-number"));
+        await ProduceOneAsync(mesh.Local.Bootstrap("west"), Versioned, "b", "west-v5", now, ("app-version", "5"));
+        await ProduceOneAsync(mesh.Local.Bootstrap("east"), Versioned, "b", "east-bad", now + 60_000, ("app-version", "not-a-number"));
         // c: no version header in east: ordered by its timestamp in ms, which beats west's version 3.
-        await ProduceOneAsync(mesh.Local.Bootstrap("west"), "c", "west-v3", now, ("app-version", "3"));
-        await ProduceOneAsync(mesh.Local.Bootstrap("east"), "c", "east-none", now + 60_000);
+        await ProduceOneAsync(mesh.Local.Bootstrap("west"), Versioned, "c", "west-v3", now, ("app-version", "3"));
+        await ProduceOneAsync(mesh.Local.Bootstrap("east"), Versioned, "c", "east-none", now + 60_000);
 
         foreach (var region in regions)
         {
             await Eventually.WaitAsync($"{region} to settle on the winners",
-                () => Task.FromResult(LastPerKey(mesh, region)),
+                () => Task.FromResult(LastPerKey(mesh, region, Versioned)),
                 last => last.GetValueOrDefault("a")?.Value == "west-v9" && last.GetValueOrDefault("b")?.Value == "east-bad"
                         && last.GetValueOrDefault("c")?.Value == "east-none",
                 TimeSpan.FromMinutes(1), last => string.Join(", ", last.Select(e => $"{e.Key}={e.Value.Value}")));
         }
         // The link carrying east's malformed and missing versions counts both; each region's key index counts every such record it read.
         await Eventually.WaitAsync("west's link from east to count 2 bad versions",
-            async () => (await mesh.StatusAsync("west")).InboundLinks.Sum(l => l.Topics.Sum(t => t.BadVersions)), n => n >= 2, TimeSpan.FromSeconds(30));
+            async () => (await mesh.StatusAsync("west")).InboundLinks.Sum(l => l.Topics.Where(t => t.Topic == Versioned).Sum(t => t.BadVersions)), n => n >= 2, TimeSpan.FromSeconds(30));
         foreach (var region in regions)
             await Eventually.WaitAsync($"{region}'s lww partitions to count 2 bad versions",
-                async () => (await mesh.StatusAsync(region)).Conflicts?.Sum(c => c.BadVersions) ?? 0, n => n >= 2, TimeSpan.FromSeconds(30));
-        Assert.Contains(TestTraffic.ReadAll(mesh.Local.Bootstrap("west"), Topic, TimeSpan.FromSeconds(30)), r => r.Value == "east-bad");
+                async () => (await mesh.StatusAsync(region)).Conflicts?.Where(c => c.Topic == Versioned).Sum(c => c.BadVersions) ?? 0, n => n >= 2, TimeSpan.FromSeconds(30));
+        Assert.Contains(TestTraffic.ReadAll(mesh.Local.Bootstrap("west"), Versioned, TimeSpan.FromSeconds(30)), r => r.Value == "east-bad");
+    }
+
+    /// <summary>
+    /// east and west with two last-writer-wins topics, one for each of the two tests that share them: profiles decided by
+    /// timestamps (the repair test), versioned by the app-version header (the version-header test).
+    /// </summary>
+    public sealed class EastWest : SharedMesh
+    {
+        protected override string Name => "lww-ew";
+
+        protected override Task StartAsync(TestMesh mesh) =>
+            UpAsync(mesh, ["east", "west"], $"{{ {Topic}: lww, {Versioned}: {{ policy: lww, version-header: app-version }} }}", $"{Topic},{Versioned}");
     }
 
     /// <summary>The last record per key in every partition of one region, as compaction would keep it.</summary>
-    private static Dictionary<string, LoggedRecord> LastPerKey(TestMesh mesh, string region) =>
-        TestTraffic.ReadAll(mesh.Local.Bootstrap(region), Topic, TimeSpan.FromSeconds(60))
+    private static Dictionary<string, LoggedRecord> LastPerKey(TestMesh mesh, string region, string topic = Topic) =>
+        TestTraffic.ReadAll(mesh.Local.Bootstrap(region), topic, TimeSpan.FromSeconds(60))
             .Where(r => r.Key is not null)
             .GroupBy(r => r.Key!)
             .ToDictionary(g => g.Key, g => g.MaxBy(r => r.Offset)!);
@@ -220,11 +231,12 @@ public sealed class LwwConvergenceTests(ITestOutputHelper output)
         return writes;
     }
 
-    private static async Task<DeliveryResult<string, string?>> ProduceOneAsync(string bootstrap, string key, string? value, long ts, params (string Name, string Value)[] headers)
+    private static async Task<DeliveryResult<string, string?>> ProduceOneAsync(string bootstrap, string topic, string key, string? value, long ts,
+        params (string Name, string Value)[] headers)
     {
         using var producer = new ProducerBuilder<string, string?>(new ProducerConfig { BootstrapServers = bootstrap, Acks = Acks.All }).Build();
         var message = new Message<string, string?> { Key = key, Value = value, Timestamp = new Timestamp(ts, TimestampType.CreateTime), Headers = [] };
         foreach (var (name, text) in headers) message.Headers.Add(name, Encoding.UTF8.GetBytes(text));
-        return await producer.ProduceAsync(Topic, message);
+        return await producer.ProduceAsync(topic, message);
     }
 }

@@ -27,48 +27,54 @@ public sealed class RouteChangeTests(ITestOutputHelper output)
         await using var mesh = TestMesh.InNewFolder("route");
         await UpAsync(mesh, Document(1, "mesh", Regions));
 
-        // Two streams at 80 records/s, one for each apply, so that each change lands while records
-        // come whatever the apply before it cost on a busy machine (asserted before each).
-        const int firstStream = 2400, secondStream = 1200;
-        const int perRegion = firstStream + secondStream;
-        var produced = Regions.ToDictionary(r => r, _ => perRegion);
-        var stream = mesh.StreamIntoAsync(Regions, Topic, firstStream, recordsPerSecond: 80);
-        await WaitForFlowAsync(mesh);
+        // One stream at 80 records/s from before the first apply until after the second: each change lands while records
+        // come, however long the apply before it took on a busy machine.
+        using var stop = new CancellationTokenSource();
+        var stream = StreamUntilStoppedAsync(mesh, stop.Token);
+        try
+        {
+            await WaitForFlowAsync(mesh);
 
-        // Links into the hub carry the same origins in both topologies: they must never restart.
-        var untouched = await AssignedAtAsync(mesh, "r1");
-        Assert.Equal(6, untouched.Count);
+            // Links into the hub carry the same origins in both topologies: they must never restart.
+            var untouched = await AssignedAtAsync(mesh, "r1");
+            Assert.Equal(6, untouched.Count);
 
-        var applied = Stopwatch.StartNew();
-        Assert.False(stream.IsCompleted, "production ended before the apply of version 2: the change would not be under load");
-        var toHub = await ApplyAsync(mesh, Document(2, "hub-spoke", Regions, hub: "r1"));
-        var firstOnNewRoute = await FirstViaHubAsync(mesh, applied);
-        output.WriteLine($"full mesh -> hub-spoke: apply took {toHub.Elapsed.TotalSeconds:0.0} s, first r2 record through r1 into r3 after {firstOnNewRoute.TotalSeconds:0.0} s, " +
-                         $"partitions restarted {toHub.Restarted}");
-        Assert.Equal(untouched, await AssignedAtAsync(mesh, "r1"));
-        // Each spoke now pulls only from the hub, which carries every other origin to it.
-        var r3 = await mesh.StatusAsync("r3");
-        Assert.Equal(2, r3.TopologyVersion);
-        Assert.Equal(["r1"], r3.InboundLinks.Select(l => l.Source));
-        // Spoke to spoke links stopped (3 spokes x 2 links x 2 partitions) and hub to spoke links gained origins (3 x 2).
-        Assert.Equal(12 + 6, toHub.Restarted);
+            var applied = Stopwatch.StartNew();
+            Assert.False(stream.IsCompleted, "production ended before the apply of version 2: the change would not be under load");
+            var toHub = await ApplyAsync(mesh, Document(2, "hub-spoke", Regions, hub: "r1"));
+            var firstOnNewRoute = await FirstViaHubAsync(mesh, applied);
+            output.WriteLine($"full mesh -> hub-spoke: apply took {toHub.Elapsed.TotalSeconds:0.0} s, first r2 record through r1 into r3 after {firstOnNewRoute.TotalSeconds:0.0} s, " +
+                             $"partitions restarted {toHub.Restarted}");
+            Assert.Equal(untouched, await AssignedAtAsync(mesh, "r1"));
+            // Each spoke now pulls only from the hub, which carries every other origin to it.
+            var r3 = await mesh.StatusAsync("r3");
+            Assert.Equal(2, r3.TopologyVersion);
+            Assert.Equal(["r1"], r3.InboundLinks.Select(l => l.Source));
+            // Spoke to spoke links stopped (3 spokes x 2 links x 2 partitions) and hub to spoke links gained origins (3 x 2).
+            Assert.Equal(12 + 6, toHub.Restarted);
 
-        await stream;
-        stream = mesh.StreamIntoAsync(Regions, Topic, secondStream, recordsPerSecond: 80, firstSequence: firstStream);
-        await Task.Delay(TimeSpan.FromSeconds(4)); // records flow on the hub's routes before they change back
-        Assert.False(stream.IsCompleted, "production ended before the apply of version 3: the change would not be under load");
-        var back = await ApplyAsync(mesh, Document(3, "mesh", Regions));
-        output.WriteLine($"hub-spoke -> full mesh: apply took {back.Elapsed.TotalSeconds:0.0} s, partitions restarted {back.Restarted}");
-        Assert.Equal(untouched, await AssignedAtAsync(mesh, "r1"));
-        // Hub to spoke links lost origins (3 x 2); spoke to spoke links are new, not restarts.
-        Assert.Equal(6, back.Restarted);
+            await Task.Delay(TimeSpan.FromSeconds(4)); // records flow on the hub's routes before they change back
+            Assert.False(stream.IsCompleted, "production ended before the apply of version 3: the change would not be under load");
+            var back = await ApplyAsync(mesh, Document(3, "mesh", Regions));
+            output.WriteLine($"hub-spoke -> full mesh: apply took {back.Elapsed.TotalSeconds:0.0} s, partitions restarted {back.Restarted}");
+            Assert.Equal(untouched, await AssignedAtAsync(mesh, "r1"));
+            // Hub to spoke links lost origins (3 x 2); spoke to spoke links are new, not restarts.
+            Assert.Equal(6, back.Restarted);
 
-        await stream;
-        var check = await mesh.WaitAndCheckAsync(Topic, produced, TimeSpan.FromMinutes(3));
-        Assert.True(check.Ok, string.Join("\n", check.Problems));
-        Assert.All(check.RecordsPerRegion.Values, n => Assert.Equal(perRegion * Regions.Length, n));
-        File.WriteAllText(Path.Combine(mesh.Dir, "..", "route-change-figures.txt"),
-            $"apply to first record on the new route: {firstOnNewRoute.TotalSeconds:0.0} s; partitions restarted: {toHub.Restarted} then {back.Restarted}\n");
+            await Task.Delay(TimeSpan.FromSeconds(4)); // records flow on the full mesh's routes again before production stops
+            await stop.CancelAsync();
+            var produced = await stream;
+            output.WriteLine($"produced per region: {string.Join(", ", produced.Select(p => $"{p.Key}={p.Value}"))}");
+            var check = await mesh.WaitAndCheckAsync(Topic, produced, TimeSpan.FromMinutes(3));
+            Assert.True(check.Ok, string.Join("\n", check.Problems));
+            Assert.All(check.RecordsPerRegion.Values, n => Assert.Equal(produced.Values.Sum(), n));
+            File.WriteAllText(Path.Combine(mesh.Dir, "..", "route-change-figures.txt"),
+                $"apply to first record on the new route: {firstOnNewRoute.TotalSeconds:0.0} s; partitions restarted: {toHub.Restarted} then {back.Restarted}\n");
+        }
+        finally
+        {
+            stop.Cancel(); // a test that failed midway stops its stream too
+        }
     }
 
     [Fact]
@@ -151,6 +157,27 @@ public sealed class RouteChangeTests(ITestOutputHelper output)
         (await mesh.StatusAsync(region)).InboundLinks
             .SelectMany(l => l.Topics.SelectMany(t => t.PartitionDetail.Select(p => (Key: GrainKeys.Partition(l.Source, region, t.Topic, p.Partition), p.AssignedAt))))
             .ToDictionary(e => e.Key, e => e.AssignedAt);
+
+    /// <summary>
+    /// Produces into every region at 80 records/s, a second's worth at a time, until <paramref name="stop"/> (the second under
+    /// way is finished): how many records each region got.
+    /// </summary>
+    private static async Task<Dictionary<string, int>> StreamUntilStoppedAsync(TestMesh mesh, CancellationToken stop)
+    {
+        const int perSecond = 80;
+        var sent = await Task.WhenAll(Regions.Select(region => Task.Run(async () =>
+        {
+            var bootstrap = mesh.Local.Bootstrap(region);
+            var count = 0;
+            while (!stop.IsCancellationRequested)
+            {
+                await TestTraffic.ProduceAsync(bootstrap, region, Topic, perSecond, keys: 64, firstSequence: count, recordsPerSecond: perSecond);
+                count += perSecond;
+            }
+            return (Region: region, Count: count);
+        })));
+        return sent.ToDictionary(s => s.Region, s => s.Count);
+    }
 
     private static Task WaitForFlowAsync(TestMesh mesh) =>
         Eventually.WaitAsync("records to flow on every link",

@@ -11,7 +11,7 @@ namespace Mesh.Integration.Tests;
 /// input changes nothing, a region that was away takes the new version when it returns, a dry run
 /// changes nothing, and a paused link neither loses nor duplicates what was produced meanwhile.
 /// </summary>
-public sealed class TopologyApplyTests(ITestOutputHelper output)
+public sealed class TopologyApplyTests(ITestOutputHelper output, TopologyApplyTests.EastWest eastWest) : IClassFixture<TopologyApplyTests.EastWest>
 {
     private const string Topic = "orders";
     private static readonly TimeSpan CliTimeout = TimeSpan.FromMinutes(5);
@@ -86,8 +86,7 @@ public sealed class TopologyApplyTests(ITestOutputHelper output)
     [Fact]
     public async Task Bad_input_and_a_dry_run_change_no_region()
     {
-        await using var mesh = TestMesh.InNewFolder("apply-bad");
-        await mesh.UpAsync(["east", "west"], partitions: 1, Topic);
+        var mesh = await eastWest.GetAsync();
         var before = await GetAsync(mesh);
         Assert.All(before, r => Assert.Equal(1, r.Version));
 
@@ -204,8 +203,7 @@ public sealed class TopologyApplyTests(ITestOutputHelper output)
     [Fact]
     public async Task Records_produced_while_a_link_is_paused_arrive_once_after_it_resumes()
     {
-        await using var mesh = TestMesh.InNewFolder("pause");
-        await mesh.UpAsync(["east", "west"], partitions: 2, Topic);
+        var mesh = await eastWest.GetAsync();
 
         var noLink = await MeshProcesses.MeshAsync(CliTimeout, "link", "pause", "nowhere", "west", "--dir", mesh.Dir);
         Assert.True(noLink.ExitCode == 2, noLink.ToString());
@@ -267,6 +265,17 @@ public sealed class TopologyApplyTests(ITestOutputHelper output)
         await Task.WhenAll(produced.Select(p => Task.Run(() => TestTraffic.ProduceAsync(mesh.Local.Bootstrap(p.Key), p.Key, Topic, p.Value, keys: 10))));
         var check = await mesh.WaitAndCheckAsync(Topic, produced, TimeSpan.FromMinutes(3));
         Assert.True(check.Ok, string.Join("\n", check.Problems));
+    }
+
+    /// <summary>
+    /// east and west at version 1, for the two tests that apply nothing: the bad-input test changes no region by
+    /// definition, and the pause test resumes what it paused and is the only one to write records.
+    /// </summary>
+    public sealed class EastWest : SharedMesh
+    {
+        protected override string Name => "apply-ew";
+
+        protected override Task StartAsync(TestMesh mesh) => mesh.UpAsync(["east", "west"], partitions: 2, Topic);
     }
 
     private static async Task<string> WriteAsync(TestMesh mesh, string name, string yaml)
