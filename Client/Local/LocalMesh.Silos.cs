@@ -92,16 +92,24 @@ public sealed partial class LocalMesh
     // Silo and gateway ports are chosen before the silos bind them, while the embedded Kafka brokers and
     // every client take ephemeral ports all the time. Picking below the kernel's ephemeral range means
     // nothing else on the machine is handed one of ours in between (a silo that cannot bind exits).
+    // A port handed out stays free until its silo binds it, seconds later: another mesh started from this process in
+    // between (tests start two at a time) must not be handed it too, so each is kept back for a while.
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<int, long> HandedOut = new();
+    private static readonly TimeSpan KeepHandedOutFor = TimeSpan.FromMinutes(10);
+
     private static int[] FreePorts(int count)
     {
         var (low, _) = EphemeralRange();
         var ceiling = Math.Max(2048, low);
         var floor = Math.Max(1024, ceiling - 12000);
         var ports = new List<int>();
+        var now = Environment.TickCount64;
+        foreach (var (old, at) in HandedOut)
+            if (now - at > KeepHandedOutFor.TotalMilliseconds) HandedOut.TryRemove(old, out _);
         for (var attempt = 0; ports.Count < count && attempt < 10_000; attempt++)
         {
             var port = Random.Shared.Next(floor, ceiling);
-            if (ports.Contains(port)) continue;
+            if (ports.Contains(port) || !HandedOut.TryAdd(port, now)) continue;
             try
             {
                 var listener = new TcpListener(IPAddress.Loopback, port);
@@ -111,7 +119,8 @@ public sealed partial class LocalMesh
             }
             catch (SocketException)
             {
-                // in use: try another
+                // in use: try another (and leave it to whoever holds it)
+                HandedOut.TryRemove(port, out _);
             }
         }
         if (ports.Count < count)

@@ -15,6 +15,8 @@ public sealed class LongestFirst : ITestCollectionOrderer
     // Seconds per class on two cores (2026-12-04, from runs two and three classes at a time), rounded.
     private static readonly Dictionary<string, double> Seconds = new(StringComparer.Ordinal)
     {
+        // SiloCrash, PostgresClustering, MultiSilo, Fencing and ExactlyOnce, one after another.
+        [Alone.Name] = 190,
         [nameof(OffsetTranslationTests)] = 95,
         [nameof(BenchCommandTests)] = 31,
         [nameof(ReplicationBenchCommandTests)] = 60,
