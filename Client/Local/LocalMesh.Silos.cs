@@ -72,15 +72,31 @@ public sealed partial class LocalMesh
     /// <summary>The environment variable a silo reads its mesh key from.</summary>
     public const string MeshKeyVariable = "MESH_Mesh__Provenance__Key";
 
+    /// <summary>The environment variable <c>mesh local up</c> takes the mesh key from, when it is set.</summary>
+    public const string OperatorKeyVariable = "MESH_KEY";
+
     /// <summary>
-    /// The local mesh's key: generated once per mesh folder (so every region signs and verifies with
-    /// the same one), kept in a file only its owner can read.
+    /// The local mesh's key: <c>MESH_KEY</c> when set, otherwise generated, once per mesh folder (so every region signs
+    /// and verifies with the same one), kept in a file only its owner can read. No message repeats a key.
     /// </summary>
+    /// <exception cref="MeshCommandException"><c>MESH_KEY</c> is not a valid key, or is not the key the folder's mesh was made with.</exception>
     public string EnsureMeshKey()
     {
-        if (File.Exists(Paths.MeshKeyFile)) return File.ReadAllText(Paths.MeshKeyFile).Trim();
+        var given = Environment.GetEnvironmentVariable(OperatorKeyVariable);
+        if (string.IsNullOrEmpty(given)) given = null;
+        if (given is not null && !MeshKeys.IsValidKey(given, out var reason))
+            throw new MeshCommandException($"{OperatorKeyVariable} {reason}. Set it to a key of at least {MeshKeys.MinimumKeyLength} characters " +
+                                           $"(for example: export {OperatorKeyVariable}=$(openssl rand -base64 32)), or unset it to have one generated.", 2);
+        if (File.Exists(Paths.MeshKeyFile))
+        {
+            var existing = File.ReadAllText(Paths.MeshKeyFile).Trim();
+            if (given is not null && given != existing)
+                throw new MeshCommandException($"{OperatorKeyVariable} is not the key this mesh was made with ({Paths.MeshKeyFile}): its regions sign and " +
+                                               $"verify with that one. Unset {OperatorKeyVariable}, or start a new mesh with another --dir.", 2);
+            return existing;
+        }
         Directory.CreateDirectory(Paths.Root);
-        var key = MeshKeys.Generate();
+        var key = given ?? MeshKeys.Generate();
         var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
         if (!OperatingSystem.IsWindows()) options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
         using (var file = new FileStream(Paths.MeshKeyFile, options))

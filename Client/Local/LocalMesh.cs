@@ -45,6 +45,8 @@ public sealed partial class LocalMesh(string dir, Action<string>? progress = nul
         if (LocalMeshState.TryLoad(Paths.Root) is { } existing && existing.Regions.Any(r => IsKafkaRunning(r.Id) || IsSiloRunning(r.Id)))
             throw new MeshCommandException($"A local mesh is already running in {Paths.Root} ({string.Join(", ", existing.Regions.Select(r => r.Id))}). Run 'mesh local down --dir {Paths.Root}' first, or use another --dir.");
 
+        // Before anything is written or started: a MESH_KEY that cannot be used stops here.
+        EnsureMeshKey();
         var ports = new Queue<int>(FreePorts(regions.Count * silosPerRegion * LocalSilo.PortsPerSilo + 1));
         var postgres = clustering == LocalClustering.Postgres ? new LocalPostgresState(ports.Dequeue(), PostgresServer.DataDir) : null;
         var state = new LocalMeshState
@@ -64,7 +66,6 @@ public sealed partial class LocalMesh(string dir, Action<string>? progress = nul
             Postgres = postgres,
         };
         state.Save(Paths.Root);
-        EnsureMeshKey();
         // Versions applied to an earlier mesh in this folder: never a region's starting point again.
         foreach (var stale in Directory.GetFiles(Paths.Root, "topology-v*.yaml")) File.Delete(stale);
         try
