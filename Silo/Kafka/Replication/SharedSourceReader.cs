@@ -20,6 +20,8 @@ internal sealed partial class SharedSourceReader : IDisposable
     private const int BufferLowWater = 1000;
 
     private readonly IConsumer<byte[]?, byte[]?> _consumer;
+    // Every replicator's recovery asks its partition's offsets; thousands at once are a few batched requests.
+    private readonly BatchedWatermarks _watermarks;
     private readonly ConcurrentDictionary<TopicPartition, PartitionFeed> _feeds = new();
     // Work for the consume thread, in order: an assignment (Assign set) or anything else (Run set).
     private readonly record struct Command(Action? Run, PartitionFeed? Assign = null, long Offset = 0);
@@ -82,6 +84,7 @@ internal sealed partial class SharedSourceReader : IDisposable
             .SetErrorHandler((_, e) => LogClientError(region, e.Code, e.Reason))
             .SetLogHandler((_, m) => { if (m.Level <= SyslogLevel.Warning) LogClientMessage(region, m.Message); })
             .Build();
+        _watermarks = new BatchedWatermarks(_consumer, TimeSpan.FromSeconds(10));
         _thread = new Thread(ConsumeLoop) { IsBackground = true, Name = $"mesh-reader-{region}" };
         _thread.Start();
     }
@@ -341,14 +344,16 @@ internal sealed partial class SharedSourceReader : IDisposable
         }
     }
 
-    public SourceWatermarks GetWatermarks(string topic, int partition)
+    /// <summary>A partition's offsets now (read_committed: the end is the last stable offset), asked together with other callers'.</summary>
+    public async Task<SourceWatermarks> GetWatermarksAsync(string topic, int partition, CancellationToken cancellationToken)
     {
-        var watermarks = _consumer.QueryWatermarkOffsets(new TopicPartition(topic, partition), TimeSpan.FromSeconds(10));
+        var watermarks = await _watermarks.GetAsync(new TopicPartition(topic, partition), cancellationToken);
         return new SourceWatermarks(watermarks.Low.Value, watermarks.High.Value);
     }
 
     public void Dispose()
     {
+        _watermarks.Dispose();
         _stop.Cancel();
         _thread.Join(TimeSpan.FromSeconds(5));
         try { _consumer.Close(); } catch (KafkaException) { }
