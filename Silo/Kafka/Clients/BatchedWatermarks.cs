@@ -20,22 +20,32 @@ public sealed class BatchedWatermarks : IDisposable
     private readonly IConsumer<byte[]?, byte[]?>? _bytes;
     private readonly IConsumer<string?, string?>? _strings;
     private readonly TimeSpan _timeout;
+    private readonly Lazy<IAdminClient> _admin;
     private readonly RequestBatcher<TopicPartition, WatermarkOffsets> _batcher;
 
     /// <summary>How long a request waits for others before a call goes out when none is under way.</summary>
     public static readonly TimeSpan Gather = TimeSpan.FromMilliseconds(2);
 
-    public BatchedWatermarks(IConsumer<byte[]?, byte[]?> consumer, TimeSpan timeout) : this(timeout) => _bytes = consumer;
+    /// <summary>
+    /// At most this many partitions a call. librdkafka matches a ListOffsets answer to the partitions asked by searching
+    /// the list, so a call's cost grows with the square of its size: one call of 9,000 partitions took longer than its
+    /// 10 s timeout on this machine, while calls of a few hundred take milliseconds each.
+    /// </summary>
+    public const int MaxPartitionsPerCall = 500;
 
-    public BatchedWatermarks(IConsumer<string?, string?> consumer, TimeSpan timeout) : this(timeout) => _strings = consumer;
+    public BatchedWatermarks(IConsumer<byte[]?, byte[]?> consumer, TimeSpan timeout) : this(consumer.Handle, timeout) => _bytes = consumer;
 
-    private BatchedWatermarks(TimeSpan timeout)
+    public BatchedWatermarks(IConsumer<string?, string?> consumer, TimeSpan timeout) : this(consumer.Handle, timeout) => _strings = consumer;
+
+    private BatchedWatermarks(Handle handle, TimeSpan timeout)
     {
         _timeout = timeout;
+        // Only when a call fails as a whole: which of its partitions the cluster does not have.
+        _admin = new Lazy<IAdminClient>(() => new DependentAdminClientBuilder(handle).Build());
         // The call blocks its thread for up to the timeout: a thread of its own, not one of the pool's, per batch.
         _batcher = new RequestBatcher<TopicPartition, WatermarkOffsets>(
             (partitions, _) => Task.Factory.StartNew(() => Query(partitions), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default),
-            Gather);
+            Gather, MaxPartitionsPerCall);
     }
 
     /// <summary>Batched calls made so far.</summary>
@@ -45,6 +55,48 @@ public sealed class BatchedWatermarks : IDisposable
         _batcher.GetAsync(partition, cancellationToken);
 
     private IReadOnlyDictionary<TopicPartition, BatchAnswer<WatermarkOffsets>> Query(IReadOnlyList<TopicPartition> partitions)
+    {
+        try
+        {
+            return QueryAll(partitions);
+        }
+        catch (KafkaException) when (partitions.Count > 1 && Unknown(partitions) is { Count: > 0 } unknown)
+        {
+            // The call failed as a whole, and the cluster does not have some of the partitions asked (librdkafka waits for
+            // their leaders until the timeout): they fail on their own, the others are asked again without them.
+            var answers = new Dictionary<TopicPartition, BatchAnswer<WatermarkOffsets>>(partitions.Count);
+            foreach (var p in unknown)
+                answers[p] = BatchAnswer<WatermarkOffsets>.Failed(new KafkaException(new Error(ErrorCode.UnknownTopicOrPart,
+                    $"{p.Topic}/{p.Partition.Value}: the cluster has no such partition")));
+            var known = partitions.Where(p => !unknown.Contains(p)).ToList();
+            if (known.Count > 0)
+                foreach (var (p, answer) in QueryAll(known)) answers[p] = answer;
+            return answers;
+        }
+    }
+
+    /// <summary>The partitions the cluster's metadata does not have; null when the metadata cannot be read either.</summary>
+    private HashSet<TopicPartition>? Unknown(IReadOnlyList<TopicPartition> partitions)
+    {
+        try
+        {
+            var admin = _admin.Value;
+            var unknown = new HashSet<TopicPartition>();
+            foreach (var topic in partitions.GroupBy(p => p.Topic))
+            {
+                var metadata = admin.GetMetadata(topic.Key, _timeout).Topics.SingleOrDefault(t => t.Topic == topic.Key);
+                HashSet<int> held = metadata is null || metadata.Error.IsError ? [] : metadata.Partitions.Select(p => p.PartitionId).ToHashSet();
+                unknown.UnionWith(topic.Where(p => !held.Contains(p.Partition.Value)));
+            }
+            return unknown;
+        }
+        catch (KafkaException)
+        {
+            return null;
+        }
+    }
+
+    private IReadOnlyDictionary<TopicPartition, BatchAnswer<WatermarkOffsets>> QueryAll(IReadOnlyList<TopicPartition> partitions)
     {
         var high = Ask(partitions, Latest);
         // Only the partitions that have an end are asked for their start.
@@ -86,5 +138,9 @@ public sealed class BatchedWatermarks : IDisposable
         return answers;
     }
 
-    public void Dispose() => _batcher.Dispose();
+    public void Dispose()
+    {
+        _batcher.Dispose();
+        if (_admin.IsValueCreated) _admin.Value.Dispose();
+    }
 }
