@@ -9,7 +9,7 @@ namespace Mesh.Kafka.Clients;
 /// a ListOffsets request per broker carrying all of the batch's partitions it leads, instead of two round trips per
 /// partition (which is what <c>QueryWatermarkOffsets</c> costs, on a thread it blocks meanwhile). The answers are
 /// those of <c>QueryWatermarkOffsets</c> on the same client: the same ListOffsets request, with the client's own
-/// isolation level (a read_committed client's end is the last stable offset). A partition the cluster reports an
+/// isolation level (on Apache Kafka a read_committed client's end is the last stable offset). A partition the cluster reports an
 /// error for fails its own callers with that error; a call that fails as a whole (a timeout) fails the batch.
 /// </summary>
 public sealed class BatchedWatermarks : IDisposable
