@@ -210,6 +210,9 @@ public sealed partial class LinkGrain(
 
     private static readonly TimeSpan StatusTimeout = TimeSpan.FromSeconds(5);
 
+    // How long a timed discovery round waits for a topic's replicators to answer before it lets the grain go.
+    private static readonly TimeSpan PingWait = TimeSpan.FromSeconds(5);
+
     private static TopicLinkStatus Summarize(string topic, PartitionStatus[] partitions)
     {
         var state = partitions.Any(p => p.State == ReplicationState.Stopped) ? ReplicationState.Stopped
@@ -304,7 +307,12 @@ public sealed partial class LinkGrain(
             if (assignment.Lww is { } lww)
                 await Task.WhenAll(Enumerable.Range(0, partitions).Select(p =>
                     GrainFactory.GetGrain<IConflictGrain>(GrainKeys.RegionPartition(_destination, target, p)).EnsureRunningAsync(lww)));
-            return await EnsureRunningAsync(topic, partitions, assignment);
+            var running = EnsureRunningAsync(topic, partitions, assignment);
+            // A timed round does not hold this grain while thousands of replicators answer (each may be in the middle of
+            // a recovery turn): an apply from the topology grain waiting behind it would time out, and the topology grain
+            // would then pause and restart every partition of the link. The pings go on; whoever has not answered by
+            // the wait's end is pinged again next round.
+            return strict ? await running : await running.WaitAsync(PingWait, cancellationToken);
         }
         catch (Exception e) when (e is TimeoutException or OrleansException && !strict)
         {

@@ -327,11 +327,14 @@ public sealed partial class PartitionReplicatorGrain(
         var sourceIncarnation = await identity.IncarnationAsync(_source, cancellationToken, fresh: _identityInDoubt);
         var destinationIncarnation = await identity.IncarnationAsync(_destination, cancellationToken, fresh: _identityInDoubt);
         _identityInDoubt = false;
+        // The source's offsets are asked meanwhile: nothing orders them against the two below, and each of the three
+        // is answered with thousands of other replicators' (batched), so waiting for one at a time costs a round each.
+        var sourceMarks = feeds.GetWatermarksAsync(_source, _topic, _partition, cancellationToken);
         // The checkpoint before the destination's end: a checkpoint written in between (by a previous
         // activation's last words) must not look like records the destination lost.
         var checkpoint = await checkpoints.ReadAsync(Key, cancellationToken);
         var destinationEnd = await _log.GetEndOffsetAsync(_destinationTopic, _partition, cancellationToken);
-        var start = await feeds.GetWatermarksAsync(_source, _topic, _partition, cancellationToken);
+        var start = await sourceMarks;
 
         // Why this run re-reads the source from its start, if it does.
         string? rebuild = null;

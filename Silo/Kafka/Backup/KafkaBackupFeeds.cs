@@ -27,9 +27,10 @@ public sealed class KafkaBackupFeeds(IOptions<KafkaRegionsOptions> regions, Back
 
     public ISourcePartitionFeed Open(string topic, int partition, long startOffset) => _reader.Value.Open(topic, partition, startOffset);
 
-    // Blocks its thread for up to the reader's timeout when the region's Kafka is down; the caller is let go on the silo's stop.
+    // Batched with the other archivers' requests; waits up to the reader's timeout when the region's Kafka is down, and
+    // the caller is let go on the silo's stop.
     public Task<SourceWatermarks> GetWatermarksAsync(string topic, int partition, CancellationToken cancellationToken) =>
-        SiloStopping.RunAsync(() => _reader.Value.GetWatermarks(topic, partition), cancellationToken, _stopping);
+        SiloStopping.WaitAsync(_reader.Value.GetWatermarksAsync(topic, partition, cancellationToken), cancellationToken, _stopping);
 
     public void Dispose()
     {

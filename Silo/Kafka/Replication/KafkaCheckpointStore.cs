@@ -48,6 +48,12 @@ public sealed partial class KafkaCheckpointStore : ICheckpointStore, IDisposable
     private readonly ILogger<KafkaCheckpointStore> _logger;
     private Thread? _thread;
     private long _position;
+    // Callers waiting, without a thread each, for the tail to read past an offset (a claim) or to be fresh as of a
+    // moment (a caught-up read): thousands of replicators starting at once wait here together. Under _gate.
+    private readonly PriorityQueue<TaskCompletionSource, long> _positionWaiters = new();
+    private readonly PriorityQueue<TaskCompletionSource, long> _freshWaiters = new();
+    // Set when a caller waits for freshness: the freshness loop asks for the topic's end at once, not at its next tick.
+    private readonly AutoResetEvent _askNow = new(false);
 
     public KafkaCheckpointStore(RegionWriter producer, IOptions<KafkaRegionsOptions> regions, TimeProvider time, ILogger<KafkaCheckpointStore> logger)
     {
@@ -95,7 +101,9 @@ public sealed partial class KafkaCheckpointStore : ICheckpointStore, IDisposable
             }
             catch (KafkaException e) { LogTailError(e.Error.Reason); }
             catch (ObjectDisposedException) { return; }
-            _stop.Token.WaitHandle.WaitOne(FreshnessInterval);
+            // One ask serves every caller that came before it: those that come while it is under way set the event
+            // and are served by the next, right after.
+            WaitHandle.WaitAny([_stop.Token.WaitHandle, _askNow], FreshnessInterval);
         }
     }
 
@@ -111,7 +119,55 @@ public sealed partial class KafkaCheckpointStore : ICheckpointStore, IDisposable
             _pendingEnds.RemoveAt(i--);
             settled = true;
         }
-        if (settled) Monitor.PulseAll(_gate);
+        if (settled) Changed();
+    }
+
+    // Under _gate: the tail's position or freshness moved. Lets go of the callers whose wait is over.
+    private void Changed()
+    {
+        Monitor.PulseAll(_gate);
+        while (_positionWaiters.TryPeek(out var waiter, out var after) && _position > after)
+        {
+            _positionWaiters.Dequeue();
+            waiter.TrySetResult();
+        }
+        while (_freshAsOf is { } fresh && _freshWaiters.TryPeek(out var waiter, out var since) && fresh >= since)
+        {
+            _freshWaiters.Dequeue();
+            waiter.TrySetResult();
+        }
+    }
+
+    /// <summary>Completes once the tail has read the record at <paramref name="offset"/> (its position is past it).</summary>
+    private Task WaitPastAsync(long offset, TimeSpan limit, CancellationToken cancellationToken)
+    {
+        Task wait;
+        lock (_gate)
+        {
+            if (_position > offset) return Task.CompletedTask;
+            var waiter = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            _positionWaiters.Enqueue(waiter, offset);
+            wait = waiter.Task;
+        }
+        return wait.WaitAsync(limit, _time, cancellationToken);
+    }
+
+    /// <summary>
+    /// Completes once the tail is fresh as of <paramref name="since"/> (a timestamp of <see cref="_time"/>): it has read up
+    /// to an end of the topic asked for at or after that moment, so it holds everything written before it.
+    /// </summary>
+    private Task WaitFreshAsync(long since, TimeSpan limit, CancellationToken cancellationToken)
+    {
+        Task wait;
+        lock (_gate)
+        {
+            if (_freshAsOf is { } fresh && fresh >= since) return Task.CompletedTask;
+            var waiter = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            _freshWaiters.Enqueue(waiter, since);
+            wait = waiter.Task;
+        }
+        _askNow.Set();
+        return wait.WaitAsync(limit, _time, cancellationToken);
     }
 
     private void TailLoop()
@@ -159,7 +215,7 @@ public sealed partial class KafkaCheckpointStore : ICheckpointStore, IDisposable
                 }
                 _position = result.Offset.Value + 1;
                 SettlePendingEnds();
-                Monitor.PulseAll(_gate);
+                Changed();
             }
         }
     }
@@ -178,7 +234,7 @@ public sealed partial class KafkaCheckpointStore : ICheckpointStore, IDisposable
                 if (position.Value <= _position) return;
                 _position = position.Value;
                 SettlePendingEnds();
-                Monitor.PulseAll(_gate);
+                Changed();
             }
         }
         catch (KafkaException e) { LogTailError(e.Error.Reason); }
@@ -197,26 +253,28 @@ public sealed partial class KafkaCheckpointStore : ICheckpointStore, IDisposable
     public Task<string?> ReadArchiverAsync(string key, CancellationToken cancellationToken) =>
         ReadCaughtUpAsync(() => _archivers.GetValueOrDefault(key), cancellationToken);
 
-    /// <summary>Reads what the tail holds once it has read up to the topic's end as of now (under the tail's lock).</summary>
+    /// <summary>
+    /// Reads what the tail holds once it has read up to the topic's end as of now (under the tail's lock). The end is the
+    /// freshness loop's: one request for the topic's end answers every read that came before it, however many.
+    /// </summary>
     private async Task<T> ReadCaughtUpAsync<T>(Func<T> read, CancellationToken cancellationToken)
     {
-        var end = await Task.Run(() => _tail.QueryWatermarkOffsets(Partition, TimeSpan.FromSeconds(10)).High.Value, cancellationToken);
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-        return await Task.Run(() =>
+        var since = _time.GetTimestamp();
+        try
         {
-            lock (_gate)
-            {
-                while (_position < end)
-                {
-                    cancellationToken.ThrowIfCancellationRequested();
-                    if (DateTime.UtcNow > deadline)
-                        throw new TimeoutException($"the checkpoint topic {Topic} did not catch up to offset {end} (at {_position})");
-                    Monitor.Wait(_gate, 100);
-                }
-                return read();
-            }
-        }, cancellationToken);
+            await WaitFreshAsync(since, ReadCatchUpLimit, cancellationToken);
+        }
+        catch (TimeoutException)
+        {
+            long position;
+            lock (_gate) position = _position;
+            throw new TimeoutException($"the checkpoint topic {Topic} did not catch up to its end within {ReadCatchUpLimit.TotalSeconds:0} s (read up to offset {position})");
+        }
+        lock (_gate) return read();
     }
+
+    // What a read used to allow: 10 s to learn the topic's end, 30 s for the tail to reach it.
+    private static readonly TimeSpan ReadCatchUpLimit = TimeSpan.FromSeconds(40);
 
     /// <summary>Writes an archiver's position under its key.</summary>
     public Task WriteArchiverAsync(string key, string value, CancellationToken cancellationToken) =>
@@ -232,50 +290,51 @@ public sealed partial class KafkaCheckpointStore : ICheckpointStore, IDisposable
     public async Task<Claim> ClaimAsync(string key, string holder, CancellationToken cancellationToken)
     {
         var epoch = await ProduceAsync(Fencing.ClaimKey(key), Fencing.EncodeClaim(holder, _time.GetUtcNow().ToUnixTimeMilliseconds()), cancellationToken);
-        return await Task.Run(() =>
+        try
         {
-            var deadline = _time.GetTimestamp();
-            lock (_gate)
-            {
-                while (_position <= epoch)
-                {
-                    cancellationToken.ThrowIfCancellationRequested();
-                    if (_time.GetElapsedTime(deadline) > CatchUpLimit)
-                        throw new TimeoutException($"the checkpoint topic {Topic} did not catch up to the claim at offset {epoch} (at {_position})");
-                    Monitor.Wait(_gate, 100);
-                }
-                // Superseded already: the claim as it was, with a predecessor that did not let go (it is fenced at its first write anyway).
-                return _claims.Latest(key) is { } latest && latest.Epoch == epoch
-                    ? latest
-                    : new Claim(epoch, holder, _claims.Latest(key)?.Epoch, false, false);
-            }
-        }, cancellationToken);
+            await WaitPastAsync(epoch, CatchUpLimit, cancellationToken);
+        }
+        catch (TimeoutException)
+        {
+            long position;
+            lock (_gate) position = _position;
+            throw new TimeoutException($"the checkpoint topic {Topic} did not catch up to the claim at offset {epoch} (at {position})");
+        }
+        lock (_gate)
+        {
+            // Superseded already: the claim as it was, with a predecessor that did not let go (it is fenced at its first write anyway).
+            return _claims.Latest(key) is { } latest && latest.Epoch == epoch
+                ? latest
+                : new Claim(epoch, holder, _claims.Latest(key)?.Epoch, false, false);
+        }
     }
 
     public Task ReleaseAsync(string key, long epoch, string holder, CancellationToken cancellationToken) =>
         ProduceAsync(Fencing.ReleaseKey(key), Fencing.EncodeRelease(epoch, holder), cancellationToken);
 
-    public Task<ClaimView> OwnerAsync(string key, TimeSpan freshness, TimeSpan maxWait, CancellationToken cancellationToken)
+    public async Task<ClaimView> OwnerAsync(string key, TimeSpan freshness, TimeSpan maxWait, CancellationToken cancellationToken)
     {
         lock (_gate)
         {
             var view = View(key);
-            if (view.TailAge <= freshness || maxWait <= TimeSpan.Zero) return Task.FromResult(view);
+            if (view.TailAge <= freshness || maxWait <= TimeSpan.Zero) return view;
         }
-        return Task.Run(() =>
+        // Stale: wait (without a thread) for the tail to be fresh as of now, as long as maxWait allows.
+        var started = _time.GetTimestamp();
+        while (true)
         {
-            var started = _time.GetTimestamp();
+            var left = maxWait - _time.GetElapsedTime(started);
+            if (left > TimeSpan.Zero)
+            {
+                try { await WaitFreshAsync(_time.GetTimestamp(), left, cancellationToken); }
+                catch (TimeoutException) { }
+            }
             lock (_gate)
             {
-                while (true)
-                {
-                    cancellationToken.ThrowIfCancellationRequested();
-                    var view = View(key);
-                    if (view.TailAge <= freshness || _time.GetElapsedTime(started) >= maxWait) return view;
-                    Monitor.Wait(_gate, 50);
-                }
+                var view = View(key);
+                if (view.TailAge <= freshness || _time.GetElapsedTime(started) >= maxWait) return view;
             }
-        }, cancellationToken);
+        }
     }
 
     // Under _gate.
@@ -294,6 +353,12 @@ public sealed partial class KafkaCheckpointStore : ICheckpointStore, IDisposable
         _stop.Cancel();
         _thread?.Join(TimeSpan.FromSeconds(5));
         _freshness?.Join(TimeSpan.FromSeconds(5));
+        lock (_gate)
+        {
+            var stopped = new ObjectDisposedException(nameof(KafkaCheckpointStore));
+            while (_positionWaiters.TryDequeue(out var waiter, out _)) waiter.TrySetException(stopped);
+            while (_freshWaiters.TryDequeue(out var waiter, out _)) waiter.TrySetException(stopped);
+        }
         _tail.Close();
         _tail.Dispose();
     }

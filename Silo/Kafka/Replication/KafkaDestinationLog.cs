@@ -15,6 +15,8 @@ public sealed class KafkaDestinationLog : IDestinationLog, IDisposable
     private readonly RegionWriter _producer;
     private readonly IConsumer<byte[]?, byte[]?> _scanner;
     private readonly SemaphoreSlim _scanGate = new(1, 1);
+    // Thousands of replicators recovering at once ask their partitions' ends together: a few batched requests.
+    private readonly BatchedWatermarks _watermarks;
 
     /// <param name="runningIn">The region whose silos write (the destination itself, or a push link's source).</param>
     /// <param name="committedOnly">Read back with read_committed: for partitions written in transactions (exactly-once mode).</param>
@@ -37,17 +39,17 @@ public sealed class KafkaDestinationLog : IDestinationLog, IDisposable
                 ["isolation.level"] = committedOnly ? "read_committed" : "read_uncommitted",
             });
         _scanner = new ConsumerBuilder<byte[]?, byte[]?>(config).Build();
+        _watermarks = new BatchedWatermarks(_scanner, TimeSpan.FromSeconds(10));
     }
 
-    public Task<long> GetEndOffsetAsync(string topic, int partition, CancellationToken cancellationToken) =>
-        Task.Run(() => _scanner.QueryWatermarkOffsets(new TopicPartition(topic, partition), TimeSpan.FromSeconds(10)).High.Value, cancellationToken);
+    public async Task<long> GetEndOffsetAsync(string topic, int partition, CancellationToken cancellationToken) =>
+        (await _watermarks.GetAsync(new TopicPartition(topic, partition), cancellationToken)).High.Value;
 
-    public Task<SourceWatermarks> GetWatermarksAsync(string topic, int partition, CancellationToken cancellationToken) =>
-        Task.Run(() =>
-        {
-            var marks = _scanner.QueryWatermarkOffsets(new TopicPartition(topic, partition), TimeSpan.FromSeconds(10));
-            return new SourceWatermarks(marks.Low.Value, marks.High.Value);
-        }, cancellationToken);
+    public async Task<SourceWatermarks> GetWatermarksAsync(string topic, int partition, CancellationToken cancellationToken)
+    {
+        var marks = await _watermarks.GetAsync(new TopicPartition(topic, partition), cancellationToken);
+        return new SourceWatermarks(marks.Low.Value, marks.High.Value);
+    }
 
     public async Task ScanAsync(string topic, int partition, long fromOffset, long toOffset,
         Action<SourceRecord> onRecord, CancellationToken cancellationToken)
@@ -217,6 +219,7 @@ public sealed class KafkaDestinationLog : IDestinationLog, IDisposable
     public void Dispose()
     {
         if (Interlocked.Exchange(ref _disposed, 1) == 1) return;
+        _watermarks.Dispose();
         _scanner.Close();
         _scanner.Dispose();
     }

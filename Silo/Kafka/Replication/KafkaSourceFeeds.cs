@@ -21,9 +21,10 @@ public sealed class KafkaSourceFeeds(IOptions<KafkaRegionsOptions> regions, ILog
     public ISourcePartitionFeed Open(string sourceRegion, string topic, int partition, long startOffset) =>
         Reader(sourceRegion).Open(topic, partition, startOffset);
 
-    // Blocks its thread for up to the reader's timeout when the source is down; the caller is let go on the silo's stop.
+    // Batched with the other replicators' requests to the same source; waits up to the reader's timeout when the source is
+    // down, and the caller is let go on the silo's stop.
     public Task<SourceWatermarks> GetWatermarksAsync(string sourceRegion, string topic, int partition, CancellationToken cancellationToken) =>
-        SiloStopping.RunAsync(() => Reader(sourceRegion).GetWatermarks(topic, partition), cancellationToken, _stopping);
+        SiloStopping.WaitAsync(Reader(sourceRegion).GetWatermarksAsync(topic, partition, cancellationToken), cancellationToken, _stopping);
 
     // Rare (an operator's replay): a short-lived consumer of its own rather than a detour through the shared reader.
     public Task<SourceRecord?> ReadOneAsync(string sourceRegion, string topic, int partition, long offset, CancellationToken cancellationToken) =>

@@ -20,6 +20,9 @@ internal sealed partial class SharedSourceReader : IDisposable
     private const int BufferLowWater = 1000;
 
     private readonly IConsumer<byte[]?, byte[]?> _consumer;
+    private readonly IConsumer<byte[]?, byte[]?> _offsets;
+    // Every replicator's recovery asks its partition's offsets; thousands at once are a few batched requests.
+    private readonly BatchedWatermarks _watermarks;
     private readonly ConcurrentDictionary<TopicPartition, PartitionFeed> _feeds = new();
     // Work for the consume thread, in order: an assignment (Assign set) or anything else (Run set).
     private readonly record struct Command(Action? Run, PartitionFeed? Assign = null, long Offset = 0);
@@ -76,12 +79,22 @@ internal sealed partial class SharedSourceReader : IDisposable
                 // Never replicate records of aborted transactions.
                 ["isolation.level"] = "read_committed",
             });
+        // Offsets are asked through a client of their own: a ListOffsets request waits its turn on the reading client's
+        // broker thread, which with thousands of partitions assigned spends its time deciding what to fetch next (at 10,000
+        // partitions each batch of offsets took seconds there; a client that fetches nothing answers in milliseconds).
+        // Same settings, read_committed included, so its end is the last stable offset as the reader's would be.
+        var offsetsConfig = new Dictionary<string, string>(config) { ["client.id"] = config["client.id"] + "-offsets" };
         statistics?.Enable(config);
+        _offsets = new ConsumerBuilder<byte[]?, byte[]?>(offsetsConfig)
+            .SetErrorHandler((_, e) => LogClientError(region, e.Code, e.Reason))
+            .SetLogHandler((_, m) => { if (m.Level <= SyslogLevel.Warning) LogClientMessage(region, m.Message); })
+            .Build();
         _consumer = new ConsumerBuilder<byte[]?, byte[]?>(config)
             .ReportingTo(statistics)
             .SetErrorHandler((_, e) => LogClientError(region, e.Code, e.Reason))
             .SetLogHandler((_, m) => { if (m.Level <= SyslogLevel.Warning) LogClientMessage(region, m.Message); })
             .Build();
+        _watermarks = new BatchedWatermarks(_offsets, TimeSpan.FromSeconds(10));
         _thread = new Thread(ConsumeLoop) { IsBackground = true, Name = $"mesh-reader-{region}" };
         _thread.Start();
     }
@@ -341,18 +354,21 @@ internal sealed partial class SharedSourceReader : IDisposable
         }
     }
 
-    public SourceWatermarks GetWatermarks(string topic, int partition)
+    /// <summary>A partition's offsets now (read_committed: the end is the last stable offset), asked together with other callers'.</summary>
+    public async Task<SourceWatermarks> GetWatermarksAsync(string topic, int partition, CancellationToken cancellationToken)
     {
-        var watermarks = _consumer.QueryWatermarkOffsets(new TopicPartition(topic, partition), TimeSpan.FromSeconds(10));
+        var watermarks = await _watermarks.GetAsync(new TopicPartition(topic, partition), cancellationToken);
         return new SourceWatermarks(watermarks.Low.Value, watermarks.High.Value);
     }
 
     public void Dispose()
     {
+        _watermarks.Dispose();
         _stop.Cancel();
         _thread.Join(TimeSpan.FromSeconds(5));
         try { _consumer.Close(); } catch (KafkaException) { }
         _consumer.Dispose();
+        _offsets.Dispose();
     }
 
     // A record, or (Record null) a gap the source dropped before it was read.
