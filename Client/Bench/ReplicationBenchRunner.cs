@@ -140,10 +140,10 @@ public sealed class ReplicationBenchRunner(string root, ReplicationBenchOptions 
     private sealed record Scale(double? StartSeconds, long Replicated, double IdleCpuPercent, double IdleRssMib, double? LoadCpuPercent, double? LoadRssMib,
         int? LoadRecords, long? LoadArrived);
 
-    /// <summary>How long the scale measure waits for every partition: a minute plus 30 ms a partition (a silo starts its replicators one after another).</summary>
     /// <summary>How long the scale measure waits after the start before it samples the silo idle: 2 s plus 2 ms a partition, at most 20 s.</summary>
     public static TimeSpan IdleSettle(int partitions) => TimeSpan.FromSeconds(Math.Min(20, 2 + partitions * 0.002));
 
+    /// <summary>How long the scale measure waits for every partition: a minute plus 30 ms a partition (a silo starts its replicators one after another).</summary>
     public static TimeSpan ScaleDeadline(int partitions) => TimeSpan.FromSeconds(60 + partitions * 0.03);
 
     /// <summary>

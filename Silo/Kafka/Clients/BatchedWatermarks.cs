@@ -17,8 +17,7 @@ public sealed class BatchedWatermarks : IDisposable
     // Kafka's ListOffsets timestamps for "the offset of the next record" and "the log's first offset".
     private const long Latest = -1;
     private const long Earliest = -2;
-    private readonly IConsumer<byte[]?, byte[]?>? _bytes;
-    private readonly IConsumer<string?, string?>? _strings;
+    private readonly IConsumer<byte[]?, byte[]?> _consumer;
     private readonly TimeSpan _timeout;
     private readonly Lazy<IAdminClient> _admin;
     private readonly RequestBatcher<TopicPartition, WatermarkOffsets> _batcher;
@@ -33,15 +32,12 @@ public sealed class BatchedWatermarks : IDisposable
     /// </summary>
     public const int MaxPartitionsPerCall = 500;
 
-    public BatchedWatermarks(IConsumer<byte[]?, byte[]?> consumer, TimeSpan timeout) : this(consumer.Handle, timeout) => _bytes = consumer;
-
-    public BatchedWatermarks(IConsumer<string?, string?> consumer, TimeSpan timeout) : this(consumer.Handle, timeout) => _strings = consumer;
-
-    private BatchedWatermarks(Handle handle, TimeSpan timeout)
+    public BatchedWatermarks(IConsumer<byte[]?, byte[]?> consumer, TimeSpan timeout)
     {
+        _consumer = consumer;
         _timeout = timeout;
         // Only when a call fails as a whole: which of its partitions the cluster does not have.
-        _admin = new Lazy<IAdminClient>(() => new DependentAdminClientBuilder(handle).Build());
+        _admin = new Lazy<IAdminClient>(() => new DependentAdminClientBuilder(consumer.Handle).Build());
         // The call blocks its thread for up to the timeout: a thread of its own, not one of the pool's, per batch.
         _batcher = new RequestBatcher<TopicPartition, WatermarkOffsets>(
             (partitions, _) => Task.Factory.StartNew(() => Query(partitions), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default),
@@ -120,7 +116,7 @@ public sealed class BatchedWatermarks : IDisposable
         var answers = new Dictionary<TopicPartition, OneOffset>(partitions.Count);
         try
         {
-            var offsets = _bytes is not null ? _bytes.OffsetsForTimes(asked, _timeout) : _strings!.OffsetsForTimes(asked, _timeout);
+            var offsets = _consumer.OffsetsForTimes(asked, _timeout);
             foreach (var o in offsets) answers[o.TopicPartition] = new OneOffset(o.Offset, null);
         }
         catch (TopicPartitionOffsetException e)

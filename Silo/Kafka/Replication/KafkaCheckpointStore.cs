@@ -266,11 +266,16 @@ public sealed partial class KafkaCheckpointStore : ICheckpointStore, IDisposable
         }
         catch (TimeoutException)
         {
-            long position;
-            lock (_gate) position = _position;
-            throw new TimeoutException($"the checkpoint topic {Topic} did not catch up to its end within {ReadCatchUpLimit.TotalSeconds:0} s (read up to offset {position})");
+            throw NotCaughtUp($"to its end within {ReadCatchUpLimit.TotalSeconds:0} s");
         }
         lock (_gate) return read();
+    }
+
+    private TimeoutException NotCaughtUp(string what)
+    {
+        long position;
+        lock (_gate) position = _position;
+        return new TimeoutException($"the checkpoint topic {Topic} did not catch up {what} (read up to offset {position})");
     }
 
     // What a read used to allow: 10 s to learn the topic's end, 30 s for the tail to reach it.
@@ -296,9 +301,7 @@ public sealed partial class KafkaCheckpointStore : ICheckpointStore, IDisposable
         }
         catch (TimeoutException)
         {
-            long position;
-            lock (_gate) position = _position;
-            throw new TimeoutException($"the checkpoint topic {Topic} did not catch up to the claim at offset {epoch} (at {position})");
+            throw NotCaughtUp($"to the claim at offset {epoch}");
         }
         lock (_gate)
         {
