@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Confluent.Kafka;
 using HdrHistogram;
 using Mesh.Client.Local;
+using Mesh.Kafka.Replication;
 
 namespace Mesh.Client.Bench;
 
@@ -141,6 +142,9 @@ public sealed class ReplicationBenchRunner(string root, ReplicationBenchOptions 
         int? LoadRecords, long? LoadArrived);
 
     /// <summary>How long the scale measure waits after the start before it samples the silo idle: 2 s plus 2 ms a partition, at most 20 s.</summary>
+    /// <summary>How long the scale measure waits at most, after <see cref="IdleSettle"/>, for the silo's CPU to settle.</summary>
+    public static readonly TimeSpan IdleSettleMax = TimeSpan.FromSeconds(150);
+
     public static TimeSpan IdleSettle(int partitions) => TimeSpan.FromSeconds(Math.Min(20, 2 + partitions * 0.002));
 
     /// <summary>How long the scale measure waits for every partition: a minute plus 30 ms a partition (a silo starts its replicators one after another).</summary>
@@ -320,9 +324,14 @@ public sealed class ReplicationBenchRunner(string root, ReplicationBenchOptions 
             var sampler = new SiloProcessSampler(pid);
             // Idle means settled: what the start left behind (every partition's first checkpoint and claim, JIT, the reader
             // taking up thousands of partitions) is still being worked off for seconds after the last first record arrived.
-            var settle = IdleSettle(partitions);
+            // The reader's cool-after on top: partitions idle that long move to its cold lane only then.
+            var settle = IdleSettle(partitions) + SourceReaderLanes.CoolAfter;
             progress($"{what}: letting the silo settle for {settle.TotalSeconds:0} s, then sampling it idle (pid {pid}) for {options.SampleSeconds} s");
             await Task.Delay(settle, cancellationToken);
+            // Then until its CPU stops falling: a reader moves partitions idle for half a minute to its cold lane (a
+            // long fetch wait), which at 10,000 partitions keeps librdkafka busy for a while; idle is what comes after.
+            var settled = await sampler.SettleAsync(TimeSpan.FromSeconds(5), IdleSettleMax, cancellationToken);
+            progress($"{what}: CPU settled after another {settled.TotalSeconds:0} s");
             var (idleCpu, idleRss) = await sampler.MeasureAsync(TimeSpan.FromSeconds(options.SampleSeconds), cancellationToken);
             progress($"{what}: idle: {idleCpu:0.0}% of one core, {idleRss:0} MiB resident");
             if (startSeconds is null) return new Scale(null, replicated, idleCpu, idleRss, null, null, null, null);

@@ -47,6 +47,31 @@ public sealed class SiloProcessSampler(int pid)
         return (CpuPercent(before, after), Mib(after.RssKib));
     }
 
+    /// <summary>
+    /// Waits until the process's CPU stops changing: windows of <paramref name="window"/> until one costs within
+    /// <see cref="Settled"/> of the one before, or <paramref name="max"/> has passed. Returns how long it waited.
+    /// </summary>
+    public async Task<TimeSpan> SettleAsync(TimeSpan window, TimeSpan max, CancellationToken cancellationToken)
+    {
+        var started = _clock.Elapsed;
+        var last = Sample();
+        double? previous = null;
+        while (_clock.Elapsed - started < max)
+        {
+            await Task.Delay(window, cancellationToken);
+            var now = Sample();
+            var cpu = CpuPercent(last, now);
+            last = now;
+            if (previous is { } before && Settled(before, cpu)) break;
+            previous = cpu;
+        }
+        return _clock.Elapsed - started;
+    }
+
+    /// <summary>Two windows' CPU (percent of one core) alike: within 2 points, or within a fifth of the larger.</summary>
+    public static bool Settled(double previousPercent, double currentPercent) =>
+        Math.Abs(previousPercent - currentPercent) <= Math.Max(2, 0.2 * Math.Max(previousPercent, currentPercent));
+
     /// <summary>Samples every <paramref name="every"/> until <paramref name="until"/> completes: CPU over the whole span and the peak resident memory.</summary>
     public async Task<(double CpuPercent, double PeakRssMib)> WhileAsync(Task until, TimeSpan every, CancellationToken cancellationToken)
     {

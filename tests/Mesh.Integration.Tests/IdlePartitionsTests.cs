@@ -28,7 +28,7 @@ public sealed class IdlePartitionsTests
             t => t is { State: ReplicationState.Replicating } && t.PartitionDetail.Count == Partitions
                  && t.PartitionDetail.All(p => p.State == ReplicationState.Replicating),
             Wait, t => t is null ? "not discovered yet" : $"{t.State}, {t.PartitionDetail.Count(p => p.State == ReplicationState.Replicating)} of {Partitions} partitions replicating");
-        // Idle for longer than a replicator's idle tick (5 s): every replicator is asleep on its feed.
+        // Idle for a few seconds: every replicator is asleep on its feed (its idle tick is 15 s).
         await Task.Delay(TimeSpan.FromSeconds(7));
 
         using var producer = new ProducerBuilder<string, string>(new ProducerConfig
@@ -48,7 +48,7 @@ public sealed class IdlePartitionsTests
             await Eventually.WaitAsync($"the probe in {Topic}/{partition} to reach {Destination}", () => Task.FromResult(Held(partition)), n => n >= 1, Wait, n => $"{n} records");
             crossings.Add(clock.Elapsed);
         }
-        // Woken by its feed, a record crosses in tens of milliseconds; one left to the idle tick would wait 2.5 s on average.
+        // Woken by its feed, a record crosses in tens of milliseconds; one left to the idle tick would wait 7.5 s on average.
         var median = crossings.Order().ElementAt(crossings.Count / 2);
         Assert.True(median < TimeSpan.FromSeconds(1.5),
             $"median crossing {median.TotalMilliseconds:F0} ms, each: {string.Join(", ", crossings.Select(c => $"{c.TotalMilliseconds:F0}"))} ms");

@@ -235,6 +235,18 @@ public sealed class ReplicationBenchCommandTests
         Assert.Equal(expected, BenchRounding.PerSecond(amount, TimeSpan.FromSeconds(seconds)), 9);
     }
 
+    [Theory]
+    [InlineData(46.0, 30.0, false)] // still falling: a reader moving its partitions to the cold lane
+    [InlineData(30.0, 6.0, false)]
+    [InlineData(6.0, 5.5, true)]
+    [InlineData(5.5, 7.4, true)] // within 2 points
+    [InlineData(50.0, 42.0, true)] // within a fifth
+    [InlineData(0.0, 0.0, true)]
+    public void The_idle_silo_counts_as_settled_once_two_windows_cost_alike(double previous, double current, bool settled)
+    {
+        Assert.Equal(settled, SiloProcessSampler.Settled(previous, current));
+    }
+
     private static void Positive(JsonElement element, params string[] names)
     {
         foreach (var name in names)
