@@ -73,6 +73,12 @@ public static class TopologyValidator
                         Warning(settingPath, $"Kafka setting '{key}' of region '{region.Id}' holds a literal secret",
                             $"replace it with a reference such as ${{{SecretReference.SuggestVariable(region.Id, key)}}} and set that variable where Mesh runs");
                 }
+                foreach (var finding in KafkaSecurity.Check(region.Id, region.Kafka))
+                {
+                    var findingPath = finding.Key is null ? kafkaPath : TopologyPath.Key(kafkaPath, finding.Key);
+                    if (finding.IsError) Error(findingPath, finding.Message, finding.Fix);
+                    else Warning(findingPath, finding.Message, finding.Fix);
+                }
 
                 for (var i = 0; i < region.Gateway.Count; i++)
                 {
