@@ -20,7 +20,7 @@ public static class RegionOptionsValidator
         else if (!RegionIds.IsValid(options.Region, out var reason))
             Problem("Mesh:Region", reason, "Pick an id of lower-case letters, digits, '-', '_' or '.'.");
 
-        ValidateCluster("Mesh:Kafka", options.Kafka, Problem);
+        ValidateCluster("Mesh:Kafka", options.Region, options.Kafka, Problem);
         // Only the local cluster is written to; a peer's Settings only ever build readers.
         foreach (var key in options.Kafka.Settings.Keys.Where(k => k is "compression.type" or "compression.codec"))
             Problem($"Mesh:Kafka:Settings:{key}", "is chosen by the mesh per topic (one producer per codec)",
@@ -33,7 +33,7 @@ public static class RegionOptionsValidator
                 Problem(path, peerReason, "Use the region id the topology gives that region.");
             if (peer == options.Region)
                 Problem(path, $"names this region ('{peer}')", "Remove it: this region's own Kafka is Mesh:Kafka.");
-            ValidateCluster(path, cluster, Problem);
+            ValidateCluster(path, peer, cluster, Problem);
         }
 
         if (!string.IsNullOrEmpty(options.Topology.File) && !File.Exists(options.Topology.File))
@@ -180,8 +180,13 @@ public static class RegionOptionsValidator
             problem(path, $"'{pattern}' is not a valid regular expression ({why})", "Fix the pattern; it must match whole topic names.");
     }
 
-    private static void ValidateCluster(string path, KafkaClusterOptions cluster, Action<string, string, string> problem)
+    private static void ValidateCluster(string path, string region, KafkaClusterOptions cluster, Action<string, string, string> problem)
     {
+        // What the topology validator checks of a region's security settings, here for the settings the silo itself was
+        // given; only errors stop it (a warning such as a literal password is 'mesh topology validate''s to give).
+        foreach (var finding in Mesh.Core.Topology.KafkaSecurity.Check(region, cluster.Settings).Where(f => f.IsError))
+            problem(finding.Key is null ? $"{path}:Settings" : $"{path}:Settings:{finding.Key}", finding.Message,
+                char.ToUpperInvariant(finding.Fix[0]) + finding.Fix[1..] + ".");
         if (string.IsNullOrWhiteSpace(cluster.BootstrapServers))
             problem($"{path}:BootstrapServers", "is missing", "Set the cluster's bootstrap servers, e.g. \"broker1:9092,broker2:9092\".");
         foreach (var key in cluster.Settings.Keys)
