@@ -180,6 +180,56 @@ public static class RegionOptionsValidator
             problem(path, $"'{pattern}' is not a valid regular expression ({why})", "Fix the pattern; it must match whole topic names.");
     }
 
+    /// <summary>
+    /// The certificate and key files a cluster's TLS settings name exist here (where the silo runs) and hold what
+    /// librdkafka will look for; a file librdkafka cannot read would otherwise show only as a failed connection.
+    /// </summary>
+    private static void ValidateTlsFiles(string path, IReadOnlyDictionary<string, string> settings, Action<string, string, string> problem)
+    {
+        foreach (var (key, value) in settings)
+        {
+            if (value.Length == 0 || value.Contains("${", StringComparison.Ordinal)) continue;
+            var setting = $"{path}:Settings:{key}";
+            switch (key)
+            {
+                // librdkafka reads a CA directory as well as a file, and 'probe' looks for the system's CAs.
+                case "ssl.ca.location" when value == "probe" || Directory.Exists(value):
+                    break;
+                case "ssl.ca.location" or "ssl.certificate.location":
+                    if (!File.Exists(value))
+                        problem(setting, $"'{value}' does not exist on this host", "Give the path of the PEM file on the host the silo runs on (mount it there).");
+                    else if (!HoldsPemCertificate(value))
+                        problem(setting, $"'{value}' holds no PEM certificate ('-----BEGIN CERTIFICATE-----')",
+                            "Give a PEM file; convert a DER or JKS one with 'openssl x509 -inform der' or 'keytool -exportcert -rfc'.");
+                    break;
+                case "ssl.key.location":
+                    if (!File.Exists(value))
+                        problem(setting, $"'{value}' does not exist on this host", "Give the path of the PEM private key on the host the silo runs on.");
+                    else if (!File.ReadAllText(value).Contains("PRIVATE KEY-----", StringComparison.Ordinal))
+                        problem(setting, $"'{value}' holds no PEM private key ('-----BEGIN ... PRIVATE KEY-----')", "Give the client certificate's private key in PEM form.");
+                    break;
+                case "ssl.keystore.location" or "ssl.crl.location" when !File.Exists(value):
+                    problem(setting, $"'{value}' does not exist on this host", "Give the path of the file on the host the silo runs on.");
+                    break;
+            }
+        }
+    }
+
+    private static bool HoldsPemCertificate(string file)
+    {
+        try
+        {
+            var certificates = new System.Security.Cryptography.X509Certificates.X509Certificate2Collection();
+            certificates.ImportFromPemFile(file);
+            foreach (var certificate in certificates) certificate.Dispose();
+            return certificates.Count > 0;
+        }
+        catch (System.Security.Cryptography.CryptographicException)
+        {
+            return false;
+        }
+    }
+
     private static void ValidateCluster(string path, string region, KafkaClusterOptions cluster, Action<string, string, string> problem)
     {
         // What the topology validator checks of a region's security settings, here for the settings the silo itself was
@@ -187,6 +237,7 @@ public static class RegionOptionsValidator
         foreach (var finding in Mesh.Core.Topology.KafkaSecurity.Check(region, cluster.Settings).Where(f => f.IsError))
             problem(finding.Key is null ? $"{path}:Settings" : $"{path}:Settings:{finding.Key}", finding.Message,
                 char.ToUpperInvariant(finding.Fix[0]) + finding.Fix[1..] + ".");
+        ValidateTlsFiles(path, cluster.Settings, problem);
         if (string.IsNullOrWhiteSpace(cluster.BootstrapServers))
             problem($"{path}:BootstrapServers", "is missing", "Set the cluster's bootstrap servers, e.g. \"broker1:9092,broker2:9092\".");
         foreach (var key in cluster.Settings.Keys)

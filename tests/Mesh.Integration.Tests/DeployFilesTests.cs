@@ -349,6 +349,17 @@ public sealed partial class DeployFilesTests
     [GeneratedRegex(@"\]\(([^)\s]+)\)")]
     private static partial Regex MarkdownLink();
 
+    private static readonly Lazy<string> TestCaPem = new(() =>
+    {
+        using var rsa = System.Security.Cryptography.RSA.Create(2048);
+        var request = new System.Security.Cryptography.X509Certificates.CertificateRequest("CN=mesh-deploy-test-ca", rsa,
+            System.Security.Cryptography.HashAlgorithmName.SHA256, System.Security.Cryptography.RSASignaturePadding.Pkcs1);
+        using var certificate = request.CreateSelfSigned(DateTimeOffset.UtcNow, DateTimeOffset.UtcNow.AddDays(1));
+        var file = Path.Combine(Directory.CreateTempSubdirectory("mesh-deploy-ca-").FullName, "ca.crt");
+        File.WriteAllText(file, certificate.ExportCertificatePem());
+        return file;
+    });
+
     private static RegionOptions BindRegion(string regionJson, string topologyFile, IReadOnlyDictionary<string, string> environment, bool validate = true)
     {
         var configuration = new ConfigurationBuilder()
@@ -362,7 +373,15 @@ public sealed partial class DeployFilesTests
         Assert.Equal($"{ConfigDirectory}/topology.yaml", region.Topology.File);
         // The file is mounted at /etc/mesh in the container; here it is beside the example.
         region.Topology.File = topologyFile;
+        // So are the TLS files the settings name, which a silo checks exist and hold PEM: validated here with a test CA's
+        // file in their place, then given back their paths (the tests compare them with the topology's).
+        var mounted = region.Connections.Values.Append(region.Kafka)
+            .SelectMany(cluster => cluster.Settings.Where(s => s.Key.EndsWith(".location", StringComparison.Ordinal) && s.Value.StartsWith(ConfigDirectory + "/", StringComparison.Ordinal))
+                .Select(s => (Cluster: cluster, s.Key, s.Value)))
+            .ToList();
+        foreach (var (cluster, key, _) in mounted) cluster.Settings[key] = TestCaPem.Value;
         var problems = validate ? RegionOptionsValidator.Validate(region).ToList() : [];
+        foreach (var (cluster, key, value) in mounted) cluster.Settings[key] = value;
         Assert.True(problems.Count == 0, $"{regionJson}:\n" + string.Join("\n", problems));
         return region;
     }

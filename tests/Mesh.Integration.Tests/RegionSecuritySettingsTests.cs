@@ -30,11 +30,50 @@ public sealed class RegionSecuritySettingsTests
     }
 
     [Fact]
+    public void Certificate_and_key_files_must_exist_here_and_hold_PEM()
+    {
+        var dir = Directory.CreateTempSubdirectory("mesh-tls-files-").FullName;
+        try
+        {
+            using var rsa = System.Security.Cryptography.RSA.Create(2048);
+            var request = new System.Security.Cryptography.X509Certificates.CertificateRequest("CN=mesh-test", rsa,
+                System.Security.Cryptography.HashAlgorithmName.SHA256, System.Security.Cryptography.RSASignaturePadding.Pkcs1);
+            using var certificate = request.CreateSelfSigned(DateTimeOffset.UtcNow, DateTimeOffset.UtcNow.AddDays(1));
+            var ca = Path.Combine(dir, "ca.pem");
+            File.WriteAllText(ca, certificate.ExportCertificatePem());
+            var key = Path.Combine(dir, "client.key");
+            File.WriteAllText(key, rsa.ExportPkcs8PrivateKeyPem());
+            var notPem = Path.Combine(dir, "client.der");
+            File.WriteAllBytes(notPem, certificate.RawData);
+
+            Assert.DoesNotContain(RegionOptionsValidator.Validate(Region(new()
+            {
+                ["security.protocol"] = "ssl", ["ssl.ca.location"] = ca, ["ssl.certificate.location"] = ca, ["ssl.key.location"] = key,
+            })), p => p.Contains("Settings", StringComparison.Ordinal));
+            Assert.DoesNotContain(RegionOptionsValidator.Validate(Region(new() { ["security.protocol"] = "ssl", ["ssl.ca.location"] = dir })),
+                p => p.Contains("Settings", StringComparison.Ordinal));
+
+            var problems = RegionOptionsValidator.Validate(Region(new()
+            {
+                ["security.protocol"] = "ssl", ["ssl.ca.location"] = Path.Combine(dir, "missing.pem"),
+                ["ssl.certificate.location"] = notPem, ["ssl.key.location"] = ca,
+            }));
+            Assert.Contains(problems, p => p.StartsWith("Mesh:Kafka:Settings:ssl.ca.location", StringComparison.Ordinal) && p.Contains("does not exist on this host", StringComparison.Ordinal));
+            Assert.Contains(problems, p => p.StartsWith("Mesh:Kafka:Settings:ssl.certificate.location", StringComparison.Ordinal) && p.Contains("holds no PEM certificate", StringComparison.Ordinal));
+            Assert.Contains(problems, p => p.StartsWith("Mesh:Kafka:Settings:ssl.key.location", StringComparison.Ordinal) && p.Contains("holds no PEM private key", StringComparison.Ordinal));
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Fact]
     public void Sound_settings_and_warnings_alone_do_not_stop_it()
     {
         var problems = RegionOptionsValidator.Validate(Region(
             new() { ["security.protocol"] = "sasl_ssl", ["sasl.mechanism"] = "SCRAM-SHA-512", ["sasl.username"] = "mesh", ["sasl.password"] = "from-the-environment" },
-            new() { ["ssl.ca.location"] = "/etc/mesh/ca.pem" })); // ignored under plaintext: a warning for 'mesh topology validate', not a stop
+            new() { ["ssl.endpoint.identification.algorithm"] = "https" })); // ignored under plaintext: a warning for 'mesh topology validate', not a stop
 
         Assert.DoesNotContain(problems, p => p.Contains("Settings", StringComparison.Ordinal));
     }
