@@ -188,7 +188,7 @@ public static class RegionOptionsValidator
     {
         foreach (var (key, value) in settings)
         {
-            if (value.Length == 0 || value.Contains("${", StringComparison.Ordinal)) continue;
+            if (value.Length == 0 || Mesh.Core.Topology.SecretReference.HasReference(value)) continue;
             var setting = $"{path}:Settings:{key}";
             switch (key)
             {

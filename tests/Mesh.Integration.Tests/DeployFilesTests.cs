@@ -1,6 +1,7 @@
 using System.Text.RegularExpressions;
 using System.Xml.Linq;
 using Mesh.Core.Topology;
+using Mesh.Integration.Tests.Infrastructure;
 using Mesh.Silo.Options;
 using Microsoft.Extensions.Configuration;
 using YamlDotNet.RepresentationModel;
@@ -351,10 +352,9 @@ public sealed partial class DeployFilesTests
 
     private static readonly Lazy<string> TestCaPem = new(() =>
     {
-        using var rsa = System.Security.Cryptography.RSA.Create(2048);
-        var request = new System.Security.Cryptography.X509Certificates.CertificateRequest("CN=mesh-deploy-test-ca", rsa,
-            System.Security.Cryptography.HashAlgorithmName.SHA256, System.Security.Cryptography.RSASignaturePadding.Pkcs1);
-        using var certificate = request.CreateSelfSigned(DateTimeOffset.UtcNow, DateTimeOffset.UtcNow.AddDays(1));
+        var (certificate, key) = TestCertificates.SelfSigned("CN=mesh-deploy-test-ca");
+        using var _ = certificate;
+        using var __ = key;
         var file = Path.Combine(Directory.CreateTempSubdirectory("mesh-deploy-ca-").FullName, "ca.crt");
         File.WriteAllText(file, certificate.ExportCertificatePem());
         return file;

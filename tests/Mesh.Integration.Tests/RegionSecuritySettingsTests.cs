@@ -1,3 +1,4 @@
+using Mesh.Integration.Tests.Infrastructure;
 using Mesh.Kafka.Clients;
 using Mesh.Silo.Options;
 
@@ -35,10 +36,9 @@ public sealed class RegionSecuritySettingsTests
         var dir = Directory.CreateTempSubdirectory("mesh-tls-files-").FullName;
         try
         {
-            using var rsa = System.Security.Cryptography.RSA.Create(2048);
-            var request = new System.Security.Cryptography.X509Certificates.CertificateRequest("CN=mesh-test", rsa,
-                System.Security.Cryptography.HashAlgorithmName.SHA256, System.Security.Cryptography.RSASignaturePadding.Pkcs1);
-            using var certificate = request.CreateSelfSigned(DateTimeOffset.UtcNow, DateTimeOffset.UtcNow.AddDays(1));
+            var (certificate, rsa) = TestCertificates.SelfSigned("CN=mesh-test");
+            using var _ = certificate;
+            using var __ = rsa;
             var ca = Path.Combine(dir, "ca.pem");
             File.WriteAllText(ca, certificate.ExportCertificatePem());
             var key = Path.Combine(dir, "client.key");

@@ -43,7 +43,7 @@ public sealed class KafkaDestinationLog : IDestinationLog, IDisposable
     }
 
     public async Task<long> GetEndOffsetAsync(string topic, int partition, CancellationToken cancellationToken) =>
-        (await _watermarks.GetAsync(new TopicPartition(topic, partition), cancellationToken)).High.Value;
+        (await GetWatermarksAsync(topic, partition, cancellationToken)).High;
 
     public async Task<SourceWatermarks> GetWatermarksAsync(string topic, int partition, CancellationToken cancellationToken)
     {

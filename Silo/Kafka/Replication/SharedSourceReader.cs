@@ -23,7 +23,7 @@ public static class SourceReaderLanes
 /// that hands each record to its partition's buffer:
 /// <list type="bullet">
 /// <item>the <em>hot</em> lane holds partitions that got records lately, with a short fetch wait (50 ms);</item>
-/// <item>the <em>cold</em> lane holds partitions idle for <see cref="DefaultCoolAfter"/>, with Kafka's default fetch wait
+/// <item>the <em>cold</em> lane holds partitions idle for <see cref="SourceReaderLanes.CoolAfter"/>, with Kafka's default fetch wait
 /// (500 ms). A fetch names every partition its consumer holds; 10,000 idle partitions fetched every 50 ms kept a core's 25%
 /// busy in librdkafka alone (5% on the cold lane). A cold partition hands its records over as they come; one that turns
 /// busy (<see cref="WarmRecords"/> within a second) moves back to the hot lane.</item>
@@ -40,8 +40,6 @@ internal sealed partial class SharedSourceReader : IDisposable
 {
     private const int BufferHighWater = 4000;
     private const int BufferLowWater = 1000;
-    /// <summary>A partition with no record for this long moves to the cold lane.</summary>
-    public static TimeSpan DefaultCoolAfter => SourceReaderLanes.CoolAfter;
     private readonly long _coolAfterMs;
     private const int CoolCheckMs = 1000;
     private const int HotFetchWaitMs = 50;
@@ -67,11 +65,11 @@ internal sealed partial class SharedSourceReader : IDisposable
 
     /// <param name="holdOff">While it says so, the reader holds off: no fetch, nothing buffered. Null: never.</param>
     /// <param name="statistics">Where it reports librdkafka's statistics; null: it does not.</param>
-    /// <param name="coolAfter">How long a partition (and the hot lane's assignments) must be idle before it goes cold; default <see cref="DefaultCoolAfter"/>.</param>
+    /// <param name="coolAfter">How long a partition (and the hot lane's assignments) must be idle before it goes cold; default <see cref="SourceReaderLanes.CoolAfter"/>.</param>
     public SharedSourceReader(string region, KafkaClusterOptions cluster, string localRegion, ILogger logger, Func<bool>? holdOff = null,
         KafkaClientStatistics? statistics = null, TimeSpan? coolAfter = null)
     {
-        _coolAfterMs = (long)(coolAfter ?? DefaultCoolAfter).TotalMilliseconds;
+        _coolAfterMs = (long)(coolAfter ?? SourceReaderLanes.CoolAfter).TotalMilliseconds;
         _region = region;
         _logger = logger;
         _holdOff = holdOff;
@@ -118,8 +116,8 @@ internal sealed partial class SharedSourceReader : IDisposable
             .SetLogHandler((_, m) => { if (m.Level <= SyslogLevel.Warning) LogClientMessage(region, m.Message); })
             .Build();
         _watermarks = new BatchedWatermarks(_offsets, TimeSpan.FromSeconds(10));
-        _hot = new Lane(this, "hot", cold: false, Build(config));
-        _cold = new Lane(this, "cold", cold: true, Build(coldConfig));
+        _hot = new Lane(this, cold: false, Build(config));
+        _cold = new Lane(this, cold: true, Build(coldConfig));
         _hot.Start();
         _cold.Start();
 
@@ -188,8 +186,7 @@ internal sealed partial class SharedSourceReader : IDisposable
         private readonly SharedSourceReader _reader;
         private readonly Thread _thread;
         // Assignments next to each other in the queue, made in one call.
-        private readonly List<PartitionFeed> _assigns = [];
-        private readonly List<long> _assignOffsets = [];
+        private readonly List<(PartitionFeed Feed, long Offset)> _assigns = [];
         // Feeds that got records since the last empty poll.
         private readonly List<PartitionFeed> _unsettled = [];
         // Cold lane: feeds that got a record, to move to the hot lane together. Hot lane: feeds idle long enough to cool.
@@ -202,16 +199,14 @@ internal sealed partial class SharedSourceReader : IDisposable
         private long _settledAllAt;
         public long Moved;
 
-        public Lane(SharedSourceReader reader, string name, bool cold, IConsumer<byte[]?, byte[]?> consumer)
+        public Lane(SharedSourceReader reader, bool cold, IConsumer<byte[]?, byte[]?> consumer)
         {
             _reader = reader;
-            Name = name;
             IsCold = cold;
             Consumer = consumer;
             _thread = new Thread(ConsumeLoop) { IsBackground = true, Name = $"mesh-reader-{reader._region}" + (cold ? "-idle" : "") };
         }
 
-        public string Name { get; }
         public bool IsCold { get; }
         public IConsumer<byte[]?, byte[]?> Consumer { get; }
         public ConcurrentQueue<Command> Commands { get; } = new();
@@ -232,8 +227,7 @@ internal sealed partial class SharedSourceReader : IDisposable
                 {
                     if (command.Assign is { } assign)
                     {
-                        _assigns.Add(assign);
-                        _assignOffsets.Add(command.Offset);
+                        _assigns.Add((assign, command.Offset));
                         continue;
                     }
                     AssignPending();
@@ -322,11 +316,8 @@ internal sealed partial class SharedSourceReader : IDisposable
         private void AssignPending()
         {
             if (_assigns.Count == 0) return;
-            var feeds = new List<(PartitionFeed Feed, long Offset)>(_assigns.Count);
-            for (var i = 0; i < _assigns.Count; i++)
-                if (!_assigns[i].Closed) feeds.Add((_assigns[i], _assignOffsets[i]));
+            var feeds = _assigns.Where(a => !a.Feed.Closed).ToList();
             _assigns.Clear();
-            _assignOffsets.Clear();
             if (feeds.Count == 0) return;
             try
             {
