@@ -53,6 +53,12 @@ if (args.Contains("--help") || args.Contains("-h"))
                                          creates the membership tables in it when they are missing.
                                          Holds a password? Set it through the environment.
           Mesh:Orleans:AdoNet:Invariant  Npgsql (default, the only one supported)
+          Mesh:Orleans:Tls:CaFile / CertificateFile / KeyFile  mutual TLS on the silo and gateway
+                                         ports: the mesh's CA (the only one trusted), this silo's
+                                         certificate (role silo, CN the region) and its PEM key;
+                                         unset: plain text ('mesh certs' makes them)
+          Mesh:Orleans:Tls:CrlFile       a revocation list signed by the CA ('mesh certs revoke')
+          Mesh:Orleans:Tls:ExpiryWarningDays  warn this long before a certificate expires (30)
           Mesh:Orleans:AdvertisedAddress the address other silos and clients reach this one at
                                          (adonet; default 127.0.0.1)
           Mesh:Metrics:Port              serve Prometheus metrics at http://Host:Port/metrics
@@ -123,9 +129,11 @@ KafkaNative.EnsureLoaded();
 builder.Logging.ClearProviders();
 builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss.fff "; });
 builder.Logging.AddFilter("Orleans", LogLevel.Warning);
+// A refused TLS peer is logged once, by the mesh, with its address and the reason (Mesh.Security.MeshTls).
+builder.Logging.AddFilter("Orleans.Connections.Security", LogLevel.Error);
 builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
 builder.Logging.AddFilter("Polly", LogLevel.Warning);
-builder.UseOrleans(silo => silo.UseMeshClustering(region));
+builder.UseOrleans(silo => silo.UseMeshClustering(region).UseMeshTls(region));
 builder.Services.AddMeshReplication(region);
 builder.Services.AddMeshMetrics(region);
 

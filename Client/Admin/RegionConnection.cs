@@ -1,5 +1,6 @@
 using System.Net;
 using Mesh.Grains;
+using Mesh.Security;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -22,14 +23,18 @@ public sealed class RegionConnection : IAsyncDisposable
 
     public IClusterClient Client => _host.Services.GetRequiredService<IClusterClient>();
 
+    /// <param name="credentials">The mesh certificate this client presents (mutual TLS); null for regions whose silos run without TLS.</param>
     public static async Task<RegionConnection> ConnectAsync(string region, string clusterId, string serviceId,
-        IReadOnlyList<IPEndPoint> gateways, TimeSpan timeout, CancellationToken cancellationToken = default)
+        IReadOnlyList<IPEndPoint> gateways, TimeSpan timeout, CancellationToken cancellationToken = default, MeshCredentials? credentials = null)
     {
-        await EnsureSomeGatewayAnswersAsync(region, gateways, timeout, cancellationToken);
+        // With TLS the handshake probe is the connection check too: a bare TCP connect would be logged by the silo as a refused peer.
+        if (credentials is null) await EnsureSomeGatewayAnswersAsync(region, gateways, timeout, cancellationToken);
+        else await EnsureSomeGatewayAcceptsUsAsync(region, gateways, credentials, timeout, cancellationToken);
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
         builder.Logging.ClearProviders();
         builder.UseOrleansClient(client =>
         {
+            if (credentials is not null) client.UseMeshTls(credentials, region, TimeProvider.System);
             client.UseStaticClustering([.. gateways]);
             client.Configure<ClusterOptions>(o => { o.ClusterId = clusterId; o.ServiceId = serviceId; });
             client.Configure<GatewayOptions>(o => o.GatewayListRefreshPeriod = TimeSpan.FromSeconds(5));
@@ -47,9 +52,33 @@ public sealed class RegionConnection : IAsyncDisposable
         catch (Exception e)
         {
             host.Dispose();
+            // Without certificates, a gateway that answers TLS refused our plain-text preamble: say what is missing.
+            if (credentials is null && !cancellationToken.IsCancellationRequested
+                && await GatewayTlsProbe.SpeaksTlsAsync(gateways[0], GatewayConnectTimeout, cancellationToken))
+                throw new IOException($"region {region}'s silos at {string.Join(", ", gateways)} require mutual TLS and this client has no mesh certificate: " +
+                                      $"set {ClientCredentials.CaVariable}, {ClientCredentials.CertificateVariable} and {ClientCredentials.KeyVariable} " +
+                                      "to the files 'mesh certs issue' wrote for you", e);
             throw new IOException($"cannot reach region {region}'s silos at {string.Join(", ", gateways)}: {e.Message}", e);
         }
     }
+
+    /// <summary>
+    /// A TLS handshake with each gateway before the Orleans client starts: a gateway that refuses our certificate, or one
+    /// whose certificate is not the region's, is named with the reason instead of costing the whole timeout.
+    /// </summary>
+    /// <exception cref="IOException">No gateway accepted us, naming each and why.</exception>
+    private static async Task EnsureSomeGatewayAcceptsUsAsync(string region, IReadOnlyList<IPEndPoint> gateways, MeshCredentials credentials, TimeSpan timeout,
+        CancellationToken cancellationToken)
+    {
+        var wait = timeout < HandshakeTimeout ? timeout : HandshakeTimeout;
+        var connect = timeout < GatewayConnectTimeout ? timeout : GatewayConnectTimeout;
+        var problems = await Task.WhenAll(gateways.Select(g => GatewayTlsProbe.ProbeAsync(g, credentials, region, TimeProvider.System, connect, wait, cancellationToken)));
+        if (problems.All(p => p is not null))
+            throw new IOException($"cannot reach region {region}'s silos over mutual TLS: {string.Join("; ", problems)}");
+    }
+
+    /// <summary>How long a gateway may take to complete a TLS handshake before the probe gives up on it.</summary>
+    public static readonly TimeSpan HandshakeTimeout = TimeSpan.FromSeconds(10);
 
     /// <summary>How long a gateway may take to accept a TCP connection before the region counts as not answering there.</summary>
     public static readonly TimeSpan GatewayConnectTimeout = TimeSpan.FromSeconds(3);

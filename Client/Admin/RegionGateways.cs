@@ -52,6 +52,11 @@ public sealed class NamedGateways(IReadOnlyDictionary<string, IReadOnlyList<stri
 
     public IReadOnlyList<string> Regions { get; } = [.. endpoints.Keys.Order(StringComparer.Ordinal)];
 
+    /// <summary>The certificate this client presents (from MESH_TLS_CA/CERT/KEY), loaded once; null when none is named.</summary>
+    private Mesh.Security.MeshCredentials? Credentials => _credentials.Value;
+
+    private readonly Lazy<Mesh.Security.MeshCredentials?> _credentials = new(ClientCredentials.FromEnvironment);
+
     /// <summary>
     /// Parses <c>region=host:port,region=host:port,...</c>; a region named several times has several gateways.
     /// </summary>
@@ -100,7 +105,7 @@ public sealed class NamedGateways(IReadOnlyDictionary<string, IReadOnlyList<stri
                 throw new IOException($"region {region}'s gateway {endpoint}: cannot resolve '{host}' ({e.Message})", e);
             }
         }
-        return await RegionConnection.ConnectAsync(region, $"mesh-{region}", "mesh", addresses, timeout, cancellationToken);
+        return await RegionConnection.ConnectAsync(region, $"mesh-{region}", "mesh", addresses, timeout, cancellationToken, Credentials);
     }
 
     private static bool TrySplitEndpoint(string endpoint, out string host, out int port)

@@ -42,10 +42,15 @@ internal static class LocalCommand
             Description = "Every region's silos back up continuously into this directory: every topic the mesh replicates, or with --topology " +
                           "what its 'backup:' section selects, into this directory instead of its store",
         };
+        var noTls = new Option<bool>("--no-tls")
+        {
+            Description = "Run the silos' Orleans ports (silo to silo, gateways) in plain text. By default the mesh makes its own CA and " +
+                          "certificates in <dir>/certs and every connection is mutual TLS (the admin verbs present <dir>/certs/operator.crt)",
+        };
         var dir = CommonOptions.Dir();
         var command = new Command("up", "Start every region (Kafka, then silo) in full-mesh active-active replication (or the pattern or topology given), create the topics everywhere, and wait until every link replicates. Prints each region's bootstrap servers and writes them to <dir>/<region>/bootstrap; the topology the silos start from is <dir>/topology.yaml.")
         {
-            regions, pattern, hub, primary, topologyFile, brokers, partitions, topics, silos, clustering, timeout, backup, dir,
+            regions, pattern, hub, primary, topologyFile, brokers, partitions, topics, silos, clustering, timeout, backup, noTls, dir,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -54,7 +59,7 @@ internal static class LocalCommand
             if (parse.GetValue(backup) is { } backupDirectory) plan = plan.WithBackup(backupDirectory);
             var state = await mesh.UpAsync(plan, parse.GetValue(brokers), parse.GetValue(partitions),
                 CommonOptions.SplitList(parse.GetValue(topics)), TimeSpan.FromSeconds(parse.GetValue(timeout)), cancellationToken, parse.GetValue(silos),
-                parse.GetValue(clustering)!);
+                parse.GetValue(clustering)!, parse.GetValue(noTls));
             // Plain lines, never wrapped, so scripts and people can copy the bootstrap servers.
             var width = state.Regions.Max(r => r.Id.Length);
             foreach (var region in state.Regions)

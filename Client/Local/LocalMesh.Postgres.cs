@@ -63,7 +63,7 @@ public sealed partial class LocalMesh
             try
             {
                 await using var connection = await RegionConnection.ConnectAsync(region, me.ClusterId, "mesh",
-                    [new IPEndPoint(IPAddress.Loopback, silo.GatewayPort)], TimeSpan.FromSeconds(10), cancellationToken);
+                    [new IPEndPoint(IPAddress.Loopback, silo.GatewayPort)], TimeSpan.FromSeconds(10), cancellationToken, OperatorCredentials());
                 await connection.GetStatusAsync(TimeSpan.FromSeconds(10));
                 return silo;
             }

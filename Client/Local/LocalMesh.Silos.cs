@@ -47,7 +47,7 @@ public sealed partial class LocalMesh
                 ["Topology"] = new JsonObject { ["File"] = Path.Combine(Paths.Root, region.TopologyFile) },
                 ["Replication"] = new JsonObject { ["MinimumSilos"] = region.Silos.Count },
                 ["Metrics"] = silo.MetricsPort == 0 ? null : new JsonObject { ["Port"] = silo.MetricsPort, ["Host"] = "127.0.0.1" },
-                ["Orleans"] = state.Postgres is { } postgres
+                ["Orleans"] = WithTls(state, region, state.Postgres is { } postgres
                     ? new JsonObject
                     {
                         // Any silo may die, the first included: membership lives in the region's database.
@@ -64,9 +64,19 @@ public sealed partial class LocalMesh
                         ["SiloPort"] = silo.SiloPort,
                         ["GatewayPort"] = silo.GatewayPort,
                         ["PrimarySiloPort"] = silo.Instance == region.Silos[0].Instance ? null : region.Silos[0].SiloPort,
-                    },
+                    }),
             },
         };
+    }
+
+    /// <summary>The region's silo certificate in its Orleans settings, unless the mesh runs without TLS.</summary>
+    private JsonObject WithTls(LocalMeshState state, LocalRegion region, JsonObject orleans)
+    {
+        if (state.PlainTextOrleans) return orleans;
+        EnsureCertificates([region.Id]);
+        var files = CertificateFiles(SiloHolder(region.Id));
+        orleans["Tls"] = new JsonObject { ["CaFile"] = files.CaFile, ["CertificateFile"] = files.CertificateFile, ["KeyFile"] = files.KeyFile };
+        return orleans;
     }
 
     /// <summary>The environment variable a silo reads its mesh key from.</summary>

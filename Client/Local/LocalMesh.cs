@@ -35,8 +35,10 @@ public sealed partial class LocalMesh(string dir, Action<string>? progress = nul
     }
 
     /// <summary>Starts every region of <paramref name="plan"/>, creates the topics everywhere and waits until every link replicates them.</summary>
+    /// <param name="plainText">Run the silos' Orleans ports without TLS (for comparison, or for silos of a version before it).</param>
     public async Task<LocalMeshState> UpAsync(LocalTopologyPlan plan, int brokers, int partitions, IReadOnlyList<string> topics,
-        TimeSpan readyTimeout, CancellationToken cancellationToken = default, int silosPerRegion = 1, string clustering = LocalClustering.Localhost)
+        TimeSpan readyTimeout, CancellationToken cancellationToken = default, int silosPerRegion = 1, string clustering = LocalClustering.Localhost,
+        bool plainText = false)
     {
         var regions = plan.Regions;
         ValidateUp(regions, brokers, partitions, topics, silosPerRegion);
@@ -64,8 +66,10 @@ public sealed partial class LocalMesh(string dir, Action<string>? progress = nul
             Links = [.. plan.Links],
             Clustering = clustering,
             Postgres = postgres,
+            PlainTextOrleans = plainText,
         };
         state.Save(Paths.Root);
+        if (!plainText) EnsureCertificates(regions);
         // Versions applied to an earlier mesh in this folder: never a region's starting point again.
         foreach (var stale in Directory.GetFiles(Paths.Root, "topology-v*.yaml")) File.Delete(stale);
         try
@@ -237,6 +241,6 @@ public sealed partial class LocalMesh(string dir, Action<string>? progress = nul
         var r = State.Region(region);
         return RegionConnection.ConnectAsync(region, r.ClusterId, "mesh",
             [.. r.Silos.Where(s => IsSiloRunning(region, s.Instance)).DefaultIfEmpty(r.Silos[0]).Select(s => new IPEndPoint(IPAddress.Loopback, s.GatewayPort))],
-            timeout, cancellationToken);
+            timeout, cancellationToken, OperatorCredentials());
     }
 }

@@ -27,6 +27,9 @@ public sealed class LocalMeshPaths(string dir)
     /// <summary>The local mesh's key (readable by its owner only); handed to each silo through its environment.</summary>
     public string MeshKeyFile => Path.Combine(Root, "mesh.key");
 
+    /// <summary>The local mesh's CA and certificates (<c>mesh local up</c> makes them; the keys are readable by their owner only).</summary>
+    public string CertificatesDir => Path.Combine(Root, "certs");
+
     public const string SiloBinary = "Mesh.Silo.dll";
     public const string RegionHostBinary = "Mesh.RegionHost.dll";
     public const string ClientBinary = "mesh.dll";

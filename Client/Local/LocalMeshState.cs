@@ -25,6 +25,12 @@ public sealed record LocalMeshState
     /// </summary>
     public string Clustering { get; init; } = LocalClustering.Localhost;
 
+    /// <summary>
+    /// True when the silos' Orleans ports run without TLS (<c>local up --no-tls</c>); otherwise (the default) the mesh's own
+    /// CA in <c>&lt;dir&gt;/certs</c> secures them, and the admin verbs present the local operator's certificate.
+    /// </summary>
+    public bool PlainTextOrleans { get; init; }
+
     /// <summary>The mesh's PostgreSQL server, with <c>postgres</c> clustering.</summary>
     public LocalPostgresState? Postgres { get; init; }
 

@@ -203,6 +203,26 @@ public sealed class ClusteringOptions
 
     /// <summary>ADO.NET membership (clustering <c>adonet</c>).</summary>
     public AdoNetClusteringOptions AdoNet { get; set; } = new();
+
+    /// <summary>Mutual TLS on the silo and gateway ports (certificates of the mesh's CA); off only when every file is unset.</summary>
+    public OrleansTlsOptions Tls { get; set; } = new();
+}
+
+/// <summary>
+/// The PEM files of the silo's mutual TLS: the mesh's CA (the only one trusted), this silo's certificate (role silo, CN the
+/// region) and its key, and optionally a revocation list signed by the CA. <c>mesh certs</c> and <c>mesh local up</c> write them.
+/// </summary>
+public sealed class OrleansTlsOptions
+{
+    public string? CaFile { get; set; }
+    public string? CertificateFile { get; set; }
+    public string? KeyFile { get; set; }
+    public string? CrlFile { get; set; }
+
+    /// <summary>How long before the certificate or the CA expires the silo starts warning (default 30 days).</summary>
+    public int ExpiryWarningDays { get; set; } = 30;
+
+    public bool Enabled => !string.IsNullOrEmpty(CaFile) || !string.IsNullOrEmpty(CertificateFile) || !string.IsNullOrEmpty(KeyFile);
 }
 
 public sealed class AdoNetClusteringOptions

@@ -92,6 +92,7 @@ public static class RegionOptionsValidator
             Problem("Mesh:Orleans:GatewayPort", $"{orleans.GatewayPort} is not a TCP port", "Use a free port from 1 to 65535.");
         if (orleans.SiloPort == orleans.GatewayPort)
             Problem("Mesh:Orleans:GatewayPort", $"equals SiloPort ({orleans.SiloPort})", "Give the silo and the gateway different ports.");
+        ValidateOrleansTls(options, Problem);
         var metrics = options.Metrics;
         if (metrics.Port is < 0 or > 65535)
             Problem("Mesh:Metrics:Port", $"{metrics.Port} is not a TCP port", "Use a free port from 1 to 65535, or 0 for no metrics endpoint.");
@@ -104,6 +105,36 @@ public static class RegionOptionsValidator
             Problem("Mesh:Metrics:KafkaStatisticsIntervalMs", $"is {metrics.KafkaStatisticsIntervalMs}", "Use a value from 100 to 3600000, or 0 (default) for no librdkafka statistics.");
         return problems;
     }
+
+    /// <summary>
+    /// All three files or none; when given, they load, the key is the certificate's, the certificate is this region's silo
+    /// certificate from the CA, valid now and not revoked: a silo never starts half-secured.
+    /// </summary>
+    private static void ValidateOrleansTls(RegionOptions options, Action<string, string, string> problem)
+    {
+        var tls = options.Orleans.Tls;
+        if (!tls.Enabled) return;
+        var missing = new[] { ("CaFile", tls.CaFile), ("CertificateFile", tls.CertificateFile), ("KeyFile", tls.KeyFile) }.Where(f => string.IsNullOrEmpty(f.Item2)).ToList();
+        foreach (var (name, _) in missing)
+            problem($"Mesh:Orleans:Tls:{name}", "is missing (mutual TLS needs the CA, the silo's certificate and its key)",
+                $"Set it, e.g. from 'mesh certs issue --role silo --name {options.Region} --out DIR', or unset all three to run without TLS.");
+        if (tls.ExpiryWarningDays is < 0 or > 3650)
+            problem("Mesh:Orleans:Tls:ExpiryWarningDays", $"is {tls.ExpiryWarningDays}", "Use a number of days from 0 to 3650 (default 30).");
+        if (missing.Count > 0) return;
+        try
+        {
+            using var credentials = Mesh.Security.MeshCredentials.Load(new Mesh.Security.MeshTlsFiles(tls.CaFile!, tls.CertificateFile!, tls.KeyFile!, NullIfEmpty(tls.CrlFile)), DateTimeOffset.UtcNow);
+            if (credentials.Identity.Role != Mesh.Core.Security.MeshRole.Silo || credentials.Identity.Region != options.Region)
+                problem("Mesh:Orleans:Tls:CertificateFile", $"'{tls.CertificateFile}' belongs to the {credentials.Identity.Describe()}, not a silo of region {options.Region}",
+                    $"Issue the silo's own: mesh certs issue --role silo --name {options.Region}.");
+        }
+        catch (Mesh.Security.MeshTlsException e)
+        {
+            problem("Mesh:Orleans:Tls", e.Message, "Fix the file named, or issue new certificates with 'mesh certs issue'.");
+        }
+    }
+
+    private static string? NullIfEmpty(string? value) => string.IsNullOrEmpty(value) ? null : value;
 
     // Key problems never quote the key: the message may end up in a log.
     private static void ValidateProvenance(RegionOptions options, Action<string, string, string> problem)
