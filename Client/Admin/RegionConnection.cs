@@ -27,9 +27,7 @@ public sealed class RegionConnection : IAsyncDisposable
     public static async Task<RegionConnection> ConnectAsync(string region, string clusterId, string serviceId,
         IReadOnlyList<IPEndPoint> gateways, TimeSpan timeout, CancellationToken cancellationToken = default, MeshCredentials? credentials = null)
     {
-        // With TLS the handshake probe is the connection check too: a bare TCP connect would be logged by the silo as a refused peer.
-        if (credentials is null) await EnsureSomeGatewayAnswersAsync(region, gateways, timeout, cancellationToken);
-        else await EnsureSomeGatewayAcceptsUsAsync(region, gateways, credentials, timeout, cancellationToken);
+        await EnsureSomeGatewayAnswersAsync(region, gateways, timeout, cancellationToken);
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
         builder.Logging.ClearProviders();
         builder.UseOrleansClient(client =>
@@ -52,6 +50,9 @@ public sealed class RegionConnection : IAsyncDisposable
         catch (Exception e)
         {
             host.Dispose();
+            // With certificates, one handshake says which side refuses the other and why.
+            if (credentials is not null && !cancellationToken.IsCancellationRequested)
+                await EnsureSomeGatewayAcceptsUsAsync(region, gateways, credentials, GatewayConnectTimeout + HandshakeTimeout, cancellationToken);
             // Without certificates, a gateway that answers TLS refused our plain-text preamble: say what is missing.
             if (credentials is null && !cancellationToken.IsCancellationRequested
                 && await GatewayTlsProbe.SpeaksTlsAsync(gateways[0], GatewayConnectTimeout, cancellationToken))

@@ -165,6 +165,11 @@ public static class MeshTls
         var logger = builder.ApplicationServices.GetRequiredService<ILoggerFactory>().CreateLogger("Mesh.Security.MeshTls");
         builder.Use(next => async context =>
         {
+            // A peer that connects and closes without a byte is a reachability check (the admin client's, a load balancer's):
+            // nothing was refused. The bytes looked at are left for the TLS handshake to read.
+            var first = await context.Transport.Input.ReadAsync();
+            if (first.IsCompleted && first.Buffer.IsEmpty) return;
+            context.Transport.Input.AdvanceTo(first.Buffer.Start, first.Buffer.Start);
             var attempt = new Attempt();
             Attempt.Current.Value = attempt;
             await next(context);
@@ -183,9 +188,10 @@ public static class MeshTls
 }
 
 /// <summary>
-/// One TLS handshake with a gateway before the Orleans client starts, to say plainly why a region refuses us or we refuse
-/// it (the Orleans client only retries until its timeout). TLS 1.2 is forced here: in 1.2 the server checks the client's
-/// certificate inside the handshake, so a refusal shows now rather than on a later read.
+/// One TLS handshake with a gateway after the Orleans client could not connect, to say plainly why a region refuses us or
+/// we refuse it (the Orleans client only retries until its timeout). A server may check the client's certificate after
+/// its side of the handshake is done (SslStream on Linux does), so a refusal can show only as the connection closing:
+/// after the handshake the probe waits a moment for that.
 /// </summary>
 public static class GatewayTlsProbe
 {
@@ -221,7 +227,7 @@ public static class GatewayTlsProbe
             {
                 TargetHost = region,
                 ClientCertificates = [credentials.Certificate],
-                EnabledSslProtocols = SslProtocols.Tls12,
+                EnabledSslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13,
                 CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
                 RemoteCertificateValidationCallback = (_, certificate, _, _) =>
                 {
@@ -236,6 +242,19 @@ public static class GatewayTlsProbe
                     return ourRefusal is null;
                 },
             }, deadline.Token);
+            // A gateway that accepted us waits for the Orleans preamble; one that refused us closes.
+            using var settle = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            settle.CancelAfter(RefusalWait);
+            try
+            {
+                if (await stream.ReadAsync(new byte[1], settle.Token) == 0)
+                    return $"{gateway} closed the connection after the handshake: it refused our certificate '{credentials.Certificate.Subject}' " +
+                           "(not issued by the CA its silos trust, expired or revoked; its silo log names the reason)";
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                return null;
+            }
             return null;
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
@@ -250,6 +269,9 @@ public static class GatewayTlsProbe
                 : $"{gateway} refused our certificate '{credentials.Certificate.Subject}' (not issued by the CA its silos trust, expired or revoked): {e.Message}";
         }
     }
+
+    /// <summary>How long after the handshake a refusal may take to arrive as the connection closing.</summary>
+    public static readonly TimeSpan RefusalWait = TimeSpan.FromSeconds(3);
 
     /// <summary>True when the endpoint answers a TLS handshake at all (it sends a server hello): a gateway that requires certificates.</summary>
     public static async Task<bool> SpeaksTlsAsync(System.Net.IPEndPoint gateway, TimeSpan timeout, CancellationToken cancellationToken)
