@@ -21,6 +21,7 @@ var root = new RootCommand("mesh: Kafka geo-replication across regions, with ide
     BackupCommand.Create(),
     BenchCommand.Create(),
     UiCommand.Create(),
+    CertsCommand.Create(),
 };
 try
 {

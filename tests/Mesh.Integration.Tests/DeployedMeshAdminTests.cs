@@ -14,8 +14,9 @@ namespace Mesh.Integration.Tests;
 
 /// <summary>
 /// Two regions started by hand, as an operator deploys them (a region host for Kafka and a silo each, from the built
-/// executables, with their own config files; no <c>mesh local</c>, no mesh.json): the admin verbs reach them through
-/// <c>--gateways</c> and through the topology file's <c>gateway:</c> entries.
+/// executables, with their own config files; no <c>mesh local</c>, no mesh.json), with mutual TLS from a CA and
+/// certificates made by <c>mesh certs</c>: the admin verbs reach them through <c>--gateways</c> and through the topology
+/// file's <c>gateway:</c> entries, presenting the operator's certificate named by MESH_TLS_CA/CERT/KEY.
 /// </summary>
 public sealed class DeployedMesh : IAsyncLifetime
 {
@@ -30,6 +31,15 @@ public sealed class DeployedMesh : IAsyncLifetime
     public Dictionary<string, int> Gateway { get; } = [];
     public string TopologyFile => Path.Combine(Dir, "topology.yaml");
     public string Gateways => string.Join(",", Regions.Select(r => $"{r}=127.0.0.1:{Gateway[r]}"));
+    public string CertificatesDir => Path.Combine(Dir, "certs");
+
+    /// <summary>What an admin verb needs in its environment to present the operator's certificate.</summary>
+    public Dictionary<string, string> Operator => new()
+    {
+        [ClientCredentials.CaVariable] = Path.Combine(CertificatesDir, "ca.crt"),
+        [ClientCredentials.CertificateVariable] = Path.Combine(CertificatesDir, "ops.crt"),
+        [ClientCredentials.KeyVariable] = Path.Combine(CertificatesDir, "ops.key"),
+    };
 
     public async Task InitializeAsync()
     {
@@ -48,6 +58,12 @@ public sealed class DeployedMesh : IAsyncLifetime
               include: ["{Topic}"]
             """.Replace("\r", ""));
         var key = MeshKeys.Generate();
+        foreach (var args in new[] { new[] { "init", "--out", CertificatesDir, "--name", "deployed CA" }, ["issue", "--ca-dir", CertificatesDir, "--role", "operator", "--name", "ops"] }
+                     .Concat(Regions.Select(r => new[] { "issue", "--ca-dir", CertificatesDir, "--role", "silo", "--name", r, "--host", "127.0.0.1" })))
+        {
+            var made = await MeshProcesses.MeshAsync(TimeSpan.FromMinutes(1), ["certs", .. args]);
+            if (made.ExitCode != 0) throw new InvalidOperationException($"mesh certs {string.Join(' ', args)}: {made}");
+        }
         foreach (var region in Regions)
         {
             var config = new JsonObject
@@ -60,7 +76,16 @@ public sealed class DeployedMesh : IAsyncLifetime
                     ["Connections"] = new JsonObject(Regions.Where(r => r != region).Select(r => KeyValuePair.Create(r,
                         (JsonNode?)new JsonObject { ["BootstrapServers"] = Bootstrap[r], ["EmbeddedControl"] = Control[r] }))),
                     ["Topology"] = new JsonObject { ["File"] = TopologyFile },
-                    ["Orleans"] = new JsonObject { ["Clustering"] = "localhost", ["SiloPort"] = silos[region], ["GatewayPort"] = Gateway[region] },
+                    ["Orleans"] = new JsonObject
+                    {
+                        ["Clustering"] = "localhost", ["SiloPort"] = silos[region], ["GatewayPort"] = Gateway[region],
+                        ["Tls"] = new JsonObject
+                        {
+                            ["CaFile"] = Path.Combine(CertificatesDir, "ca.crt"),
+                            ["CertificateFile"] = Path.Combine(CertificatesDir, $"silo-{region}.crt"),
+                            ["KeyFile"] = Path.Combine(CertificatesDir, $"silo-{region}.key"),
+                        },
+                    },
                 },
             };
             var file = Path.Combine(Dir, $"{region}-silo.json");
@@ -124,9 +149,9 @@ public sealed class DeployedMeshAdminTests(DeployedMesh mesh) : IClassFixture<De
     private static readonly TimeSpan Deadline = TimeSpan.FromMinutes(2);
     private static readonly TimeSpan CliTimeout = TimeSpan.FromMinutes(1);
 
-    private static async Task<(MeshProcesses.Result Result, JsonDocument? Json)> StatusAsync(params string[] args)
+    private async Task<(MeshProcesses.Result Result, JsonDocument? Json)> StatusAsync(params string[] args)
     {
-        var result = await MeshProcesses.MeshAsync(CliTimeout, ["status", "--json", .. args]);
+        var result = await MeshProcesses.MeshAsync(CliTimeout, mesh.Operator, ["status", "--json", .. args]);
         try { return (result, JsonDocument.Parse(result.Stdout)); }
         catch (JsonException) { return (result, null); }
     }
@@ -158,12 +183,12 @@ public sealed class DeployedMeshAdminTests(DeployedMesh mesh) : IClassFixture<De
         Assert.Equal(0, byFile.Result.ExitCode);
 
         // Another admin verb through the gateways: pause the link r1 -> r2, see it paused, resume it.
-        var pause = await MeshProcesses.MeshAsync(CliTimeout, "link", "pause", "r1", "r2", "--gateways", mesh.Gateways);
+        var pause = await MeshProcesses.MeshAsync(CliTimeout, mesh.Operator, "link", "pause", "r1", "r2", "--gateways", mesh.Gateways);
         Assert.True(pause.ExitCode == 0, pause.ToString());
         await Eventually.WaitAsync("r1 -> r2 paused", () => StatusAsync("--gateways", mesh.Gateways),
             s => s.Json is { } json && Region(json, "r2").GetProperty("links")[0].GetProperty("topics")[0].GetProperty("state").GetString() == "paused",
             Deadline, s => s.Result.ToString());
-        var resume = await MeshProcesses.MeshAsync(CliTimeout, "link", "resume", "r1", "r2", "--topology", mesh.TopologyFile);
+        var resume = await MeshProcesses.MeshAsync(CliTimeout, mesh.Operator, "link", "resume", "r1", "r2", "--topology", mesh.TopologyFile);
         Assert.True(resume.ExitCode == 0, resume.ToString());
         await Eventually.WaitAsync("both links replicating again", () => StatusAsync("--gateways", mesh.Gateways), Healthy, Deadline, s => s.Result.ToString());
     }
@@ -189,15 +214,45 @@ public sealed class DeployedMeshAdminTests(DeployedMesh mesh) : IClassFixture<De
         // A topology file that names no gateway for a region says which, and a file that does not parse gives the validator's messages.
         var noGateway = Path.Combine(mesh.Dir, "no-gateway.yaml");
         await File.WriteAllTextAsync(noGateway, (await File.ReadAllTextAsync(mesh.TopologyFile)).Replace($"    gateway: [127.0.0.1:{mesh.Gateway["r2"]}]\n", ""));
-        var missing = await MeshProcesses.MeshAsync(CliTimeout, "status", "--topology", noGateway);
+        var missing = await MeshProcesses.MeshAsync(CliTimeout, mesh.Operator, "status", "--topology", noGateway);
         Assert.True(missing.ExitCode == 2, missing.ToString());
         Assert.Contains("no gateway for r2", missing.Stderr);
         var broken = Path.Combine(mesh.Dir, "broken.yaml");
         await File.WriteAllTextAsync(broken, "name: x\nversion: 1\npattern: hub-spoke\nhub: nowhere\nregions:\n  r1: {}\n");
-        var invalid = await MeshProcesses.MeshAsync(CliTimeout, "status", "--topology", broken);
+        var invalid = await MeshProcesses.MeshAsync(CliTimeout, mesh.Operator, "status", "--topology", broken);
         Assert.True(invalid.ExitCode == 2, invalid.ToString());
         Assert.Contains("nowhere", invalid.Stderr);
         Assert.DoesNotContain("   at ", invalid.Stderr);
+    }
+
+    [Fact]
+    public async Task Without_the_operators_certificate_the_admin_client_is_refused_and_told_what_to_set()
+    {
+        await Eventually.WaitAsync("both regions up", () => StatusAsync("--gateways", mesh.Gateways), Healthy, Deadline, s => s.Result.ToString());
+
+        var (bare, bareJson) = await StatusWithAsync(new Dictionary<string, string>());
+        Assert.True(bare.ExitCode == 3, bare.ToString());
+        Assert.All(DeployedMesh.Regions, r => Assert.Contains("require mutual TLS and this client has no mesh certificate", Region(bareJson!, r).GetProperty("error").GetString()));
+
+        var partial = mesh.Operator;
+        partial.Remove(ClientCredentials.KeyVariable);
+        var (half, _) = await StatusWithAsync(partial);
+        Assert.True(half.ExitCode == 2, half.ToString());
+        Assert.Contains($"{ClientCredentials.KeyVariable} is not set", half.Stderr);
+
+        var wrongKey = mesh.Operator;
+        wrongKey[ClientCredentials.KeyVariable] = Path.Combine(mesh.CertificatesDir, "silo-r1.key");
+        var (mismatched, _) = await StatusWithAsync(wrongKey);
+        Assert.True(mismatched.ExitCode == 2, mismatched.ToString());
+        Assert.Contains("cannot be loaded", mismatched.Stderr);
+        Assert.DoesNotContain("   at ", mismatched.Stderr);
+    }
+
+    private async Task<(MeshProcesses.Result Result, JsonDocument? Json)> StatusWithAsync(Dictionary<string, string> environment)
+    {
+        var result = await MeshProcesses.MeshAsync(CliTimeout, environment, "status", "--json", "--gateways", mesh.Gateways);
+        try { return (result, JsonDocument.Parse(result.Stdout)); }
+        catch (JsonException) { return (result, null); }
     }
 
     private static int FreePortNobodyListensOn()

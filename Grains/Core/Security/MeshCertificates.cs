@@ -225,7 +225,10 @@ public sealed class RevokedSerials
 
     public string Source { get; }
 
-    public bool Contains(string serialHex) => _serials.Contains(serialHex.TrimStart('0').ToUpperInvariant());
+    /// <summary>The serial numbers listed (hex, upper case, no leading zeros).</summary>
+    public IReadOnlyCollection<string> Serials => _serials;
+
+    public bool Contains(string serialHex) => _serials.Contains(serialHex.TrimStart('0').ToUpperInvariant() is { Length: > 0 } hex ? hex : "0");
 
     /// <summary>Reads a CRL file (PEM or DER) and checks it is signed by <paramref name="authority"/>.</summary>
     /// <exception cref="InvalidDataException">The file is not a CRL, or another CA signed it.</exception>
@@ -259,7 +262,7 @@ public sealed class RevokedSerials
                 while (entries.HasData)
                 {
                     var entry = entries.ReadSequence();
-                    serials.Add(Convert.ToHexString(entry.ReadIntegerBytes().Span).TrimStart('0'));
+                    serials.Add(Convert.ToHexString(entry.ReadIntegerBytes().Span).TrimStart('0') is { Length: > 0 } hex ? hex : "0");
                 }
             }
             if (!SignedBy(tbsBytes, signature, authority))
