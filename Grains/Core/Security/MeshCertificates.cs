@@ -107,7 +107,9 @@ public static class MeshCertificates
         request.CertificateExtensions.Add(X509AuthorityKeyIdentifierExtension.CreateFromCertificate(authority, includeKeyIdentifier: true, includeIssuerAndSerial: false));
         var serial = RandomNumberGenerator.GetBytes(16);
         serial[0] &= 0x7F; // a positive serial, as RFC 5280 asks
-        using var issued = request.Create(authority, now.AddMinutes(-1), notAfter, serial);
+        var notBefore = now.AddMinutes(-1);
+        if (notBefore < authority.NotBefore) notBefore = authority.NotBefore; // nor predate it
+        using var issued = request.Create(authority, notBefore, notAfter, serial);
         return issued.CopyWithPrivateKey(key);
     }
 
