@@ -49,6 +49,12 @@ catch (MeshCommandException e)
     Console.Error.WriteLine($"mesh: {e.Message}");
     return e.ExitCode;
 }
+catch (UnauthorizedAccessException e)
+{
+    // A region refused the call for the role of the certificate this client presented; nothing was changed.
+    Console.Error.WriteLine($"mesh: {e.Message}");
+    return 6;
+}
 catch (OperationCanceledException)
 {
     Console.Error.WriteLine("mesh: cancelled");

@@ -43,7 +43,7 @@ public interface IBackupGrain : IGrainWithStringKey
     [Alias("Apply")]
     Task ApplyAsync(BackupAssignment? assignment);
 
-    [AlwaysInterleave, Alias("GetStatus")]
+    [AlwaysInterleave, Alias("GetStatus"), ClientAccess(ClientAccessLevel.Read)]
     Task<BackupStatus> GetStatusAsync();
 }
 
@@ -62,7 +62,7 @@ public interface IPartitionArchiverGrain : IGrainWithStringKey
     [Alias("Stop")]
     Task StopAsync();
 
-    [AlwaysInterleave, Alias("GetStatus")]
+    [AlwaysInterleave, Alias("GetStatus"), ClientAccess(ClientAccessLevel.Read)]
     Task<ArchiverStatus> GetStatusAsync();
 }
 

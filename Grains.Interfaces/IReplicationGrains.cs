@@ -29,7 +29,7 @@ public interface IPartitionReplicatorGrain : IGrainWithStringKey
     [Alias("Rebuild")]
     Task<bool> RebuildAsync(string reason, bool force);
 
-    [AlwaysInterleave, Alias("GetStatus")]
+    [AlwaysInterleave, Alias("GetStatus"), ClientAccess(ClientAccessLevel.Read)]
     Task<PartitionStatus> GetStatusAsync();
 }
 
@@ -52,7 +52,7 @@ public interface ILinkGrain : IGrainWithStringKey
     [Alias("Rebuild")]
     Task<int> RebuildAsync(string? topic, string reason, bool force);
 
-    [AlwaysInterleave, Alias("GetStatus")]
+    [AlwaysInterleave, Alias("GetStatus"), ClientAccess(ClientAccessLevel.Read)]
     Task<LinkStatus> GetStatusAsync();
 }
 
@@ -60,7 +60,7 @@ public interface ILinkGrain : IGrainWithStringKey
 [Alias("mesh.IRegionGrain")]
 public interface IRegionGrain : IGrainWithStringKey
 {
-    [AlwaysInterleave, Alias("GetStatus")]
+    [AlwaysInterleave, Alias("GetStatus"), ClientAccess(ClientAccessLevel.Read)]
     Task<RegionStatus> GetStatusAsync();
 }
 

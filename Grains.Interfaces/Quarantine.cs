@@ -10,10 +10,10 @@ namespace Mesh.Grains;
 [Alias("mesh.IQuarantineGrain")]
 public interface IQuarantineGrain : IGrainWithStringKey
 {
-    [AlwaysInterleave, Alias("List")]
+    [AlwaysInterleave, Alias("List"), ClientAccess(ClientAccessLevel.Read)]
     Task<IReadOnlyList<QuarantinedRecordInfo>> ListAsync(QuarantineQuery query);
 
-    [Alias("Replay")]
+    [Alias("Replay"), ClientAccess(ClientAccessLevel.Change)]
     Task<IReadOnlyList<ReplayOutcome>> ReplayAsync(ReplayRequest request);
 }
 

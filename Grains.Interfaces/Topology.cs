@@ -13,11 +13,15 @@ namespace Mesh.Grains;
 public interface ITopologyGrain : IGrainWithStringKey
 {
     /// <summary>What the region runs now; <see cref="AppliedTopology.Version"/> 0 when it has no topology yet.</summary>
-    [AlwaysInterleave, Alias("Get")]
+    [AlwaysInterleave, Alias("Get"), ClientAccess(ClientAccessLevel.Read)]
     Task<AppliedTopology> GetAsync();
 
+    /// <summary>The region's last <paramref name="count"/> operator changes (its audit log), oldest first.</summary>
+    [AlwaysInterleave, Alias("GetChanges"), ClientAccess(ClientAccessLevel.Read)]
+    Task<IReadOnlyList<AuditEntry>> GetChangesAsync(int count);
+
     /// <summary>Validates, compares and (unless a dry run) persists and applies a new version.</summary>
-    [Alias("Apply")]
+    [Alias("Apply"), ClientAccess(ClientAccessLevel.Change)]
     Task<ApplyResult> ApplyAsync(ApplyRequest request);
 
     /// <summary>
@@ -28,11 +32,11 @@ public interface ITopologyGrain : IGrainWithStringKey
     Task EnsureRunningAsync(string? startupDocument);
 
     /// <summary>Pauses or resumes the pull link <paramref name="source"/> -> this region (one topic, or all when null).</summary>
-    [Alias("SetPaused")]
+    [Alias("SetPaused"), ClientAccess(ClientAccessLevel.Change)]
     Task<PauseResult> SetPausedAsync(string source, string? topic, bool paused);
 
     /// <summary>Pauses or resumes the push link this region runs into <paramref name="destination"/>.</summary>
-    [Alias("SetPushPaused")]
+    [Alias("SetPushPaused"), ClientAccess(ClientAccessLevel.Change)]
     Task<PauseResult> SetPushPausedAsync(string destination, string? topic, bool paused);
 
     /// <summary>
@@ -40,7 +44,7 @@ public interface ITopologyGrain : IGrainWithStringKey
     /// this region, push links otherwise), the partitions that stopped because the destination lost
     /// records, or every partition with <paramref name="force"/>.
     /// </summary>
-    [Alias("Rebuild")]
+    [Alias("Rebuild"), ClientAccess(ClientAccessLevel.Change)]
     Task<RebuildResult> RebuildAsync(string destination, string? topic, bool force);
 }
 

@@ -1,5 +1,6 @@
 using System.Net;
 using Mesh.Grains;
+using Mesh.Core.Security;
 using Mesh.Security;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -28,11 +29,18 @@ public sealed class RegionConnection : IAsyncDisposable
         IReadOnlyList<IPEndPoint> gateways, TimeSpan timeout, CancellationToken cancellationToken = default, MeshCredentials? credentials = null)
     {
         await EnsureSomeGatewayAnswersAsync(region, gateways, timeout, cancellationToken);
+        // Without certificates, a gateway that answers a TLS hello would refuse our plain-text client only after its whole timeout.
+        if (credentials is null && await GatewayTlsProbe.SpeaksTlsAsync(gateways[0], GatewayConnectTimeout, cancellationToken))
+            throw NoCertificate(region, gateways, null);
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
         builder.Logging.ClearProviders();
         builder.UseOrleansClient(client =>
         {
-            if (credentials is not null) client.UseMeshTls(credentials, region, TimeProvider.System);
+            if (credentials is not null)
+            {
+                client.UseMeshTls(credentials, region, TimeProvider.System);
+                client.AddOutgoingGrainCallFilter(context => ProveCallerAsync(context, credentials));
+            }
             client.UseStaticClustering([.. gateways]);
             client.Configure<ClusterOptions>(o => { o.ClusterId = clusterId; o.ServiceId = serviceId; });
             client.Configure<GatewayOptions>(o => o.GatewayListRefreshPeriod = TimeSpan.FromSeconds(5));
@@ -54,14 +62,37 @@ public sealed class RegionConnection : IAsyncDisposable
             if (credentials is not null && !cancellationToken.IsCancellationRequested)
                 await EnsureSomeGatewayAcceptsUsAsync(region, gateways, credentials, GatewayConnectTimeout + HandshakeTimeout, cancellationToken);
             // Without certificates, a gateway that answers TLS refused our plain-text preamble: say what is missing.
-            if (credentials is null && !cancellationToken.IsCancellationRequested
-                && await GatewayTlsProbe.SpeaksTlsAsync(gateways[0], GatewayConnectTimeout, cancellationToken))
-                throw new IOException($"region {region}'s silos at {string.Join(", ", gateways)} require mutual TLS and this client has no mesh certificate: " +
-                                      $"set {ClientCredentials.CaVariable}, {ClientCredentials.CertificateVariable} and {ClientCredentials.KeyVariable} " +
-                                      "to the files 'mesh certs issue' wrote for you", e);
             throw new IOException($"cannot reach region {region}'s silos at {string.Join(", ", gateways)}: {e.Message}", e);
         }
     }
+
+    /// <summary>
+    /// A call that changes something carries the proof that this client holds its certificate's key (its role travels with
+    /// the certificate); the silo checks it, and records who made the change.
+    /// </summary>
+    private static async Task ProveCallerAsync(IOutgoingGrainCallContext context, MeshCredentials credentials)
+    {
+        var access = context.InterfaceMethod?.GetCustomAttributes(typeof(ClientAccessAttribute), inherit: true).OfType<ClientAccessAttribute>().FirstOrDefault();
+        if (access?.Level != ClientAccessLevel.Change)
+        {
+            await context.Invoke();
+            return;
+        }
+        RequestContext.Set(CallerProof.ContextKey, CallerProof.Create(credentials.Certificate, $"{context.InterfaceName}.{context.MethodName}", TimeProvider.System.GetUtcNow()));
+        try
+        {
+            await context.Invoke();
+        }
+        finally
+        {
+            RequestContext.Remove(CallerProof.ContextKey);
+        }
+    }
+
+    private static IOException NoCertificate(string region, IReadOnlyList<IPEndPoint> gateways, Exception? inner) =>
+        new($"region {region}'s silos at {string.Join(", ", gateways)} require mutual TLS and this client has no mesh certificate: " +
+            $"set {ClientCredentials.CaVariable}, {ClientCredentials.CertificateVariable} and {ClientCredentials.KeyVariable} " +
+            "to the files 'mesh certs issue' wrote for you", inner);
 
     /// <summary>
     /// A TLS handshake with each gateway before the Orleans client starts: a gateway that refuses our certificate, or one
@@ -136,6 +167,10 @@ public sealed class RegionConnection : IAsyncDisposable
 
     public Task<ApplyResult> ApplyTopologyAsync(ApplyRequest request, TimeSpan timeout, CancellationToken cancellationToken = default) =>
         Topology().ApplyAsync(request).WaitAsync(timeout, cancellationToken);
+
+    /// <summary>The region's last <paramref name="count"/> operator changes (its audit log), oldest first.</summary>
+    public Task<IReadOnlyList<AuditEntry>> GetChangesAsync(int count, TimeSpan timeout, CancellationToken cancellationToken = default) =>
+        Topology().GetChangesAsync(count).WaitAsync(timeout, cancellationToken);
 
     /// <summary>Pauses or resumes the link <paramref name="source"/> -> this region (pull links run in their destination).</summary>
     public Task<PauseResult> SetPausedAsync(string source, string? topic, bool paused, TimeSpan timeout, CancellationToken cancellationToken = default) =>

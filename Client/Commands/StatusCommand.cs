@@ -44,6 +44,11 @@ internal static class StatusCommand
         var gateways = CommonOptions.Gateways();
         var topology = CommonOptions.TopologyFile();
         var json = CommonOptions.Json();
+        var changes = new Option<int>("--changes")
+        {
+            Description = "Also show each region's last N operator changes from its audit log (who, role, what, when, topology version before and after; " +
+                          "kept where the silos run mutual TLS): 'changes' in --json",
+        };
         var command = new Command("status", "Show each region (its Kafka: up when every broker answers the region's silos, degraded when some do not, " +
             "unreachable when none do or the region's silos cannot be reached, down when a local mesh's region host is not running; its silos, the topology version it runs, " +
             "how many partition replicators run on each of its silos: partitionsPerSilo in --json) and each inbound link per topic: state (replicating, starting, " +
@@ -51,14 +56,26 @@ internal static class StatusCommand
             "The regions are the local mesh in --dir (default .mesh), or the regions of a deployed mesh reached through --gateways region=host:port,... or the 'gateway:' entries of --topology FILE. " +
             "Exit code 0: all up; 3: a region's Kafka is not up or one of its silos is down, the region is unreachable, a link waits for a region's Kafka, or a region runs an older topology version than another; 4: a link or topic is stopped by an error (a paused link is not)")
         {
-            dir, gateways, topology, json,
+            dir, gateways, topology, json, changes,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
             var regions = CommonOptions.Regions(parse, dir, gateways, topology);
             var reports = await CollectAsync(regions, cancellationToken);
-            if (parse.GetValue(json)) Console.WriteLine(ToJson(reports));
-            else Render(reports);
+            var count = parse.GetValue(changes);
+            if (count < 0) throw new MeshCommandException($"--changes: {count} is not a number of changes (0 or more).", 2);
+            var audit = count > 0 ? await AuditTrail.ReadAsync(regions, reports.Where(r => r.Reachable).Select(r => r.Region), count, cancellationToken) : null;
+            if (parse.GetValue(json))
+            {
+                var document = System.Text.Json.Nodes.JsonNode.Parse(ToJson(reports))!;
+                if (audit is not null) document["changes"] = AuditTrail.ToJson(audit);
+                Console.WriteLine(document.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+            }
+            else
+            {
+                Render(reports);
+                if (audit is not null) AuditTrail.Render(audit);
+            }
             return ExitCode(reports);
         });
         return command;

@@ -24,7 +24,7 @@ public sealed partial class TopologyGrain(
     IOptions<ReplicationOptions> options,
     IReplicationReadiness readiness,
     TimeProvider time,
-    ILogger<TopologyGrain> logger) : Grain, ITopologyGrain
+    ILogger<TopologyGrain> logger) : Grain, ITopologyGrain, IAuditedVersion
 {
     private static readonly TimeSpan ReconcileInterval = TimeSpan.FromSeconds(5);
     private static readonly TimeSpan PeerCheckInterval = TimeSpan.FromSeconds(10);
@@ -63,6 +63,16 @@ public sealed partial class TopologyGrain(
     }
 
     private long Version => _stored?.Version ?? 0;
+
+    long IAuditedVersion.AuditedVersion => Version;
+
+    /// <summary>The audit log is kept where the silo runs mutual TLS (roles need certificates); elsewhere there is none to read.</summary>
+    public async Task<IReadOnlyList<AuditEntry>> GetChangesAsync(int count)
+    {
+        if (count < 1 || ServiceProvider.GetService(typeof(IAuditLog)) is not IAuditLog audit) return [];
+        using var deadline = new CancellationTokenSource(LinkCallTimeout);
+        return await audit.ReadRecentAsync(Math.Min(count, 1000), deadline.Token);
+    }
 
     private IReadOnlyList<string> Paused => _stored?.Paused ?? [];
 

@@ -1,6 +1,10 @@
+using Mesh.Grains.Ports;
+using Mesh.Grains.Security;
+using Mesh.Kafka.Replication;
 using Mesh.Security;
 using Mesh.Silo.Options;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
@@ -24,6 +28,10 @@ public static class MeshTlsHosting
         var credentials = MeshCredentials.Load(new MeshTlsFiles(tls.CaFile!, tls.CertificateFile!, tls.KeyFile!, string.IsNullOrEmpty(tls.CrlFile) ? null : tls.CrlFile),
             TimeProvider.System.GetUtcNow());
         silo.Services.AddSingleton(credentials);
+        // Roles on grain calls and the audit log of operator changes: both need the callers' certificates.
+        silo.Services.AddSingleton(new CallerTrust(credentials.Authority, credentials.Revoked));
+        silo.Services.TryAddSingleton<IAuditLog, KafkaAuditLog>();
+        silo.AddIncomingGrainCallFilter<ClientAccessFilter>();
         silo.Services.AddHostedService(sp => new CertificateExpiryWatch(credentials, TimeSpan.FromDays(tls.ExpiryWarningDays),
             sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<CertificateExpiryWatch>>()));
         return silo.UseMeshTls(credentials, region.Region, TimeProvider.System);

@@ -150,6 +150,49 @@ public sealed class MutualTlsTests(MutualTlsTests.TwoRegions regions) : IClassFi
         Assert.True(status.ExitCode == 0, status.ToString());
     }
 
+    [Fact]
+    public async Task A_reader_reads_and_cannot_change_anything_an_operator_can_and_the_audit_log_shows_who_did()
+    {
+        var mesh = await regions.GetAsync();
+        var reader = new Dictionary<string, string> { [LocalMesh.LocalRoleVariable] = LocalMesh.ReadOnlyHolder };
+        var before = await MeshProcesses.MeshAsync(Wait, reader, "topology", "get", "--json", "--dir", mesh.Dir);
+        Assert.True(before.ExitCode == 0, before.ToString());
+        var version = mesh.Local.State.TopologyVersion;
+        var next = Path.Combine(mesh.Dir, $"roles-v{version + 1}.yaml");
+        await File.WriteAllTextAsync(next, (await File.ReadAllTextAsync(mesh.Local.Paths.TopologyFile)).Replace($"version: {version}\n", $"version: {version + 1}\n"));
+
+        // The reader: status yes; apply, pause and rebuild no, each refused naming the role, and nothing changes.
+        var status = await MeshProcesses.MeshAsync(Wait, reader, "status", "--json", "--dir", mesh.Dir);
+        Assert.True(status.ExitCode == 0, status.ToString());
+        foreach (var change in new[] { new[] { "topology", "apply", next }, ["link", "pause", "a", "b"], ["region", "rebuild", "b", "--force"] })
+        {
+            var refused = await MeshProcesses.MeshAsync(Wait, reader, [.. change, "--dir", mesh.Dir]);
+            Assert.True(refused.ExitCode == 6, $"mesh {string.Join(' ', change)} as read-only: {refused}");
+            Assert.Contains("needs the operator role; the caller is the read-only 'read-only'", refused.Stderr);
+            Assert.Contains("nothing was changed", refused.Stderr);
+        }
+        foreach (var region in new[] { "a", "b" })
+            Assert.Equal(version, (await mesh.StatusAsync(region)).TopologyVersion);
+        await AssertLoggedAsync(mesh, "b", "Refused Mesh.Grains.ITopologyGrain.SetPausedAsync from read-only 'read-only'", "needs the operator role");
+
+        // The operator: the same apply goes through, and the audit log says who changed what, from which version to which.
+        var applied = await MeshProcesses.MeshAsync(Wait, "topology", "apply", next, "--dir", mesh.Dir);
+        Assert.True(applied.ExitCode == 0, applied.ToString());
+        var changes = await MeshProcesses.MeshAsync(Wait, reader, "status", "--json", "--changes", "10", "--dir", mesh.Dir);
+        Assert.True(changes.ExitCode == 0, changes.ToString());
+        var entries = System.Text.Json.JsonDocument.Parse(changes.Stdout).RootElement.GetProperty("changes").EnumerateArray()
+            .Where(e => e.GetProperty("what").GetString()!.StartsWith("ApplyAsync", StringComparison.Ordinal)
+                        && e.GetProperty("versionAfter").GetInt64() == version + 1).ToList();
+        Assert.Equal(["a", "b"], entries.Select(e => e.GetProperty("region").GetString()).Order());
+        Assert.All(entries, e =>
+        {
+            Assert.Equal("operator", e.GetProperty("who").GetString());
+            Assert.Equal("operator", e.GetProperty("role").GetString());
+            Assert.Equal(version, e.GetProperty("versionBefore").GetInt64());
+            Assert.Equal("applied", e.GetProperty("outcome").GetString());
+        });
+    }
+
     private static IPEndPoint Gateway(TestMesh mesh, string region) => new(IPAddress.Loopback, mesh.Local.State.Region(region).Silos[0].GatewayPort);
 
     private static async Task<(bool Answered, string? Error)> CallStatusAsync(IHost host, TimeSpan timeout)

@@ -110,7 +110,7 @@ public sealed class TopologyApplyTests(ITestOutputHelper output, TopologyApplyTe
             """);
         var eastGateway = mesh.Local.State.Region("east").Silos[0].GatewayPort;
         var refusedAt = System.Diagnostics.Stopwatch.StartNew();
-        var unreachable = await MeshProcesses.MeshAsync(CliTimeout, "topology", "apply", next, "--gateways", $"east=127.0.0.1:{eastGateway},west=127.0.0.1:1");
+        var unreachable = await MeshProcesses.MeshAsync(CliTimeout, mesh.OperatorTls, "topology", "apply", next, "--gateways", $"east=127.0.0.1:{eastGateway},west=127.0.0.1:1");
         Assert.True(unreachable.ExitCode == 3, unreachable.ToString());
         // A refused gateway is known at once, not after the Orleans client's whole connect timeout (15 s, which the whole
         // command used to take at least): the refusal itself is the message.

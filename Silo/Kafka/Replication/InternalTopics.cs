@@ -16,6 +16,9 @@ public static class InternalTopics
     /// <summary>The region's applied topology (one key), so a restarted region comes back on the version it had.</summary>
     public const string Topology = "__mesh_topology";
 
+    /// <summary>Operator changes (who, what, when, versions before and after): one partition, kept until an operator deletes them.</summary>
+    public const string Audit = "__mesh_audit";
+
     public const int CheckpointPartitions = 1;
     public const int TopologyPartitions = 1;
     public const int QuarantinePartitions = 1;
@@ -43,7 +46,7 @@ public static class InternalTopics
     };
 
     /// <summary>
-    /// The three topics in the order the silo prepares them. Replication does not start on a checkpoint
+    /// The topics in the order the silo prepares them. Replication does not start on a checkpoint
     /// or topology topic that could lose what it holds (<see cref="InternalTopic.Required"/>); a quarantine
     /// that could is only warned about, since replication itself loses nothing by it.
     /// </summary>
@@ -52,6 +55,7 @@ public static class InternalTopics
         new(Checkpoints, CheckpointPartitions, CheckpointConfigs, Compacted: true, Required: true),
         new(Quarantine, QuarantinePartitions, QuarantineConfigs, Compacted: false, Required: false),
         new(Topology, TopologyPartitions, TopologyConfigs, Compacted: true, Required: true),
+        new(Audit, 1, QuarantineConfigs, Compacted: false, Required: false),
     ];
 
     /// <summary>The configs to create <paramref name="topic"/> with: its own, and <c>min.insync.replicas</c> when one is required.</summary>
@@ -81,7 +85,7 @@ public static class InternalTopics
                 problems.Add(new(topic.Name, "cleanup.policy", policy, "delete", "compaction would keep one record per key and drop the rest"));
             else
                 problems.Add(new(topic.Name, "retention.ms", configs.GetValueOrDefault("retention.ms") ?? "(the cluster's default)", "-1",
-                    "quarantined records would expire before anyone replays them"));
+                    topic.Name == Audit ? "operators' changes would expire from the audit log" : "quarantined records would expire before anyone replays them"));
         }
 
         if (durability.RequiredMinInsyncReplicas is int wanted)

@@ -13,7 +13,7 @@ public sealed class InternalTopicsTests
     public void The_checkpoint_and_topology_topics_are_created_compacted_and_the_quarantine_kept_until_deleted()
     {
         Assert.Equal("__mesh_checkpoints", KafkaCheckpointStore.Topic);
-        Assert.Equal(["__mesh_checkpoints", "__mesh_quarantine", "__mesh_topology"], InternalTopics.All.Select(t => t.Name));
+        Assert.Equal(["__mesh_checkpoints", "__mesh_quarantine", "__mesh_topology", "__mesh_audit"], InternalTopics.All.Select(t => t.Name));
         Assert.Equal("compact", InternalTopics.CheckpointConfigs["cleanup.policy"]);
         Assert.Equal("compact", InternalTopics.TopologyConfigs["cleanup.policy"]);
         Assert.Equal("delete", InternalTopics.QuarantineConfigs["cleanup.policy"]);

@@ -46,6 +46,21 @@ public sealed class TestMesh : IAsyncDisposable
     public const string ShortTakeOverVariable = "MESH_Mesh__Replication__WriteTimeoutMs";
     public const string ShortTakeOverWriteTimeoutMs = "4000";
 
+    /// <summary>The environment that makes an admin verb reaching this mesh through --gateways present the local operator's certificate.</summary>
+    public Dictionary<string, string> OperatorTls
+    {
+        get
+        {
+            var files = Local.CertificateFiles(LocalMesh.OperatorHolder);
+            return new()
+            {
+                [Mesh.Client.Admin.ClientCredentials.CaVariable] = files.CaFile,
+                [Mesh.Client.Admin.ClientCredentials.CertificateVariable] = files.CertificateFile,
+                [Mesh.Client.Admin.ClientCredentials.KeyVariable] = files.KeyFile,
+            };
+        }
+    }
+
     public Task UpAsync(string[] regions, int partitions, params string[] topics) =>
         Local.UpAsync(regions, brokers: 3, partitions, topics, TimeSpan.FromMinutes(2));
 
