@@ -73,7 +73,9 @@ public sealed record PartitionStatus(
     // Exactly-once mode (the topology's exactly-once topics): the batches this replicator committed and aborted; null otherwise.
     [property: Id(20)] TransactionCounts? Transactions = null,
     // End-to-end latencies of the records written in the last 30-60 s, as histogram buckets (they merge across partitions).
-    [property: Id(21)] IReadOnlyList<LatencyBucket>? RecentLatencies = null);
+    [property: Id(21)] IReadOnlyList<LatencyBucket>? RecentLatencies = null,
+    // Provenance headers verified per mesh key id since the replicator started (in memory): a key rotation's progress.
+    [property: Id(22)] IReadOnlyDictionary<string, long>? VerifiedByKey = null);
 
 /// <summary>How many records took <see cref="Milliseconds"/> end to end (a histogram bucket's value).</summary>
 [GenerateSerializer, Immutable, Alias("mesh.LatencyBucket")]
@@ -123,7 +125,8 @@ public sealed record TopicLinkStatus(
     [property: Id(15)] DateTimeOffset? WaitingSince = null,
     // Percentiles of the end-to-end latency of the records the topic's partitions wrote in the last 30-60 s (null: none written).
     [property: Id(16)] double? LatencyP50Ms = null,
-    [property: Id(17)] double? LatencyP99Ms = null);
+    [property: Id(17)] double? LatencyP99Ms = null,
+    [property: Id(18)] IReadOnlyDictionary<string, long>? VerifiedByKey = null);
 
 /// <summary>
 /// A topic config the link copies (retention, cleanup policy and the like) whose value differs between the
@@ -182,4 +185,13 @@ public sealed record RegionStatus(
     // The region's own Kafka as the answering silo sees it; null from silos that do not probe it.
     [property: Id(7)] KafkaHealth? Kafka = null,
     // Every region's Kafka the answering silo talks to (its own and its links' peers).
-    [property: Id(8)] IReadOnlyList<KafkaHealth>? Clusters = null);
+    [property: Id(8)] IReadOnlyList<KafkaHealth>? Clusters = null,
+    // The mesh key the answering silo signs with and the ids it accepts (never the keys); null in an unsigned mesh.
+    [property: Id(9)] ProvenanceKeys? Keys = null);
+
+/// <summary>Which mesh key a region signs provenance with, which it accepts, and how many records each verified (its links' replicators, since they started).</summary>
+[GenerateSerializer, Immutable, Alias("mesh.ProvenanceKeys")]
+public sealed record ProvenanceKeys(
+    [property: Id(0)] string SigningKeyId,
+    [property: Id(1)] IReadOnlyList<string> AcceptedKeyIds,
+    [property: Id(2)] IReadOnlyDictionary<string, long> VerifiedByKey);

@@ -18,7 +18,7 @@ internal static class StatusCommand
     public sealed record RegionReport(string Region, bool KafkaUp, int SilosUp, int Silos, bool Reachable, string? Error, IReadOnlyList<LinkStatus> Links,
         long TopologyVersion = 0, string? TopologyName = null, IReadOnlyList<LinkStatus>? PushLinks = null,
         IReadOnlyList<ConflictTopicStatus>? Conflicts = null, IReadOnlyDictionary<string, int>? PartitionsPerSilo = null,
-        IReadOnlyDictionary<string, string>? SiloNames = null, string? KafkaState = null, KafkaHealth? Kafka = null)
+        IReadOnlyDictionary<string, string>? SiloNames = null, string? KafkaState = null, KafkaHealth? Kafka = null, ProvenanceKeys? Keys = null)
     {
         public bool SiloUp => SilosUp > 0;
 
@@ -120,7 +120,7 @@ internal static class StatusCommand
                 var kafka = !hostRunning ? Down : status.Kafka is { } seen ? StateText(seen.State) : Up;
                 return new RegionReport(region, kafka == Up, silosUp, silos, true, null, status.InboundLinks, status.TopologyVersion, status.TopologyName,
                     status.PushLinks ?? [], status.Conflicts ?? [], status.PartitionsPerSilo ?? new Dictionary<string, int>(),
-                    local?.Silos.ToDictionary(s => $"127.0.0.1:{s.SiloPort}", s => $"silo {s.Instance}"), kafka, status.Kafka);
+                    local?.Silos.ToDictionary(s => $"127.0.0.1:{s.SiloPort}", s => $"silo {s.Instance}"), kafka, status.Kafka, status.Keys);
             }
             catch (Exception e) when (MeshConnections.IsUnreachable(e, cancellationToken))
             {
@@ -176,6 +176,25 @@ internal static class StatusCommand
         : link.Topics.All(t => t.State == ReplicationState.Paused) ? "paused"
         : "replicating";
 
+    /// <summary>
+    /// Which mesh key each region signs with and how many records its replicators verified under each key it accepts: during a
+    /// rotation, the old key's count stops growing once every region signs with the new one.
+    /// </summary>
+    private static void RenderKeys(IReadOnlyList<RegionReport> reports)
+    {
+        var signed = reports.Where(r => r.Keys is not null).ToList();
+        if (signed.Count == 0) return;
+        var table = new Table().Title("provenance keys").AddColumns("region", "signs with", "verified records per key (since the replicators started)");
+        foreach (var r in signed)
+        {
+            var keys = r.Keys!;
+            var verified = keys.AcceptedKeyIds.Concat(keys.VerifiedByKey.Keys).Distinct(StringComparer.Ordinal)
+                .Select(id => $"{id}: {keys.VerifiedByKey.GetValueOrDefault(id):N0}{(keys.AcceptedKeyIds.Contains(id) ? "" : " (no longer accepted)")}");
+            table.AddRow(Markup.Escape(r.Region), keys.SigningKeyId, Markup.Escape(string.Join(", ", verified)));
+        }
+        AnsiConsole.Write(table);
+    }
+
     public static string ToJson(IReadOnlyList<RegionReport> reports) => JsonSerializer.Serialize(new
     {
         newestTopologyVersion = NewestVersion(reports),
@@ -199,6 +218,10 @@ internal static class StatusCommand
             topologyNote = r.Reachable ? TopologyCommand.Behind(r.TopologyVersion, NewestVersion(reports)) : null,
             // Partition replicators per silo (its silo endpoint), as the replicators report where they run.
             partitionsPerSilo = r.PartitionsPerSilo ?? new Dictionary<string, int>(),
+            // The mesh key the region signs with, the ones it accepts, and the records its replicators verified per key (ids, never keys).
+            provenanceKeys = r.Keys is { } keys
+                ? new { signing = keys.SigningKeyId, accepted = keys.AcceptedKeyIds, verified = keys.VerifiedByKey }
+                : null,
             links = r.Links.Select(LinkJson),
             // Links this region runs into other regions (push mode: the destination cannot reach it).
             pushLinks = (r.PushLinks ?? []).Select(LinkJson),
@@ -284,6 +307,7 @@ internal static class StatusCommand
                 behind is not null ? $"[yellow]{Markup.Escape(behind)}[/]" : Markup.Escape(r.Error ?? (r.KafkaText != Up ? r.Kafka?.Error : null) ?? ""));
         }
         AnsiConsole.Write(regions);
+        RenderKeys(reports);
 
         var links = new Table().Title("links").AddColumns("link", "topic", "state", "replicated", "quarantined", "expired", "conflicts dropped", "lag", "latency p50 / p99", "error");
         foreach (var (link, push) in reports.SelectMany(r => r.AllLinks))

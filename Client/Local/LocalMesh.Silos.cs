@@ -14,10 +14,12 @@ public sealed partial class LocalMesh
         var me = state.Region(region);
         var silo = me.Silo(instance);
         File.WriteAllText(Paths.SiloConfig(region, instance), SiloConfig(state, me, silo).ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
-        // The mesh key goes through the environment: the config file above is for reading, the key is not.
+        // The mesh key goes through the environment: the config file above is for reading, the key is not. A region's own
+        // environment comes after it, so a rehearsal of a key rotation can hand one region another key.
+        var environment = new Dictionary<string, string> { [MeshKeyVariable] = EnsureMeshKey() };
+        foreach (var (name, value) in SiloEnvironment.GetValueOrDefault(region) ?? []) environment[name] = value;
         LocalProcesses.StartDetached(LocalMeshPaths.Binary(LocalMeshPaths.SiloBinary), ["--config", Paths.SiloConfig(region, instance)],
-            Paths.SiloLog(region, instance), Paths.SiloPidFile(region, instance),
-            new Dictionary<string, string>(SiloEnvironment.GetValueOrDefault(region) ?? []) { [MeshKeyVariable] = EnsureMeshKey() });
+            Paths.SiloLog(region, instance), Paths.SiloPidFile(region, instance), environment);
         _progress($"{region}: starting silo {instance} of {me.Silos.Count} (gateway 127.0.0.1:{silo.GatewayPort}{(silo.MetricsUrl is { } metrics ? $", metrics {metrics}" : "")})");
     }
 

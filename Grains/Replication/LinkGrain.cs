@@ -227,7 +227,8 @@ public sealed partial class LinkGrain(
             latest?.LatestLatencyMs, errors.Length == 0 ? null : string.Join("; ", errors), partitions,
             partitions.Sum(p => p.RecordsQuarantined), partitions.Sum(p => p.RecordsExpiredBeforeReplication),
             ConflictsDropped: partitions.Sum(p => p.ConflictsDropped), BadVersions: partitions.Sum(p => p.BadVersions),
-            Rebuild: RebuildSummary.Of(partitions), LatencyP50Ms: percentiles?.P50Ms, LatencyP99Ms: percentiles?.P99Ms);
+            Rebuild: RebuildSummary.Of(partitions), LatencyP50Ms: percentiles?.P50Ms, LatencyP99Ms: percentiles?.P99Ms,
+            VerifiedByKey: KeyCounts.Sum(partitions.Select(p => p.VerifiedByKey)));
     }
 
     private Task DiscoverAsync(CancellationToken cancellationToken) => DiscoverAsync(cancellationToken, strict: false);

@@ -228,7 +228,8 @@ public sealed partial class PartitionReplicatorGrain(
             Transactions: _assignment?.ExactlyOnce == true
                 ? new TransactionCounts(_committedBefore + (_transactions?.Committed ?? 0), _abortedBefore + (_transactions?.Aborted ?? 0))
                 : null,
-            RecentLatencies: _latencies?.Snapshot().Select(b => new LatencyBucket(b.Milliseconds, b.Count)).ToArray()));
+            RecentLatencies: _latencies?.Snapshot().Select(b => new LatencyBucket(b.Milliseconds, b.Count)).ToArray(),
+            VerifiedByKey: _replication?.VerifiedByKey is { Count: > 0 } verified ? new Dictionary<string, long>(verified, StringComparer.Ordinal) : null));
     }
 
     public Task<bool> RebuildAsync(string reason, bool force)

@@ -1,5 +1,7 @@
 using Mesh.Core.Health;
+using Mesh.Grains.Options;
 using Mesh.Grains.Ports;
+using Microsoft.Extensions.Options;
 
 namespace Mesh.Grains.Replication;
 
@@ -7,7 +9,7 @@ namespace Mesh.Grains.Replication;
 /// The region's status: its topology version and every inbound link it runs, asked in parallel, with the
 /// region's Kafka and its links' ends as this silo sees them (a link whose end does not answer waits).
 /// </summary>
-public sealed class RegionGrain(IKafkaReachability kafka) : Grain, IRegionGrain
+public sealed class RegionGrain(IKafkaReachability kafka, IOptions<ReplicationOptions> options) : Grain, IRegionGrain
 {
     private static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(10);
 
@@ -24,7 +26,11 @@ public sealed class RegionGrain(IKafkaReachability kafka) : Grain, IRegionGrain
         return new RegionStatus(region, links, topology.Version, topology.Name, pushLinks, await ConflictsAsync(region, links),
             PartitionsPerSilo(links.Concat(pushLinks)),
             kafka.Of(region) is { } own ? Health(own, silo) : null,
-            [.. kafka.All.OrderBy(c => c.Region, StringComparer.Ordinal).Select(c => Health(c, silo))]);
+            [.. kafka.All.OrderBy(c => c.Region, StringComparer.Ordinal).Select(c => Health(c, silo))],
+            options.Value.Keys is { } keys
+                ? new ProvenanceKeys(keys.SigningKeyId, [.. keys.AcceptedKeyIds],
+                    KeyCounts.Sum(links.Concat(pushLinks).SelectMany(l => l.Topics).Select(t => t.VerifiedByKey)) ?? new Dictionary<string, long>())
+                : null);
     }
 
     private LinkStatus WithReachability(LinkStatus link) =>

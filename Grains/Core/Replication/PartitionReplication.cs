@@ -323,6 +323,9 @@ public sealed class PartitionReplication : IDisposable
         return reading.Trusted;
     }
 
+    /// <summary>Provenance headers this replication verified, per mesh key id (the source's records and, at recovery, the destination's).</summary>
+    public IReadOnlyDictionary<string, long>? VerifiedByKey => _signer?.VerifiedByKey;
+
     public void Dispose() => _signer?.Dispose();
 }
 

@@ -84,6 +84,7 @@ public sealed class ProvenanceSigner : IDisposable
     private readonly string _signingKeyId;
     private readonly IncrementalHash _signing;
     private readonly Dictionary<string, IncrementalHash> _verifiers = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, long> _verified = new(StringComparer.Ordinal);
 
     internal ProvenanceSigner(byte[] signingKey, string signingKeyId, (string Id, byte[] Key)[] accepted)
     {
@@ -130,8 +131,18 @@ public sealed class ProvenanceSigner : IDisposable
     /// True when the header cannot be judged here at all (unsigned, or signed with a key this region does
     /// not hold): the regions' keys differ, a configuration problem rather than a copied header.
     /// </param>
-    public bool Verify(ReadOnlySpan<byte> headerValue, ProvenanceHeader header, byte[]? key, byte[]? value, out string reason, out bool keysDiffer) =>
-        Verify(Domain, "provenance", headerValue[..header.SignedLength], header.KeyId, header.Mac, key, value, out reason, out keysDiffer);
+    public bool Verify(ReadOnlySpan<byte> headerValue, ProvenanceHeader header, byte[]? key, byte[]? value, out string reason, out bool keysDiffer)
+    {
+        if (!Verify(Domain, "provenance", headerValue[..header.SignedLength], header.KeyId, header.Mac, key, value, out reason, out keysDiffer)) return false;
+        _verified[header.KeyId!] = _verified.GetValueOrDefault(header.KeyId!) + 1;
+        return true;
+    }
+
+    /// <summary>The key this signer signs with (its id, never the key).</summary>
+    public string SigningKeyId => _signingKeyId;
+
+    /// <summary>Provenance headers this signer verified, per key id: during a key rotation, which key the records still arrive under.</summary>
+    public IReadOnlyDictionary<string, long> VerifiedByKey => _verified;
 
     /// <summary>
     /// Whether a header made by <see cref="Sign"/> under <paramref name="domain"/> was signed with a key this region
