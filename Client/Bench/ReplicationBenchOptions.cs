@@ -38,6 +38,9 @@ public sealed record ReplicationBenchOptions
     /// <summary>How long the scale measure samples the idle silo's CPU, and how long its load lasts at least.</summary>
     public int SampleSeconds { get; init; } = DefaultSampleSeconds;
 
+    /// <summary>Run the bench's regions without mutual TLS on their Orleans ports, to measure what TLS costs.</summary>
+    public bool PlainText { get; init; }
+
     /// <summary>What each destination partition holds once a backlog is replicated (records with their provenance).</summary>
     public long BytesPerPartition => BenchSizing.BytesPerPartition(Records, Partitions, RecordBytes);
 

@@ -165,7 +165,8 @@ public sealed class ReplicationBenchRunner(string root, ReplicationBenchOptions 
             "regions:", $"  {Source}: {{}}", $"  {Destination}: {{}}",
             "topics:", "  include: [\"bench.*\"]", ""));
         // One broker per region: the bench measures the mesh, not the embedded Kafka's own replication.
-        await mesh.UpAsync(LocalTopologyPlan.FromFile(file), brokers: 1, partitions, topics, LocalMesh.DefaultReadyTimeout, cancellationToken);
+        await mesh.UpAsync(LocalTopologyPlan.FromFile(file), brokers: 1, partitions, topics, LocalMesh.DefaultReadyTimeout, cancellationToken,
+            plainText: options.PlainText);
         progress($"{Source} -> {Destination} up and replicating in {started.Elapsed.TotalSeconds:0.0} s; state and logs in {mesh.Paths.Root}");
     }
 

@@ -33,6 +33,7 @@ internal static class BenchCommand
             Description = "How long the scale measure samples the idle silo, and how long its load lasts",
             DefaultValueFactory = _ => ReplicationBenchOptions.DefaultSampleSeconds,
         };
+        var noTls = new Option<bool>("--no-tls") { Description = "Run the bench's regions with plain-text Orleans ports (default: mutual TLS, as 'mesh local up'), to compare" };
         var json = CommonOptions.Json();
         var dir = DirOption();
         var command = new Command("bench",
@@ -52,7 +53,7 @@ internal static class BenchCommand
             "The embedded Kafka keeps only about 5 MB per partition (older data is dropped, like retention): records x (record-bytes + 128) / partitions " +
             "may be at most 4 MB. Exit code 0: measured (the report says whether each target was met); 1: the run failed (a record missing or twice, a deadline passed); 2: bad input")
         {
-            records, partitions, recordBytes, rttMs, scalePartitions, sampleSeconds, json, dir,
+            records, partitions, recordBytes, rttMs, scalePartitions, sampleSeconds, noTls, json, dir,
         };
         command.Subcommands.Add(Backup());
         command.SetAction(async (parse, cancellationToken) =>
@@ -65,6 +66,7 @@ internal static class BenchCommand
                 RttMs = parse.GetValue(rttMs),
                 ScalePartitions = parse.GetValue(scalePartitions),
                 SampleSeconds = parse.GetValue(sampleSeconds),
+                PlainText = parse.GetValue(noTls),
             };
             options.Validate();
             var (root, given) = Folder(parse.GetValue(dir), ReplicationBenchRunner.MeshFolder, ReplicationBenchRunner.ScaleMeshFolder);
