@@ -27,9 +27,12 @@ public sealed class OffsetTranslationTests
         await ProduceEverywhereAtOnceAsync(mesh);
         var (from, to) = (Regions[0], Regions[1]);
 
-        // About half of each partition, and a lagging group: the first three records of each.
-        var seen = ConsumePart(mesh.Local.Bootstrap(from), "billing", high => high / 2);
-        var lagging = ConsumePart(mesh.Local.Bootstrap(from), "audit-trail", _ => 3);
+        // About half of each partition, and at least just past the first record the two regions hold at different places
+        // (so that the failover has something to translate however the concurrent writes interleaved); and a lagging
+        // group: the first three records of each.
+        var firstDifference = FirstDifference(mesh.Local.Bootstrap(from), mesh.Local.Bootstrap(to));
+        var seen = ConsumePart(mesh.Local.Bootstrap(from), "billing", (p, high) => Math.Min(high, Math.Max(high / 2, firstDifference[p] + 1)));
+        var lagging = ConsumePart(mesh.Local.Bootstrap(from), "audit-trail", (_, _) => 3);
 
         foreach (var (group, processed) in new[] { ("billing", seen), ("audit-trail", lagging) })
         {
@@ -106,7 +109,7 @@ public sealed class OffsetTranslationTests
 
             // The group consumes in its region and stays a member there.
             using var member = Subscribe(mesh.Local.Bootstrap(active), "payments");
-            var processed = ConsumePart(member, high => high / 3);
+            var processed = ConsumePart(member, (_, high) => high / 3);
 
             // Each other region's silos commit the translation of what the group committed (the CLI's dry run computes the same).
             foreach (var region in Regions.Skip(1))
@@ -187,7 +190,22 @@ public sealed class OffsetTranslationTests
     }
 
     /// <summary>A group member reads each partition up to <paramref name="quota"/> of its end offset, commits explicitly, and leaves.</summary>
-    private static HashSet<string> ConsumePart(string bootstrap, string group, Func<long, long> quota)
+    /// <summary>Per partition, the first offset at which the two regions hold different records (-1 when they hold the same order).</summary>
+    private static Dictionary<int, long> FirstDifference(string one, string other)
+    {
+        var a = TestTraffic.ReadAll(one, Topic, TimeSpan.FromMinutes(1)).GroupBy(r => r.Partition).ToDictionary(g => g.Key, g => g.OrderBy(r => r.Offset).Select(r => r.Value).ToList());
+        var b = TestTraffic.ReadAll(other, Topic, TimeSpan.FromMinutes(1)).GroupBy(r => r.Partition).ToDictionary(g => g.Key, g => g.OrderBy(r => r.Offset).Select(r => r.Value).ToList());
+        return Enumerable.Range(0, 3).ToDictionary(p => p, p =>
+        {
+            var x = a.GetValueOrDefault(p) ?? [];
+            var y = b.GetValueOrDefault(p) ?? [];
+            for (var i = 0; i < Math.Min(x.Count, y.Count); i++)
+                if (x[i] != y[i]) return (long)i;
+            return -1L;
+        });
+    }
+
+    private static HashSet<string> ConsumePart(string bootstrap, string group, Func<int, long, long> quota)
     {
         using var consumer = Subscribe(bootstrap, group);
         var processed = ConsumePart(consumer, quota);
@@ -196,22 +214,22 @@ public sealed class OffsetTranslationTests
     }
 
     /// <summary>Reads each partition up to <paramref name="quota"/> of its end offset and commits; the member stays.</summary>
-    private static HashSet<string> ConsumePart(IConsumer<string?, string?> consumer, Func<long, long> quota)
+    private static HashSet<string> ConsumePart(IConsumer<string?, string?> consumer, Func<int, long, long> quota)
     {
         var processed = new HashSet<string>();
         var ends = Enumerable.Range(0, 3).ToDictionary(p => p, p => consumer.QueryWatermarkOffsets(new TopicPartition(Topic, p), TimeSpan.FromSeconds(10)).High.Value);
         var next = ends.ToDictionary(e => e.Key, _ => 0L);
         var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(2);
-        while (next.Any(n => n.Value < quota(ends[n.Key])))
+        while (next.Any(n => n.Value < quota(n.Key, ends[n.Key])))
         {
-            Assert.True(DateTime.UtcNow < deadline, $"consuming: reached {string.Join(", ", next.Select(n => $"{n.Key}: {n.Value}/{quota(ends[n.Key])}"))}");
+            Assert.True(DateTime.UtcNow < deadline, $"consuming: reached {string.Join(", ", next.Select(n => $"{n.Key}: {n.Value}/{quota(n.Key, ends[n.Key])}"))}");
             var r = consumer.Consume(200);
             if (r is null || r.IsPartitionEOF) continue;
             var p = r.Partition.Value;
-            if (r.Offset.Value >= quota(ends[p]))
+            if (r.Offset.Value >= quota(p, ends[p]))
             {
                 // Past this partition's share: come back to it here, and stop reading it.
-                consumer.Seek(new TopicPartitionOffset(r.TopicPartition, quota(ends[p])));
+                consumer.Seek(new TopicPartitionOffset(r.TopicPartition, quota(p, ends[p])));
                 consumer.Pause([r.TopicPartition]);
                 continue;
             }
