@@ -54,6 +54,18 @@ public sealed class SecretsTests
         Assert.Contains(files, f => f.EndsWith("silo-1.log", StringComparison.Ordinal));
         foreach (var file in files)
             Assert.False((await File.ReadAllTextAsync(file)).Contains(marker, StringComparison.Ordinal), $"{file} holds the mesh key");
+
+        // The TLS private keys local up made (the CA's, the silos', the operators') are in their own files only, readable by their owner.
+        var keyFiles = Directory.GetFiles(mesh.Local.Paths.CertificatesDir, "*.key");
+        Assert.Equal(2 + Regions.Length + 1, keyFiles.Length); // ca, one per region, operator and read-only
+        foreach (var keyFile in keyFiles)
+        {
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(keyFile));
+            var body = (await File.ReadAllLinesAsync(keyFile)).Where(l => !l.StartsWith("-----", StringComparison.Ordinal)).First();
+            foreach (var output in outputs) Assert.DoesNotContain(body, output.ToString());
+            foreach (var file in files.Where(f => !f.EndsWith(".key", StringComparison.Ordinal)))
+                Assert.False((await File.ReadAllTextAsync(file)).Contains(body, StringComparison.Ordinal), $"{file} holds the private key of {keyFile}");
+        }
     }
 
     [Fact]
