@@ -39,7 +39,7 @@ public sealed record TopologyDocument
     public SourceMap Source { get; init; } = SourceMap.None;
 }
 
-/// <param name="Id">Region id: lower-case letters, digits, '-', '_' (see <c>RegionIds</c>).</param>
+/// <param name="Id">Region id: letters, digits, '-', '_' (see <c>RegionIds</c>).</param>
 /// <param name="Kafka">librdkafka settings for the region's cluster; values may be <c>${ENV_VAR}</c> references.</param>
 /// <param name="Gateway">The region's silo gateway endpoints, <c>host:port</c>.</param>
 public sealed record Region(string Id, KafkaSettings Kafka, ValueList<string> Gateway)
