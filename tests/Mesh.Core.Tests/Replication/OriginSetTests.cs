@@ -45,7 +45,7 @@ public sealed class OriginSetTests
 
     [Theory]
     [InlineData("")]
-    [InlineData("US-EAST")]
+    [InlineData("us+east")]
     [InlineData("*")]
     [InlineData("a,b")]
     public void Of_rejects_an_invalid_region_id(string region)

@@ -67,7 +67,7 @@ public sealed class RegionIdsTests
     {
         for (var c = (char)0; c < 128; c++)
         {
-            var expected = c is >= 'a' and <= 'z' || c is >= '0' and <= '9' || c == '-' || c == '_' || c == '.';
+            var expected = c is >= 'a' and <= 'z' || c is >= 'A' and <= 'Z' || c is >= '0' and <= '9' || c == '-' || c == '_' || c == '.';
             Assert.True(expected == RegionIds.IsValid("x" + c), $"character U+{(int)c:X4}: expected valid={expected}");
         }
     }
