@@ -97,6 +97,22 @@ public static class MigrateCommand
         _ => "none needed",
     };
 
+    private static string GroupText(GroupPosition group) => group.Outcome switch
+    {
+        GroupOutcome.WouldCommit => "would commit it",
+        GroupOutcome.Committed => "committed",
+        GroupOutcome.Unchanged => "committed already",
+        _ => $"left at the {N(group.CommittedInTarget ?? 0)} the group has committed there",
+    };
+
+    private static string GroupOutcomeWord(GroupOutcome outcome) => outcome switch
+    {
+        GroupOutcome.WouldCommit => "would commit",
+        GroupOutcome.Committed => "committed",
+        GroupOutcome.Unchanged => "unchanged",
+        _ => "kept target's",
+    };
+
     private static string Start(Mm2Start start) => start == Mm2Start.AfterMm2 ? "after-mm2" : "source-start";
 
     private static void Render(MigrationResult result, TextWriter output)
@@ -127,7 +143,8 @@ public static class MigrateCommand
                                   $"the {N(copied)} records MM2 wrote stay as they are.");
             }
             foreach (var group in flow.Groups)
-                console.WriteLine($"group {group.Group}: {group.RemoteTopic}/{group.Partition} resumes at offset {N(group.DownstreamOffset)} in {t.Target} (MM2's translation of {N(group.UpstreamOffset)} in {t.Source})");
+                console.WriteLine($"group {group.Group}: {group.RemoteTopic}/{group.Partition} resumes at offset {N(group.DownstreamOffset)} in {t.Target} " +
+                                  $"(MM2's translation of {N(group.UpstreamOffset)} in {t.Source}): {GroupText(group)}");
             foreach (var note in flow.Plan.Notes) console.WriteLine($"note: {note}");
         }
         if (result.Problems.Count > 0)
@@ -176,6 +193,8 @@ public static class MigrateCommand
                 ["partition"] = g.Partition,
                 ["upstreamOffset"] = g.UpstreamOffset,
                 ["downstreamOffset"] = g.DownstreamOffset,
+                ["committedInTarget"] = g.CommittedInTarget,
+                ["outcome"] = GroupOutcomeWord(g.Outcome),
             })]),
             ["notes"] = new JsonArray([.. f.Plan.Notes.Select(n => (JsonNode)JsonValue.Create(n))]),
         })]),

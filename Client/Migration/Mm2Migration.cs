@@ -24,8 +24,27 @@ public enum SeedOutcome
 /// <summary>One partition of the takeover as reported: the plan and what was done about its checkpoint.</summary>
 public sealed record SeededPartition(Mm2PartitionTakeover Plan, SeedOutcome Outcome, string? CheckpointKey);
 
-/// <summary>Where a consumer group MM2 checkpointed resumes in the target (MM2's translation of its source position).</summary>
-public sealed record GroupPosition(string Group, string RemoteTopic, int Partition, long UpstreamOffset, long DownstreamOffset);
+/// <summary>What became of a consumer group's translated position in the target.</summary>
+public enum GroupOutcome
+{
+    WouldCommit,
+    Committed,
+    /// <summary>The group has that offset committed in the target already (a second run, or MM2's sync.group.offsets).</summary>
+    Unchanged,
+    /// <summary>The group has another offset committed in the target (consumers run there already, or MM2 synced a later one): it is left as it is.</summary>
+    KeptTargets,
+}
+
+/// <summary>
+/// Where a consumer group MM2 checkpointed resumes in the target: MM2's translation of its source position
+/// (<paramref name="UpstreamOffset"/> in the source is <paramref name="DownstreamOffset"/> in the remote partition), and
+/// what the group had committed there (null: nothing).
+/// </summary>
+public sealed record GroupPosition(string Group, string RemoteTopic, int Partition, long UpstreamOffset, long DownstreamOffset)
+{
+    public long? CommittedInTarget { get; init; }
+    public GroupOutcome Outcome { get; init; }
+}
 
 /// <summary>One flow's takeover: MM2's state it read, the plan, and per partition what was written.</summary>
 public sealed record FlowTakeover(Mm2FlowTopics Topics, string CheckpointRegion, Mm2TakeoverPlan Plan, IReadOnlyList<SeededPartition> Partitions, IReadOnlyList<GroupPosition> Groups);
@@ -123,13 +142,14 @@ public static class Mm2Migration
                 }
             }
 
+            var groupResults = planned.Select(f => f.Plan.Refused || problems.Count > 0 ? f.Groups : Groups(Cluster(f.Link.To), f.Groups, dryRun)).ToList();
             var flowResults = planned.Select((f, i) => new FlowTakeover(f.Topics, f.Link.Mode == LinkMode.Push ? f.Link.From : f.Link.To, f.Plan,
                 f.Plan.Partitions.Select(p =>
                 {
                     if (p.Start != Mm2Start.AfterMm2) return new SeededPartition(p, SeedOutcome.NotNeeded, null);
                     var key = GrainKeys.Partition(f.Link.From, f.Link.To, p.Topic, p.Partition);
                     return new SeededPartition(p, outcomes.GetValueOrDefault(key, dryRun ? SeedOutcome.WouldWrite : SeedOutcome.NotNeeded), key);
-                }).ToList(), f.Groups)).ToList();
+                }).ToList(), groupResults[i])).ToList();
             return new MigrationResult(dryRun, flowResults, problems);
         }
         catch (MigrationClusterException e)
@@ -215,9 +235,68 @@ public static class Mm2Migration
         var plan = Mm2Takeover.Plan(from, to, topology.Naming, topics.OffsetsTopic, topics.SyncsTopic, marks, folded,
             import.Document.Regions.Select(r => r.Id).ToList(), syncs, after, t => topology.IsReplicable(t, from, to));
         var remoteTopics = plan.Partitions.Select(p => p.RemoteTopic).ToHashSet(StringComparer.Ordinal);
-        var translated = groups.Values.Where(g => remoteTopics.Contains(g.RemoteTopic))
+        var offsets = import.Document.Offsets;
+        var included = (offsets?.Groups ?? [".*"]).Select(Whole).ToList();
+        var excluded = (offsets?.GroupsExclude ?? ["console-consumer-.*", "connect-.*", "__.*"]).Select(Whole).ToList();
+        var ends = plan.Partitions.ToDictionary(p => (p.RemoteTopic, p.Partition), p => p.TargetEnd);
+        var translated = groups.Values.Where(g => remoteTopics.Contains(g.RemoteTopic) && included.Any(r => r.IsMatch(g.Group)) && !excluded.Any(r => r.IsMatch(g.Group)))
             .OrderBy(g => g.Group, StringComparer.Ordinal).ThenBy(g => g.RemoteTopic, StringComparer.Ordinal).ThenBy(g => g.Partition).ToList();
+        var beyondEnd = translated.Where(g => g.DownstreamOffset > ends.GetValueOrDefault((g.RemoteTopic, g.Partition))).ToList();
+        if (beyondEnd.Count > 0)
+            plan = plan with
+            {
+                Problems = plan.Problems.Concat(beyondEnd.Select(g => new Mm2Problem(g.RemoteTopic, g.Partition,
+                    $"{to}'s {topics.CheckpointsTopic}: group {g.Group} at {g.RemoteTopic}/{g.Partition} offset {g.DownstreamOffset}, past the partition's end " +
+                    $"({ends.GetValueOrDefault((g.RemoteTopic, g.Partition))}): the checkpoints are of another cluster or the remote topic lost records", 3))).ToValueList(),
+            };
         return (plan, translated, topics);
+    }
+
+    private static System.Text.RegularExpressions.Regex Whole(string pattern) =>
+        new($"^(?:{pattern})$", System.Text.RegularExpressions.RegexOptions.CultureInvariant);
+
+    /// <summary>
+    /// Commits in the target, for every group MM2 checkpointed, the offset MM2 translated its source position to, where
+    /// the group has nothing committed there yet; a group with its own offset there keeps it.
+    /// </summary>
+    private static IReadOnlyList<GroupPosition> Groups(MigrationCluster target, IReadOnlyList<GroupPosition> positions, bool dryRun)
+    {
+        var result = new List<GroupPosition>();
+        foreach (var group in positions.GroupBy(p => p.Group))
+        {
+            var config = MigrationCluster.With(target.Config, new() { ["group.id"] = group.Key, ["enable.auto.commit"] = "false", ["client.id"] = "mesh-migrate" });
+            using var consumer = new ConsumerBuilder<byte[], byte[]>(config).SetLogHandler((_, _) => { }).Build();
+            List<TopicPartitionOffset> committed;
+            try
+            {
+                committed = consumer.Committed(group.Select(p => new TopicPartition(p.RemoteTopic, p.Partition)), TimeSpan.FromSeconds(15));
+            }
+            catch (KafkaException e)
+            {
+                throw new MigrationClusterException($"{target.Region}: reading the committed offsets of group {group.Key} failed: {e.Error.Reason}", e);
+            }
+            var toCommit = new List<TopicPartitionOffset>();
+            foreach (var position in group)
+            {
+                var there = committed.FirstOrDefault(c => c.Topic == position.RemoteTopic && c.Partition.Value == position.Partition)?.Offset;
+                long? theirs = there is { IsSpecial: false } offset ? offset.Value : null;
+                var outcome = theirs is null ? (dryRun ? GroupOutcome.WouldCommit : GroupOutcome.Committed)
+                    : theirs == position.DownstreamOffset ? GroupOutcome.Unchanged : GroupOutcome.KeptTargets;
+                if (outcome == GroupOutcome.Committed) toCommit.Add(new TopicPartitionOffset(position.RemoteTopic, position.Partition, position.DownstreamOffset));
+                result.Add(position with { CommittedInTarget = theirs, Outcome = outcome });
+            }
+            if (toCommit.Count == 0) continue;
+            try
+            {
+                consumer.Commit(toCommit);
+            }
+            catch (KafkaException e)
+            {
+                throw new MigrationClusterException($"{target.Region}: committing group {group.Key}'s translated offsets failed ({e.Error.Reason}): the group may have members " +
+                    "in the target; stop them and run this again (the replicators' checkpoints are in place and are not written again)", e);
+            }
+        }
+        return result;
     }
 
     /// <summary>The latest value per key of a region's checkpoint topic (empty when it has none yet).</summary>

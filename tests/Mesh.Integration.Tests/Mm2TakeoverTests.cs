@@ -116,7 +116,8 @@ public sealed class Mm2TakeoverTests : IAsyncLifetime
             Assert.Equal(p == 15 ? "none needed" : "would write", (string)row["checkpoint"]!);
         }
         var group = flow["groups"]!.AsArray().Single()!;
-        Assert.Equal(("billing", Remote, 0, 20L, 20L), ((string)group["group"]!, (string)group["remoteTopic"]!, (int)group["partition"]!, (long)group["upstreamOffset"]!, (long)group["downstreamOffset"]!));
+        Assert.Equal(("billing", Remote, 0, 20L, 20L, "would commit"),
+            ((string)group["group"]!, (string)group["remoteTopic"]!, (int)group["partition"]!, (long)group["upstreamOffset"]!, (long)group["downstreamOffset"]!, (string)group["outcome"]!));
         Assert.Equal(0, EndOffset("B", InternalTopics.Checkpoints));
 
         var text = await MeshProcesses.MeshAsync(CliTimeout, "migrate", "from-mm2", properties, "--topology", topology, "--dry-run");
@@ -147,11 +148,15 @@ public sealed class Mm2TakeoverTests : IAsyncLifetime
         var written = JsonNode.Parse(migrate.Stdout)!["flows"]![0]!["partitions"]!.AsArray().Select(p => (string)p!["checkpoint"]!).ToList();
         Assert.Equal(Partitions - 1, written.Count(w => w == "written"));
         Assert.Equal(Partitions - 1, EndOffset("B", InternalTopics.Checkpoints));
+        // The group MM2 checkpointed resumes in B where MM2 translated its position to.
+        Assert.Equal("committed", (string)JsonNode.Parse(migrate.Stdout)!["flows"]![0]!["groups"]![0]!["outcome"]!);
+        Assert.Equal(20, Committed("B", "billing", Remote, 0));
 
         // Running it again changes nothing.
         var again = await MeshProcesses.MeshAsync(CliTimeout, "migrate", "from-mm2", properties, "--topology", topology, "--json");
         Assert.True(again.ExitCode == 0, again.ToString());
         Assert.Equal(Partitions - 1, JsonNode.Parse(again.Stdout)!["flows"]![0]!["partitions"]!.AsArray().Count(p => (string)p!["checkpoint"]! == "unchanged"));
+        Assert.Equal("unchanged", (string)JsonNode.Parse(again.Stdout)!["flows"]![0]!["groups"]![0]!["outcome"]!);
         Assert.Equal(Partitions - 1, EndOffset("B", InternalTopics.Checkpoints));
 
         // MM2 is stopped; Mesh starts, and A keeps producing.
@@ -249,6 +254,12 @@ public sealed class Mm2TakeoverTests : IAsyncLifetime
         }
         Assert.True(records.Count == end, $"{region} {topic}/{partition}: read {records.Count} of {end} records");
         return records;
+    }
+
+    private long Committed(string region, string group, string topic, int partition)
+    {
+        using var consumer = new ConsumerBuilder<Ignore, Ignore>(new ConsumerConfig { BootstrapServers = _bootstrap[region], GroupId = group }).Build();
+        return consumer.Committed([new TopicPartition(topic, partition)], TimeSpan.FromSeconds(10)).Single().Offset.Value;
     }
 
     private long EndOffset(string region, string topic, int? partition = null)
