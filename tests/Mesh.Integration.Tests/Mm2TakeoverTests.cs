@@ -11,6 +11,7 @@ using Mesh.Core.Replication;
 using Mesh.Integration.Tests.Infrastructure;
 using Mesh.Kafka.Native;
 using Mesh.Kafka.Replication;
+using Xunit.Abstractions;
 
 namespace Mesh.Integration.Tests;
 
@@ -23,7 +24,7 @@ namespace Mesh.Integration.Tests;
 /// Then <c>mesh migrate from-mm2</c> seeds Mesh's checkpoints, the silos start, more records are produced in A, and B
 /// must hold every record of A exactly once, in order, under MM2's name.
 /// </summary>
-public sealed class Mm2TakeoverTests : IAsyncLifetime
+public sealed class Mm2TakeoverTests(ITestOutputHelper output) : IAsyncLifetime
 {
     private const string Topic = "orders";
     private const string Remote = "A.orders";
@@ -124,6 +125,7 @@ public sealed class Mm2TakeoverTests : IAsyncLifetime
         Assert.True(text.ExitCode == 0, text.ToString());
         Assert.Contains("A -> B: MM2's positions from mm2-offsets.B.internal in B, offset syncs from mm2-offset-syncs.B.internal in A", text.Stdout, StringComparison.Ordinal);
         Assert.Contains("dry run: nothing was written", text.Stdout, StringComparison.Ordinal);
+        output.WriteLine("$ mesh migrate from-mm2 connect-mirror-maker.properties --topology topology.yaml --dry-run\n" + text.Stdout);
 
         // Bad input and disagreement refuse, name what is wrong, and write nothing.
         var otherAliases = Path.Combine(_dir, "other-aliases.properties");
