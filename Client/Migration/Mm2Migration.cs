@@ -69,6 +69,12 @@ public static class Mm2Migration
         if (topology.Naming != mm2Naming)
             problems.Add(new(null, null, $"the topology names remote topics by {TopologyKeywords.Word(topology.Naming)} naming, but MM2 used {TopologyKeywords.Word(mm2Naming)} naming " +
                 "(its replication.policy.class): Mesh would write to other topics than MM2's. Set 'naming: " + TopologyKeywords.Word(mm2Naming) + "' in the topology", 2));
+        if (import.UnmappablePolicy is { } policy)
+            problems.Add(new(null, null, $"MM2 ran with replication.policy.class = {policy}: Mesh cannot know the remote topic names it made, so it cannot continue them. " +
+                "Rename the remote topics to '<source>.<topic>' (or run MM2's identity policy) before the takeover", 2));
+        if (mm2Naming == NamingPolicy.Prefix && import.Separator != ".")
+            problems.Add(new(null, null, $"MM2 named remote topics '<source>{import.Separator}<topic>' (replication.policy.separator = {import.Separator}); Mesh's prefix naming " +
+                "separates with '.', so it would start a second copy of every topic. Rename the remote topics to '<source>.<topic>' before the takeover", 2));
         var flows = PatternExpansion.Links(import.Document).Select(l => (l.From, l.To)).ToList();
         if (flows.Count == 0)
             problems.Add(new(null, null, "the MM2 configuration enables no flow ('A->B.enabled = true'): there is nothing to take over", 2));

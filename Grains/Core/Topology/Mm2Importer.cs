@@ -18,6 +18,12 @@ public sealed record Mm2Setting(string Key, string Value, string Reason, int Lin
 public sealed record Mm2Import(TopologyDocument Document, ValueList<Mm2Setting> Unmapped, ValueList<string> Notes, ValueList<string> Errors)
 {
     public bool HasErrors => Errors.Count > 0;
+
+    /// <summary>MM2's <c>replication.policy.separator</c> (<c>.</c> unless set): under prefix naming, Mesh names remote topics with <c>.</c> only.</summary>
+    public string Separator { get; init; } = ".";
+
+    /// <summary>The replication policy class when it is neither MM2's default nor its identity policy: Mesh cannot know the names it made.</summary>
+    public string? UnmappablePolicy { get; init; }
 }
 
 /// <summary>
@@ -55,6 +61,7 @@ public static class Mm2Importer
         private readonly List<Mm2Setting> _unmapped = [];
         private readonly List<string> _notes = [];
         private readonly List<string> _errors = [];
+        private string? _unmappablePolicy;
         private readonly List<string> _aliases = [];
         private readonly Dictionary<string, string> _regionOf = new(StringComparer.Ordinal);
 
@@ -131,7 +138,11 @@ public static class Mm2Importer
                 Topics = new TopicRules(selection, []),
                 Offsets = offsets,
             };
-            return new Mm2Import(document, _unmapped.OrderBy(u => u.Line).ToValueList(), _notes.ToValueList(), _errors.ToValueList());
+            return new Mm2Import(document, _unmapped.OrderBy(u => u.Line).ToValueList(), _notes.ToValueList(), _errors.ToValueList())
+            {
+                Separator = _settings.TryGetValue("replication.policy.separator", out var separator) ? separator.Value : ".",
+                UnmappablePolicy = _unmappablePolicy,
+            };
         }
 
         private void Clusters(NamingPolicy naming)
@@ -186,9 +197,12 @@ public static class Mm2Importer
                 if (className is IdentityReplicationPolicy || className.EndsWith(".IdentityReplicationPolicy", StringComparison.Ordinal) || className == "IdentityReplicationPolicy")
                     naming = NamingPolicy.Identity;
                 else if (className is not DefaultReplicationPolicy && !className.EndsWith(".DefaultReplicationPolicy", StringComparison.Ordinal) && className != "DefaultReplicationPolicy")
+                {
+                    _unmappablePolicy = className;
                     Unmapped(policy, $"replication policy {className} cannot be mapped: Mesh names remote topics as they are (IdentityReplicationPolicy) or "
                         + "'<source>.<topic>' (DefaultReplicationPolicy). Prefix naming is written; compare 'mesh topology show' with the names this policy makes, "
                         + "and before a takeover rename the remote topics where they differ, or Mesh starts a second copy of each");
+                }
             }
             else
             {
