@@ -182,6 +182,12 @@ public sealed class Mm2TakeoverTests(ITestOutputHelper output) : IAsyncLifetime
             Assert.All(target.Skip(Copied(p)), r => Assert.True(r.HasProvenance, $"{Remote}/{p}: {r.Value} was not written by Mesh"));
         }
         Assert.Equal(0, EndOffset("B", Topic));
+
+        // Once Mesh has replicated, a takeover is refused: the remote partitions hold more than MM2's positions account for.
+        var late = await MeshProcesses.MeshAsync(CliTimeout, "migrate", "from-mm2", properties, "--topology", topology);
+        Assert.True(late.ExitCode == 3, late.ToString());
+        Assert.Contains("A orders/0 -> B A.orders/0: B's partition ends at offset 80, past what MM2's position accounts for (25)", late.Stderr, StringComparison.Ordinal);
+        Assert.Contains("nothing was written", late.Stdout, StringComparison.Ordinal);
     }
 
     /// <summary>Writes <paramref name="count"/> records into every partition of A's topic, values <c>A-p-i</c>.</summary>
