@@ -94,6 +94,7 @@ public static class MigrateCommand
         SeedOutcome.WouldWrite => "would write",
         SeedOutcome.Written => "written",
         SeedOutcome.Unchanged => "unchanged",
+        SeedOutcome.NotWritten => "not written",
         _ => "none needed",
     };
 
@@ -102,6 +103,7 @@ public static class MigrateCommand
         GroupOutcome.WouldCommit => "would commit it",
         GroupOutcome.Committed => "committed",
         GroupOutcome.Unchanged => "committed already",
+        GroupOutcome.NotCommitted => "not committed",
         _ => $"left at the {N(group.CommittedInTarget ?? 0)} the group has committed there",
     };
 
@@ -110,6 +112,7 @@ public static class MigrateCommand
         GroupOutcome.WouldCommit => "would commit",
         GroupOutcome.Committed => "committed",
         GroupOutcome.Unchanged => "unchanged",
+        GroupOutcome.NotCommitted => "not committed",
         _ => "kept target's",
     };
 

@@ -19,6 +19,8 @@ public enum SeedOutcome
     Unchanged,
     /// <summary>None is needed: the replicator's own first start begins at the source's start.</summary>
     NotNeeded,
+    /// <summary>The takeover was refused: nothing was written.</summary>
+    NotWritten,
 }
 
 /// <summary>One partition of the takeover as reported: the plan and what was done about its checkpoint.</summary>
@@ -27,6 +29,8 @@ public sealed record SeededPartition(Mm2PartitionTakeover Plan, SeedOutcome Outc
 /// <summary>What became of a consumer group's translated position in the target.</summary>
 public enum GroupOutcome
 {
+    /// <summary>The takeover was refused (or not yet planned): nothing was committed.</summary>
+    NotCommitted,
     WouldCommit,
     Committed,
     /// <summary>The group has that offset committed in the target already (a second run, or MM2's sync.group.offsets).</summary>
@@ -154,7 +158,7 @@ public static class Mm2Migration
                 {
                     if (p.Start != Mm2Start.AfterMm2) return new SeededPartition(p, SeedOutcome.NotNeeded, null);
                     var key = GrainKeys.Partition(f.Link.From, f.Link.To, p.Topic, p.Partition);
-                    return new SeededPartition(p, outcomes.GetValueOrDefault(key, dryRun ? SeedOutcome.WouldWrite : SeedOutcome.NotNeeded), key);
+                    return new SeededPartition(p, outcomes.GetValueOrDefault(key, SeedOutcome.NotWritten), key);
                 }).ToList(), groupResults[i])).ToList();
             return new MigrationResult(dryRun, flowResults, problems);
         }
