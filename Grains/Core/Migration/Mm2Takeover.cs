@@ -148,7 +148,8 @@ public static class Mm2Takeover
                 var where = $"{source} {topic}/{m.Partition} -> {target} {remote}/{m.Partition}";
                 if (!ours.TryGetValue((topic, m.Partition), out var lastCopied))
                 {
-                    if (m.TargetHigh is { } end && end > (m.TargetLow ?? 0))
+                    // A remote partition that ever held records (even if retention removed them since) was written by someone.
+                    if (m.TargetHigh is { } end && end > 0)
                     {
                         problems.Add(new(topic, m.Partition, $"{where}: {target} holds {end - (m.TargetLow ?? 0)} records (up to offset {end}) but {offsetsTopic} has no position for " +
                             "this partition: nothing says which source records they are. Start MM2 again so that it commits its position, stop it cleanly and run this again", 3));

@@ -112,6 +112,10 @@ public sealed class Mm2TakeoverTests
             "records without a position", new("orders", 3, 0, 100, 0, 60), null, [],
             "A orders/3 -> B A.orders/3: B holds 60 records (up to offset 60) but mm2-offsets.B.internal has no position for this partition"
         },
+        {
+            "records without a position, expired since", new("orders", 3, 0, 100, 60, 60), null, [],
+            "A orders/3 -> B A.orders/3: B holds 0 records (up to offset 60) but mm2-offsets.B.internal has no position for this partition"
+        },
     };
 
     [Theory]
