@@ -76,9 +76,9 @@ public static class Mm2Migration
         if (import.UnmappablePolicy is { } policy)
             problems.Add(new(null, null, $"MM2 ran with replication.policy.class = {policy}: Mesh cannot know the remote topic names it made, so it cannot continue them. " +
                 "Rename the remote topics to '<source>.<topic>' (or run MM2's identity policy) before the takeover", 2));
-        if (mm2Naming == NamingPolicy.Prefix && import.Separator != ".")
-            problems.Add(new(null, null, $"MM2 named remote topics '<source>{import.Separator}<topic>' (replication.policy.separator = {import.Separator}); Mesh's prefix naming " +
-                "separates with '.', so it would start a second copy of every topic. Rename the remote topics to '<source>.<topic>' before the takeover", 2));
+        if (mm2Naming == NamingPolicy.Prefix && topology.Naming == NamingPolicy.Prefix && topology.Separator != import.Separator)
+            problems.Add(new(null, null, $"MM2 named remote topics '<source>{import.Separator}<topic>' (replication.policy.separator), but the topology names them " +
+                $"'<source>{topology.Separator}<topic>': Mesh would start a second copy of every topic. Set 'separator: \"{import.Separator}\"' in the topology", 2));
         var flows = PatternExpansion.Links(import.Document).Select(l => (l.From, l.To)).ToList();
         if (flows.Count == 0)
             problems.Add(new(null, null, "the MM2 configuration enables no flow ('A->B.enabled = true'): there is nothing to take over", 2));
@@ -190,10 +190,6 @@ public static class Mm2Migration
         if (!target.Topics.ContainsKey(topics.OffsetsTopic))
             return (Refuse($"{to} has no topic {topics.OffsetsTopic}, where MM2's Connect worker keeps its positions for {from}->{to}: check that MM2 ran this flow " +
                 $"with this configuration ({to}.bootstrap.servers, offset.storage.topic), and that the topology's {to} is that cluster"), [], topics);
-        if (!syncCluster.Topics.ContainsKey(topics.SyncsTopic))
-            return (Refuse($"{syncCluster.Region} has no topic {topics.SyncsTopic}, where MM2 keeps its offset syncs for {from}->{to}: check offset-syncs.topic.location " +
-                "and that the configuration is the one MM2 ran with"), [], topics);
-
         var positions = new List<Mm2SourcePosition>();
         var problems = new List<Mm2Problem>();
         foreach (var (partition, offset, key, value) in target.ReadAll(topics.OffsetsTopic, cancellationToken))
@@ -203,6 +199,12 @@ public static class Mm2Migration
                     "or it was written by something else; point offset.storage.topic at the one MM2 used", 3));
             else if (position is not null) positions.Add(position);
         }
+        var aliases = import.Document.Regions.Select(r => r.Id).ToList();
+        if (problems.Count == 0 && Mm2Takeover.ForeignAliases(from, to, topics.OffsetsTopic, Mm2Takeover.Fold(positions), aliases) is { } foreign)
+            return (new Mm2TakeoverPlan(from, to, [], [foreign], []), [], topics);
+        if (!syncCluster.Topics.ContainsKey(topics.SyncsTopic))
+            return (Refuse($"{syncCluster.Region} has no topic {topics.SyncsTopic}, where MM2 keeps its offset syncs for {from}->{to}: check offset-syncs.topic.location " +
+                "and replication.policy.separator, and that the configuration is the one MM2 ran with"), [], topics);
         var syncs = new List<Mm2OffsetSync>();
         foreach (var (partition, offset, key, value) in syncCluster.ReadAll(topics.SyncsTopic, cancellationToken))
         {
@@ -226,7 +228,7 @@ public static class Mm2Migration
         var marks = new List<Mm2PartitionMarks>();
         foreach (var (topic, count) in source.Topics.Where(t => topology.IsReplicable(t.Key, from, to)).OrderBy(t => t.Key, StringComparer.Ordinal))
         {
-            var remote = TopicNaming.RemoteTopicName(topology.Naming, from, topic);
+            var remote = topology.RemoteTopicName(from, topic, to);
             var remoteCount = target.Topics.GetValueOrDefault(remote);
             for (var p = 0; p < count; p++)
             {
@@ -242,8 +244,8 @@ public static class Mm2Migration
             if (Mm2Takeover.SyncFor(syncs, topic, partition, lastCopied, out _) is { } sync && lastCopied > sync.UpstreamOffset)
                 after[(topic, partition)] = source.CountRecords(topic, partition, sync.UpstreamOffset + 1, lastCopied, cancellationToken);
         }
-        var plan = Mm2Takeover.Plan(from, to, topology.Naming, topics.OffsetsTopic, topics.SyncsTopic, marks, folded,
-            import.Document.Regions.Select(r => r.Id).ToList(), syncs, after, t => topology.IsReplicable(t, from, to));
+        var plan = Mm2Takeover.Plan(from, to, topology.Naming, topology.Separator, topics.OffsetsTopic, topics.SyncsTopic, marks, folded,
+            aliases, syncs, after, t => topology.IsReplicable(t, from, to));
         var remoteTopics = plan.Partitions.Select(p => p.RemoteTopic).ToHashSet(StringComparer.Ordinal);
         var offsets = import.Document.Offsets;
         var included = (offsets?.Groups ?? [".*"]).Select(Whole).ToList();

@@ -22,12 +22,12 @@ namespace Mesh.Integration.Tests;
 /// records in MM2's formats: the Connect worker's committed source offsets in <c>mm2-offsets.B.internal</c> (B), the
 /// offset syncs in <c>mm2-offset-syncs.B.internal</c> (A) and a group checkpoint in <c>A.checkpoints.internal</c> (B).
 /// Then <c>mesh migrate from-mm2</c> seeds Mesh's checkpoints, the silos start, more records are produced in A, and B
-/// must hold every record of A exactly once, in order, under MM2's name.
+/// must hold every record of A exactly once, in order, under MM2's name. It runs with MM2's default separator and
+/// with <c>replication.policy.separator = _</c> (<c>A_orders</c>, <c>mm2-offset-syncs_B_internal</c>, <c>A_checkpoints_internal</c>).
 /// </summary>
 public sealed class Mm2TakeoverTests(ITestOutputHelper output) : IAsyncLifetime
 {
     private const string Topic = "orders";
-    private const string Remote = "A.orders";
     private const int Partitions = 16;
     private const int Before = 50;
     private const int After = 30;
@@ -53,19 +53,25 @@ public sealed class Mm2TakeoverTests(ITestOutputHelper output) : IAsyncLifetime
         await Task.WhenAll(StartKafkaAsync("A"), StartKafkaAsync("B"));
     }
 
-    [Fact]
-    public async Task Mesh_continues_exactly_after_the_last_record_mm2_copied_under_mm2s_names()
+    /// <param name="separator">MM2's replication.policy.separator: its remote topics are 'A&lt;separator&gt;orders', and its internal topics take it too.</param>
+    [Theory]
+    [InlineData(".")]
+    [InlineData("_")]
+    public async Task Mesh_continues_exactly_after_the_last_record_mm2_copied_under_mm2s_names(string separator)
     {
+        var remote = $"A{separator}{Topic}";
+        var syncs = $"mm2-offset-syncs{separator}B{separator}internal";
+        var checkpoints = $"A{separator}checkpoints{separator}internal";
         await CreateTopicAsync("A", Topic, Partitions);
-        await CreateTopicAsync("A", "mm2-offset-syncs.B.internal", 1, compact: true);
-        await CreateTopicAsync("B", Remote, Partitions);
+        await CreateTopicAsync("A", syncs, 1, compact: true);
+        await CreateTopicAsync("B", remote, Partitions);
         await CreateTopicAsync("B", "mm2-offsets.B.internal", 5, compact: true);
-        await CreateTopicAsync("B", "A.checkpoints.internal", 1, compact: true);
+        await CreateTopicAsync("B", checkpoints, 1, compact: true);
         // An operator creates Mesh's checkpoint topic on the target before the takeover (the embedded Kafka has no CreateTopics).
         await CreateTopicAsync("B", InternalTopics.Checkpoints, 1, compact: true);
 
         Produce("A", 0, Before);
-        PlayMm2();
+        PlayMm2(remote, syncs, checkpoints);
 
         // Apache Kafka's sample configuration, made one-way: clusters A and B, the default replication policy.
         var properties = Path.Combine(_dir, "connect-mirror-maker.properties");
@@ -93,6 +99,7 @@ public sealed class Mm2TakeoverTests(ITestOutputHelper output) : IAsyncLifetime
             offset.storage.replication.factor=1
             status.storage.replication.factor=1
             config.storage.replication.factor=1
+            {(separator == "." ? "" : $"replication.policy.separator = {separator}")}
             """.Replace("\r", ""));
         var topology = Path.Combine(_dir, "topology.yaml");
         var import = await MeshProcesses.MeshAsync(CliTimeout, "topology", "import-mm2", properties, "--output", topology);
@@ -102,14 +109,14 @@ public sealed class Mm2TakeoverTests(ITestOutputHelper output) : IAsyncLifetime
         var dry = await MeshProcesses.MeshAsync(CliTimeout, "migrate", "from-mm2", properties, "--topology", topology, "--dry-run", "--json");
         Assert.True(dry.ExitCode == 0, dry.ToString());
         var flow = JsonNode.Parse(dry.Stdout)!["flows"]!.AsArray().Single()!;
-        Assert.Equal(("A", "B", "mm2-offsets.B.internal", "mm2-offset-syncs.B.internal", "A"),
+        Assert.Equal(("A", "B", "mm2-offsets.B.internal", syncs, "A"),
             ((string)flow["source"]!, (string)flow["target"]!, (string)flow["offsetsTopic"]!, (string)flow["offsetSyncsTopic"]!, (string)flow["offsetSyncsCluster"]!));
         var planned = flow["partitions"]!.AsArray().Select(p => p!).ToList();
         Assert.Equal(Partitions, planned.Count);
         for (var p = 0; p < Partitions; p++)
         {
             var row = planned[p];
-            Assert.Equal((Topic, p, Remote), ((string)row["topic"]!, (int)row["partition"]!, (string)row["remoteTopic"]!));
+            Assert.Equal((Topic, p, remote), ((string)row["topic"]!, (int)row["partition"]!, (string)row["remoteTopic"]!));
             Assert.Equal(Copied(p), (long)row["nextSourceOffset"]!);
             Assert.Equal(Before - Copied(p), (long)row["remaining"]!);
             Assert.Equal(Copied(p), (long)row["targetEnd"]!);
@@ -117,13 +124,13 @@ public sealed class Mm2TakeoverTests(ITestOutputHelper output) : IAsyncLifetime
             Assert.Equal(p == 15 ? "none needed" : "would write", (string)row["checkpoint"]!);
         }
         var group = flow["groups"]!.AsArray().Single()!;
-        Assert.Equal(("billing", Remote, 0, 20L, 20L, "would commit"),
+        Assert.Equal(("billing", remote, 0, 20L, 20L, "would commit"),
             ((string)group["group"]!, (string)group["remoteTopic"]!, (int)group["partition"]!, (long)group["upstreamOffset"]!, (long)group["downstreamOffset"]!, (string)group["outcome"]!));
         Assert.Equal(0, EndOffset("B", InternalTopics.Checkpoints));
 
         var text = await MeshProcesses.MeshAsync(CliTimeout, "migrate", "from-mm2", properties, "--topology", topology, "--dry-run");
         Assert.True(text.ExitCode == 0, text.ToString());
-        Assert.Contains("A -> B: MM2's positions from mm2-offsets.B.internal in B, offset syncs from mm2-offset-syncs.B.internal in A", text.Stdout, StringComparison.Ordinal);
+        Assert.Contains($"A -> B: MM2's positions from mm2-offsets.B.internal in B, offset syncs from {syncs} in A", text.Stdout, StringComparison.Ordinal);
         Assert.Contains("dry run: nothing was written", text.Stdout, StringComparison.Ordinal);
         output.WriteLine("$ mesh migrate from-mm2 connect-mirror-maker.properties --topology topology.yaml --dry-run\n" + text.Stdout);
 
@@ -152,7 +159,7 @@ public sealed class Mm2TakeoverTests(ITestOutputHelper output) : IAsyncLifetime
         Assert.Equal(Partitions - 1, EndOffset("B", InternalTopics.Checkpoints));
         // The group MM2 checkpointed resumes in B where MM2 translated its position to.
         Assert.Equal("committed", (string)JsonNode.Parse(migrate.Stdout)!["flows"]![0]!["groups"]![0]!["outcome"]!);
-        Assert.Equal(20, Committed("B", "billing", Remote, 0));
+        Assert.Equal(20, Committed("B", "billing", remote, 0));
 
         // Running it again changes nothing.
         var again = await MeshProcesses.MeshAsync(CliTimeout, "migrate", "from-mm2", properties, "--topology", topology, "--json");
@@ -166,27 +173,29 @@ public sealed class Mm2TakeoverTests(ITestOutputHelper output) : IAsyncLifetime
         Produce("A", Before, After);
 
         const int Total = Before + After;
-        await Eventually.WaitAsync($"B's {Remote} to hold {Total} records in each of its {Partitions} partitions",
-            () => Task.FromResult(Enumerable.Range(0, Partitions).Select(p => EndOffset("B", Remote, p)).ToArray()),
+        await Eventually.WaitAsync($"B's {remote} to hold {Total} records in each of its {Partitions} partitions",
+            () => Task.FromResult(Enumerable.Range(0, Partitions).Select(p => EndOffset("B", remote, p)).ToArray()),
             ends => ends.All(e => e >= Total), TimeSpan.FromMinutes(3), ends => string.Join(", ", ends.Select((e, p) => $"{p}:{e}")));
 
         for (var p = 0; p < Partitions; p++)
         {
             var source = Read("A", Topic, p);
-            var target = Read("B", Remote, p);
+            var target = Read("B", remote, p);
             Assert.Equal(Total, source.Count);
             // Every source record exactly once, in order: MM2's copies first, then Mesh's.
             Assert.Equal(source.Select(r => r.Value), target.Select(r => r.Value));
             Assert.Equal(source.Select(r => r.Key), target.Select(r => r.Key));
-            Assert.All(target.Take(Copied(p)), r => Assert.False(r.HasProvenance, $"{Remote}/{p}: MM2's copy {r.Value} carries Mesh provenance"));
-            Assert.All(target.Skip(Copied(p)), r => Assert.True(r.HasProvenance, $"{Remote}/{p}: {r.Value} was not written by Mesh"));
+            Assert.All(target.Take(Copied(p)), r => Assert.False(r.HasProvenance, $"{remote}/{p}: MM2's copy {r.Value} carries Mesh provenance"));
+            Assert.All(target.Skip(Copied(p)), r => Assert.True(r.HasProvenance, $"{remote}/{p}: {r.Value} was not written by Mesh"));
         }
         Assert.Equal(0, EndOffset("B", Topic));
+        // Only the one remote topic: MM2's internal topics stay where they are.
+        Assert.Equal(0, EndOffset("B", $"A{separator}{syncs}"));
 
         // Once Mesh has replicated, a takeover is refused: the remote partitions hold more than MM2's positions account for.
         var late = await MeshProcesses.MeshAsync(CliTimeout, "migrate", "from-mm2", properties, "--topology", topology);
         Assert.True(late.ExitCode == 3, late.ToString());
-        Assert.Contains("A orders/0 -> B A.orders/0: B's partition ends at offset 80, past what MM2's position accounts for (25)", late.Stderr, StringComparison.Ordinal);
+        Assert.Contains($"A orders/0 -> B {remote}/0: B's partition ends at offset 80, past what MM2's position accounts for (25)", late.Stderr, StringComparison.Ordinal);
         Assert.Contains("nothing was written", late.Stdout, StringComparison.Ordinal);
     }
 
@@ -205,7 +214,7 @@ public sealed class Mm2TakeoverTests(ITestOutputHelper output) : IAsyncLifetime
     /// timestamp, headers), writes an offset sync for the first record of each partition and another every 20, commits
     /// its source positions through the Connect worker (an older commit first: the latest wins), and emits a group checkpoint.
     /// </summary>
-    private void PlayMm2()
+    private void PlayMm2(string remote, string syncs, string checkpoints)
     {
         using var sourceConsumer = new ConsumerBuilder<byte[], byte[]>(new ConsumerConfig { BootstrapServers = _bootstrap["A"], GroupId = "mm2-test-unused", EnableAutoCommit = false }).Build();
         using var target = new ProducerBuilder<byte[], byte[]>(new ProducerConfig { BootstrapServers = _bootstrap["B"], Acks = Acks.All }).Build();
@@ -218,14 +227,14 @@ public sealed class Mm2TakeoverTests(ITestOutputHelper output) : IAsyncLifetime
             for (var i = 0; i < copied; i++)
             {
                 var record = sourceConsumer.Consume(TimeSpan.FromSeconds(30)) ?? throw new InvalidOperationException($"A {Topic}/{p}: no record at {i}");
-                var delivered = target.ProduceAsync(new TopicPartition(Remote, p), new Message<byte[], byte[]>
+                var delivered = target.ProduceAsync(new TopicPartition(remote, p), new Message<byte[], byte[]>
                 {
                     Key = record.Message.Key, Value = record.Message.Value, Timestamp = record.Message.Timestamp, Headers = record.Message.Headers,
                 }).GetAwaiter().GetResult();
                 if (i % 20 == 0)
                 {
                     var (key, value) = Mm2Records.EncodeOffsetSync(new Mm2OffsetSync(Topic, p, record.Offset.Value, delivered.Offset.Value));
-                    source.Produce("mm2-offset-syncs.B.internal", new Message<byte[], byte[]> { Key = key, Value = value });
+                    source.Produce(syncs, new Message<byte[], byte[]> { Key = key, Value = value });
                 }
             }
             sourceConsumer.Unassign();
@@ -236,11 +245,11 @@ public sealed class Mm2TakeoverTests(ITestOutputHelper output) : IAsyncLifetime
         // The checkpoint connector keeps its own offsets in the same topic.
         target.Produce("mm2-offsets.B.internal", new Message<byte[], byte[]>
         {
-            Key = Encoding.UTF8.GetBytes("""["MirrorCheckpointConnector",{"group":"billing","partition":0,"topic":"A.orders"}]"""),
+            Key = Encoding.UTF8.GetBytes($$"""["MirrorCheckpointConnector",{"group":"billing","partition":0,"topic":"{{remote}}"}]"""),
             Value = Encoding.UTF8.GetBytes("""{"offset":20}"""),
         });
-        var (checkpointKey, checkpointValue) = Mm2Records.EncodeCheckpoint(new Mm2GroupCheckpoint("billing", Remote, 0, 20, 20, ""));
-        target.Produce("A.checkpoints.internal", new Message<byte[], byte[]> { Key = checkpointKey, Value = checkpointValue });
+        var (checkpointKey, checkpointValue) = Mm2Records.EncodeCheckpoint(new Mm2GroupCheckpoint("billing", remote, 0, 20, 20, ""));
+        target.Produce(checkpoints, new Message<byte[], byte[]> { Key = checkpointKey, Value = checkpointValue });
         target.Flush(TimeSpan.FromSeconds(30));
         source.Flush(TimeSpan.FromSeconds(30));
     }

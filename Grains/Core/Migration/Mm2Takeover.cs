@@ -71,6 +71,21 @@ public static class Mm2Takeover
         return best;
     }
 
+    /// <summary>
+    /// The refusal when the offsets topic holds no position of <paramref name="source"/> but some of aliases the
+    /// configuration does not name: an MM2 with other cluster aliases wrote it (bad input, exit code 2). Null otherwise.
+    /// </summary>
+    public static Mm2Problem? ForeignAliases(string source, string target, string offsetsTopic,
+        IReadOnlyDictionary<(string Cluster, string Topic, int Partition), long> positions, IReadOnlyCollection<string> aliases)
+    {
+        if (positions.Keys.Any(k => k.Cluster == source)) return null;
+        var foreign = positions.Keys.Select(k => k.Cluster).Where(c => !aliases.Contains(c)).Distinct().Order(StringComparer.Ordinal).ToList();
+        if (foreign.Count == 0) return null;
+        return new(null, null, $"{offsetsTopic} in {target} holds positions of cluster {string.Join(", ", foreign.Select(f => $"'{f}'"))}, none of '{source}': " +
+            "it was written by an MM2 whose cluster aliases differ from this configuration's. Give the MM2 configuration that ran (its 'clusters' names), " +
+            "or the topology whose region ids are those aliases", 2);
+    }
+
     /// <summary>The latest position per source partition: later records win, a tombstone removes the position.</summary>
     public static IReadOnlyDictionary<(string Cluster, string Topic, int Partition), long> Fold(IEnumerable<Mm2SourcePosition> records)
     {
@@ -85,6 +100,7 @@ public static class Mm2Takeover
     }
 
     /// <param name="source">The source cluster alias (= region id).</param>
+    /// <param name="separator">Prefix naming's separator (MM2's replication.policy.separator).</param>
     /// <param name="marks">Every partition of every source topic the flow replicates.</param>
     /// <param name="positions">The folded positions of the target's offsets topic, of every cluster alias.</param>
     /// <param name="aliases">The cluster aliases of the MM2 configuration.</param>
@@ -95,6 +111,7 @@ public static class Mm2Takeover
         string source,
         string target,
         NamingPolicy naming,
+        string separator,
         string offsetsTopic,
         string syncsTopic,
         IReadOnlyList<Mm2PartitionMarks> marks,
@@ -109,11 +126,7 @@ public static class Mm2Takeover
         var takeovers = new List<Mm2PartitionTakeover>();
 
         var ours = positions.Where(p => p.Key.Cluster == source).ToDictionary(p => (p.Key.Topic, p.Key.Partition), p => p.Value);
-        var foreign = positions.Keys.Select(k => k.Cluster).Where(c => !aliases.Contains(c)).Distinct().Order(StringComparer.Ordinal).ToList();
-        if (ours.Count == 0 && foreign.Count > 0)
-            problems.Add(new(null, null, $"{offsetsTopic} in {target} holds positions of cluster {string.Join(", ", foreign.Select(f => $"'{f}'"))}, none of '{source}': " +
-                "it was written by an MM2 whose cluster aliases differ from this configuration's. Give the MM2 configuration that ran (its 'clusters' names), " +
-                "or the topology whose region ids are those aliases", 2));
+        if (ForeignAliases(source, target, offsetsTopic, positions, aliases) is { } foreign) problems.Add(foreign);
 
         var byPartition = marks.ToDictionary(m => (m.Topic, m.Partition));
         foreach (var ((topic, partition), _) in ours.OrderBy(o => o.Key.Topic, StringComparer.Ordinal).ThenBy(o => o.Key.Partition))
@@ -132,7 +145,7 @@ public static class Mm2Takeover
         foreach (var topicMarks in marks.GroupBy(m => m.Topic).OrderBy(g => g.Key, StringComparer.Ordinal))
         {
             var topic = topicMarks.Key;
-            var remote = TopicNaming.RemoteTopicName(naming, source, topic);
+            var remote = TopicNaming.RemoteTopicName(naming, source, topic, separator);
             var anyPosition = topicMarks.Any(m => ours.ContainsKey((m.Topic, m.Partition)));
             var anyRemote = topicMarks.Any(m => m.TargetHigh is not null);
             var sourceRecords = topicMarks.Sum(m => m.SourceHigh - m.SourceLow);

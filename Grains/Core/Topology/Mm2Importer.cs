@@ -62,6 +62,7 @@ public static class Mm2Importer
         private readonly List<string> _notes = [];
         private readonly List<string> _errors = [];
         private string? _unmappablePolicy;
+        private string? _separator;
         private readonly List<string> _aliases = [];
         private readonly Dictionary<string, string> _regionOf = new(StringComparer.Ordinal);
 
@@ -130,6 +131,7 @@ public static class Mm2Importer
                 Name = name,
                 Version = 1,
                 Naming = naming,
+                Separator = _separator,
                 Pattern = pattern,
                 Primary = primary,
                 Hub = hub,
@@ -156,9 +158,10 @@ public static class Mm2Importer
             {
                 // The alias is the region id as written, case included: under prefix naming it is the prefix of every
                 // remote topic, and MM2 has been writing '<alias>.<topic>'. Another id would start a second copy.
-                if (!RegionIds.IsValid(alias, out var reason) || (naming == NamingPolicy.Prefix && alias.Contains(TopicNaming.Separator)))
+                var separator = _separator ?? TopicNaming.DefaultSeparator;
+                if (!RegionIds.IsValid(alias, out var reason) || (naming == NamingPolicy.Prefix && alias.Contains(separator, StringComparison.Ordinal)))
                 {
-                    if (reason.Length == 0) reason = $"region id '{alias}' contains '{TopicNaming.Separator}', which prefix naming uses to separate the source region from the topic";
+                    if (reason.Length == 0) reason = $"region id '{alias}' contains '{separator}', which prefix naming uses to separate the source region from the topic";
                     _errors.Add($"line {clusters.Line}: cluster alias '{alias}' cannot be a region id as it is ({reason}). Mesh would name its remote topics " +
                                 $"differently from MM2's '{alias}.<topic>' and start a second copy of each; rename the alias in the MM2 configuration " +
                                 "(and its remote topics in the clusters) to letters, digits, '-' and '_', or write the topology by hand with identity naming");
@@ -209,10 +212,10 @@ public static class Mm2Importer
                 _notes.Add("no replication.policy.class: MM2's default (DefaultReplicationPolicy) names remote topics '<source>.<topic>', so naming is 'prefix'");
             }
 
-            if (_settings.TryGetValue("replication.policy.separator", out var separator) && separator.Value != ".")
+            if (_settings.TryGetValue("replication.policy.separator", out var separator) && separator.Value != "." && naming == NamingPolicy.Prefix)
             {
-                if (naming == NamingPolicy.Prefix)
-                    Unmapped(separator, $"prefix naming always separates the source region with '.': remote topics will be named '<source>.<topic>', not '<source>{separator.Value}<topic>'");
+                _separator = separator.Value;
+                _notes.Add($"replication.policy.separator = {separator.Value} (line {separator.Line}): the topology's prefix naming separates with it too, so remote topics keep MM2's names '<source>{separator.Value}<topic>'");
             }
             return naming;
         }
@@ -240,6 +243,13 @@ public static class Mm2Importer
             {
                 _notes.Add("no topics.exclude: MM2's default exclusion (" + string.Join(", ", Mm2DefaultTopicsExclude) + ") is written out, so the same topics replicate");
                 exclude = Mm2DefaultTopicsExclude;
+            }
+            // MM2 never replicates its own topics ('<anything><separator>internal', whatever topics.exclude says); with a
+            // custom separator they escape the default '.*[\-\.]internal'.
+            if (_separator is { } separator && $".*{Regex.Escape(separator)}internal" is var internals && !exclude.Contains(internals))
+            {
+                _notes.Add($"MM2's internal topics end in '{separator}internal' with replication.policy.separator = {separator}: '{internals}' is excluded, as MM2 never replicates them");
+                exclude = exclude.Append(internals).ToValueList();
             }
             return new TopicSelector(include, exclude);
         }

@@ -14,6 +14,9 @@ public sealed record TopologyDocument
 
     public NamingPolicy Naming { get; init; } = NamingPolicy.Identity;
 
+    /// <summary>Prefix naming's separator between the source region and the topic (MM2's <c>replication.policy.separator</c>); null: <c>.</c>.</summary>
+    public string? Separator { get; init; }
+
     public TopologyPattern Pattern { get; init; } = TopologyPattern.Custom;
 
     /// <summary>The region that takes writes under <see cref="TopologyPattern.ActivePassive"/>.</summary>

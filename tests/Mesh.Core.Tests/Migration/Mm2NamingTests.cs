@@ -107,7 +107,7 @@ public sealed class Mm2NamingTests
     }
 
     [Fact]
-    public void A_custom_separator_is_reported_and_mm2s_internal_topics_take_it()
+    public void A_custom_separator_names_remote_topics_as_mm2_does_and_mm2s_internal_topics_take_it()
     {
         const string properties = """
             clusters = A, B
@@ -119,8 +119,15 @@ public sealed class Mm2NamingTests
         var import = Mm2Importer.Import(properties);
 
         Assert.Equal("_", import.Separator);
-        var separator = Assert.Single(import.Unmapped, u => u.Key == "replication.policy.separator");
-        Assert.Contains("not '<source>_<topic>'", separator.Reason, StringComparison.Ordinal);
+        Assert.DoesNotContain(import.Unmapped, u => u.Key == "replication.policy.separator");
+        var topology = Load(import);
+        Assert.Equal("_", topology.Separator);
+        Assert.Equal("A_orders.eu", topology.RemoteTopicName("A", "orders.eu", "B"));
+        Assert.True(topology.IsReplicable("orders.eu", "A", "B"));
+        // The cycle rule splits on MM2's separator: B's copy 'B_orders' never goes back to B.
+        Assert.False(topology.IsReplicable("B_orders", "A", "B"));
+        Assert.True(topology.IsReplicable("B.orders", "A", "B"));
+        Assert.False(topology.IsReplicable("mm2-offset-syncs_B_internal", "A", "B"));
         // Where MM2 kept its state with that separator: internal topics use it too, unless told not to.
         Assert.Equal(new Mm2FlowTopics("A", "B", "mm2-offsets.B.internal", "mm2-offset-syncs_B_internal", true, "A_checkpoints_internal"),
             Mm2InternalTopics.For(properties, "A", "B"));
@@ -172,5 +179,66 @@ public sealed class Mm2NamingTests
         var policy = Assert.Single(import.Unmapped, u => u.Key == "replication.policy.class");
         Assert.StartsWith("replication policy com.example.NoPrefixPolicy cannot be mapped", policy.Reason, StringComparison.Ordinal);
         Assert.Contains("rename the remote topics where they differ", policy.Reason, StringComparison.Ordinal);
+    }
+}
+
+/// <summary>Prefix naming with a separator other than '.', as MirrorMaker 2's replication.policy.separator makes it.</summary>
+public sealed class CustomSeparatorTests
+{
+    [Theory]
+    [InlineData(".", "x,s,d", "s.x.t")]
+    [InlineData("_", "x,s,d", "s_x_t")]
+    [InlineData("__", "x,s", "x__t")]
+    [InlineData("-", "x", "t")]
+    public void Names_along_hops_use_the_separator(string separator, string hops, string expected)
+    {
+        Assert.Equal(expected, TopicNaming.NameAlongHops(NamingPolicy.Prefix, hops.Split(','), "t", separator));
+        Assert.Equal("t", TopicNaming.NameAlongHops(NamingPolicy.Identity, hops.Split(','), "t", separator));
+    }
+
+    [Theory]
+    [InlineData("us_orders", "us", "_", true)]
+    [InlineData("eu_us_orders", "us", "_", true)]
+    [InlineData("us.orders", "us", "_", false)]
+    [InlineData("us_orders", "us", ".", false)]
+    [InlineData("orders_us", "us", "_", false)]
+    public void The_cycle_rule_splits_on_the_separator(string topic, string target, string separator, bool cycle)
+    {
+        Assert.Equal(cycle, TopicNaming.IsCycle(topic, target, separator));
+    }
+
+    [Fact]
+    public void A_header_is_trusted_in_the_topic_named_with_the_separator()
+    {
+        var provenance = Mesh.Core.Tests.Replication.TestData.Prov("y", Mesh.Core.Tests.Replication.TestData.Inc, "t", 3, 41, 77, ["y", "x", "s"]);
+        var record = Mesh.Core.Tests.Replication.TestData.Record(9, Mesh.Core.Tests.Replication.TestData.ProvenanceHeader(provenance));
+
+        Assert.Equal(Mesh.Core.Replication.ProvenanceVerdict.Trusted,
+            Mesh.Core.Replication.ProvenanceTrust.Read(record, "s", "x_y_t", 3, null, NamingPolicy.Prefix, separator: "_").Verdict);
+        var dotted = Mesh.Core.Replication.ProvenanceTrust.Read(record, "s", "x.y.t", 3, null, NamingPolicy.Prefix, separator: "_");
+        Assert.Equal(Mesh.Core.Replication.ProvenanceVerdict.Untrusted, dotted.Verdict);
+        Assert.Equal("its header names origin topic 't', which along its hops y,x,s is named 'x_y_t' in 's', but it was read from topic 'x.y.t'", dotted.UntrustedReason);
+    }
+
+    [Fact]
+    public void The_separator_round_trips_through_yaml_and_is_validated()
+    {
+        const string regions = "regions:\n  A: { kafka: { bootstrap.servers: a:1 } }\n  B: { kafka: { bootstrap.servers: b:1 } }\n";
+        var load = Topology.Load("version: 1\nnaming: prefix\nseparator: _\npattern: mesh\n" + regions, "t.yaml");
+        Assert.True(load.IsValid, string.Join("\n", load.Problems.Select(p => p.Describe())));
+        Assert.Equal("_", load.Topology!.Separator);
+        Assert.Equal(load.Document, Topology.Load(TopologyWriter.ToYaml(load.Document!), "again.yaml").Document);
+        Assert.Equal(".", Topology.Load("version: 1\nnaming: prefix\npattern: mesh\n" + regions, "t.yaml").Topology!.Separator);
+
+        var bad = Topology.Load("version: 1\nnaming: prefix\nseparator: '/'\npattern: mesh\n" + regions, "t.yaml");
+        Assert.Contains(bad.Problems, p => p.Path == "separator" && p.Message == "separator '/' is not part of a topic name (letters, digits, '.', '_' and '-')");
+        var clash = Topology.Load("version: 1\nnaming: prefix\nseparator: _\npattern: mesh\nregions:\n  us_east: { kafka: { bootstrap.servers: a:1 } }\n  B: { kafka: { bootstrap.servers: b:1 } }\n", "t.yaml");
+        Assert.Contains(clash.Problems, p => p.Message == "region id 'us_east' contains '_', which prefix naming uses to separate the region from the topic");
+        var identity = Topology.Load("version: 1\nnaming: identity\nseparator: _\npattern: mesh\n" + regions, "t.yaml");
+        Assert.Contains(identity.Problems, p => p.Path == "separator" && p.Severity == ProblemSeverity.Warning);
+
+        var old = Topology.Load("version: 1\nnaming: prefix\npattern: mesh\n" + regions, "old.yaml").Topology!;
+        var diff = TopologyDiff.Compare(old, load.Topology!);
+        Assert.Contains(diff.Settings, c => c.Key == "separator" && c.Before == "." && c.After == "_");
     }
 }

@@ -17,7 +17,7 @@ public sealed class Mm2TakeoverTests
         Dictionary<(string, int), long>? after = null,
         NamingPolicy naming = NamingPolicy.Prefix,
         Func<string, bool>? replicated = null) =>
-        Mm2Takeover.Plan("A", "B", naming, Offsets, Syncs, marks, positions, ["A", "B"], syncs ?? [], after ?? [], replicated ?? (_ => true));
+        Mm2Takeover.Plan("A", "B", naming, ".", Offsets, Syncs, marks, positions, ["A", "B"], syncs ?? [], after ?? [], replicated ?? (_ => true));
 
     [Fact]
     public void A_half_copied_partition_continues_after_the_last_record_mm2_copied()
