@@ -11,6 +11,7 @@ var root = new RootCommand("mesh: Kafka geo-replication across regions, with ide
     StatusCommand.Create(),
     DemoCommand.Create(),
     TopologyCommand.Create(),
+    MigrateCommand.Create(),
     LinkCommand.Create(),
     QuarantineCommand.Create(),
     AuditCommand.Create(),

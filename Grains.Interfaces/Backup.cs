@@ -19,14 +19,16 @@ public sealed record BackupAssignment(
     [property: Id(8)] long TakeOverSeconds,
     [property: Id(9)] long GroupIntervalSeconds,
     [property: Id(10)] string? EncryptionKeyEnv,
-    [property: Id(11)] bool PrefixNaming)
+    [property: Id(11)] bool PrefixNaming,
+    // Prefix naming's separator when it is not '.'; null: '.'.
+    [property: Id(12)] string? Separator = null)
 {
     /// <summary>Same backup apart from the topology version.</summary>
     public bool SameAs(BackupAssignment other) =>
         Store == other.Store && SameList(Topics, other.Topics) && SameList(ReplicatedInclude, other.ReplicatedInclude)
         && SameList(ReplicatedExclude, other.ReplicatedExclude) && SameList(Groups, other.Groups) && SegmentBytes == other.SegmentBytes
         && SegmentSeconds == other.SegmentSeconds && TakeOverSeconds == other.TakeOverSeconds && GroupIntervalSeconds == other.GroupIntervalSeconds
-        && EncryptionKeyEnv == other.EncryptionKeyEnv && PrefixNaming == other.PrefixNaming;
+        && EncryptionKeyEnv == other.EncryptionKeyEnv && PrefixNaming == other.PrefixNaming && Separator == other.Separator;
 
     private static bool SameList(IReadOnlyList<string>? a, IReadOnlyList<string>? b) =>
         a is null ? b is null : b is not null && a.SequenceEqual(b, StringComparer.Ordinal);

@@ -151,7 +151,9 @@ public sealed record LinkAssignment(
     [property: Id(11)] IReadOnlyList<string>? OwnPastSources = null,
     // The topology's exactly-once entries (names or whole-name expressions), in its order; a pull link writes a
     // matching topic's batches and checkpoints in Kafka transactions (not lww topics; push links never).
-    [property: Id(12)] IReadOnlyList<string>? ExactlyOnceTopics = null)
+    [property: Id(12)] IReadOnlyList<string>? ExactlyOnceTopics = null,
+    // Prefix naming's separator when it is not '.' (MirrorMaker 2's replication.policy.separator); null: '.'.
+    [property: Id(13)] string? Separator = null)
 {
     /// <summary>
     /// Equal apart from the version that carried it: applying it changes nothing. The own-past candidates
@@ -159,6 +161,7 @@ public sealed record LinkAssignment(
     /// </summary>
     public bool SameAs(LinkAssignment other) =>
         Source == other.Source && Destination == other.Destination && AllOrigins == other.AllOrigins && PrefixNaming == other.PrefixNaming && Push == other.Push
+        && Separator == other.Separator
         && (LwwTopics ?? []).SequenceEqual(other.LwwTopics ?? [])
         && (ExactlyOnceTopics ?? []).SequenceEqual(other.ExactlyOnceTopics ?? [])
         && Include.SequenceEqual(other.Include) && Exclude.SequenceEqual(other.Exclude)
@@ -178,12 +181,15 @@ public sealed record PartitionAssignment(
     // See LinkAssignment.OwnPastSources.
     [property: Id(7)] IReadOnlyList<string>? OwnPastSources = null,
     // Each batch's records and its checkpoint are written in one Kafka transaction (the topology's exactly-once).
-    [property: Id(8)] bool ExactlyOnce = false)
+    [property: Id(8)] bool ExactlyOnce = false,
+    // See LinkAssignment.Separator.
+    [property: Id(9)] string? Separator = null)
 {
     /// <summary>Equal apart from the version that carried it and the own-past candidates (see <see cref="LinkAssignment.SameAs"/>).</summary>
     public bool SameAs(PartitionAssignment other) =>
         DestinationTopic == other.DestinationTopic && AllOrigins == other.AllOrigins && PrefixNaming == other.PrefixNaming
-        && Paused == other.Paused && Origins.SequenceEqual(other.Origins) && Lww == other.Lww && ExactlyOnce == other.ExactlyOnce;
+        && Paused == other.Paused && Origins.SequenceEqual(other.Origins) && Lww == other.Lww && ExactlyOnce == other.ExactlyOnce
+        && Separator == other.Separator;
 }
 
 /// <summary>

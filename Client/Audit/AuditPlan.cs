@@ -63,7 +63,7 @@ public static class AuditPlan
     private static List<AuditSubject> Prefixed(IReadOnlyDictionary<string, IReadOnlyDictionary<string, int>> topics, Topology topology, IReadOnlyList<string> requested)
     {
         // A topic named after a region ('us-east.orders') is a remote copy: it is audited with its origin's topic.
-        bool IsRemoteCopy(string topic) => topic.IndexOf(TopicNaming.Separator) is > 0 and var dot && topology.HasRegion(topic[..dot]);
+        bool IsRemoteCopy(string topic) => topic.IndexOf(topology.Separator, StringComparison.Ordinal) is > 0 and var at && topology.HasRegion(topic[..at]);
         var local = topics.ToDictionary(r => r.Key, r => r.Value.Keys.Where(t => !TopicFilter.IsInternal(t) && !IsRemoteCopy(t)).ToHashSet(StringComparer.Ordinal));
         var held = local.Values.SelectMany(t => t).ToHashSet(StringComparer.Ordinal);
         Unknown(requested.Where(t => !held.Contains(t)), topics, held);
@@ -75,7 +75,7 @@ public static class AuditPlan
                 var members = new List<AuditMember> { new(origin, topic, topics[origin][topic]) };
                 foreach (var region in topics.Keys.Where(r => r != origin && Reaches(topology, origin, r, topic)).Order(StringComparer.Ordinal))
                 {
-                    var name = TopicNaming.NameAlongRoute(NamingPolicy.Prefix, topology.FindRoute(origin, region)!, topic);
+                    var name = TopicNaming.NameAlongRoute(NamingPolicy.Prefix, topology.FindRoute(origin, region)!, topic, topology.Separator);
                     members.Add(new AuditMember(region, name, topics[region].GetValueOrDefault(name)));
                 }
                 // Only the origin's records belong in these copies; anything else written into them is that region's own business.
@@ -97,7 +97,7 @@ public static class AuditPlan
         if (topology.FindRoute(origin, region) is not { } route) return false;
         for (var hop = 0; hop < route.Path.Count - 1; hop++)
         {
-            var name = TopicNaming.NameAlongHops(topology.Naming, [.. route.Path.Take(hop + 1)], topic);
+            var name = TopicNaming.NameAlongHops(topology.Naming, [.. route.Path.Take(hop + 1)], topic, topology.Separator);
             if (!topology.IsReplicable(name, route.Path[hop], route.Path[hop + 1])) return false;
         }
         return true;

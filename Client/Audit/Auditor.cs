@@ -38,7 +38,7 @@ public static class Auditor
             var naming = topology?.Naming ?? NamingPolicy.Identity;
             var audits = new List<TopicAudit>();
             foreach (var subject in subjects)
-                audits.Add(await AuditAsync(subject, readers, naming, progress, cancellationToken));
+                audits.Add(await AuditAsync(subject, readers, naming, topology?.Separator ?? TopicNaming.DefaultSeparator, progress, cancellationToken));
             return new AuditReport(readers.ToDictionary(r => r.Key, r => r.Value.Incarnation, StringComparer.Ordinal), naming, audits);
         }
         finally
@@ -63,7 +63,7 @@ public static class Auditor
         return attempts.ToDictionary(a => a.Result.Region, a => a.Result, StringComparer.Ordinal);
     }
 
-    private static async Task<TopicAudit> AuditAsync(AuditSubject subject, IReadOnlyDictionary<string, RegionReader> readers, NamingPolicy naming,
+    private static async Task<TopicAudit> AuditAsync(AuditSubject subject, IReadOnlyDictionary<string, RegionReader> readers, NamingPolicy naming, string separator,
         Action<string> progress, CancellationToken cancellationToken)
     {
         var present = subject.Members.Where(m => m.Partitions > 0).ToList();
@@ -73,7 +73,7 @@ public static class Auditor
         {
             try
             {
-                return readers[m.Region].Read(m.Topic, subject.Policy, naming, reading.Token);
+                return readers[m.Region].Read(m.Topic, subject.Policy, naming, reading.Token, separator);
             }
             catch (RegionUnreachableException)
             {

@@ -34,7 +34,7 @@ public readonly record struct FinalRecord(UInt128 Hash, long Offset, long Timest
 /// <param name="topic">The topic as named in <paramref name="region"/>.</param>
 /// <param name="logStart">The partition's first offset when reading began (retention may have removed what came before).</param>
 public sealed class PartitionTally(string region, string incarnation, string topic, int partition, ConflictPolicy policy,
-    NamingPolicy naming = NamingPolicy.Identity, long logStart = 0)
+    NamingPolicy naming = NamingPolicy.Identity, long logStart = 0, string separator = TopicNaming.DefaultSeparator)
 {
     private readonly OriginStream _local = new(region, incarnation);
     private readonly Dictionary<OriginStream, OriginOffsets> _origins = [];
@@ -80,7 +80,7 @@ public sealed class PartitionTally(string region, string incarnation, string top
     public void Add(SourceRecord record)
     {
         Records++;
-        var identity = RecordOrigin.Of(record, region, incarnation, topic, partition, signer: null, naming);
+        var identity = RecordOrigin.Of(record, region, incarnation, topic, partition, signer: null, naming, separator);
         if (identity.Verdict == ProvenanceVerdict.Untrusted) UntrustedHeaders++;
         var (origin, originOffset) = identity.Verdict == ProvenanceVerdict.Trusted
             ? (Intern(new OriginStream(identity.Origin.Region, identity.Origin.Incarnation)), identity.OriginOffset)

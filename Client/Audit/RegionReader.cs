@@ -112,7 +112,7 @@ public sealed class RegionReader : IDisposable
 
     /// <summary>Reads every partition of <paramref name="topic"/> from its first to its end offset into one tally per partition.</summary>
     /// <exception cref="RegionUnreachableException">The region stopped answering.</exception>
-    public PartitionTally[] Read(string topic, ConflictPolicy policy, NamingPolicy naming, CancellationToken cancellationToken)
+    public PartitionTally[] Read(string topic, ConflictPolicy policy, NamingPolicy naming, CancellationToken cancellationToken, string separator = TopicNaming.DefaultSeparator)
     {
         var own = Topics.GetValueOrDefault(topic);
         var marks = new WatermarkOffsets[own];
@@ -125,7 +125,7 @@ public sealed class RegionReader : IDisposable
             throw new RegionUnreachableException(Region, $"{Region}: reading the offsets of {topic} failed: {e.Error.Reason}", e);
         }
         var tallies = Enumerable.Range(0, own)
-            .Select(p => new PartitionTally(Region, Incarnation, topic, p, policy, naming, marks[p].Low.Value))
+            .Select(p => new PartitionTally(Region, Incarnation, topic, p, policy, naming, marks[p].Low.Value, separator))
             .ToArray();
         var open = Enumerable.Range(0, own).Where(p => marks[p].High.Value > marks[p].Low.Value).ToHashSet();
         if (open.Count == 0) return tallies;

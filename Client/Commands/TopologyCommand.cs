@@ -99,6 +99,8 @@ public static partial class TopologyCommand
             var name = Path.GetFileNameWithoutExtension(path.Name);
             var import = Mm2Importer.Import(text, name);
 
+            foreach (var problem in import.Errors) error.WriteLine($"{path.Name}: error: {problem}");
+            if (import.HasErrors) return Invalid;
             foreach (var note in import.Notes) error.WriteLine($"note: {note}");
             foreach (var setting in import.Unmapped) error.WriteLine($"{path.Name}:{setting.Line}: not mapped: {setting.Key}={setting.Value}: {setting.Reason}");
 

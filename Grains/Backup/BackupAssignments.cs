@@ -13,7 +13,7 @@ public static class BackupAssignments
         return new BackupAssignment(topology.Version, backup.Store, backup.Topics is { } topics ? [.. topics] : null,
             [.. replicated.Include], [.. replicated.Exclude], backup.Groups is { } groups ? [.. groups] : [],
             backup.EffectiveSegmentBytes, backup.EffectiveSegmentSeconds, backup.EffectiveTakeOverSeconds, backup.EffectiveGroupIntervalSeconds,
-            backup.EncryptionKeyEnv, topology.Naming == NamingPolicy.Prefix);
+            backup.EncryptionKeyEnv, topology.Naming == NamingPolicy.Prefix, topology.Document.Separator);
     }
 
     /// <summary>The section's selection rule, for the topics a region holds.</summary>

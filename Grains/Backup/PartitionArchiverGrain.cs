@@ -257,7 +257,8 @@ public sealed partial class PartitionArchiverGrain(
                     if (_stale++ == 0) LogStale(_key, record.Offset, archiver.Position);
                     continue;
                 }
-                archiver.Accept(record, RecordOrigin.Of(record, _region, _incarnation, _topic, _partition, _signer, naming), now);
+                archiver.Accept(record, RecordOrigin.Of(record, _region, _incarnation, _topic, _partition, _signer, naming,
+                    assignment.Separator ?? TopicNaming.DefaultSeparator), now);
             }
             if (gap is { } dropped)
             {

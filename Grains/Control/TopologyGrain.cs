@@ -251,7 +251,8 @@ public sealed partial class TopologyGrain(
             p.From, p.To, topology.Version, [.. p.Topics.Include], [.. p.Topics.Exclude], p.AllOrigins, [.. p.Origins],
             p.Naming == NamingPolicy.Prefix, PausedTopics(p.Mode == LinkMode.Push ? PushEntry(p.To) : p.From, paused), p.Mode == LinkMode.Push,
             LwwTopics(topology), p.OwnPast ? RegionPlan.OwnPastSources(topology, p.To) : null,
-            topology.Topics.ExactlyOnce.Count > 0 ? [.. topology.Topics.ExactlyOnce] : null), StringComparer.Ordinal);
+            topology.Topics.ExactlyOnce.Count > 0 ? [.. topology.Topics.ExactlyOnce] : null,
+            p.Naming == NamingPolicy.Prefix ? topology.Document.Separator : null), StringComparer.Ordinal);
 
     private static IReadOnlyList<LwwTopic> LwwTopics(Topology topology) =>
         [.. topology.Topics.Conflict.Where(r => r.Policy == ConflictPolicy.Lww).Select(r => new LwwTopic(r.Topic, r.VersionHeader))];

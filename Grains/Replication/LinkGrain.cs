@@ -140,12 +140,12 @@ public sealed partial class LinkGrain(
 
     /// <summary>The link carries the topic: selected, not internal, and under prefix naming not one that came from the destination (MirrorMaker 2's cycle rule).</summary>
     private bool Selects(string topic) =>
-        _filter.Matches(topic) && !(_assignment!.PrefixNaming && TopicNaming.IsCycle(topic, _destination));
+        _filter.Matches(topic) && !(_assignment!.PrefixNaming && TopicNaming.IsCycle(topic, _destination, _assignment.Separator ?? TopicNaming.DefaultSeparator));
 
     private string DestinationTopic(string topic) => DestinationTopic(topic, _assignment!);
 
     private static string DestinationTopic(string topic, LinkAssignment link) =>
-        link.PrefixNaming ? TopicNaming.RemoteTopicName(NamingPolicy.Prefix, link.Source, topic) : topic;
+        link.PrefixNaming ? TopicNaming.RemoteTopicName(NamingPolicy.Prefix, link.Source, topic, link.Separator ?? TopicNaming.DefaultSeparator) : topic;
 
     private static PartitionAssignment AssignmentFor(string topic, LinkAssignment link)
     {
@@ -161,7 +161,8 @@ public sealed partial class LinkGrain(
             link.OwnPastSources,
             // Never for a push link (records and checkpoints in two clusters) nor an lww topic (its repairs are written
             // apart from the batch); the validator refuses or warns about both where it can tell.
-            !link.Push && lww is null && ExactlyOnceTopics.Matches(link.ExactlyOnceTopics ?? [], topic));
+            !link.Push && lww is null && ExactlyOnceTopics.Matches(link.ExactlyOnceTopics ?? [], topic),
+            link.Separator);
     }
 
     /// <summary>The topic's last-writer-wins settings: exact names first, then expressions in order; null: append.</summary>

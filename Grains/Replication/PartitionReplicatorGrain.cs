@@ -418,7 +418,8 @@ public sealed partial class PartitionReplicatorGrain(
         // those origins it skipped as off-route (a catch-up window up to where it had read).
         var reassigned = checkpoint.Reassign(carried, _source, start.Low, out var gained);
         var replication = new PartitionReplication(_source, _destination, _topic, _destinationTopic, _partition,
-            _assignment!.PrefixNaming ? NamingPolicy.Prefix : NamingPolicy.Identity, carried, _options.PolicyFor(_topic), reassigned);
+            _assignment!.PrefixNaming ? NamingPolicy.Prefix : NamingPolicy.Identity, carried, _options.PolicyFor(_topic), reassigned,
+            _assignment.Separator ?? TopicNaming.DefaultSeparator);
         try
         {
             if (destinationEnd > checkpoint.DestinationEndOffset)

@@ -10,7 +10,7 @@ public sealed class RegionOptions
 {
     public const string Section = "Mesh";
 
-    /// <summary>This region's id: lower-case letters, digits, '-', '_' or '.'.</summary>
+    /// <summary>This region's id: letters, digits, '-', '_' or '.'.</summary>
     public string Region { get; set; } = "";
 
     /// <summary>This region's Kafka cluster.</summary>

@@ -18,7 +18,7 @@ public static class RegionOptionsValidator
         if (string.IsNullOrWhiteSpace(options.Region))
             Problem("Mesh:Region", "is missing", "Set it to this region's id, e.g. \"us-east\".");
         else if (!RegionIds.IsValid(options.Region, out var reason))
-            Problem("Mesh:Region", reason, "Pick an id of lower-case letters, digits, '-', '_' or '.'.");
+            Problem("Mesh:Region", reason, "Pick an id of letters, digits, '-', '_' or '.'.");
 
         ValidateCluster("Mesh:Kafka", options.Region, options.Kafka, Problem);
         // Only the local cluster is written to; a peer's Settings only ever build readers.

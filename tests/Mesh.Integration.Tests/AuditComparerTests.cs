@@ -431,7 +431,7 @@ public sealed class AuditComparerTests
     [Theory]
     [InlineData("b1:9092,us-east=b2:9092", "names no region")]
     [InlineData("us-east=", "is not region=host:port")]
-    [InlineData("US=b1:9092", "US")]
+    [InlineData("u+s=b1:9092", "u+s")]
     [InlineData("us-east=b1:9092,us-east=b2:9092", "twice")]
     [InlineData(",", "at least one region")]
     public void Bad_bootstrap_syntax_is_bad_input(string value, string message)

@@ -27,10 +27,10 @@ public static class RecordOrigin
     /// <param name="topic">The topic as named in <paramref name="region"/>.</param>
     /// <param name="signer">Null where the mesh key is not held (the audit, the CLI): the rule without the signature.</param>
     public static RecordIdentity Of(SourceRecord record, string region, string incarnation, string topic, int partition,
-        ProvenanceSigner? signer = null, NamingPolicy naming = NamingPolicy.Identity)
+        ProvenanceSigner? signer = null, NamingPolicy naming = NamingPolicy.Identity, string separator = TopicNaming.DefaultSeparator)
     {
         // The region's own earlier records, written back by a rebuild, name it as their origin with an older incarnation.
-        var reading = ProvenanceTrust.Read(record, region, topic, partition, signer, naming, incarnation);
+        var reading = ProvenanceTrust.Read(record, region, topic, partition, signer, naming, incarnation, separator);
         return reading.Trusted is { } provenance
             ? new RecordIdentity(new OriginId(provenance.OriginRegion, provenance.OriginIncarnation), provenance.OriginOffset, reading.Verdict)
             : new RecordIdentity(new OriginId(region, incarnation), record.Offset, reading.Verdict);

@@ -18,6 +18,7 @@ namespace Mesh.Core.Replication;
 public sealed class PartitionReplication : IDisposable
 {
     private readonly NamingPolicy _naming;
+    private readonly string _separator;
     private readonly ReplicationPolicy _policy;
     private readonly ProvenanceSigner? _signer;
     // Source offsets the destination refused, to be held for the quarantine when planned again.
@@ -28,8 +29,9 @@ public sealed class PartitionReplication : IDisposable
     /// <param name="carried">The origins whose records the link carries; <paramref name="start"/> must have been
     /// taken while it carried them (or not say), see <see cref="ReplicationCheckpoint.Reassign"/>.</param>
     public PartitionReplication(string source, string destination, string sourceTopic, string destinationTopic, int partition,
-        NamingPolicy naming, OriginSet carried, ReplicationPolicy policy, ReplicationCheckpoint start)
+        NamingPolicy naming, OriginSet carried, ReplicationPolicy policy, ReplicationCheckpoint start, string separator = TopicNaming.DefaultSeparator)
     {
+        _separator = separator;
         if (!RegionIds.IsValid(source, out var reason)) throw new ArgumentException(reason, nameof(source));
         if (!RegionIds.IsValid(destination, out reason)) throw new ArgumentException(reason, nameof(destination));
         if (source == destination) throw new ArgumentException($"a link cannot replicate region '{source}' into itself");
@@ -107,7 +109,7 @@ public sealed class PartitionReplication : IDisposable
     /// <summary>Decides one record against a given vector (the live one, or a batch's working copy).</summary>
     public ReplicationDecision Decide(SourceRecord record, OriginVector vector)
     {
-        var reading = ProvenanceTrust.Read(record, Source, Topic, Partition, _signer, _naming, SourceIncarnation);
+        var reading = ProvenanceTrust.Read(record, Source, Topic, Partition, _signer, _naming, SourceIncarnation, _separator);
         // Only a marker that verifies and fits the record: a forged or copied one leaves it an ordinary record.
         if (RepairMarker.TryRead(record, Source, reading, _signer, out _)) return ReplicationDecision.Skip(DecisionKind.SkipRepair);
         if (CatchUp is { } catchUp && record.Offset < catchUp.Until)
@@ -315,7 +317,7 @@ public sealed class PartitionReplication : IDisposable
     /// </summary>
     public Provenance? Observe(SourceRecord destinationRecord, IReadOnlySet<(string OriginKey, long OriginOffset)>? misplaced)
     {
-        var reading = ProvenanceTrust.Read(destinationRecord, Destination, DestinationTopic, Partition, _signer, _naming, DestinationIncarnation);
+        var reading = ProvenanceTrust.Read(destinationRecord, Destination, DestinationTopic, Partition, _signer, _naming, DestinationIncarnation, _separator);
         DestinationEndOffset = Math.Max(DestinationEndOffset, destinationRecord.Offset + 1);
         if (reading.Verdict != ProvenanceVerdict.Trusted) return null;
         if (misplaced?.Contains((reading.Trusted!.OriginKey, reading.Trusted.OriginOffset)) != true)

@@ -37,7 +37,7 @@ public static class ProvenanceTrust
     /// <param name="readFromIncarnation">The current incarnation of <paramref name="readFrom"/>, when the caller knows it: a
     /// record of an earlier incarnation of that region, written back into it by a rebuild, names it as its origin.</param>
     public static ProvenanceReading Read(SourceRecord record, string readFrom, string topic, int partition, ProvenanceSigner? signer,
-        NamingPolicy naming = NamingPolicy.Identity, string? readFromIncarnation = null)
+        NamingPolicy naming = NamingPolicy.Identity, string? readFromIncarnation = null, string separator = TopicNaming.DefaultSeparator)
     {
         var index = -1;
         for (var i = 0; i < record.Headers.Count; i++)
@@ -62,7 +62,7 @@ public static class ProvenanceTrust
                              (readFromIncarnation is null ? "" : " (only an earlier incarnation's, in a rebuild)"));
         if (provenance.LastHop != readFrom)
             return Untrusted($"its header's last hop is '{provenance.LastHop}', but it was read from '{readFrom}' (a header copied or forged there)");
-        var expectedTopic = TopicNaming.NameAlongHops(naming, provenance.Hops, provenance.OriginTopic);
+        var expectedTopic = TopicNaming.NameAlongHops(naming, provenance.Hops, provenance.OriginTopic, separator);
         if (expectedTopic != topic)
             return Untrusted(naming == NamingPolicy.Identity
                 ? $"its header names origin topic '{provenance.OriginTopic}', but it was read from topic '{topic}'"

@@ -2,7 +2,9 @@ namespace Mesh.Core.Replication;
 
 /// <summary>
 /// Region ids travel inside provenance headers and checkpoint keys, so they are restricted to a
-/// small alphabet that never collides with the separators those encodings use.
+/// small alphabet that never collides with the separators those encodings use. Upper-case letters
+/// are allowed so that a MirrorMaker 2 cluster alias (Apache Kafka's sample names its clusters
+/// <c>A</c> and <c>B</c>) is a region id as it is, and prefix-named remote topics keep MM2's names.
 /// </summary>
 public static class RegionIds
 {
@@ -14,10 +16,10 @@ public static class RegionIds
         if (id.Length > MaxLength) { reason = $"a region id is at most {MaxLength} characters, '{id}' has {id.Length}"; return false; }
         foreach (var c in id)
         {
-            var ok = c is >= 'a' and <= 'z' or >= '0' and <= '9' or '-' or '_' or '.';
+            var ok = c is >= 'a' and <= 'z' or >= 'A' and <= 'Z' or >= '0' and <= '9' or '-' or '_' or '.';
             if (!ok)
             {
-                reason = $"region id '{id}' contains '{c}'; use lower-case letters, digits, '-', '_' or '.'";
+                reason = $"region id '{id}' contains '{c}'; use letters, digits, '-', '_' or '.'";
                 return false;
             }
         }

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
+using Mesh.Core.Replication;
 
 namespace Mesh.Core.Topology;
 
@@ -12,8 +13,18 @@ public sealed record Mm2Setting(string Key, string Value, string Reason, int Lin
 
 /// <param name="Document">The topology, version 1; validate it before use.</param>
 /// <param name="Unmapped">Every setting that has no counterpart, with the reason.</param>
-/// <param name="Notes">What the import decided on the operator's behalf (renamed regions, secrets moved to variables, kept defaults).</param>
-public sealed record Mm2Import(TopologyDocument Document, ValueList<Mm2Setting> Unmapped, ValueList<string> Notes);
+/// <param name="Notes">What the import decided on the operator's behalf (secrets moved to variables, kept defaults).</param>
+/// <param name="Errors">What stops the topology from being MM2's: a cluster alias that cannot be a region id as it is. Never rewritten in silence.</param>
+public sealed record Mm2Import(TopologyDocument Document, ValueList<Mm2Setting> Unmapped, ValueList<string> Notes, ValueList<string> Errors)
+{
+    public bool HasErrors => Errors.Count > 0;
+
+    /// <summary>MM2's <c>replication.policy.separator</c> (<c>.</c> unless set): under prefix naming, Mesh names remote topics with <c>.</c> only.</summary>
+    public string Separator { get; init; } = ".";
+
+    /// <summary>The replication policy class when it is neither MM2's default nor its identity policy: Mesh cannot know the names it made.</summary>
+    public string? UnmappablePolicy { get; init; }
+}
 
 /// <summary>
 /// Converts a MirrorMaker 2 configuration (the <c>connect-mirror-maker.properties</c> of a
@@ -49,6 +60,9 @@ public static class Mm2Importer
         private readonly Dictionary<string, PropertyEntry> _settings = new(StringComparer.Ordinal);
         private readonly List<Mm2Setting> _unmapped = [];
         private readonly List<string> _notes = [];
+        private readonly List<string> _errors = [];
+        private string? _unmappablePolicy;
+        private string? _separator;
         private readonly List<string> _aliases = [];
         private readonly Dictionary<string, string> _regionOf = new(StringComparer.Ordinal);
 
@@ -64,7 +78,8 @@ public static class Mm2Importer
 
         public Mm2Import Run(string name)
         {
-            Clusters();
+            var naming = Naming();
+            Clusters(naming);
             var global = new List<PropertyEntry>();
             var perCluster = _aliases.ToDictionary(a => a, _ => new List<(string Setting, PropertyEntry Entry)>(), StringComparer.Ordinal);
             var perFlow = new Dictionary<(string From, string To), List<(string Setting, PropertyEntry Entry)>>();
@@ -86,7 +101,6 @@ public static class Mm2Importer
                 else global.Add(entry);
             }
 
-            var naming = Naming();
             var clientDefaults = global.Where(e => IsClientSetting(e.Key)).ToArray();
             var regions = _aliases.Select(a => Region(a, clientDefaults, perCluster[a])).ToValueList();
             var flows = Flows(perFlow);
@@ -117,6 +131,7 @@ public static class Mm2Importer
                 Name = name,
                 Version = 1,
                 Naming = naming,
+                Separator = _separator,
                 Pattern = pattern,
                 Primary = primary,
                 Hub = hub,
@@ -125,10 +140,14 @@ public static class Mm2Importer
                 Topics = new TopicRules(selection, []),
                 Offsets = offsets,
             };
-            return new Mm2Import(document, _unmapped.OrderBy(u => u.Line).ToValueList(), _notes.ToValueList());
+            return new Mm2Import(document, _unmapped.OrderBy(u => u.Line).ToValueList(), _notes.ToValueList(), _errors.ToValueList())
+            {
+                Separator = _settings.TryGetValue("replication.policy.separator", out var separator) ? separator.Value : ".",
+                UnmappablePolicy = _unmappablePolicy,
+            };
         }
 
-        private void Clusters()
+        private void Clusters(NamingPolicy naming)
         {
             if (!_settings.TryGetValue("clusters", out var clusters))
             {
@@ -137,23 +156,20 @@ public static class Mm2Importer
             }
             foreach (var alias in SplitList(clusters.Value).Distinct(StringComparer.Ordinal))
             {
-                var id = RegionId(alias);
-                if (_regionOf.ContainsValue(id))
+                // The alias is the region id as written, case included: under prefix naming it is the prefix of every
+                // remote topic, and MM2 has been writing '<alias>.<topic>'. Another id would start a second copy.
+                var separator = _separator ?? TopicNaming.DefaultSeparator;
+                if (!RegionIds.IsValid(alias, out var reason) || (naming == NamingPolicy.Prefix && alias.Contains(separator, StringComparison.Ordinal)))
                 {
-                    Unmapped(clusters, $"clusters '{_regionOf.First(r => r.Value == id).Key}' and '{alias}' would both become region '{id}'; '{alias}' is left out");
+                    if (reason.Length == 0) reason = $"region id '{alias}' contains '{separator}', which prefix naming uses to separate the source region from the topic";
+                    _errors.Add($"line {clusters.Line}: cluster alias '{alias}' cannot be a region id as it is ({reason}). Mesh would name its remote topics " +
+                                $"differently from MM2's '{alias}.<topic>' and start a second copy of each; rename the alias in the MM2 configuration " +
+                                "(and its remote topics in the clusters) to letters, digits, '-' and '_', or write the topology by hand with identity naming");
                     continue;
                 }
-                if (id != alias)
-                    _notes.Add($"cluster alias '{alias}' becomes region '{id}' (region ids are lower-case letters, digits, '-' and '_'); under prefix naming remote topics are then named '{id}.<topic>', not '{alias}.<topic>'");
                 _aliases.Add(alias);
-                _regionOf[alias] = id;
+                _regionOf[alias] = alias;
             }
-        }
-
-        private static string RegionId(string alias)
-        {
-            var id = new string(alias.ToLowerInvariant().Select(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' ? c : '-').ToArray());
-            return id.Length == 0 ? "region" : id;
         }
 
         private (string From, string To, string Setting)? SplitFlow(PropertyEntry entry)
@@ -184,17 +200,22 @@ public static class Mm2Importer
                 if (className is IdentityReplicationPolicy || className.EndsWith(".IdentityReplicationPolicy", StringComparison.Ordinal) || className == "IdentityReplicationPolicy")
                     naming = NamingPolicy.Identity;
                 else if (className is not DefaultReplicationPolicy && !className.EndsWith(".DefaultReplicationPolicy", StringComparison.Ordinal) && className != "DefaultReplicationPolicy")
-                    Unmapped(policy, "a custom replication policy; Mesh names topics by identity or by MM2's default prefix, and prefix naming is used: check the remote topic names");
+                {
+                    _unmappablePolicy = className;
+                    Unmapped(policy, $"replication policy {className} cannot be mapped: Mesh names remote topics as they are (IdentityReplicationPolicy) or "
+                        + "'<source>.<topic>' (DefaultReplicationPolicy). Prefix naming is written; compare 'mesh topology show' with the names this policy makes, "
+                        + "and before a takeover rename the remote topics where they differ, or Mesh starts a second copy of each");
+                }
             }
             else
             {
                 _notes.Add("no replication.policy.class: MM2's default (DefaultReplicationPolicy) names remote topics '<source>.<topic>', so naming is 'prefix'");
             }
 
-            if (_settings.TryGetValue("replication.policy.separator", out var separator) && separator.Value != ".")
+            if (_settings.TryGetValue("replication.policy.separator", out var separator) && separator.Value != "." && naming == NamingPolicy.Prefix)
             {
-                if (naming == NamingPolicy.Prefix)
-                    Unmapped(separator, $"prefix naming always separates the source region with '.': remote topics will be named '<source>.<topic>', not '<source>{separator.Value}<topic>'");
+                _separator = separator.Value;
+                _notes.Add($"replication.policy.separator = {separator.Value} (line {separator.Line}): the topology's prefix naming separates with it too, so remote topics keep MM2's names '<source>{separator.Value}<topic>'");
             }
             return naming;
         }
@@ -222,6 +243,13 @@ public static class Mm2Importer
             {
                 _notes.Add("no topics.exclude: MM2's default exclusion (" + string.Join(", ", Mm2DefaultTopicsExclude) + ") is written out, so the same topics replicate");
                 exclude = Mm2DefaultTopicsExclude;
+            }
+            // MM2 never replicates its own topics ('<anything><separator>internal', whatever topics.exclude says); with a
+            // custom separator they escape the default '.*[\-\.]internal'.
+            if (_separator is { } separator && $".*{Regex.Escape(separator)}internal" is var internals && !exclude.Contains(internals))
+            {
+                _notes.Add($"MM2's internal topics end in '{separator}internal' with replication.policy.separator = {separator}: '{internals}' is excluded, as MM2 never replicates them");
+                exclude = exclude.Append(internals).ToValueList();
             }
             return new TopicSelector(include, exclude);
         }

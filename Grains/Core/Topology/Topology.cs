@@ -55,6 +55,9 @@ public sealed class Topology
     public string Name => Document.Name ?? "";
     public long Version => Document.Version ?? 0;
     public NamingPolicy Naming => Document.Naming;
+
+    /// <summary>Prefix naming's separator between the source region and the topic (<c>.</c> unless the document sets another).</summary>
+    public string Separator => Document.Separator ?? TopicNaming.DefaultSeparator;
     public TopologyPattern Pattern => Document.Pattern;
     public string? Primary => Document.Pattern == TopologyPattern.ActivePassive ? Document.Primary : null;
     public string? Hub => Document.Pattern == TopologyPattern.HubSpoke ? Document.Hub : null;
@@ -94,7 +97,7 @@ public sealed class Topology
     /// <paramref name="targetRegion"/>: unchanged under identity naming, <c>source.topic</c> under prefix naming.
     /// </summary>
     public string RemoteTopicName(string sourceRegion, string topic, string targetRegion) =>
-        TopicNaming.RemoteTopicName(Naming, sourceRegion, topic);
+        TopicNaming.RemoteTopicName(Naming, sourceRegion, topic, Separator);
 
     /// <summary>
     /// Whether link <paramref name="from"/> -> <paramref name="to"/> replicates <paramref name="topic"/>
@@ -105,7 +108,7 @@ public sealed class Topology
         FindLink(from, to) is { } link
         && !TopicNaming.IsInternal(topic)
         && link.Topics.Matches(topic)
-        && !(Naming == NamingPolicy.Prefix && TopicNaming.IsCycle(topic, to));
+        && !(Naming == NamingPolicy.Prefix && TopicNaming.IsCycle(topic, to, Separator));
 
     public ConflictPolicy ConflictPolicyFor(string topic) => Topics.PolicyFor(topic);
 

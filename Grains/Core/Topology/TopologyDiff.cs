@@ -38,6 +38,7 @@ public sealed record TopologyDiff(
         var settings = new List<Change<string>>();
         Setting(settings, "name", old.Name, @new.Name);
         Setting(settings, "naming", TopologyKeywords.Word(old.Naming), TopologyKeywords.Word(@new.Naming));
+        Setting(settings, "separator", old.Separator, @new.Separator);
         Setting(settings, "pattern", TopologyKeywords.Word(old.Pattern), TopologyKeywords.Word(@new.Pattern));
         Setting(settings, "primary", old.Primary, @new.Primary);
         Setting(settings, "hub", old.Hub, @new.Hub);

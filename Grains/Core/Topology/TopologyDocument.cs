@@ -14,6 +14,9 @@ public sealed record TopologyDocument
 
     public NamingPolicy Naming { get; init; } = NamingPolicy.Identity;
 
+    /// <summary>Prefix naming's separator between the source region and the topic (MM2's <c>replication.policy.separator</c>); null: <c>.</c>.</summary>
+    public string? Separator { get; init; }
+
     public TopologyPattern Pattern { get; init; } = TopologyPattern.Custom;
 
     /// <summary>The region that takes writes under <see cref="TopologyPattern.ActivePassive"/>.</summary>
@@ -39,7 +42,7 @@ public sealed record TopologyDocument
     public SourceMap Source { get; init; } = SourceMap.None;
 }
 
-/// <param name="Id">Region id: lower-case letters, digits, '-', '_' (see <c>RegionIds</c>).</param>
+/// <param name="Id">Region id: letters, digits, '-', '_' (see <c>RegionIds</c>).</param>
 /// <param name="Kafka">librdkafka settings for the region's cluster; values may be <c>${ENV_VAR}</c> references.</param>
 /// <param name="Gateway">The region's silo gateway endpoints, <c>host:port</c>.</param>
 public sealed record Region(string Id, KafkaSettings Kafka, ValueList<string> Gateway)

@@ -18,7 +18,7 @@ public sealed record TopologyParseResult(TopologyDocument? Document, IReadOnlyLi
 /// </summary>
 public static class TopologyParser
 {
-    private static readonly string[] TopLevelKeys = ["name", "version", "naming", "pattern", "primary", "hub", "regions", "links", "topics", "offsets", "backup"];
+    private static readonly string[] TopLevelKeys = ["name", "version", "naming", "separator", "pattern", "primary", "hub", "regions", "links", "topics", "offsets", "backup"];
     private static readonly string[] RegionKeys = ["kafka", "gateway"];
     private static readonly string[] LinkKeys = ["from", "to", "mode", "enabled", "topics"];
     private static readonly string[] SelectorKeys = ["include", "exclude"];
@@ -108,6 +108,7 @@ public static class TopologyParser
                         if (Word<NamingPolicy>(value, path, "naming policy", TopologyKeywords.NamingWords, TopologyKeywords.TryParse) is { } naming)
                             document = document with { Naming = naming };
                         break;
+                    case "separator": document = document with { Separator = Scalar(value, path) }; break;
                     case "pattern":
                         if (Word<TopologyPattern>(value, path, "pattern", TopologyKeywords.PatternWords, TopologyKeywords.TryParse) is { } pattern)
                             document = document with { Pattern = pattern };

@@ -20,7 +20,7 @@ public static class TopologyReport
         var text = new StringBuilder();
         text.Append(CultureInfo.InvariantCulture, $"Topology '{topology.Name}' version {topology.Version}\n");
         text.Append("  pattern  ").Append(PatternLine(topology)).Append('\n');
-        text.Append("  naming   ").Append(NamingLine(topology.Naming)).Append('\n');
+        text.Append("  naming   ").Append(NamingLine(topology.Naming, topology.Separator)).Append('\n');
 
         text.Append("\nRegions\n");
         var regionRows = new List<string[]>();
@@ -55,7 +55,7 @@ public static class TopologyReport
         {
             text.Append(CultureInfo.InvariantCulture, $"\nRemote topic names (a topic {TopicPlaceholder} produced at the origin, as named at the destination)\n");
             Table(text, ["ORIGIN", "DESTINATION", "NAME"],
-                topology.Routes.Select(r => new[] { r.Origin, r.Destination, TopicNaming.NameAlongRoute(topology.Naming, r, TopicPlaceholder) }));
+                topology.Routes.Select(r => new[] { r.Origin, r.Destination, TopicNaming.NameAlongRoute(topology.Naming, r, TopicPlaceholder, topology.Separator) }));
         }
 
         if (topology.Topics.Conflict.Count > 0)
@@ -96,7 +96,7 @@ public static class TopologyReport
                 ["origin"] = r.Origin,
                 ["destination"] = r.Destination,
                 ["path"] = Strings(r.Path),
-                ["remoteTopicName"] = TopicNaming.NameAlongRoute(topology.Naming, r, TopicPlaceholder),
+                ["remoteTopicName"] = TopicNaming.NameAlongRoute(topology.Naming, r, TopicPlaceholder, topology.Separator),
             })),
             ["unreachable"] = Array(Unreachable(topology).Select(u => new JsonObject { ["origin"] = u.Origin, ["destination"] = u.Destination })),
             ["conflict"] = Array(topology.Topics.Conflict.Select(c => new JsonObject
@@ -182,8 +182,8 @@ public static class TopologyReport
         var pattern => TopologyKeywords.Word(pattern),
     };
 
-    private static string NamingLine(NamingPolicy naming) => naming == NamingPolicy.Prefix
-        ? "prefix: topic T from region S is named S.T; a topic carrying the target's prefix is not sent back to it"
+    private static string NamingLine(NamingPolicy naming, string separator) => naming == NamingPolicy.Prefix
+        ? $"prefix: topic T from region S is named S{separator}T; a topic carrying the target's prefix is not sent back to it"
         : "identity: topics keep their names in every region";
 
     /// <summary>What orders the writes of an lww topic; empty for other policies.</summary>

@@ -13,6 +13,7 @@ public static class TopologyValidator
     {
         var check = new Checks(document);
         check.Version();
+        check.Separator();
         check.Regions();
         check.Pattern();
         check.ExplicitLinks();
@@ -40,6 +41,16 @@ public static class TopologyValidator
                     "use 1 or higher, and greater than the version applied now");
         }
 
+        public void Separator()
+        {
+            if (document.Separator is not { } separator) return;
+            if (document.Naming != NamingPolicy.Prefix)
+                Warning("separator", "separator has no effect under identity naming", "remove it, or use 'naming: prefix'");
+            if (separator.Length == 0 || !TopicNames.IsValid(separator, out _))
+                Error("separator", $"separator '{separator}' is not part of a topic name (letters, digits, '.', '_' and '-')",
+                    "use MM2's replication.policy.separator, e.g. '.' or '_'");
+        }
+
         public void Regions()
         {
             if (document.Regions.Count == 0)
@@ -56,9 +67,9 @@ public static class TopologyValidator
                     Error(path, $"region '{region.Id}' is defined twice", "merge the two entries into one");
                 if (!RegionIds.IsValid(region.Id, out var reason))
                     Error(path, reason, "rename the region, and every reference to it");
-                else if (document.Naming == NamingPolicy.Prefix && region.Id.Contains(TopicNaming.Separator))
-                    Error(path, $"region id '{region.Id}' contains '.', which prefix naming uses to separate the region from the topic",
-                        "rename the region without '.', or use 'naming: identity'");
+                else if (document.Naming == NamingPolicy.Prefix && region.Id.Contains(document.Separator ?? TopicNaming.DefaultSeparator, StringComparison.Ordinal))
+                    Error(path, $"region id '{region.Id}' contains '{document.Separator ?? TopicNaming.DefaultSeparator}', which prefix naming uses to separate the region from the topic",
+                        $"rename the region without '{document.Separator ?? TopicNaming.DefaultSeparator}', or use 'naming: identity'");
 
                 var kafkaPath = TopologyPath.Key(path, "kafka");
                 if (!region.Kafka.ContainsKey("bootstrap.servers"))

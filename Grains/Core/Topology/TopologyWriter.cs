@@ -13,6 +13,7 @@ public static class TopologyWriter
         if (document.Name is not null) root.Add("name", Text(document.Name));
         if (document.Version is { } version) root.Add("version", Number(version));
         root.Add("naming", TopologyKeywords.Word(document.Naming));
+        if (document.Separator is not null) root.Add("separator", Text(document.Separator));
         root.Add("pattern", TopologyKeywords.Word(document.Pattern));
         if (document.Primary is not null) root.Add("primary", Text(document.Primary));
         if (document.Hub is not null) root.Add("hub", Text(document.Hub));

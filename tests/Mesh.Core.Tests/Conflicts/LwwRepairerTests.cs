@@ -259,7 +259,7 @@ public sealed class LwwRepairerTests
     [Fact]
     public void Arguments_are_checked()
     {
-        Assert.Throws<ArgumentException>(() => new LwwRepairer(new LwwRule(null), "EU", Topic, 0, null));
+        Assert.Throws<ArgumentException>(() => new LwwRepairer(new LwwRule(null), "e+u", Topic, 0, null));
         Assert.Throws<ArgumentException>(() => new LwwRepairer(new LwwRule(null), D, "a topic", 0, null));
         Assert.Throws<ArgumentOutOfRangeException>(() => new LwwRepairer(new LwwRule(null), D, Topic, -1, null));
     }

@@ -110,7 +110,7 @@ public sealed class RepairMarkerTests
         { "2|us-east|-|7|-", "unsupported repair header format version '2'" },
         { "1|us-east|-|7", "expected 5 '|'-separated fields in the repair header, found 4" },
         { "1|us-east|-|7|-|x", "expected 5 '|'-separated fields in the repair header, found 6" },
-        { "1|US-East|-|7|-", "origin region: region id 'US-East' contains 'U'" },
+        { "1|us+east|-|7|-", "origin region: region id 'us+east' contains '+'" },
         { "1||-|7|-", "origin region: a region id must not be empty" },
         { "1|us-east|ABC|7|-", "origin incarnation: incarnation 'ABC' contains 'A'" },
         { "1|us-east||7|-", "origin incarnation: an incarnation must not be empty" },

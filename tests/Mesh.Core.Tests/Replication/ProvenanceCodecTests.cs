@@ -6,7 +6,7 @@ namespace Mesh.Core.Tests.Replication;
 
 public sealed class ProvenanceCodecTests
 {
-    private const string BadCharHint = "use lower-case letters, digits, '-', '_' or '.'";
+    private const string BadCharHint = "use letters, digits, '-', '_' or '.'";
     private const string Example = "2|us-east|1a2b3c4d|orders|3|1042|1732480000000|us-east,eu-west|-";
 
     /// <summary>The documented example with field <paramref name="index"/> replaced.</summary>
@@ -168,7 +168,7 @@ public sealed class ProvenanceCodecTests
         { Example + "|x", "expected 9 '|'-separated fields, found 10" },
         // Origin region.
         { With(1, ""), "origin region: a region id must not be empty" },
-        { "2|US-EAST|1a2b3c4d|orders|3|1042|1732480000000|US-EAST|-", $"origin region: region id 'US-EAST' contains 'U'; {BadCharHint}" },
+        { "2|us+east|1a2b3c4d|orders|3|1042|1732480000000|us+east|-", $"origin region: region id 'us+east' contains '+'; {BadCharHint}" },
         { "2|us east|1a2b3c4d|orders|3|1042|1732480000000|us east|-", $"origin region: region id 'us east' contains ' '; {BadCharHint}" },
         { "2|us@east|1a2b3c4d|orders|3|1042|1732480000000|us@east|-", $"origin region: region id 'us@east' contains '@'; {BadCharHint}" },
         { "2|us-éast|1a2b3c4d|orders|3|1042|1732480000000|us-éast|-", $"origin region: region id 'us-éast' contains 'é'; {BadCharHint}" },
@@ -211,7 +211,7 @@ public sealed class ProvenanceCodecTests
         { With(7, ""), "hops: a region id must not be empty" },
         { With(7, "us-east,"), "hops: a region id must not be empty" },
         { With(7, "us-east,,eu-west"), "hops: a region id must not be empty" },
-        { With(7, "us-east,EU-WEST"), $"hops: region id 'EU-WEST' contains 'E'; {BadCharHint}" },
+        { With(7, "us-east,eu+west"), $"hops: region id 'eu+west' contains '+'; {BadCharHint}" },
         { With(7, "us-east eu-west"), $"hops: region id 'us-east eu-west' contains ' '; {BadCharHint}" },
         { With(7, "eu-west"), "hops must start at the origin region 'us-east', found 'eu-west'" },
         { With(7, "eu-west,us-east"), "hops must start at the origin region 'us-east', found 'eu-west'" },

@@ -58,7 +58,7 @@ public sealed class ProvenanceTrustTests
         { "empty value", WithHeaders(new RecordHeader(ProvenanceCodec.HeaderName, [])), true, "its header is malformed: unsupported provenance format version '' (this build reads version 2)" },
         { "version 1", WithText("1|ap-south|3|41|77|ap-south,us-east"), true, "its header is malformed: unsupported provenance format version '1' (this build reads version 2)" },
         { "field count", WithText("2|ap-south|5e1f09aa|orders|3|41|77|ap-south,us-east"), true, "its header is malformed: expected 9 '|'-separated fields, found 8" },
-        { "origin region", WithText("2|AP|5e1f09aa|orders|3|41|77|AP,us-east|-"), true, "its header is malformed: origin region: region id 'AP' contains 'A'; use lower-case letters, digits, '-', '_' or '.'" },
+        { "origin region", WithText("2|a+p|5e1f09aa|orders|3|41|77|a+p,us-east|-"), true, "its header is malformed: origin region: region id 'a+p' contains '+'; use letters, digits, '-', '_' or '.'" },
         { "origin incarnation", WithText("2|ap-south||orders|3|41|77|ap-south,us-east|-"), true, "its header is malformed: origin incarnation: an incarnation must not be empty" },
         { "origin topic", WithText("2|ap-south|5e1f09aa|or ders|3|41|77|ap-south,us-east|-"), true, "its header is malformed: origin topic: topic name 'or ders' contains ' '; Kafka allows a-z, A-Z, 0-9, '.', '_' and '-'" },
         { "origin partition", WithText("2|ap-south|5e1f09aa|orders|-3|41|77|ap-south,us-east|-"), true, "its header is malformed: origin partition '-3' is not a non-negative integer" },

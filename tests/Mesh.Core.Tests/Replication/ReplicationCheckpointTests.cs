@@ -8,7 +8,7 @@ public sealed class ReplicationCheckpointTests
     private const string FormatHint =
         "is not in format version 3 ('3;next=N;dest=N;src=I;dst=I;quarantined=N;expired=N;carried=O;catchup=U:O;vector=...') " +
         "or 2 ('2;next=N;dest=N;src=I;dst=I;quarantined=N;expired=N;vector=...')";
-    private const string BadCharHint = "use lower-case letters, digits, '-', '_' or '.'";
+    private const string BadCharHint = "use letters, digits, '-', '_' or '.'";
     private const string Example =
         "3;next=120;dest=4411;src=1a2b3c4d;dst=5e1f09aa;quarantined=0;expired=0;carried=ap-south,us-east;catchup=100:ap-south;vector=us-east@1a2b3c4d:119";
 
@@ -248,7 +248,7 @@ public sealed class ReplicationCheckpointTests
         // carried.
         { With(7, "origins=a"), "checkpoint field 'origins=a' should be 'carried=...'" },
         { With(7, "carried"), "checkpoint field 'carried' should be 'carried=...'" },
-        { With(7, "carried=US"), "checkpoint field 'carried=US': origin set 'US': region id 'US' contains 'U'; " + BadCharHint },
+        { With(7, "carried=u+s"), "checkpoint field 'carried=u+s': origin set 'u+s': region id 'u+s' contains '+'; " + BadCharHint },
         { With(7, "carried=a,a"), "checkpoint field 'carried=a,a': origin set 'a,a' names 'a' twice" },
         { With(7, "carried=a,"), "checkpoint field 'carried=a,': origin set 'a,': a region id must not be empty" },
         { With(7, "carried=*,a"), "checkpoint field 'carried=*,a': origin set '*,a': region id '*' contains '*'; " + BadCharHint },
@@ -260,7 +260,7 @@ public sealed class ReplicationCheckpointTests
         { With(8, "catchup=x:a"), "checkpoint field 'catchup=x:a': catch-up 'x:a' should be '<offset until>:<origins>'" },
         { With(8, "catchup=-1:a"), "checkpoint field 'catchup=-1:a': catch-up '-1:a' should be '<offset until>:<origins>'" },
         { With(8, "catchup=5:"), "checkpoint field 'catchup=5:': catch-up '5:' names no origin (a catch-up with nothing to catch up is written as none)" },
-        { With(8, "catchup=5:A"), "checkpoint field 'catchup=5:A': origin set 'A': region id 'A' contains 'A'; " + BadCharHint },
+        { With(8, "catchup=5:a!"), "checkpoint field 'catchup=5:a!': origin set 'a!': region id 'a!' contains '!'; " + BadCharHint },
         { With(8, "catchup=5:a:b"), "checkpoint field 'catchup=5:a:b': origin set 'a:b': region id 'a:b' contains ':'; " + BadCharHint },
         // vector.
         { With(9, "vec=a@1:1"), "checkpoint field 'vec=a@1:1' should be 'vector=...'" },
@@ -269,7 +269,7 @@ public sealed class ReplicationCheckpointTests
         { With(9, "vector=us-east:119"), "origin vector entry 'us-east:119': origin 'us-east' is not 'region@incarnation'" },
         { With(9, "vector=@1:1"), "origin vector entry '@1:1': origin '@1' is not 'region@incarnation'" },
         { With(9, "vector=a@:1"), "origin vector entry 'a@:1': an incarnation must not be empty" },
-        { With(9, "vector=A@1:1"), "origin vector entry 'A@1:1': region id 'A' contains 'A'; " + BadCharHint },
+        { With(9, "vector=a!@1:1"), "origin vector entry 'a!@1:1': region id 'a!' contains '!'; " + BadCharHint },
         { With(9, "vector=a@X:1"), "origin vector entry 'a@X:1': incarnation 'X' contains 'X'; it is lower-case letters and digits" },
         { With(9, "vector=a@1:-1"), "origin vector entry 'a@1:-1': offset is not a non-negative integer" },
         { With(9, "vector=a@1:1,a@1:2"), "origin vector names 'a@1' twice" },

@@ -194,32 +194,38 @@ public sealed class Mm2ImportTests
 
         Assert.Equal(NamingPolicy.Prefix, document.Naming);
         Assert.Equal(TopologyPattern.Custom, document.Pattern);
-        Assert.Equal(["edge-paris", "edge-berlin", "edge-madrid", "central"], document.Regions.Select(r => r.Id));
+        // Aliases are region ids as written, case included: MM2 has been naming remote topics 'Edge-Paris.<topic>'.
+        Assert.Equal(["Edge-Paris", "edge-berlin", "edge-madrid", "central"], document.Regions.Select(r => r.Id));
         Assert.Equal(new KafkaSettings(("bootstrap.servers", "central-kafka-1:9092,central-kafka-2:9092")), document.Regions[3].Kafka);
-        Assert.Equal(new TopicSelector([@"telemetry\..*"], Mm2Importer.Mm2DefaultTopicsExclude), document.Topics.Selection);
+        // With MM2's separator '_' its internal topics end in '_internal': excluded too, as MM2 never replicates them.
+        Assert.Equal(new TopicSelector([@"telemetry\..*"], [.. Mm2Importer.Mm2DefaultTopicsExclude, ".*_internal"]), document.Topics.Selection);
         Assert.Equal(new OffsetSettings { Checkpoints = false }, document.Offsets);
 
         Assert.Equal(
         [
+            new LinkDocument("Edge-Paris", "central"),
             new LinkDocument("edge-berlin", "central") { Topics = new TopicOverride(null, [@"telemetry\.debug"]) },
             new LinkDocument("edge-madrid", "central") { Topics = new TopicOverride([@"telemetry\..*", "alerts"], null) },
-            new LinkDocument("edge-paris", "central"),
         ], document.Links);
 
-        Assert.Equal(["central.ssl.key.password", "replication.policy.separator"], import.Unmapped.Select(u => u.Key));
+        Assert.Equal(["central.ssl.key.password"], import.Unmapped.Select(u => u.Key));
         Assert.Equal("***", import.Unmapped[0].Value);
         Assert.Contains("'file' config provider", import.Unmapped[0].Reason, StringComparison.Ordinal);
-        Assert.Contains("'<source>_<topic>'", import.Unmapped[1].Reason, StringComparison.Ordinal);
-        Assert.Contains(import.Notes, n => n.Contains("'Edge-Paris' becomes region 'edge-paris'", StringComparison.Ordinal));
+        // MM2's separator is the topology's: remote topics keep MM2's names.
+        Assert.Equal("_", document.Separator);
+        Assert.Contains(import.Notes, n => n.Contains("'<source>_<topic>'", StringComparison.Ordinal));
+        Assert.DoesNotContain(import.Notes, n => n.Contains("becomes region", StringComparison.Ordinal));
+        Assert.Empty(import.Errors);
 
         var topology = Topology.FromDocument(document);
-        Assert.Equal(["central", "edge-berlin", "edge-madrid", "edge-paris"], topology.Regions.Select(r => r.Id));
-        Assert.Equal("edge-berlin>central edge-madrid>central edge-paris>central", TopologyBuilder.LinkText(topology.Links));
+        Assert.Equal(["Edge-Paris", "central", "edge-berlin", "edge-madrid"], topology.Regions.Select(r => r.Id));
+        Assert.Equal("Edge-Paris>central edge-berlin>central edge-madrid>central", TopologyBuilder.LinkText(topology.Links));
         Assert.True(topology.IsReplicable("alerts", "edge-madrid", "central"));
-        Assert.False(topology.IsReplicable("alerts", "edge-paris", "central"));
+        Assert.False(topology.IsReplicable("alerts", "Edge-Paris", "central"));
         Assert.False(topology.IsReplicable("telemetry.debug", "edge-berlin", "central"));
-        Assert.True(topology.IsReplicable("telemetry.debug", "edge-paris", "central"));
-        Assert.Null(topology.FindRoute("central", "edge-paris"));
+        Assert.True(topology.IsReplicable("telemetry.debug", "Edge-Paris", "central"));
+        Assert.Null(topology.FindRoute("central", "Edge-Paris"));
+        Assert.Equal("Edge-Paris_telemetry.eu", topology.RemoteTopicName("Edge-Paris", "telemetry.eu", "central"));
     }
 
     public static TheoryData<string, string, TopologyPattern, string?, string?> Recognition => new()
