@@ -38,8 +38,40 @@ public sealed class LocalGateways(LocalMesh mesh) : IRegionGateways
             throw new IOException($"region {region} is not part of {Description}");
         if (!Mesh.IsSiloRunning(region))
             throw new IOException($"region {region}: no silo is running (start it with 'mesh local start {region} --dir {Mesh.Paths.Root}')");
-        return Mesh.ConnectAsync(region, timeout, cancellationToken);
+        return ConnectWhileRunningAsync(region, timeout, cancellationToken);
     }
+
+    /// <summary>
+    /// Connects, giving up as soon as the region's last silo process is gone: an Orleans client that started connecting to
+    /// a silo killed meanwhile would otherwise retry for its whole timeout, and 'mesh ui' would show the region up that long.
+    /// </summary>
+    private async Task<RegionConnection> ConnectWhileRunningAsync(string region, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        using var gone = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var watch = Task.Run(async () =>
+        {
+            while (!gone.IsCancellationRequested)
+            {
+                await Task.Delay(SiloWatchInterval, gone.Token).ConfigureAwait(false);
+                if (!Mesh.IsSiloRunning(region)) { await gone.CancelAsync(); return; }
+            }
+        }, CancellationToken.None);
+        try
+        {
+            return await Mesh.ConnectAsync(region, timeout, gone.Token);
+        }
+        catch (Exception e) when (e is OperationCanceledException or IOException && !cancellationToken.IsCancellationRequested && !Mesh.IsSiloRunning(region))
+        {
+            throw new IOException($"region {region}: no silo is running (its last silo stopped while connecting; start it with 'mesh local start {region} --dir {Mesh.Paths.Root}')", e);
+        }
+        finally
+        {
+            await gone.CancelAsync();
+            try { await watch; } catch (OperationCanceledException) { }
+        }
+    }
+
+    private static readonly TimeSpan SiloWatchInterval = TimeSpan.FromMilliseconds(500);
 }
 
 /// <summary>
