@@ -53,7 +53,7 @@ public sealed class ConfigurationAndCliTests
     [Theory]
     [InlineData("--regions us-east", "at least two regions")]
     [InlineData("--regions us-east,us-east", "names a region twice")]
-    [InlineData("--regions us-east,EU", "region id 'EU'")]
+    [InlineData("--regions us-east,eu+west", "region id 'eu+west'")]
     [InlineData("--regions a,b --partitions 0", "--partitions must be from 1 to 1000")]
     [InlineData("--regions a,b --topics __x", "internal name")]
     public async Task Local_up_rejects_bad_arguments_with_exit_code_2(string args, string message)

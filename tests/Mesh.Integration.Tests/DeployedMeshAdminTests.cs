@@ -23,7 +23,7 @@ public sealed class DeployedMesh : IAsyncLifetime
     public static readonly string[] Regions = ["r1", "r2"];
     public const string Topic = "orders";
 
-    private readonly List<Process> _processes = [];
+    private readonly HandStartedProcesses _processes = new();
 
     public string Dir { get; } = Path.Combine(Path.GetTempPath(), "mesh-tests", "deployed-" + Guid.NewGuid().ToString("N")[..8]);
     public Dictionary<string, string> Bootstrap { get; } = [];
@@ -46,8 +46,8 @@ public sealed class DeployedMesh : IAsyncLifetime
         KafkaNative.EnsureLoaded();
         Directory.CreateDirectory(Dir);
         await Task.WhenAll(Regions.Select(StartKafkaAsync));
-        foreach (var region in Regions) Gateway[region] = FreePort();
-        var silos = Regions.ToDictionary(r => r, _ => FreePort());
+        foreach (var region in Regions) Gateway[region] = LocalMesh.FreePort();
+        var silos = Regions.ToDictionary(r => r, _ => LocalMesh.FreePort());
         await File.WriteAllTextAsync(TopologyFile, $"""
             name: deployed
             version: 1
@@ -90,14 +90,14 @@ public sealed class DeployedMesh : IAsyncLifetime
             };
             var file = Path.Combine(Dir, $"{region}-silo.json");
             await File.WriteAllTextAsync(file, config.ToJsonString());
-            Start(LocalMeshPaths.SiloBinary, Path.Combine(Dir, $"{region}-silo.log"), new Dictionary<string, string> { [LocalMesh.MeshKeyVariable] = key }, "--config", file);
+            _processes.Start(LocalMeshPaths.SiloBinary, Path.Combine(Dir, $"{region}-silo.log"), new Dictionary<string, string> { [LocalMesh.MeshKeyVariable] = key }, "--config", file);
         }
     }
 
     private async Task StartKafkaAsync(string region)
     {
         var dir = Path.Combine(Dir, region, "kafka");
-        Start(LocalMeshPaths.RegionHostBinary, Path.Combine(Dir, $"{region}-kafka.log"), null, "--dir", dir, "--brokers", "1", "--region", region);
+        _processes.Start(LocalMeshPaths.RegionHostBinary, Path.Combine(Dir, $"{region}-kafka.log"), null, "--dir", dir, "--brokers", "1", "--region", region);
         var control = Path.Combine(dir, "control");
         await Eventually.WaitAsync($"{region}'s region host to write {control}", () => Task.FromResult(File.Exists(control)), done => done, TimeSpan.FromSeconds(60));
         Control[region] = (await File.ReadAllTextAsync(control)).Trim().TrimEnd('/');
@@ -106,39 +106,9 @@ public sealed class DeployedMesh : IAsyncLifetime
         (await http.PutAsync($"{Control[region]}/topics/{Topic}?partitions=2", null)).EnsureSuccessStatusCode();
     }
 
-    private void Start(string binary, string log, IDictionary<string, string>? environment, params string[] args)
-    {
-        var start = new ProcessStartInfo("dotnet") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
-        start.ArgumentList.Add(LocalMeshPaths.Binary(binary));
-        foreach (var arg in args) start.ArgumentList.Add(arg);
-        foreach (var (name, value) in environment ?? new Dictionary<string, string>()) start.Environment[name] = value;
-        var process = Process.Start(start)!;
-        var writer = new StreamWriter(log) { AutoFlush = true };
-        process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (writer) writer.WriteLine(e.Data); };
-        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (writer) writer.WriteLine(e.Data); };
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        _processes.Add(process);
-    }
-
-    private static int FreePort()
-    {
-        var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        return port;
-    }
-
     public async Task DisposeAsync()
     {
-        // Silos first (started last), then the region hosts.
-        foreach (var process in Enumerable.Reverse(_processes))
-        {
-            try { process.Kill(entireProcessTree: true); } catch (InvalidOperationException) { }
-            await process.WaitForExitAsync();
-            process.Dispose();
-        }
+        await _processes.DisposeAsync();
         if (Environment.GetEnvironmentVariable("MESH_KEEP_TEST_DIRS") != "1")
             try { Directory.Delete(Dir, recursive: true); } catch (IOException) { }
     }
@@ -196,7 +166,7 @@ public sealed class DeployedMeshAdminTests(DeployedMesh mesh) : IClassFixture<De
     [Fact]
     public async Task A_gateway_that_refuses_fails_fast_naming_the_region_and_address()
     {
-        var refused = FreePortNobodyListensOn();
+        var refused = LocalMesh.FreePort();
         var clock = Stopwatch.StartNew();
         var (result, json) = await StatusAsync("--gateways", $"r1=127.0.0.1:{mesh.Gateway["r1"]},r2=127.0.0.1:{refused}");
         clock.Stop();
@@ -253,14 +223,5 @@ public sealed class DeployedMeshAdminTests(DeployedMesh mesh) : IClassFixture<De
         var result = await MeshProcesses.MeshAsync(CliTimeout, environment, "status", "--json", "--gateways", mesh.Gateways);
         try { return (result, JsonDocument.Parse(result.Stdout)); }
         catch (JsonException) { return (result, null); }
-    }
-
-    private static int FreePortNobodyListensOn()
-    {
-        var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        return port;
     }
 }

@@ -33,7 +33,7 @@ public sealed class Mm2TakeoverTests(ITestOutputHelper output) : IAsyncLifetime
     private const int After = 30;
     private static readonly TimeSpan CliTimeout = TimeSpan.FromMinutes(2);
 
-    private readonly List<Process> _processes = [];
+    private readonly HandStartedProcesses _processes = new();
     private readonly string _dir = Path.Combine(Path.GetTempPath(), "mesh-tests", "mm2-takeover-" + Guid.NewGuid().ToString("N")[..8]);
     private readonly Dictionary<string, string> _bootstrap = [];
     private readonly Dictionary<string, string> _control = [];
@@ -292,7 +292,7 @@ public sealed class Mm2TakeoverTests(ITestOutputHelper output) : IAsyncLifetime
     private async Task StartKafkaAsync(string region)
     {
         var dir = Path.Combine(_dir, region, "kafka");
-        Start(LocalMeshPaths.RegionHostBinary, Path.Combine(_dir, $"{region}-kafka.log"), null, "--dir", dir, "--brokers", "1", "--region", region);
+        _processes.Start(LocalMeshPaths.RegionHostBinary, Path.Combine(_dir, $"{region}-kafka.log"), null, "--dir", dir, "--brokers", "1", "--region", region);
         var control = Path.Combine(dir, "control");
         await Eventually.WaitAsync($"{region}'s region host to write {control}", () => Task.FromResult(File.Exists(control)), done => done, TimeSpan.FromSeconds(60));
         _control[region] = (await File.ReadAllTextAsync(control)).Trim().TrimEnd('/');
@@ -324,47 +324,18 @@ public sealed class Mm2TakeoverTests(ITestOutputHelper output) : IAsyncLifetime
                         [other] = new JsonObject { ["BootstrapServers"] = _bootstrap[other], ["EmbeddedControl"] = _control[other] },
                     },
                     ["Topology"] = new JsonObject { ["File"] = topology },
-                    ["Orleans"] = new JsonObject { ["Clustering"] = "localhost", ["SiloPort"] = FreePort(), ["GatewayPort"] = FreePort() },
+                    ["Orleans"] = new JsonObject { ["Clustering"] = "localhost", ["SiloPort"] = LocalMesh.FreePort(), ["GatewayPort"] = LocalMesh.FreePort() },
                 },
             };
             var file = Path.Combine(_dir, $"{region}-silo.json");
             File.WriteAllText(file, config.ToJsonString());
-            Start(LocalMeshPaths.SiloBinary, Path.Combine(_dir, $"{region}-silo.log"), new Dictionary<string, string> { [LocalMesh.MeshKeyVariable] = key }, "--config", file);
+            _processes.Start(LocalMeshPaths.SiloBinary, Path.Combine(_dir, $"{region}-silo.log"), new Dictionary<string, string> { [LocalMesh.MeshKeyVariable] = key }, "--config", file);
         }
-    }
-
-    private void Start(string binary, string log, IDictionary<string, string>? environment, params string[] args)
-    {
-        var start = new ProcessStartInfo("dotnet") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
-        start.ArgumentList.Add(LocalMeshPaths.Binary(binary));
-        foreach (var arg in args) start.ArgumentList.Add(arg);
-        foreach (var (name, value) in environment ?? new Dictionary<string, string>()) start.Environment[name] = value;
-        var process = Process.Start(start)!;
-        var writer = new StreamWriter(log) { AutoFlush = true };
-        process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (writer) writer.WriteLine(e.Data); };
-        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (writer) writer.WriteLine(e.Data); };
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        _processes.Add(process);
-    }
-
-    private static int FreePort()
-    {
-        var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        return port;
     }
 
     public async Task DisposeAsync()
     {
-        foreach (var process in Enumerable.Reverse(_processes))
-        {
-            try { process.Kill(entireProcessTree: true); } catch (InvalidOperationException) { }
-            await process.WaitForExitAsync();
-            process.Dispose();
-        }
+        await _processes.DisposeAsync();
         if (Environment.GetEnvironmentVariable("MESH_KEEP_TEST_DIRS") != "1")
             try { Directory.Delete(_dir, recursive: true); } catch (IOException) { }
     }
