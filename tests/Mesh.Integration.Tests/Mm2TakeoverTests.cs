@@ -54,8 +54,10 @@ public sealed class Mm2TakeoverTests(ITestOutputHelper output) : IAsyncLifetime
     }
 
     /// <param name="separator">MM2's replication.policy.separator: its remote topics are 'A&lt;separator&gt;orders', and its internal topics take it too.</param>
+    // One separator here, a custom one: it goes through every place the separator is threaded (remote and internal topic
+    // names, the cycle rule, provenance along hops). MM2's default '.' names the same way through the same code, and its
+    // naming is covered by PrefixNamingTests and the Core tests; a second run here would cost the suite another minute.
     [Theory]
-    [InlineData(".")]
     [InlineData("_")]
     public async Task Mesh_continues_exactly_after_the_last_record_mm2_copied_under_mm2s_names(string separator)
     {
