@@ -97,13 +97,19 @@ public sealed class ReplicationMetricsTests : IDisposable
         _keepLatencies = false;
         var partition = _metrics.For("a", "b", "orders", 0);
         var batch = Batch(100, originMs: 1_000);
-        partition.Written(batch, 2_000, 10, 5); // warm up
-        var before = GC.GetAllocatedBytesForCurrentThread();
-        for (var i = 0; i < 1_000; i++) partition.Written(batch, 2_000, 10, 5);
-        var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        // Warm up past tiered compilation's call counting, then measure three rounds: a per-batch allocation shows in every
+        // round (1,000 batches), while the runtime's one-off work (a method promoted to tier 1 mid-round) shows in one at most.
+        for (var i = 0; i < 300; i++) partition.Written(batch, 2_000, 10, 5);
+        var rounds = new long[3];
+        for (var round = 0; round < rounds.Length; round++)
+        {
+            var before = GC.GetAllocatedBytesForCurrentThread();
+            for (var i = 0; i < 1_000; i++) partition.Written(batch, 2_000, 10, 5);
+            rounds[round] = GC.GetAllocatedBytesForCurrentThread() - before;
+        }
 
-        Assert.Equal(0, allocated);
-        Assert.Equal(1_001 * 100, _latencyCount);
+        Assert.True(rounds.Min() == 0, $"bytes allocated per round of 1,000 batches: {string.Join(", ", rounds)}");
+        Assert.Equal((300 + 3 * 1_000) * 100, _latencyCount);
     }
 
     public void Dispose()
