@@ -15,7 +15,14 @@ public enum ClientAccessLevel
 [AttributeUsage(AttributeTargets.Method)]
 public sealed class ClientAccessAttribute(ClientAccessLevel level) : Attribute
 {
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<System.Reflection.MethodInfo, ClientAccessLevel?> Levels = new();
+
     public ClientAccessLevel Level { get; } = level;
+
+    /// <summary>The access a grain interface method is marked with, or null; read by reflection once per method, as every call asks.</summary>
+    public static ClientAccessLevel? Of(System.Reflection.MethodInfo? method) =>
+        method is null ? null : Levels.GetOrAdd(method, m =>
+            m.GetCustomAttributes(typeof(ClientAccessAttribute), inherit: true).OfType<ClientAccessAttribute>().FirstOrDefault()?.Level);
 }
 
 /// <summary>One change an operator made: who (the certificate's name and role), what, when, and the topology version before and after.</summary>

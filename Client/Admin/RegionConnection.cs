@@ -72,8 +72,7 @@ public sealed class RegionConnection : IAsyncDisposable
     /// </summary>
     private static async Task ProveCallerAsync(IOutgoingGrainCallContext context, MeshCredentials credentials)
     {
-        var access = context.InterfaceMethod?.GetCustomAttributes(typeof(ClientAccessAttribute), inherit: true).OfType<ClientAccessAttribute>().FirstOrDefault();
-        if (access?.Level != ClientAccessLevel.Change)
+        if (ClientAccessAttribute.Of(context.InterfaceMethod) != ClientAccessLevel.Change)
         {
             await context.Invoke();
             return;

@@ -28,31 +28,25 @@ public sealed partial class LocalMesh
         var now = TimeProvider.System.GetUtcNow();
         var caFile = Path.Combine(Paths.CertificatesDir, MeshTlsFiles.CaCertificateFileName);
         var caKey = Path.Combine(Paths.CertificatesDir, MeshTlsFiles.CaKeyFileName);
-        X509Authority authority;
-        if (File.Exists(caFile) && File.Exists(caKey))
-            authority = new X509Authority(MeshCertificates.LoadWithKey(caFile, caKey));
-        else
-        {
-            authority = new X509Authority(MeshCertificates.CreateAuthority($"Mesh local CA {Path.GetFileName(Paths.Root)}", LocalAuthorityValidity, now));
-            MeshCertificates.Save(authority.Certificate, caFile, caKey);
-        }
-        using (authority)
-        {
-            Ensure(OperatorHolder, MeshRole.Operator, "operator", []);
-            Ensure(ReadOnlyHolder, MeshRole.ReadOnly, "read-only", []);
-            foreach (var region in regions) Ensure(SiloHolder(region), MeshRole.Silo, region, ["localhost", "127.0.0.1"]);
-        }
+        var existing = File.Exists(caFile) && File.Exists(caKey);
+        using var authority = existing
+            ? MeshCertificates.LoadWithKey(caFile, caKey)
+            : MeshCertificates.CreateAuthority($"Mesh local CA {Path.GetFileName(Paths.Root)}", LocalAuthorityValidity, now);
+        if (!existing) MeshCertificates.Save(authority, caFile, caKey);
+        Ensure(OperatorHolder, MeshRole.Operator, "operator", []);
+        Ensure(ReadOnlyHolder, MeshRole.ReadOnly, "read-only", []);
+        foreach (var region in regions) Ensure(SiloHolder(region), MeshRole.Silo, region, ["localhost", "127.0.0.1"]);
 
         void Ensure(string holder, MeshRole role, string name, string[] hosts)
         {
             var files = CertificateFiles(holder);
             if (File.Exists(files.CertificateFile) && File.Exists(files.KeyFile))
             {
-                using var existing = MeshCertificates.LoadCertificate(files.CertificateFile);
-                var (identity, _) = MeshCertificates.Verify(existing, authority.Certificate, now + RenewWithin);
+                using var current = MeshCertificates.LoadCertificate(files.CertificateFile);
+                var (identity, _) = MeshCertificates.Verify(current, authority, now + RenewWithin);
                 if (identity is not null) return;
             }
-            using var issued = MeshCertificates.Issue(authority.Certificate, role, name, hosts, LocalCertificateValidity, now);
+            using var issued = MeshCertificates.Issue(authority, role, name, hosts, LocalCertificateValidity, now);
             MeshCertificates.Save(issued, files.CertificateFile, files.KeyFile);
         }
     }
@@ -79,12 +73,5 @@ public sealed partial class LocalMesh
         {
             throw new MeshCommandException($"the local mesh's certificate: {e.Message} ('mesh local up' on this folder makes new ones).", 2);
         }
-    }
-
-    /// <summary>The CA with its key, disposed after issuing.</summary>
-    private sealed class X509Authority(System.Security.Cryptography.X509Certificates.X509Certificate2 certificate) : IDisposable
-    {
-        public System.Security.Cryptography.X509Certificates.X509Certificate2 Certificate { get; } = certificate;
-        public void Dispose() => Certificate.Dispose();
     }
 }

@@ -21,16 +21,16 @@ public sealed partial class ClientAccessFilter(CallerTrust trust, IAuditLog audi
 
     public async Task Invoke(IIncomingGrainCallContext context)
     {
-        var access = context.InterfaceMethod?.GetCustomAttributes(typeof(ClientAccessAttribute), inherit: true).OfType<ClientAccessAttribute>().FirstOrDefault();
-        var call = $"{context.InterfaceName}.{context.MethodName}";
-        if (access?.Level != ClientAccessLevel.Change)
+        var access = ClientAccessAttribute.Of(context.InterfaceMethod);
+        if (access != ClientAccessLevel.Change)
         {
             if (access is null && FromClient(context) && !ReadableByClients(context))
-                Refuse(call, $"admin clients may not call it (it is the silos' own; caller {context.SourceId})", null);
+                Refuse(Call(context), $"admin clients may not call it (it is the silos' own; caller {context.SourceId})", null);
             await context.Invoke();
             return;
         }
 
+        var call = Call(context);
         var proof = RequestContext.Get(CallerProof.ContextKey) as string;
         var (identity, refusal) = CallerProof.Verify(proof, call, trust.Authority, trust.Revoked, time.GetUtcNow());
         if (identity is null) Refuse(call, refusal!, null);
@@ -39,7 +39,7 @@ public sealed partial class ClientAccessFilter(CallerTrust trust, IAuditLog audi
 
         var region = context.TargetId.Key.ToString();
         var before = (context.Grain as IAuditedVersion)?.AuditedVersion ?? 0;
-        string outcome;
+        var outcome = "failed";
         try
         {
             await context.Invoke();
@@ -48,13 +48,17 @@ public sealed partial class ClientAccessFilter(CallerTrust trust, IAuditLog audi
         catch (Exception e)
         {
             outcome = $"failed: {e.Message}";
-            await AppendAsync(new AuditEntry(time.GetUtcNow(), region, identity.Name, MeshRoles.Name(identity.Role), Describe(context), before,
-                (context.Grain as IAuditedVersion)?.AuditedVersion ?? before, outcome));
             throw;
         }
-        await AppendAsync(new AuditEntry(time.GetUtcNow(), region, identity.Name, MeshRoles.Name(identity.Role), Describe(context), before,
-            (context.Grain as IAuditedVersion)?.AuditedVersion ?? before, outcome));
+        finally
+        {
+            await AppendAsync(new AuditEntry(time.GetUtcNow(), region, identity.Name, MeshRoles.Name(identity.Role), Describe(context), before,
+                (context.Grain as IAuditedVersion)?.AuditedVersion ?? before, outcome));
+        }
     }
+
+    /// <summary>The name a proof is signed for: the same on the client (<c>IOutgoingGrainCallContext</c>) and here.</summary>
+    private static string Call(IGrainCallContext context) => $"{context.InterfaceName}.{context.MethodName}";
 
     /// <summary>
     /// An admin client's call, as opposed to the silo's own code outside grains (its hosted services call through the silo's
@@ -108,12 +112,7 @@ public sealed partial class ClientAccessFilter(CallerTrust trust, IAuditLog audi
         return $"{context.MethodName}({string.Join(", ", arguments)})";
     }
 
-    private static string Outcome(object? result) => result switch
-    {
-        ApplyResult apply => apply.Outcome.ToString().ToLowerInvariant(),
-        null => "done",
-        _ => "done",
-    };
+    private static string Outcome(object? result) => result is ApplyResult apply ? apply.Outcome.ToString().ToLowerInvariant() : "done";
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Refused {Call} from {Caller}: {Why}")]
     private partial void LogRefused(string call, string caller, string why);

@@ -218,7 +218,6 @@ public static class GatewayTlsProbe
         }
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         deadline.CancelAfter(handshakeTimeout);
-        var timeout = handshakeTimeout;
         string? ourRefusal = null;
         try
         {
@@ -259,7 +258,7 @@ public static class GatewayTlsProbe
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
-            return $"{gateway} did not answer a TLS handshake within {timeout.TotalSeconds:0.#} s: its silos may run without TLS (Mesh:Orleans:Tls unset), " +
+            return $"{gateway} did not answer a TLS handshake within {handshakeTimeout.TotalSeconds:0.#} s: its silos may run without TLS (Mesh:Orleans:Tls unset), " +
                    "or it is not a mesh gateway";
         }
         catch (Exception e) when (e is AuthenticationException or IOException or System.Net.Sockets.SocketException)

@@ -134,7 +134,8 @@ public sealed class ProvenanceSigner : IDisposable
     public bool Verify(ReadOnlySpan<byte> headerValue, ProvenanceHeader header, byte[]? key, byte[]? value, out string reason, out bool keysDiffer)
     {
         if (!Verify(Domain, "provenance", headerValue[..header.SignedLength], header.KeyId, header.Mac, key, value, out reason, out keysDiffer)) return false;
-        _verified[header.KeyId!] = _verified.GetValueOrDefault(header.KeyId!) + 1;
+        // One lookup per verified record: this is on the per-record path.
+        System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(_verified, header.KeyId!, out _)++;
         return true;
     }
 
