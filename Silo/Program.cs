@@ -39,6 +39,8 @@ if (args.Contains("--help") || args.Contains("-h"))
                                          (-1, default: the cluster's default.replication.factor)
           Mesh:Replication:InternalTopics:MinInsyncReplicas  their min.insync.replicas (default 2
                                          when the replication factor is 3 or more)
+          Mesh:Replication:ColdAfterMs   how long an idle source partition is fetched with short
+                                         waits before its cheaper cold lane (default 30000)
           Mesh:Replication:TopicConfigCheckIntervalMs  how often links compare topic configs between
                                          regions (config drift in 'mesh status'; default 60000)
           Mesh:Provenance:Key            the mesh key (secret: set it through the environment,

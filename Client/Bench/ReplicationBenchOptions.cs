@@ -1,4 +1,5 @@
 using Mesh.Client.Local;
+using Mesh.Kafka.Replication;
 
 namespace Mesh.Client.Bench;
 
@@ -14,6 +15,7 @@ public sealed record ReplicationBenchOptions
     public const int DefaultRttMs = 70;
     public const int DefaultScalePartitions = 10_000;
     public const int DefaultSampleSeconds = 10;
+    public static readonly int DefaultColdAfterSeconds = (int)SourceReaderLanes.CoolAfter.TotalSeconds;
 
     /// <summary>The smallest record: its key and its two headers (sequence, and the send time of the steady measures) take about this much.</summary>
     public const int MinRecordBytes = BenchRecords.Overhead + LatencyProbe.SentHeaderBytes + 8;
@@ -38,6 +40,9 @@ public sealed record ReplicationBenchOptions
     /// <summary>How long the scale measure samples the idle silo's CPU, and how long its load lasts at least.</summary>
     public int SampleSeconds { get; init; } = DefaultSampleSeconds;
 
+    /// <summary>How long the scale measure's silo keeps an idle partition on its reader's hot lane before its cold lane.</summary>
+    public int ColdAfterSeconds { get; init; } = DefaultColdAfterSeconds;
+
     /// <summary>Run the bench's regions without mutual TLS on their Orleans ports, to measure what TLS costs.</summary>
     public bool PlainText { get; init; }
 
@@ -56,6 +61,7 @@ public sealed record ReplicationBenchOptions
         if (RttMs is < 0 or > 1_000) problems.Add($"--rtt-ms must be from 0 (no WAN measure) to 1000, not {RttMs}");
         if (ScalePartitions is < 0 or > MaxScalePartitions) problems.Add($"--scale-partitions must be from 0 (no scale measure) to {MaxScalePartitions}, not {ScalePartitions}");
         if (SampleSeconds is < 1 or > 300) problems.Add($"--sample-seconds must be from 1 to 300, not {SampleSeconds}");
+        if (ColdAfterSeconds is < 1 or > 3_600) problems.Add($"--cold-after-seconds must be from 1 to 3600, not {ColdAfterSeconds}");
         if (problems.Count == 0) problems.AddRange(BenchSizing.Problems(Records, Partitions, RecordBytes));
         if (problems.Count > 0) throw new MeshCommandException(string.Join("; ", problems) + ".", 2);
     }

@@ -109,6 +109,7 @@ public sealed class ReplicationBenchRunner(string root, ReplicationBenchOptions 
             MeshRttRecordsPerSecond = wan?.RecordsPerSecond,
             RttRatio = rttRatio,
             ScalePartitions = options.ScalePartitions,
+            ColdAfterSeconds = options.ColdAfterSeconds,
             StartSeconds = scale?.StartSeconds,
             IdleCpuPercent = scale?.IdleCpuPercent,
             IdleRssMib = scale?.IdleRssMib,
@@ -293,6 +294,8 @@ public sealed class ReplicationBenchRunner(string root, ReplicationBenchOptions 
         var what = $"scale ({partitions} partitions)";
         try
         {
+            var coldAfter = TimeSpan.FromSeconds(options.ColdAfterSeconds);
+            ScaleMesh.SiloEnvironment[Destination] = new(StringComparer.Ordinal) { ["MESH_Mesh__Replication__ColdAfterMs"] = $"{coldAfter.TotalMilliseconds:0}" };
             await StartAsync(ScaleMesh, [ScaleReadyTopic], 1, cancellationToken);
             using var watermarks = BareRead.Watermarks(ScaleMesh.Bootstrap(Destination));
             await ScaleMesh.StopSilosAsync(Destination);
@@ -326,7 +329,7 @@ public sealed class ReplicationBenchRunner(string root, ReplicationBenchOptions 
             // Idle means settled: what the start left behind (every partition's first checkpoint and claim, JIT, the reader
             // taking up thousands of partitions) is still being worked off for seconds after the last first record arrived.
             // The reader's cool-after on top: partitions idle that long move to its cold lane only then.
-            var settle = IdleSettle(partitions) + SourceReaderLanes.CoolAfter;
+            var settle = IdleSettle(partitions) + coldAfter;
             progress($"{what}: letting the silo settle for {settle.TotalSeconds:0} s, then sampling it idle (pid {pid}) for {options.SampleSeconds} s");
             await Task.Delay(settle, cancellationToken);
             // Then until its CPU stops falling: a reader moves partitions idle for half a minute to its cold lane (a

@@ -33,6 +33,12 @@ internal static class BenchCommand
             Description = "How long the scale measure samples the idle silo, and how long its load lasts",
             DefaultValueFactory = _ => ReplicationBenchOptions.DefaultSampleSeconds,
         };
+        var coldAfterSeconds = new Option<int>("--cold-after-seconds")
+        {
+            Description = "How long the scale measure's silo keeps an idle partition on its reader's hot lane (the silo's " +
+                          "Mesh:Replication:ColdAfterMs); idle is sampled once every partition has gone cold",
+            DefaultValueFactory = _ => ReplicationBenchOptions.DefaultColdAfterSeconds,
+        };
         var noTls = new Option<bool>("--no-tls") { Description = "Run the bench's regions with plain-text Orleans ports (default: mutual TLS, as 'mesh local up'), to compare" };
         var json = CommonOptions.Json();
         var dir = DirOption();
@@ -53,7 +59,7 @@ internal static class BenchCommand
             "The embedded Kafka keeps only about 5 MB per partition (older data is dropped, like retention): records x (record-bytes + 128) / partitions " +
             "may be at most 4 MB. Exit code 0: measured (the report says whether each target was met); 1: the run failed (a record missing or twice, a deadline passed); 2: bad input")
         {
-            records, partitions, recordBytes, rttMs, scalePartitions, sampleSeconds, noTls, json, dir,
+            records, partitions, recordBytes, rttMs, scalePartitions, sampleSeconds, coldAfterSeconds, noTls, json, dir,
         };
         command.Subcommands.Add(Backup());
         command.SetAction(async (parse, cancellationToken) =>
@@ -66,6 +72,7 @@ internal static class BenchCommand
                 RttMs = parse.GetValue(rttMs),
                 ScalePartitions = parse.GetValue(scalePartitions),
                 SampleSeconds = parse.GetValue(sampleSeconds),
+                ColdAfterSeconds = parse.GetValue(coldAfterSeconds),
                 PlainText = parse.GetValue(noTls),
             };
             options.Validate();

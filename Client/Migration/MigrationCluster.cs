@@ -120,38 +120,52 @@ public sealed class MigrationCluster : IDisposable
         return records;
     }
 
-    /// <summary>The records of <paramref name="topic"/>/<paramref name="partition"/> at offsets <paramref name="from"/> to <paramref name="to"/> (both included): fewer than the offsets span where the log has gaps (transaction markers, compaction).</summary>
-    public long CountRecords(string topic, int partition, long from, long to, CancellationToken cancellationToken)
+    /// <summary>
+    /// For each partition of <paramref name="topic"/> in <paramref name="ranges"/>, the records at offsets From to To (both
+    /// included): fewer than the offsets span where the log has gaps (transaction markers, compaction). Every partition is
+    /// read at once: a consumer assigned one partition after another waits about half a second for each first fetch.
+    /// </summary>
+    public Dictionary<int, long> CountRecords(string topic, IReadOnlyDictionary<int, (long From, long To)> ranges, CancellationToken cancellationToken)
     {
-        if (to < from) return 0;
-        long count = 0;
-        _consumer.Assign(new TopicPartitionOffset(topic, partition, from));
+        var counts = ranges.Keys.ToDictionary(p => p, _ => 0L);
+        var open = ranges.Where(r => r.Value.To >= r.Value.From).Select(r => r.Key).ToHashSet();
+        if (open.Count == 0) return counts;
+        _consumer.Assign(open.Select(p => new TopicPartitionOffset(topic, p, ranges[p].From)));
         try
         {
             var lastProgress = DateTime.UtcNow;
-            while (true)
+            while (open.Count > 0)
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 ConsumeResult<byte[]?, byte[]?>? result;
                 try { result = _consumer.Consume(TimeSpan.FromMilliseconds(200)); }
                 catch (ConsumeException e) when (!e.Error.IsFatal) { continue; }
-                catch (ConsumeException e) { throw new MigrationClusterException($"{Region}: reading {topic}/{partition} failed: {e.Error.Reason}", e); }
+                catch (ConsumeException e) { throw new MigrationClusterException($"{Region}: reading {topic} failed: {e.Error.Reason}", e); }
                 if (result is null)
                 {
                     if (DateTime.UtcNow - lastProgress > StallTimeout)
-                        throw new MigrationClusterException($"{Region}: {topic}/{partition} did not reach offset {to} within {StallTimeout.TotalSeconds:0} s");
+                        throw new MigrationClusterException($"{Region}: {topic} partitions {string.Join(", ", open.Order())} did not reach their offsets " +
+                            $"({string.Join(", ", open.Order().Select(p => ranges[p].To))}) within {StallTimeout.TotalSeconds:0} s");
                     continue;
                 }
                 lastProgress = DateTime.UtcNow;
-                if (result.IsPartitionEOF || result.Offset.Value > to) return count;
-                count++;
-                if (result.Offset.Value == to) return count;
+                var partition = result.Partition.Value;
+                if (!open.Contains(partition)) continue;
+                var to = ranges[partition].To;
+                if (result.IsPartitionEOF || result.Offset.Value > to)
+                {
+                    open.Remove(partition);
+                    continue;
+                }
+                counts[partition]++;
+                if (result.Offset.Value == to) open.Remove(partition);
             }
         }
         finally
         {
             _consumer.Unassign();
         }
+        return counts;
     }
 
     public static Dictionary<string, string> With(IReadOnlyDictionary<string, string> settings, Dictionary<string, string> extra)

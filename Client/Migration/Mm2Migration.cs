@@ -237,13 +237,18 @@ public static class Mm2Migration
                 marks.Add(new Mm2PartitionMarks(topic, p, low, high, there?.Low, there?.High));
             }
         }
-        var after = new Dictionary<(string, int), long>();
+        // What each partition holds between its last offset sync and MM2's last copy, counted a topic at a time.
+        var toCount = new Dictionary<string, Dictionary<int, (long, long)>>(StringComparer.Ordinal);
         foreach (var ((cluster, topic, partition), lastCopied) in folded)
         {
             if (cluster != from || !source.Topics.TryGetValue(topic, out var count) || partition >= count) continue;
             if (Mm2Takeover.SyncFor(syncs, topic, partition, lastCopied, out _) is { } sync && lastCopied > sync.UpstreamOffset)
-                after[(topic, partition)] = source.CountRecords(topic, partition, sync.UpstreamOffset + 1, lastCopied, cancellationToken);
+                (toCount.TryGetValue(topic, out var ranges) ? ranges : toCount[topic] = [])[partition] = (sync.UpstreamOffset + 1, lastCopied);
         }
+        var after = new Dictionary<(string, int), long>();
+        foreach (var (topic, ranges) in toCount)
+            foreach (var (partition, records) in source.CountRecords(topic, ranges, cancellationToken))
+                after[(topic, partition)] = records;
         var plan = Mm2Takeover.Plan(from, to, topology.Naming, topology.Separator, topics.OffsetsTopic, topics.SyncsTopic, marks, folded,
             aliases, syncs, after, t => topology.IsReplicable(t, from, to));
         var remoteTopics = plan.Partitions.Select(p => p.RemoteTopic).ToHashSet(StringComparer.Ordinal);

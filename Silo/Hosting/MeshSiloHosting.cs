@@ -42,6 +42,7 @@ public static class MeshSiloHosting
         {
             o.LocalRegion = region.Region;
             o.WriteTimeout = TimeSpan.FromMilliseconds(region.Replication.WriteTimeoutMs);
+            o.ColdAfter = TimeSpan.FromMilliseconds(region.Replication.ColdAfterMs);
             o.Clusters[region.Region] = region.Kafka;
             foreach (var (peer, cluster) in region.Connections) o.Clusters[peer] = cluster;
         });

@@ -1,3 +1,4 @@
+using Mesh.Kafka.Replication;
 using Mesh.Kafka.Clients;
 
 namespace Mesh.Silo.Options;
@@ -121,6 +122,12 @@ public sealed class ReplicationTuningOptions
 
     /// <summary>How often each link looks for new source topics. Default 5 s.</summary>
     public int DiscoveryIntervalMs { get; set; } = 5000;
+
+    /// <summary>
+    /// How long a source partition with no record stays on the shared reader's hot lane (short fetch waits) before it moves to
+    /// the cold lane (Kafka's default fetch wait), which costs a silo holding thousands of idle partitions far less. Default 30000.
+    /// </summary>
+    public int ColdAfterMs { get; set; } = (int)SourceReaderLanes.CoolAfter.TotalMilliseconds;
 
     /// <summary>
     /// Replication starts once this many of the region's silos are active (or after

@@ -46,6 +46,8 @@ public static class RegionOptionsValidator
             Problem("Mesh:Replication:CheckpointIntervalMs", $"is {options.Replication.CheckpointIntervalMs}", "Use a value from 10 to 600000 (default 1000).");
         if (options.Replication.DiscoveryIntervalMs is < 100 or > 3_600_000)
             Problem("Mesh:Replication:DiscoveryIntervalMs", $"is {options.Replication.DiscoveryIntervalMs}", "Use a value from 100 to 3600000 (default 5000).");
+        if (options.Replication.ColdAfterMs is < 1_000 or > 3_600_000)
+            Problem("Mesh:Replication:ColdAfterMs", $"is {options.Replication.ColdAfterMs}", "Use a value from 1000 to 3600000 (default 30000).");
 
         if (!ProducerCompression.IsCodec(options.Replication.Compression))
             Problem("Mesh:Replication:Compression", $"'{options.Replication.Compression}' is not a compression codec",

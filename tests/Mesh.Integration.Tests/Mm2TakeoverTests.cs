@@ -179,10 +179,12 @@ public sealed class Mm2TakeoverTests(ITestOutputHelper output) : IAsyncLifetime
             () => Task.FromResult(Enumerable.Range(0, Partitions).Select(p => EndOffset("B", remote, p)).ToArray()),
             ends => ends.All(e => e >= Total), TimeSpan.FromMinutes(3), ends => string.Join(", ", ends.Select((e, p) => $"{p}:{e}")));
 
+        var sources = Read("A", Topic);
+        var targets = Read("B", remote);
         for (var p = 0; p < Partitions; p++)
         {
-            var source = Read("A", Topic, p);
-            var target = Read("B", remote, p);
+            var source = sources[p];
+            var target = targets[p];
             Assert.Equal(Total, source.Count);
             // Every source record exactly once, in order: MM2's copies first, then Mesh's.
             Assert.Equal(source.Select(r => r.Value), target.Select(r => r.Value));
@@ -218,28 +220,27 @@ public sealed class Mm2TakeoverTests(ITestOutputHelper output) : IAsyncLifetime
     /// </summary>
     private void PlayMm2(string remote, string syncs, string checkpoints)
     {
-        using var sourceConsumer = new ConsumerBuilder<byte[], byte[]>(new ConsumerConfig { BootstrapServers = _bootstrap["A"], GroupId = "mm2-test-unused", EnableAutoCommit = false }).Build();
         using var target = new ProducerBuilder<byte[], byte[]>(new ProducerConfig { BootstrapServers = _bootstrap["B"], Acks = Acks.All }).Build();
         using var source = new ProducerBuilder<byte[], byte[]>(new ProducerConfig { BootstrapServers = _bootstrap["A"], Acks = Acks.All }).Build();
+        // Every partition read at once (a consumer assigned one partition after another waits about half a second for each).
+        var read = ReadRaw("A", Topic, Enumerable.Range(0, Partitions).ToDictionary(p => p, p => (long)Copied(p)));
         for (var p = 0; p < Partitions; p++)
         {
             var copied = Copied(p);
             if (copied == 0) continue;
-            sourceConsumer.Assign(new TopicPartitionOffset(Topic, p, 0));
+            var copies = read[p].Select(record => target.ProduceAsync(new TopicPartition(remote, p), new Message<byte[], byte[]>
+            {
+                Key = record.Message.Key, Value = record.Message.Value, Timestamp = record.Message.Timestamp, Headers = record.Message.Headers,
+            })).ToList();
             for (var i = 0; i < copied; i++)
             {
-                var record = sourceConsumer.Consume(TimeSpan.FromSeconds(30)) ?? throw new InvalidOperationException($"A {Topic}/{p}: no record at {i}");
-                var delivered = target.ProduceAsync(new TopicPartition(remote, p), new Message<byte[], byte[]>
-                {
-                    Key = record.Message.Key, Value = record.Message.Value, Timestamp = record.Message.Timestamp, Headers = record.Message.Headers,
-                }).GetAwaiter().GetResult();
+                var delivered = copies[i].GetAwaiter().GetResult();
                 if (i % 20 == 0)
                 {
-                    var (key, value) = Mm2Records.EncodeOffsetSync(new Mm2OffsetSync(Topic, p, record.Offset.Value, delivered.Offset.Value));
+                    var (key, value) = Mm2Records.EncodeOffsetSync(new Mm2OffsetSync(Topic, p, read[p][i].Offset.Value, delivered.Offset.Value));
                     source.Produce(syncs, new Message<byte[], byte[]> { Key = key, Value = value });
                 }
             }
-            sourceConsumer.Unassign();
             if (p == 2)
                 target.Produce("mm2-offsets.B.internal", new Message<byte[], byte[]> { Key = Mm2Records.EncodeSourceOffsetKey("A", Topic, p), Value = Mm2Records.EncodeSourceOffsetValue(9) });
             target.Produce("mm2-offsets.B.internal", new Message<byte[], byte[]> { Key = Mm2Records.EncodeSourceOffsetKey("A", Topic, p), Value = Mm2Records.EncodeSourceOffsetValue(copied - 1) });
@@ -258,22 +259,33 @@ public sealed class Mm2TakeoverTests(ITestOutputHelper output) : IAsyncLifetime
 
     private sealed record Record(string? Key, string Value, bool HasProvenance);
 
-    private List<Record> Read(string region, string topic, int partition)
+    /// <summary>The first <c>counts[p]</c> records of each partition p of <paramref name="topic"/>, every partition read by one consumer.</summary>
+    private Dictionary<int, List<ConsumeResult<byte[], byte[]>>> ReadRaw(string region, string topic, IReadOnlyDictionary<int, long> counts)
     {
-        var end = EndOffset(region, topic, partition);
-        var records = new List<Record>();
-        if (end == 0) return records;
-        using var consumer = new ConsumerBuilder<string?, string>(new ConsumerConfig { BootstrapServers = _bootstrap[region], GroupId = "mm2-test-read", EnableAutoCommit = false }).Build();
-        consumer.Assign(new TopicPartitionOffset(topic, partition, 0));
+        var records = counts.Keys.ToDictionary(p => p, _ => new List<ConsumeResult<byte[], byte[]>>());
+        var open = counts.Where(c => c.Value > 0).Select(c => c.Key).ToHashSet();
+        if (open.Count == 0) return records;
+        using var consumer = new ConsumerBuilder<byte[], byte[]>(new ConsumerConfig { BootstrapServers = _bootstrap[region], GroupId = "mm2-test-read", EnableAutoCommit = false }).Build();
+        consumer.Assign(open.Select(p => new TopicPartitionOffset(topic, p, 0)));
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-        while (records.Count < end && DateTime.UtcNow < deadline)
+        while (open.Count > 0 && DateTime.UtcNow < deadline)
         {
-            if (consumer.Consume(TimeSpan.FromMilliseconds(500)) is not { Message: { } message }) continue;
-            records.Add(new Record(message.Key, message.Value, message.Headers.Any(h => h.Key == ProvenanceCodec.HeaderName)));
+            if (consumer.Consume(TimeSpan.FromMilliseconds(500)) is not { Message: not null } result || !open.Contains(result.Partition.Value)) continue;
+            var partition = records[result.Partition.Value];
+            partition.Add(result);
+            if (partition.Count >= counts[result.Partition.Value]) open.Remove(result.Partition.Value);
         }
-        Assert.True(records.Count == end, $"{region} {topic}/{partition}: read {records.Count} of {end} records");
+        Assert.True(open.Count == 0, $"{region} {topic}: partitions {string.Join(", ", open.Order())} did not give their records within 30 s " +
+            $"({string.Join(", ", open.Order().Select(p => $"{p}: {records[p].Count} of {counts[p]}"))})");
         return records;
     }
+
+    /// <summary>Every record of every partition of <paramref name="topic"/>, in order.</summary>
+    private Dictionary<int, List<Record>> Read(string region, string topic) =>
+        ReadRaw(region, topic, Enumerable.Range(0, Partitions).ToDictionary(p => p, p => EndOffset(region, topic, p)))
+            .ToDictionary(p => p.Key, p => p.Value.Select(r => new Record(
+                r.Message.Key is null ? null : Encoding.UTF8.GetString(r.Message.Key), Encoding.UTF8.GetString(r.Message.Value),
+                r.Message.Headers.Any(h => h.Key == ProvenanceCodec.HeaderName))).ToList());
 
     private long Committed(string region, string group, string topic, int partition)
     {

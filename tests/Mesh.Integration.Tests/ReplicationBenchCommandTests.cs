@@ -23,7 +23,7 @@ public sealed class ReplicationBenchCommandTests
         {
             var result = await MeshProcesses.MeshAsync(TimeSpan.FromMinutes(4),
                 "bench", "--json", "--records", $"{Records}", "--partitions", "4", "--record-bytes", "100", "--rtt-ms", "20",
-                "--scale-partitions", $"{ScalePartitions}", "--sample-seconds", "2", "--dir", dir);
+                "--scale-partitions", $"{ScalePartitions}", "--sample-seconds", "2", "--cold-after-seconds", "3", "--dir", dir);
             Assert.True(result.ExitCode == 0, result.ToString());
             using var document = JsonDocument.Parse(result.Stdout);
             var report = document.RootElement;
@@ -41,6 +41,7 @@ public sealed class ReplicationBenchCommandTests
             Assert.Equal(Records, report.GetProperty("records").GetInt32());
             Assert.Equal(20, report.GetProperty("rtt_ms").GetInt32());
             Assert.Equal(ScalePartitions, report.GetProperty("scale_partitions").GetInt32());
+            Assert.Equal(3, report.GetProperty("cold_after_seconds").GetInt32());
 
             // The ratios are of the figures beside them (rounded to three decimals).
             foreach (var (ratio, part, whole) in new[]
@@ -97,7 +98,7 @@ public sealed class ReplicationBenchCommandTests
     [InlineData("--records 1000000 --partitions 8 --record-bytes 100", "put 27.18 MB in each replicated partition", "Fix: --partitions 55 or more")]
     [InlineData("--records 500000 --partitions 4 --record-bytes 50", "put 125000 in each partition", "Fix: --partitions 5 or more")]
     [InlineData("--record-bytes 30", "--record-bytes must be from 48", "not 30")]
-    [InlineData("--rtt-ms -70", "--rtt-ms must be from 0", "not -70")]
+    [InlineData("--rtt-ms -70 --cold-after-seconds 0", "--rtt-ms must be from 0", "--cold-after-seconds must be from 1 to 3600, not 0")]
     [InlineData("--scale-partitions -1 --sample-seconds 0", "--scale-partitions must be from 0 (no scale measure) to 20000, not -1", "--sample-seconds must be from 1")]
     [InlineData("--records -5 --partitions 0", "--records must be from 1000", "--partitions must be from 1 to 256, not 0")]
     [InlineData("--records many", "many", "mesh bench --help")]

@@ -23,7 +23,7 @@ public sealed class KafkaBackupFeeds(IOptions<KafkaRegionsOptions> regions, Back
     // only a tenth of the time, so that the records wait in Kafka, not in this process's buffers and garbage collector.
     private readonly Lazy<SharedSourceReader> _reader = new(() =>
         new SharedSourceReader(regions.Value.LocalRegion, regions.Value.Local, regions.Value.LocalRegion + "-backup", loggers.CreateLogger<KafkaBackupFeeds>(),
-            holdOff: () => share.HoldReader, statistics: regions.Value.Statistics));
+            holdOff: () => share.HoldReader, statistics: regions.Value.Statistics, coolAfter: regions.Value.ColdAfter));
 
     public ISourcePartitionFeed Open(string topic, int partition, long startOffset) => _reader.Value.Open(topic, partition, startOffset);
 

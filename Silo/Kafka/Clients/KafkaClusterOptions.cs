@@ -40,6 +40,9 @@ public sealed class KafkaRegionsOptions
     /// <summary>The writers' message.timeout.ms (<c>Mesh:Replication:WriteTimeoutMs</c>): every record lands or fails within it.</summary>
     public TimeSpan WriteTimeout { get; set; } = TimeSpan.FromSeconds(15);
 
+    /// <summary>How long an idle source partition stays on the shared readers' hot lane (<c>Mesh:Replication:ColdAfterMs</c>).</summary>
+    public TimeSpan ColdAfter { get; set; } = Replication.SourceReaderLanes.CoolAfter;
+
     public ConcurrentDictionary<string, KafkaClusterOptions> Clusters { get; } = new(StringComparer.Ordinal);
 
     /// <summary>Where the shared clients (writers, readers) report librdkafka's statistics; null (default): they do not.</summary>

@@ -63,7 +63,7 @@ public sealed class KafkaSourceFeeds(IOptions<KafkaRegionsOptions> regions, ILog
     private SharedSourceReader Reader(string sourceRegion) =>
         _readers.GetOrAdd(sourceRegion, region => new Lazy<SharedSourceReader>(() =>
             new SharedSourceReader(region, regions.Value.Cluster(region), regions.Value.LocalRegion, loggers.CreateLogger<KafkaSourceFeeds>(),
-                statistics: regions.Value.Statistics))).Value;
+                statistics: regions.Value.Statistics, coolAfter: regions.Value.ColdAfter))).Value;
 
     public void Dispose()
     {
