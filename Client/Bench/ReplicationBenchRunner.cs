@@ -334,7 +334,8 @@ public sealed class ReplicationBenchRunner(string root, ReplicationBenchOptions 
             await Task.Delay(settle, cancellationToken);
             // Then until its CPU stops falling: a reader moves partitions idle for half a minute to its cold lane (a
             // long fetch wait), which at 10,000 partitions keeps librdkafka busy for a while; idle is what comes after.
-            var settled = await sampler.SettleAsync(TimeSpan.FromSeconds(5), IdleSettleMax, cancellationToken);
+            // Windows as long as the sample, at most 5 s: a short sample asked for a quick look.
+            var settled = await sampler.SettleAsync(TimeSpan.FromSeconds(Math.Min(5, options.SampleSeconds)), IdleSettleMax, cancellationToken);
             progress($"{what}: CPU settled after another {settled.TotalSeconds:0} s");
             var (idleCpu, idleRss) = await sampler.MeasureAsync(TimeSpan.FromSeconds(options.SampleSeconds), cancellationToken);
             progress($"{what}: idle: {idleCpu:0.0}% of one core, {idleRss:0} MiB resident");

@@ -211,6 +211,16 @@ public interface IRegionIdentity
     /// </summary>
     /// <param name="fresh">Ask the cluster now rather than answer from the last few seconds' lookup.</param>
     Task<string> IncarnationAsync(string region, CancellationToken cancellationToken, bool fresh = false);
+
+    /// <summary>
+    /// Calls <paramref name="wake"/> once, from another thread, when <paramref name="region"/>'s incarnation is seen to be
+    /// other than <paramref name="incarnation"/> (looked at every few seconds for every sleeper together); a later call with
+    /// the same <paramref name="wake"/> replaces the earlier.
+    /// </summary>
+    void WakeOnChange(string region, string incarnation, Action wake);
+
+    /// <summary>Forgets <paramref name="wake"/> (its sleeper went away).</summary>
+    void StopWaking(string region, Action wake);
 }
 
 /// <summary>Checkpoints, kept in the destination region's own Kafka.</summary>

@@ -26,7 +26,7 @@ public sealed class DrillTests
         try
         {
             var result = await MeshProcesses.MeshAsync(DrillTimeout, ShortTakeOver,
-                "drill", "--json", "--warmup", "5", "--rate", "20", "--partitions", "2", "--rebuild-timeout", "150", "--dir", dir);
+                "drill", "--json", "--warmup", "3", "--rate", "20", "--partitions", "2", "--rebuild-timeout", "150", "--dir", dir);
             // Exit 1 with a report is a drill that measured a failure; without one, it could not run: say why.
             Assert.True(result.ExitCode is 0 or 1 && result.Stdout.TrimStart().StartsWith('{'), result.ToString());
             using var document = JsonDocument.Parse(result.Stdout);

@@ -13,13 +13,24 @@ namespace Mesh.Kafka.Replication;
 /// replicator recovering after its source or destination cluster was replaced sees the new one.
 /// </summary>
 /// <param name="lifetime">A silo's: its stop lets go of every caller still waiting for a lookup (null outside a silo).</param>
-public sealed class KafkaRegionIdentity(IOptions<KafkaRegionsOptions> regions, TimeProvider time, IHostApplicationLifetime? lifetime = null) : IRegionIdentity
+public sealed class KafkaRegionIdentity(IOptions<KafkaRegionsOptions> regions, TimeProvider time, IHostApplicationLifetime? lifetime = null) : IRegionIdentity, IDisposable
 {
     private readonly CancellationToken _stopping = lifetime?.ApplicationStopping ?? CancellationToken.None;
     private static readonly TimeSpan CacheFor = TimeSpan.FromSeconds(5);
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(10);
     // One lookup in flight per region: thousands of replicators recovering at once share it.
     private readonly ConcurrentDictionary<string, Known> _known = new(StringComparer.Ordinal);
+    private IncarnationWatch? _watch;
+
+    // Looks as often as an answer is cached: a sleeper woken by a change finds the new incarnation in the cache.
+    private IncarnationWatch Watch => LazyInitializer.EnsureInitialized(ref _watch,
+        () => new IncarnationWatch(region => IncarnationAsync(region, _stopping, fresh: true), time, CacheFor));
+
+    public void WakeOnChange(string region, string incarnation, Action wake) => Watch.WakeOnChange(region, incarnation, wake);
+
+    public void StopWaking(string region, Action wake) => _watch?.StopWaking(region, wake);
+
+    public void Dispose() => _watch?.Dispose();
 
     private sealed class Known
     {

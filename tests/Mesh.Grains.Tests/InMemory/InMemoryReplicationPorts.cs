@@ -193,10 +193,18 @@ public sealed class InMemoryQuarantineStore(MeshWorld world) : IQuarantineStore
 }
 
 /// <summary>Each region's incarnation as its in-memory cluster says now: a new one once a test replaced the region's Kafka.</summary>
-public sealed class InMemoryRegionIdentity(MeshWorld world) : IRegionIdentity
+public sealed class InMemoryRegionIdentity(MeshWorld world) : IRegionIdentity, IDisposable
 {
+    private readonly IncarnationWatch _watch = new(region => Task.FromResult(world.Kafka.Incarnation(region)), TimeProvider.System, TimeSpan.FromMilliseconds(200));
+
     public Task<string> IncarnationAsync(string region, CancellationToken cancellationToken, bool fresh = false) =>
         Task.FromResult(world.Kafka.Incarnation(region));
+
+    public void WakeOnChange(string region, string incarnation, Action wake) => _watch.WakeOnChange(region, incarnation, wake);
+
+    public void StopWaking(string region, Action wake) => _watch.StopWaking(region, wake);
+
+    public void Dispose() => _watch.Dispose();
 }
 
 public sealed class AlwaysReady : IReplicationReadiness
