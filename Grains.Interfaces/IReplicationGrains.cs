@@ -52,6 +52,10 @@ public interface ILinkGrain : IGrainWithStringKey
     [Alias("Rebuild")]
     Task<int> RebuildAsync(string? topic, string reason, bool force);
 
+    /// <summary>A replicator of <paramref name="topic"/> is fenced by another owner or stepped aside for one: ping the topic's replicators again at the next round.</summary>
+    [OneWay, Alias("PingAgain")]
+    Task PingAgainAsync(string topic);
+
     [AlwaysInterleave, Alias("GetStatus"), ClientAccess(ClientAccessLevel.Read)]
     Task<LinkStatus> GetStatusAsync();
 }

@@ -276,6 +276,9 @@ public interface ITopicCatalog
 public interface IReplicationReadiness
 {
     bool IsReady { get; }
+
+    /// <summary>Changes whenever a silo joins or leaves the region's cluster: the replicators of a silo that left must start again elsewhere.</summary>
+    long MembershipVersion { get; }
 }
 
 /// <summary>A Kafka failure the replicator cannot retry its way out of (authorization, topic gone, record too large).</summary>

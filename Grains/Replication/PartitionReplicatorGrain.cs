@@ -166,6 +166,9 @@ public sealed partial class PartitionReplicatorGrain(
                 LogSteppingAside(Key, owner.Latest?.Epoch ?? -1);
                 DeactivateOnIdle();
             }
+            // Fenced, or stepping aside: looked at again in the link's next round (that starts a fresh activation once this
+            // one is gone).
+            PingAgain();
             return false;
         }
         if (_assignment is { } current && current.SameAs(assignment))
@@ -199,6 +202,9 @@ public sealed partial class PartitionReplicatorGrain(
             _timer.Change(TimeSpan.Zero, Running);
         return !first;
     }
+
+    // One way: the link may be waiting for a call of this very replicator.
+    private void PingAgain() => _ = GrainFactory.GetGrain<ILinkGrain>(GrainKeys.Link(_source, _destination)).PingAgainAsync(_topic);
 
     public async Task StopAsync()
     {
@@ -294,6 +300,8 @@ public sealed partial class PartitionReplicatorGrain(
             LogFenced(Key, _claim!.Epoch, e.Latest.Epoch, e.Latest.Holder);
             Stop($"fenced by epoch {e.Latest.Epoch} from {e.Latest.Holder} (this activation's claim was epoch {_claim.Epoch}): " +
                  "another activation of this replicator writes the partition now; this one writes nothing more", log: false);
+            // The link's pings find out when the other activation lets go; they come every round while one is fenced.
+            PingAgain();
         }
         catch (SourceChangedException e)
         {

@@ -13,7 +13,7 @@ namespace Mesh.Grains.Replication;
 /// that leave every silo within one replicator of every other (<see cref="ReplicatorSpread"/>), and
 /// migrates those replicators: Orleans deactivates each one (its <c>OnDeactivateAsync</c> writes its
 /// checkpoint first) and activates it on the silo named by the placement hint, where its link's next
-/// discovery round runs it again from that checkpoint. It plans only while the region is settled (every
+/// discovery round (asked to ping them) runs it again from that checkpoint. It plans only while the region is settled (every
 /// replicator answers, none is starting), so moves in flight are never planned twice.
 /// </summary>
 public sealed partial class SpreadGrain(ILogger<SpreadGrain> logger) : Grain, ISpreadGrain
@@ -67,6 +67,9 @@ public sealed partial class SpreadGrain(ILogger<SpreadGrain> logger) : Grain, IS
                     RequestContext.Remove(IPlacementDirector.PlacementHintKey);
                 }
             }
+            // A moved replicator runs again when its link next pings it: the links ping their moved topics at their next round.
+            foreach (var (source, destination, topic) in moves.Select(m => GrainKeys.ParsePartition(m.Key)).Select(k => (k.Source, k.Destination, k.Topic)).Distinct())
+                await GrainFactory.GetGrain<ILinkGrain>(GrainKeys.Link(source, destination)).PingAgainAsync(topic);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {

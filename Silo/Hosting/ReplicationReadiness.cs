@@ -16,6 +16,8 @@ public sealed class ReplicationReadiness(IClusterMembershipService membership, I
 
     public int ActiveSilos => membership.CurrentSnapshot.Members.Values.Count(m => m.Status == SiloStatus.Active);
 
+    public long MembershipVersion => membership.CurrentSnapshot.Version.Value;
+
     public bool IsReady =>
         _ready = _ready
             || ActiveSilos >= options.Value.MinimumSilos

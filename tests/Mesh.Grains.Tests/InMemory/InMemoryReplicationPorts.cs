@@ -207,7 +207,10 @@ public sealed class InMemoryRegionIdentity(MeshWorld world) : IRegionIdentity, I
     public void Dispose() => _watch.Dispose();
 }
 
-public sealed class AlwaysReady : IReplicationReadiness
+/// <summary>Ready from the start; the membership's version as the test cluster's silos see it (silos are stopped and added by tests).</summary>
+public sealed class AlwaysReady(IClusterMembershipService membership) : IReplicationReadiness
 {
     public bool IsReady => true;
+
+    public long MembershipVersion => membership.CurrentSnapshot.Version.Value;
 }
