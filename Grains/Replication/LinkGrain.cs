@@ -39,7 +39,7 @@ public sealed partial class LinkGrain(
     // (5 s) at 10,000 partitions that was 2,000 grain calls a second, most of an idle silo's managed CPU; so a timed round
     // pings a topic only when something may have stopped one of them: the region's silos changed, a replicator is fenced
     // or stepped aside, the last ping did not finish, or PingEvery passed (in case anything else did).
-    private static readonly TimeSpan PingEvery = TimeSpan.FromMinutes(1);
+    private static readonly TimeSpan PingEvery = TimeSpan.FromMinutes(2);
     private readonly Dictionary<string, (DateTimeOffset At, long Membership, int Partitions)> _pinged = new(StringComparer.Ordinal);
 
     // Per source topic: when its configs were last compared with its target's, and how they differed.

@@ -23,9 +23,9 @@ public static class SourceReaderLanes
 /// that hands each record to its partition's buffer:
 /// <list type="bullet">
 /// <item>the <em>hot</em> lane holds partitions that got records lately, with a short fetch wait (50 ms);</item>
-/// <item>the <em>cold</em> lane holds partitions idle for <see cref="SourceReaderLanes.CoolAfter"/>, with Kafka's default fetch wait
-/// (500 ms). A fetch names every partition its consumer holds; 10,000 idle partitions fetched every 50 ms kept a core's 25%
-/// busy in librdkafka alone (5% on the cold lane). A cold partition hands its records over as they come; one that turns
+/// <item>the <em>cold</em> lane holds partitions idle for <see cref="SourceReaderLanes.CoolAfter"/>, with a fetch wait of a second.
+/// A fetch names every partition its consumer holds; 10,000 idle partitions fetched every 50 ms kept a core's 25% busy in
+/// librdkafka alone, every 500 ms (Kafka's default wait) 2.7%, every second about half that. A cold partition hands its records over as they come; one that turns
 /// busy (<see cref="WarmRecords"/> within a second) moves back to the hot lane.</item>
 /// </list>
 /// Moving partitions is not free: librdkafka's broker thread looks at every partition it holds each time it wakes, and an
@@ -33,7 +33,7 @@ public static class SourceReaderLanes
 /// only after a long idle and only once the hot lane has taken no new assignment for as long (a silo still starting its
 /// replicators does not also move the first ones away). Either lane pauses a partition whose buffer is full.
 /// On Apache Kafka a broker answers a waiting fetch as soon as a record arrives, so the cold lane costs no latency; the
-/// embedded Kafka holds an empty fetch for its whole wait, so there a record in a cold partition can take up to 500 ms when
+/// embedded Kafka holds an empty fetch for its whole wait, so there a record in a cold partition can take up to a second when
 /// none of its broker's other cold partitions has one.
 /// </summary>
 internal sealed partial class SharedSourceReader : IDisposable
@@ -46,7 +46,7 @@ internal sealed partial class SharedSourceReader : IDisposable
     // A cold partition that hands over this many records within this span moves back to the hot lane.
     internal const int WarmRecords = 200;
     private const int WarmWindowMs = 1000;
-    private const int ColdFetchWaitMs = 500;
+    private const int ColdFetchWaitMs = 1000;
 
     private readonly Lane _hot;
     private readonly Lane _cold;
@@ -101,7 +101,7 @@ internal sealed partial class SharedSourceReader : IDisposable
         // partitions each batch of offsets took seconds there; a client that fetches nothing answers in milliseconds).
         // Same settings, read_committed included, so its end is the last stable offset as the reader's would be.
         var offsetsConfig = new Dictionary<string, string>(config) { ["client.id"] = config["client.id"] + "-offsets" };
-        // The cold lane waits at least Kafka's default for a fetch to fill, and buffers less ahead: what it reads moves on.
+        // The cold lane waits a second for a fetch to fill (at least what is configured), and buffers less ahead: what it reads moves on.
         var configuredWait = int.TryParse(config["fetch.wait.max.ms"], CultureInfo.InvariantCulture, out var wait) ? wait : HotFetchWaitMs;
         var coldConfig = new Dictionary<string, string>(config)
         {
