@@ -120,10 +120,37 @@ public sealed partial class LocalMesh
     // Silo and gateway ports are chosen before the silos bind them, while the embedded Kafka brokers and
     // every client take ephemeral ports all the time. Picking below the kernel's ephemeral range means
     // nothing else on the machine is handed one of ours in between (a silo that cannot bind exits).
-    // A port handed out stays free until its silo binds it, seconds later: another mesh started from this process in
-    // between (tests start two at a time) must not be handed it too, so each is kept back for a while.
+    // A port handed out stays free until its silo binds it, seconds later: another mesh started in between must not be
+    // handed it too, so each is kept back for a while: in this process (tests start two at a time), and across processes
+    // (a 'mesh local up' or 'mesh bench' beside another) by a file per port, made only by whoever gets it first.
     private static readonly System.Collections.Concurrent.ConcurrentDictionary<int, long> HandedOut = new();
     private static readonly TimeSpan KeepHandedOutFor = TimeSpan.FromMinutes(10);
+    private static readonly string ReservedPorts = Path.Combine(Path.GetTempPath(), "mesh-local-ports");
+
+    /// <summary>Keeps <paramref name="port"/> back for this process, and for every other one on the machine that picks ports here.</summary>
+    private static bool TryReserve(int port, long now)
+    {
+        if (!HandedOut.TryAdd(port, now)) return false;
+        var file = Path.Combine(ReservedPorts, port.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        try
+        {
+            Directory.CreateDirectory(ReservedPorts);
+            if (File.Exists(file) && DateTime.UtcNow - File.GetLastWriteTimeUtc(file) > KeepHandedOutFor) File.Delete(file);
+            using (new FileStream(file, FileMode.CreateNew, FileAccess.Write)) { }
+            return true;
+        }
+        catch (IOException)
+        {
+            // Another process holds it (or held it lately).
+            HandedOut.TryRemove(port, out _);
+            return false;
+        }
+        catch (UnauthorizedAccessException)
+        {
+            // The folder is another user's: this process's own reservation is all there is.
+            return true;
+        }
+    }
 
     private static int[] FreePorts(int count)
     {
@@ -137,7 +164,7 @@ public sealed partial class LocalMesh
         for (var attempt = 0; ports.Count < count && attempt < 10_000; attempt++)
         {
             var port = Random.Shared.Next(floor, ceiling);
-            if (ports.Contains(port) || !HandedOut.TryAdd(port, now)) continue;
+            if (ports.Contains(port) || !TryReserve(port, now)) continue;
             try
             {
                 var listener = new TcpListener(IPAddress.Loopback, port);
@@ -147,7 +174,7 @@ public sealed partial class LocalMesh
             }
             catch (SocketException)
             {
-                // in use: try another (and leave it to whoever holds it)
+                // In use: try another, and leave it to whoever holds it (its file stays: a port in use is no loss to skip).
                 HandedOut.TryRemove(port, out _);
             }
         }
