@@ -79,57 +79,37 @@ public sealed class MigrationCluster : IDisposable
     public List<(int Partition, long Offset, byte[]? Key, byte[]? Value)> ReadAll(string topic, CancellationToken cancellationToken)
     {
         var records = new List<(int, long, byte[]?, byte[]?)>();
-        var partitions = Topics.GetValueOrDefault(topic);
-        var ends = new Dictionary<int, (long Low, long High)>();
-        for (var p = 0; p < partitions; p++) ends[p] = Watermarks(topic, p);
-        var open = ends.Where(e => e.Value.High > e.Value.Low).Select(e => e.Key).ToHashSet();
-        if (open.Count == 0) return records;
-        _consumer.Assign(open.Select(p => new TopicPartitionOffset(topic, p, ends[p].Low)));
-        try
+        var ranges = new Dictionary<int, (long From, long To)>();
+        for (var p = 0; p < Topics.GetValueOrDefault(topic); p++)
         {
-            var lastProgress = DateTime.UtcNow;
-            while (open.Count > 0)
-            {
-                cancellationToken.ThrowIfCancellationRequested();
-                ConsumeResult<byte[]?, byte[]?>? result;
-                try { result = _consumer.Consume(TimeSpan.FromMilliseconds(200)); }
-                catch (ConsumeException e) when (!e.Error.IsFatal) { continue; }
-                catch (ConsumeException e) { throw new MigrationClusterException($"{Region}: reading {topic} failed: {e.Error.Reason}", e); }
-                if (result is null)
-                {
-                    if (DateTime.UtcNow - lastProgress > StallTimeout)
-                        throw new MigrationClusterException($"{Region}: {topic} partitions {string.Join(", ", open.Order())} did not reach their end offsets within {StallTimeout.TotalSeconds:0} s");
-                    continue;
-                }
-                lastProgress = DateTime.UtcNow;
-                var partition = result.Partition.Value;
-                if (!open.Contains(partition)) continue;
-                if (result.IsPartitionEOF || result.Offset.Value >= ends[partition].High)
-                {
-                    open.Remove(partition);
-                    continue;
-                }
-                records.Add((partition, result.Offset.Value, result.Message.Key, result.Message.Value));
-                if (result.Offset.Value >= ends[partition].High - 1) open.Remove(partition);
-            }
+            var (low, high) = Watermarks(topic, p);
+            ranges[p] = (low, high - 1);
         }
-        finally
-        {
-            _consumer.Unassign();
-        }
+        Read(topic, ranges, r => records.Add((r.Partition.Value, r.Offset.Value, r.Message.Key, r.Message.Value)), cancellationToken);
         return records;
     }
 
     /// <summary>
     /// For each partition of <paramref name="topic"/> in <paramref name="ranges"/>, the records at offsets From to To (both
-    /// included): fewer than the offsets span where the log has gaps (transaction markers, compaction). Every partition is
-    /// read at once: a consumer assigned one partition after another waits about half a second for each first fetch.
+    /// included): fewer than the offsets span where the log has gaps (transaction markers, compaction).
     /// </summary>
     public Dictionary<int, long> CountRecords(string topic, IReadOnlyDictionary<int, (long From, long To)> ranges, CancellationToken cancellationToken)
     {
         var counts = ranges.Keys.ToDictionary(p => p, _ => 0L);
+        Read(topic, ranges, r => counts[r.Partition.Value]++, cancellationToken);
+        return counts;
+    }
+
+    /// <summary>
+    /// Hands over the records at offsets From to To (both included) of each partition in <paramref name="ranges"/>, in offset
+    /// order per partition. Every partition is read at once: a consumer assigned one partition after another waits about
+    /// half a second for each first fetch.
+    /// </summary>
+    private void Read(string topic, IReadOnlyDictionary<int, (long From, long To)> ranges, Action<ConsumeResult<byte[]?, byte[]?>> onRecord,
+        CancellationToken cancellationToken)
+    {
         var open = ranges.Where(r => r.Value.To >= r.Value.From).Select(r => r.Key).ToHashSet();
-        if (open.Count == 0) return counts;
+        if (open.Count == 0) return;
         _consumer.Assign(open.Select(p => new TopicPartitionOffset(topic, p, ranges[p].From)));
         try
         {
@@ -157,15 +137,14 @@ public sealed class MigrationCluster : IDisposable
                     open.Remove(partition);
                     continue;
                 }
-                counts[partition]++;
-                if (result.Offset.Value == to) open.Remove(partition);
+                onRecord(result);
+                if (result.Offset.Value >= to) open.Remove(partition);
             }
         }
         finally
         {
             _consumer.Unassign();
         }
-        return counts;
     }
 
     public static Dictionary<string, string> With(IReadOnlyDictionary<string, string> settings, Dictionary<string, string> extra)

@@ -38,7 +38,8 @@ public sealed partial class LinkGrain(
     // Pinging a topic's replicators (EnsureRunningAsync) is how one lost with its silo starts again elsewhere. Every round
     // (5 s) at 10,000 partitions that was 2,000 grain calls a second, most of an idle silo's managed CPU; so a timed round
     // pings a topic only when something may have stopped one of them: the region's silos changed, a replicator is fenced
-    // or stepped aside, the last ping did not finish, or PingEvery passed (in case anything else did).
+    // or stepped aside, the spread grain moved some (both ask through PingAgainAsync), the last ping did not finish, or
+    // PingEvery passed (in case anything else did).
     private static readonly TimeSpan PingEvery = TimeSpan.FromMinutes(2);
     private readonly Dictionary<string, (DateTimeOffset At, long Membership, int Partitions)> _pinged = new(StringComparer.Ordinal);
 
