@@ -1,3 +1,4 @@
+using HdrHistogram;
 using Mesh.Core.Replication;
 using Mesh.Core.Tests.Backup.Archiving;
 
@@ -72,5 +73,27 @@ public sealed class LatencyWindowTests
         var p = LatencyWindow.Percentiles([window.Snapshot()])!.Value;
         Assert.Equal(0, p.P50Ms);
         Assert.InRange(p.P99Ms, 3_500_000, 3_700_000);
+    }
+
+    [Fact]
+    public void Buckets_are_those_of_a_dense_hdr_histogram_of_the_same_records()
+    {
+        // Only the buckets hit are kept; what they hold must be exactly what the dense histogram would have held.
+        var random = new Random(1729);
+        for (var round = 0; round < 20; round++)
+        {
+            var window = new LatencyWindow(_time);
+            var dense = new LongHistogram(3_600_000, 2);
+            var records = random.Next(1, 2_000);
+            for (var i = 0; i < records; i++)
+            {
+                // Mostly small latencies, now and then a long one, as replication sees them.
+                var ms = random.Next(10) == 0 ? random.NextInt64(0, 3_600_001) : random.Next(0, 500);
+                window.Record(ms);
+                dense.RecordValue(ms);
+            }
+            var expected = dense.RecordedValues().Select(v => new LatencyCount(dense.HighestEquivalentValue(v.ValueIteratedTo), v.CountAtValueIteratedTo)).ToList();
+            Assert.Equal(expected, window.Snapshot());
+        }
     }
 }
