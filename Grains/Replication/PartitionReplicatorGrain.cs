@@ -74,6 +74,8 @@ public sealed partial class PartitionReplicatorGrain(
     private bool _checkpointDirty;
     private IGrainTimer? _timer;
     private Action? _wake;
+    // This activation has run an assignment (not only been paused): what a later assignment logs as news.
+    private bool _ran;
 
     private IDestinationLog _log = null!;
     private PartitionAssignment? _assignment;
@@ -190,11 +192,15 @@ public sealed partial class PartitionReplicatorGrain(
         {
             _state = ReplicationState.Paused;
             _timer?.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
-            LogPaused(Key);
+            // A silo's start pauses every partition it activates before it runs them (the topology grain does not know
+            // what ran before): that is no news, and at 10,000 partitions it was 10,000 lines at every start.
+            if (_ran) LogPaused(Key);
+            else LogPausedBeforeRunning(Key);
             return !first;
         }
         _state = ReplicationState.Starting;
-        if (!first) LogReassigned(Key, assignment.TopologyVersion, assignment.AllOrigins ? "every origin" : string.Join(",", assignment.Origins));
+        if (_ran) LogReassigned(Key, assignment.TopologyVersion, assignment.AllOrigins ? "every origin" : string.Join(",", assignment.Origins));
+        _ran = true;
         // Each turn drains for up to TurnBudget and then yields, so status calls and deactivation get in.
         if (_timer is null)
             _timer = this.RegisterGrainTimer(ReplicateAsync, new GrainTimerCreationOptions { DueTime = TimeSpan.Zero, Period = Running, KeepAlive = true });
@@ -986,6 +992,9 @@ public sealed partial class PartitionReplicatorGrain(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "{Key}: paused; checkpointed")]
     private partial void LogPaused(string key);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "{Key}: paused before it first runs")]
+    private partial void LogPausedBeforeRunning(string key);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "{Key}: reading the source from offset {Low} (the start of its log; its end is {High}) into the whole destination; checkpoint written. Why: {Why}")]
     private partial void LogLinkStarted(string key, long low, long high, string why);
