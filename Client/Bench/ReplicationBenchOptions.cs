@@ -15,6 +15,8 @@ public sealed record ReplicationBenchOptions
     public const int DefaultRttMs = 70;
     public const int DefaultScalePartitions = 10_000;
     public const int DefaultSampleSeconds = 10;
+    public const int DefaultScaleBrokers = 1;
+    public const int MaxScaleBrokers = 5;
     public static readonly int DefaultColdAfterSeconds = (int)SourceReaderLanes.CoolAfter.TotalSeconds;
 
     /// <summary>The smallest record: its key and its two headers (sequence, and the send time of the steady measures) take about this much.</summary>
@@ -36,6 +38,13 @@ public sealed record ReplicationBenchOptions
 
     /// <summary>Partitions of the topic one silo replicates in the scale measure; 0 skips it.</summary>
     public int ScalePartitions { get; init; } = DefaultScalePartitions;
+
+    /// <summary>
+    /// Brokers of each embedded Kafka of the scale measure, the partitions' leaders spread over them. librdkafka serves every
+    /// partition a broker leads on each turn of that broker's thread and sends one partition per produce request, so one
+    /// broker leading 10,000 partitions costs the mesh's clients more than the same partitions over several brokers would.
+    /// </summary>
+    public int ScaleBrokers { get; init; } = DefaultScaleBrokers;
 
     /// <summary>How long the scale measure samples the idle silo's CPU, and how long its load lasts at least.</summary>
     public int SampleSeconds { get; init; } = DefaultSampleSeconds;
@@ -60,6 +69,7 @@ public sealed record ReplicationBenchOptions
             problems.Add($"--record-bytes must be from {MinRecordBytes} (the key and headers alone take {MinRecordBytes - 8}) to 100000, not {RecordBytes}");
         if (RttMs is < 0 or > 1_000) problems.Add($"--rtt-ms must be from 0 (no WAN measure) to 1000, not {RttMs}");
         if (ScalePartitions is < 0 or > MaxScalePartitions) problems.Add($"--scale-partitions must be from 0 (no scale measure) to {MaxScalePartitions}, not {ScalePartitions}");
+        if (ScaleBrokers is < 1 or > MaxScaleBrokers) problems.Add($"--scale-brokers must be from 1 to {MaxScaleBrokers}, not {ScaleBrokers}");
         if (SampleSeconds is < 1 or > 300) problems.Add($"--sample-seconds must be from 1 to 300, not {SampleSeconds}");
         if (ColdAfterSeconds is < 1 or > 3_600) problems.Add($"--cold-after-seconds must be from 1 to 3600, not {ColdAfterSeconds}");
         if (problems.Count == 0) problems.AddRange(BenchSizing.Problems(Records, Partitions, RecordBytes));

@@ -33,7 +33,7 @@ public static class ReplicationBenchOutput
         table.AddRow("steady max, ms", Decimal(r.MeshMaxMs, "0.0"), Decimal(r.BaselineMaxMs, "0.0"), "", "");
         table.AddRow(r.RttMs > 0 ? Markup.Escape($"catch-up at {r.RttMs} ms RTT") : "catch-up with RTT", r.MeshRttRecordsPerSecond is { } wan ? Number(wan) : "skipped", "",
             r.RttRatio is null ? "" : Verdict(r, "rtt_ratio"), ">= 0.8x 0 ms");
-        table.AddRow(r.ScalePartitions > 0 ? Markup.Escape($"{Number(r.ScalePartitions)} partitions: start, s") : "one silo's start, s",
+        table.AddRow(r.ScalePartitions > 0 ? Markup.Escape($"{Number(r.ScalePartitions)} partitions ({r.ScaleBrokers} broker{(r.ScaleBrokers == 1 ? "" : "s")}): start, s") : "one silo's start, s",
             r.StartSeconds is not null ? Verdict(r, "start_seconds_10000_partitions")
                 : r.ScalePartitionsReplicated is { } replicated ? $"[red]{Number(replicated)} after {Verdict(r, "start_seconds_10000_partitions")}[/]" : "skipped", "", "", "<= 15 s");
         table.AddRow("  idle CPU, % of a core", r.IdleCpuPercent is null ? "skipped" : Verdict(r, "idle_cpu_pct_10000_partitions"), "", "", "<= 5%");

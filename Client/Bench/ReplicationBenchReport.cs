@@ -43,6 +43,8 @@ public sealed record ReplicationBenchReport
     [JsonPropertyName("scale_partitions")] public required int ScalePartitions { get; init; }
     /// <summary>How long the scale measure's silo kept an idle partition on its reader's hot lane (the idle figures are of the cold lane).</summary>
     [JsonPropertyName("cold_after_seconds")] public int ColdAfterSeconds { get; init; }
+    /// <summary>Brokers of each embedded Kafka of the scale measure; null without a scale measure.</summary>
+    [JsonPropertyName("scale_brokers")] public int? ScaleBrokers { get; init; }
     /// <summary>From starting the silo until a record waiting in every partition had arrived; null when not within the scale deadline (see <see cref="ScalePartitionsReplicated"/>).</summary>
     [JsonPropertyName("start_seconds_10000_partitions")] public required double? StartSeconds { get; init; }
     /// <summary>Partitions whose record had arrived when the start was timed (all of them, or as many as within the deadline).</summary>

@@ -110,6 +110,7 @@ public sealed class ReplicationBenchRunner(string root, ReplicationBenchOptions 
             RttRatio = rttRatio,
             ScalePartitions = options.ScalePartitions,
             ColdAfterSeconds = options.ColdAfterSeconds,
+            ScaleBrokers = options.ScalePartitions > 0 ? options.ScaleBrokers : null,
             StartSeconds = scale?.StartSeconds,
             IdleCpuPercent = scale?.IdleCpuPercent,
             IdleRssMib = scale?.IdleRssMib,
@@ -155,7 +156,7 @@ public sealed class ReplicationBenchRunner(string root, ReplicationBenchOptions 
     /// Starts two regions on an active-passive topology (r1 primary) that replicates only the bench's own topics
     /// (<c>bench*</c>): r1's silos run no link, r2's pull from r1, and the pipe's topics stay the pipe's.
     /// </summary>
-    private async Task StartAsync(LocalMesh mesh, IReadOnlyList<string> topics, int partitions, CancellationToken cancellationToken)
+    private async Task StartAsync(LocalMesh mesh, IReadOnlyList<string> topics, int partitions, CancellationToken cancellationToken, int brokers = 1)
     {
         var started = Stopwatch.StartNew();
         Directory.CreateDirectory(mesh.Paths.Root);
@@ -165,8 +166,8 @@ public sealed class ReplicationBenchRunner(string root, ReplicationBenchOptions 
             "name: bench", "version: 1", "naming: identity", "pattern: active-passive", $"primary: {Source}",
             "regions:", $"  {Source}: {{}}", $"  {Destination}: {{}}",
             "topics:", "  include: [\"bench.*\"]", ""));
-        // One broker per region: the bench measures the mesh, not the embedded Kafka's own replication.
-        await mesh.UpAsync(LocalTopologyPlan.FromFile(file), brokers: 1, partitions, topics, LocalMesh.DefaultReadyTimeout, cancellationToken,
+        // One broker per region unless the scale measure asks for more: the bench measures the mesh, not the embedded Kafka.
+        await mesh.UpAsync(LocalTopologyPlan.FromFile(file), brokers: brokers, partitions, topics, LocalMesh.DefaultReadyTimeout, cancellationToken,
             plainText: options.PlainText);
         progress($"{Source} -> {Destination} up and replicating in {started.Elapsed.TotalSeconds:0.0} s; state and logs in {mesh.Paths.Root}");
     }
@@ -296,7 +297,7 @@ public sealed class ReplicationBenchRunner(string root, ReplicationBenchOptions 
         {
             var coldAfter = TimeSpan.FromSeconds(options.ColdAfterSeconds);
             ScaleMesh.SiloEnvironment[Destination] = new(StringComparer.Ordinal) { ["MESH_Mesh__Replication__ColdAfterMs"] = $"{coldAfter.TotalMilliseconds:0}" };
-            await StartAsync(ScaleMesh, [ScaleReadyTopic], 1, cancellationToken);
+            await StartAsync(ScaleMesh, [ScaleReadyTopic], 1, cancellationToken, options.ScaleBrokers);
             using var watermarks = BareRead.Watermarks(ScaleMesh.Bootstrap(Destination));
             await ScaleMesh.StopSilosAsync(Destination);
             var creating = Stopwatch.StartNew();

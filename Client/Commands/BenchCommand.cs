@@ -28,6 +28,13 @@ internal static class BenchCommand
                           "_10000_partitions suffix, scale_partitions says the size used",
             DefaultValueFactory = _ => ReplicationBenchOptions.DefaultScalePartitions,
         };
+        var scaleBrokers = new Option<int>("--scale-brokers")
+        {
+            Description = "Brokers of each region's embedded Kafka in the scale measure, the partitions' leaders spread over them (librdkafka " +
+                          "serves every partition a broker leads on each turn and sends one partition per produce request, so one broker " +
+                          "leading all of them costs the silo more); scale_brokers says the number used",
+            DefaultValueFactory = _ => ReplicationBenchOptions.DefaultScaleBrokers,
+        };
         var sampleSeconds = new Option<int>("--sample-seconds")
         {
             Description = "How long the scale measure samples the idle silo, and how long its load lasts",
@@ -59,7 +66,7 @@ internal static class BenchCommand
             "The embedded Kafka keeps only about 5 MB per partition (older data is dropped, like retention): records x (record-bytes + 128) / partitions " +
             "may be at most 4 MB. Exit code 0: measured (the report says whether each target was met); 1: the run failed (a record missing or twice, a deadline passed); 2: bad input")
         {
-            records, partitions, recordBytes, rttMs, scalePartitions, sampleSeconds, coldAfterSeconds, noTls, json, dir,
+            records, partitions, recordBytes, rttMs, scalePartitions, scaleBrokers, sampleSeconds, coldAfterSeconds, noTls, json, dir,
         };
         command.Subcommands.Add(Backup());
         command.SetAction(async (parse, cancellationToken) =>
@@ -71,6 +78,7 @@ internal static class BenchCommand
                 RecordBytes = parse.GetValue(recordBytes),
                 RttMs = parse.GetValue(rttMs),
                 ScalePartitions = parse.GetValue(scalePartitions),
+                ScaleBrokers = parse.GetValue(scaleBrokers),
                 SampleSeconds = parse.GetValue(sampleSeconds),
                 ColdAfterSeconds = parse.GetValue(coldAfterSeconds),
                 PlainText = parse.GetValue(noTls),

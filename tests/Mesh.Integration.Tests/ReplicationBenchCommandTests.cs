@@ -23,7 +23,7 @@ public sealed class ReplicationBenchCommandTests
         {
             var result = await MeshProcesses.MeshAsync(TimeSpan.FromMinutes(4),
                 "bench", "--json", "--records", $"{Records}", "--partitions", "4", "--record-bytes", "100", "--rtt-ms", "20",
-                "--scale-partitions", $"{ScalePartitions}", "--sample-seconds", "2", "--cold-after-seconds", "3", "--dir", dir);
+                "--scale-partitions", $"{ScalePartitions}", "--scale-brokers", "2", "--sample-seconds", "2", "--cold-after-seconds", "3", "--dir", dir);
             Assert.True(result.ExitCode == 0, result.ToString());
             using var document = JsonDocument.Parse(result.Stdout);
             var report = document.RootElement;
@@ -42,6 +42,7 @@ public sealed class ReplicationBenchCommandTests
             Assert.Equal(20, report.GetProperty("rtt_ms").GetInt32());
             Assert.Equal(ScalePartitions, report.GetProperty("scale_partitions").GetInt32());
             Assert.Equal(3, report.GetProperty("cold_after_seconds").GetInt32());
+            Assert.Equal(2, report.GetProperty("scale_brokers").GetInt32());
 
             // The ratios are of the figures beside them (rounded to three decimals).
             foreach (var (ratio, part, whole) in new[]
@@ -100,6 +101,7 @@ public sealed class ReplicationBenchCommandTests
     [InlineData("--record-bytes 30", "--record-bytes must be from 48", "not 30")]
     [InlineData("--rtt-ms -70 --cold-after-seconds 0", "--rtt-ms must be from 0", "--cold-after-seconds must be from 1 to 3600, not 0")]
     [InlineData("--scale-partitions -1 --sample-seconds 0", "--scale-partitions must be from 0 (no scale measure) to 20000, not -1", "--sample-seconds must be from 1")]
+    [InlineData("--scale-brokers 0", "--scale-brokers must be from 1 to 5", "not 0")]
     [InlineData("--records -5 --partitions 0", "--records must be from 1000", "--partitions must be from 1 to 256, not 0")]
     [InlineData("--records many", "many", "mesh bench --help")]
     public async Task A_replication_bench_that_cannot_run_says_why_and_exits_2_before_starting_anything(string args, string message, string more)
