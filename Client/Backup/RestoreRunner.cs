@@ -194,6 +194,16 @@ public static class RestoreRunner
         {
             var counts = Write(region, request.Topic, request.Target, plans, states[region.Id], provenance, keys?.Signer, progress, cancellationToken);
             foreach (var (p, count) in counts) written[(region.Id, p)] = count;
+            // Read back, not trusted: an idempotent producer whose request timed out in a broker outage bumps its epoch and
+            // sends the batch again, and a batch that had landed then lands twice (seen once, through a 4 s outage of every broker).
+            progress($"{region.Id}: reading '{request.Target}' back to check that every record landed once");
+            using var log = new PartitionLog(region);
+            var problems = Enumerable.Range(0, partitionCount)
+                .Select(p => ReadBack(log, region.Id, request.Target, p, restoreId, plans[p], cancellationToken))
+                .Where(problem => problem is not null).ToList();
+            if (problems.Count > 0)
+                throw new MeshCommandException($"The restore into {region.Id} '{request.Target}' did not land exactly once:\n  " + string.Join("\n  ", problems) +
+                    "\nRecords cannot be taken out of a Kafka topic: delete the topic in that region and run the same command again, or restore under another name with --as.", 1);
         }
 
         var committed = new Dictionary<(string Region, int Partition), Dictionary<string, long>>();
@@ -252,27 +262,68 @@ public static class RestoreRunner
 
     private static PartitionState Scan(PartitionLog log, string region, string topic, int partition, string restoreId, PartitionOrder plan, CancellationToken cancellationToken)
     {
-        long ours = 0, foreign = 0;
+        var walk = Walk(log, topic, partition, restoreId, plan, cancellationToken);
+        // An earlier run wrote the plan's first records in order, once each; anything else is not this plan's doing.
+        if (walk.Problem(region, topic, partition, complete: false) is { } problem)
+            throw new MeshCommandException($"{problem}. Records cannot be taken out of a Kafka topic: restore under another name with --as " +
+                "(or delete the topic in that region and run the same command again).", 1);
+        return new PartitionState(walk.InPlan, walk.Foreign, walk.FirstOffset, walk.LastOffset) { EndAtScan = log.Watermarks(topic, partition).High };
+    }
+
+    /// <summary>
+    /// What is wrong with a written partition, or null: it must hold every record of the plan once, in the plan's order
+    /// (after whatever else it held).
+    /// </summary>
+    private static string? ReadBack(PartitionLog log, string region, string topic, int partition, string restoreId, PartitionOrder plan, CancellationToken cancellationToken) =>
+        Walk(log, topic, partition, restoreId, plan, cancellationToken).Problem(region, topic, partition, complete: true);
+
+    /// <summary>A target partition read through: its records of this restore against the plan, and the others.</summary>
+    private sealed record PartitionWalk(int Planned, long InPlan, long Foreign, long? FirstOffset, long? LastOffset, long Twice, string? FirstTwice, long Astray, string? FirstAstray)
+    {
+        public string? Problem(string region, string topic, int partition, bool complete)
+        {
+            var parts = new List<string>();
+            if (Twice > 0) parts.Add($"{Twice} record(s) of this restore twice (first: {FirstTwice}; a write that went through a broker outage)");
+            if (Astray > 0) parts.Add($"{Astray} record(s) of this restore out of its plan's order (first: {FirstAstray}; the backup changed under that moment since)");
+            if (complete && InPlan < Planned) parts.Add($"{Planned - InPlan} of its {Planned} record(s) missing");
+            return parts.Count == 0 ? null : $"{region} {topic}/{partition} holds " + string.Join("; ", parts);
+        }
+    }
+
+    private static PartitionWalk Walk(PartitionLog log, string topic, int partition, string restoreId, PartitionOrder plan, CancellationToken cancellationToken)
+    {
+        var seen = new Dictionary<(string Region, string Incarnation, long Offset), long>();
+        long inPlan = 0, foreign = 0, twice = 0, astray = 0;
         long? first = null, last = null;
+        string? firstTwice = null, firstAstray = null;
         foreach (var record in log.Read(topic, partition, cancellationToken))
         {
-            var from = RestoredFrom.Find(record.Headers);
-            if (from is null || from.RestoreId != restoreId)
+            if (RestoredFrom.Find(record.Headers) is not { } from || from.RestoreId != restoreId)
             {
                 foreign++;
                 continue;
             }
-            // An earlier run wrote the plan's first records in order; anything else is not this plan.
-            var expected = ours < plan.Records.Count ? plan.Records[(int)ours] : null;
-            if (expected is null || expected.Stream.OriginRegion != from.OriginRegion || expected.Stream.OriginIncarnation != from.OriginIncarnation
-                || expected.Record.OriginOffset != from.OriginOffset)
-                throw new MeshCommandException($"{region} {topic}/{partition} holds records of restore {restoreId} at offset {record.Offset} that do not follow this restore's plan " +
-                    $"(found {from.OriginRegion}@{from.OriginIncarnation}:{from.OriginOffset}): the backup changed under that moment since. Restore under another name with --as.", 1);
-            first ??= record.Offset;
-            last = record.Offset;
-            ours++;
+            var origin = (from.OriginRegion, from.OriginIncarnation, from.OriginOffset);
+            if (seen.TryGetValue(origin, out var earlier))
+            {
+                twice++;
+                firstTwice ??= $"{from.OriginRegion}@{from.OriginIncarnation}:{from.OriginOffset} at offsets {earlier} and {record.Offset}";
+                continue;
+            }
+            seen[origin] = record.Offset;
+            var expected = inPlan < plan.Records.Count && astray == 0 ? plan.Records[(int)inPlan] : null;
+            if (expected is not null && expected.Stream.OriginRegion == from.OriginRegion && expected.Stream.OriginIncarnation == from.OriginIncarnation
+                && expected.Record.OriginOffset == from.OriginOffset)
+            {
+                first ??= record.Offset;
+                last = record.Offset;
+                inPlan++;
+                continue;
+            }
+            astray++;
+            firstAstray ??= $"{from.OriginRegion}@{from.OriginIncarnation}:{from.OriginOffset} at offset {record.Offset}";
         }
-        return new PartitionState(ours, foreign, first, last) { EndAtScan = log.Watermarks(topic, partition).High };
+        return new PartitionWalk(plan.Records.Count, inPlan, foreign, first, last, twice, firstTwice, astray, firstAstray);
     }
 
     private static Dictionary<int, (long Written, long? Base)> Write(BackupRegion region, string sourceTopic, string target, PartitionOrder[] plans,

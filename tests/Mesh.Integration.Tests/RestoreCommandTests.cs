@@ -578,6 +578,33 @@ public sealed class RestoreIntoMeshTests(RestoreMeshFixture fixture) : IClassFix
     }
 
     [Fact]
+    public async Task A_restored_record_found_twice_in_the_target_is_named_and_the_restore_run_again_refuses_to_go_on()
+    {
+        var args = new[] { "restore", "--store", Backup.Store, "--topic", "orders", "--at", RestoreInput.Format(Backup.At), "--region", "r2", "--as", "orders-twice", "--dir", Mesh.Dir };
+        var result = await MeshProcesses.MeshAsync(Wait, args);
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Contains("reading 'orders-twice' back to check that every record landed once", result.Stderr);
+        var restored = ReadAll("r2", "orders-twice", 0);
+        AssertSameRecords(Expected(0, groups: false), restored, "r2 orders-twice/0");
+
+        // What a batch written twice through a broker outage leaves behind: one restored record again, headers and all.
+        var copy = restored[1];
+        using (var producer = new ProducerBuilder<byte[]?, byte[]?>(new ProducerConfig { BootstrapServers = Mesh.Local.Bootstrap("r2") }).Build())
+        {
+            var headers = new Headers();
+            foreach (var header in copy.Headers) headers.Add(header.Name, header.Value);
+            await producer.ProduceAsync(new TopicPartition("orders-twice", 0),
+                new Message<byte[]?, byte[]?> { Key = copy.Key, Value = copy.Value, Headers = headers, Timestamp = new Timestamp(copy.TimestampMs, TimestampType.CreateTime) });
+        }
+        var from = RestoredFrom.Find(copy.Headers)!;
+        var again = await MeshProcesses.MeshAsync(Wait, args);
+        Assert.True(again.ExitCode == 1, again.ToString());
+        Assert.Contains($"r2 orders-twice/0 holds 1 record(s) of this restore twice (first: {from.OriginRegion}@{from.OriginIncarnation}:{from.OriginOffset} at offsets {copy.Offset} and {restored[^1].Offset + 1}",
+            again.Stderr);
+        Assert.Contains("--as", again.Stderr);
+    }
+
+    [Fact]
     public async Task Deep_verify_compares_with_the_live_regions_and_status_counts_what_the_backup_is_behind()
     {
         var lines = Enumerable.Range(0, 6).Select(i => $"k{i}:v{i}").ToArray();
