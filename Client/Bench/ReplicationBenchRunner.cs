@@ -63,7 +63,7 @@ public sealed class ReplicationBenchRunner(string root, ReplicationBenchOptions 
         try
         {
             await StartAsync(Mesh, [CatchUpTopic, SteadyTopic, WanTopic, PipeTopic, CopyOf(PipeTopic), PipeSteadyTopic, CopyOf(PipeSteadyTopic)],
-                options.Partitions, cancellationToken);
+                options.Partitions, brokers: 1, cancellationToken);
             using var watermarks = BareRead.Watermarks(Mesh.Bootstrap(Destination));
             baseline = await PipeCatchUpAsync(watermarks, cancellationToken);
             mesh = await MeshCatchUpAsync(CatchUpTopic, "mesh catch-up", watermarks, rttMs: 0, cancellationToken);
@@ -156,7 +156,7 @@ public sealed class ReplicationBenchRunner(string root, ReplicationBenchOptions 
     /// Starts two regions on an active-passive topology (r1 primary) that replicates only the bench's own topics
     /// (<c>bench*</c>): r1's silos run no link, r2's pull from r1, and the pipe's topics stay the pipe's.
     /// </summary>
-    private async Task StartAsync(LocalMesh mesh, IReadOnlyList<string> topics, int partitions, CancellationToken cancellationToken, int brokers = 1)
+    private async Task StartAsync(LocalMesh mesh, IReadOnlyList<string> topics, int partitions, int brokers, CancellationToken cancellationToken)
     {
         var started = Stopwatch.StartNew();
         Directory.CreateDirectory(mesh.Paths.Root);
@@ -297,7 +297,7 @@ public sealed class ReplicationBenchRunner(string root, ReplicationBenchOptions 
         {
             var coldAfter = TimeSpan.FromSeconds(options.ColdAfterSeconds);
             ScaleMesh.SiloEnvironment[Destination] = new(StringComparer.Ordinal) { ["MESH_Mesh__Replication__ColdAfterMs"] = $"{coldAfter.TotalMilliseconds:0}" };
-            await StartAsync(ScaleMesh, [ScaleReadyTopic], 1, cancellationToken, options.ScaleBrokers);
+            await StartAsync(ScaleMesh, [ScaleReadyTopic], 1, options.ScaleBrokers, cancellationToken);
             using var watermarks = BareRead.Watermarks(ScaleMesh.Bootstrap(Destination));
             await ScaleMesh.StopSilosAsync(Destination);
             var creating = Stopwatch.StartNew();

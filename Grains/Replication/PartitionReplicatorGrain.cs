@@ -74,8 +74,9 @@ public sealed partial class PartitionReplicatorGrain(
     private bool _checkpointDirty;
     private IGrainTimer? _timer;
     private Action? _wake;
-    // This activation has run an assignment (not only been paused): what a later assignment logs as news.
-    private bool _ran;
+    // This activation has run an assignment, not only been paused (the first one it runs makes the timer): what a later
+    // assignment logs as news.
+    private bool HasRun => _timer is not null;
 
     private IDestinationLog _log = null!;
     private PartitionAssignment? _assignment;
@@ -194,13 +195,12 @@ public sealed partial class PartitionReplicatorGrain(
             _timer?.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
             // A silo's start pauses every partition it activates before it runs them (the topology grain does not know
             // what ran before): that is no news, and at 10,000 partitions it was 10,000 lines at every start.
-            if (_ran) LogPaused(Key);
+            if (HasRun) LogPaused(Key);
             else LogPausedBeforeRunning(Key);
             return !first;
         }
         _state = ReplicationState.Starting;
-        if (_ran) LogReassigned(Key, assignment.TopologyVersion, assignment.AllOrigins ? "every origin" : string.Join(",", assignment.Origins));
-        _ran = true;
+        if (HasRun) LogReassigned(Key, assignment.TopologyVersion, assignment.AllOrigins ? "every origin" : string.Join(",", assignment.Origins));
         // Each turn drains for up to TurnBudget and then yields, so status calls and deactivation get in.
         if (_timer is null)
             _timer = this.RegisterGrainTimer(ReplicateAsync, new GrainTimerCreationOptions { DueTime = TimeSpan.Zero, Period = Running, KeepAlive = true });

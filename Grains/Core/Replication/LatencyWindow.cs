@@ -77,15 +77,10 @@ public sealed class LatencyWindow(TimeProvider time)
         // Two spans or more without a record: the previous one is too old to show as well.
         if (elapsed >= Span * 2) _current.Clear();
         (_previous, _current) = (_current, _previous);
-        // A fresh set rather than a cleared one: a burst's many buckets are not kept for good.
-        _current = _current.Count > 64 ? [] : Cleared(_current);
+        // A fresh set rather than a cleared one after a burst: its many buckets are not kept for good.
+        if (_current.Count > 64) _current = [];
+        else _current.Clear();
         _currentSince = time.GetTimestamp();
-    }
-
-    private static Dictionary<long, long> Cleared(Dictionary<long, long> counts)
-    {
-        counts.Clear();
-        return counts;
     }
 
     /// <summary>p50 and p99 over every snapshot given (each partition's), or null when none holds a record.</summary>
