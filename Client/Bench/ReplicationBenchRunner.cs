@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Confluent.Kafka;
 using HdrHistogram;
+using Mesh.Client.Admin;
 using Mesh.Client.Local;
 using Mesh.Kafka.Replication;
 
@@ -11,8 +12,9 @@ namespace Mesh.Client.Bench;
 /// data. Two regions of its own, <c>r1</c> (source) and <c>r2</c> (destination), one embedded Kafka broker each, an
 /// active-passive topology that replicates the <c>bench*</c> topics from r1 into r2; the pipe's topics are not
 /// replicated. Measures, in order: the pipe draining a backlog; the mesh draining the same backlog (r2's silos started
-/// into it); both at a steady rate (half the mesh's catch-up rate) for latency; the mesh's catch-up again with a
-/// round-trip time on r1's brokers; then, on a mesh of its own, one silo holding many partitions. Each measure reads
+/// into it); both at a steady rate (half the mesh's catch-up rate) for latency; the mesh's catch-up by its running silo
+/// (the link paused while the backlog is produced, then resumed); the mesh's catch-up again with a round-trip time on
+/// r1's brokers; then, on a mesh of its own, one silo holding many partitions. Each measure reads
 /// its destination and checks that every record arrived once.
 /// </summary>
 public sealed class ReplicationBenchRunner(string root, ReplicationBenchOptions options, Action<string> progress)
@@ -23,6 +25,7 @@ public sealed class ReplicationBenchRunner(string root, ReplicationBenchOptions 
     public const string CatchUpTopic = "bench";
     public const string SteadyTopic = "bench-steady";
     public const string WanTopic = "bench-wan";
+    public const string WarmTopic = "bench-warm";
     public const string PipeTopic = "pipe";
     public const string PipeSteadyTopic = "pipe-steady";
     public const string ScaleTopic = "bench-scale";
@@ -55,14 +58,14 @@ public sealed class ReplicationBenchRunner(string root, ReplicationBenchOptions 
     public async Task<ReplicationBenchReport> RunAsync(CancellationToken cancellationToken)
     {
         _run.Start();
-        Rate baseline, mesh;
+        Rate baseline, mesh, warm;
         Rate? wan = null;
         Latency meshSteady, pipeSteady;
         double steadyRate;
         int steadyRecords;
         try
         {
-            await StartAsync(Mesh, [CatchUpTopic, SteadyTopic, WanTopic, PipeTopic, CopyOf(PipeTopic), PipeSteadyTopic, CopyOf(PipeSteadyTopic)],
+            await StartAsync(Mesh, [CatchUpTopic, SteadyTopic, WanTopic, WarmTopic, PipeTopic, CopyOf(PipeTopic), PipeSteadyTopic, CopyOf(PipeSteadyTopic)],
                 options.Partitions, brokers: 1, cancellationToken);
             using var watermarks = BareRead.Watermarks(Mesh.Bootstrap(Destination));
             baseline = await PipeCatchUpAsync(watermarks, cancellationToken);
@@ -71,6 +74,7 @@ public sealed class ReplicationBenchRunner(string root, ReplicationBenchOptions 
             meshSteady = await SteadyAsync("steady, mesh", SteadyTopic, SteadyTopic, steadyRate, steadyRecords, watermarks, pipe: false, cancellationToken);
             pipeSteady = await SteadyAsync("steady, bare pipe", PipeSteadyTopic, CopyOf(PipeSteadyTopic), steadyRate, steadyRecords, watermarks, pipe: true,
                 cancellationToken);
+            warm = await MeshWarmCatchUpAsync(WarmTopic, "mesh catch-up, silo running", watermarks, cancellationToken);
             if (options.RttMs > 0) wan = await MeshCatchUpAsync(WanTopic, $"WAN catch-up ({options.RttMs} ms)", watermarks, options.RttMs, cancellationToken);
         }
         finally
@@ -81,6 +85,7 @@ public sealed class ReplicationBenchRunner(string root, ReplicationBenchOptions 
         var scale = options.ScalePartitions > 0 ? await ScaleAsync(cancellationToken) : null;
 
         var catchUpRatio = ReplicationBenchReport.Ratio(mesh.RecordsPerSecond, baseline.RecordsPerSecond);
+        var warmRatio = ReplicationBenchReport.Ratio(warm.RecordsPerSecond, baseline.RecordsPerSecond);
         var p99Ratio = ReplicationBenchReport.Ratio(meshSteady.P99Ms, pipeSteady.P99Ms);
         var rttRatio = wan is { } w ? ReplicationBenchReport.Ratio(w.RecordsPerSecond, mesh.RecordsPerSecond) : (double?)null;
         return new ReplicationBenchReport
@@ -94,6 +99,8 @@ public sealed class ReplicationBenchRunner(string root, ReplicationBenchOptions 
             MeshMegabytesPerSecond = mesh.MegabytesPerSecond,
             MeshCatchUpSecondsFromStart = mesh.SecondsFromStart,
             CatchUpRatio = catchUpRatio,
+            MeshWarmRecordsPerSecond = warm.RecordsPerSecond,
+            WarmCatchUpRatio = warmRatio,
             SteadyRecordsPerSecond = steadyRate,
             SteadyRecords = steadyRecords,
             MeshP50Ms = meshSteady.P50Ms,
@@ -120,7 +127,7 @@ public sealed class ReplicationBenchRunner(string root, ReplicationBenchOptions 
             ScalePartitionsReplicated = scale?.Replicated,
             LoadRecordsArrived = scale?.LoadArrived,
             RecordsChecked = Interlocked.Read(ref _checked),
-            Targets = ReplicationBenchReport.TargetsOf(catchUpRatio, p99Ratio, rttRatio, scale?.IdleCpuPercent, scale?.LoadRssMib, scale?.StartSeconds,
+            Targets = ReplicationBenchReport.TargetsOf(catchUpRatio, warmRatio, p99Ratio, rttRatio, scale?.IdleCpuPercent, scale?.LoadRssMib, scale?.StartSeconds,
                 scale is { StartSeconds: null } ? Round(ScaleDeadline(options.ScalePartitions).TotalSeconds) : null),
             DurationSeconds = Round(_run.Elapsed.TotalSeconds),
         };
@@ -214,6 +221,31 @@ public sealed class ReplicationBenchRunner(string root, ReplicationBenchOptions 
         {
             if (rttMs > 0) await Mesh.SetBrokerRttAsync(Source, 0, CancellationToken.None);
         }
+    }
+
+    /// <summary>
+    /// The same drain by a silo that is already running (its code compiled, its connections open): the link's topic is
+    /// paused with <c>mesh link pause</c>'s call, the backlog produced, and the clock started when it is resumed. What an
+    /// operator's paused link, or a link behind a WAN outage, drains; the cold measure adds the silo's start and its JIT.
+    /// </summary>
+    private async Task<Rate> MeshWarmCatchUpAsync(string topic, string what, IConsumer<byte[], byte[]> watermarks, CancellationToken cancellationToken)
+    {
+        await using var connection = await new LocalGateways(Mesh).ConnectAsync(Destination, MeshConnections.ConnectTimeout, cancellationToken);
+        await SetPausedAsync(connection, topic, paused: true, cancellationToken);
+        progress($"{what}: {Source} -> {Destination} paused for '{topic}'");
+        await ProduceAsync(what, topic, cancellationToken);
+        var clock = Stopwatch.StartNew();
+        using var arrivals = new Arrivals(Mesh.Bootstrap(Destination), topic, options.Partitions, options.Records, clock);
+        await SetPausedAsync(connection, topic, paused: false, cancellationToken);
+        progress($"{what}: resumed after {clock.Elapsed.TotalSeconds:0.0} s");
+        var result = await arrivals.WaitAsync(Deadline(options.Records), progress, cancellationToken);
+        return Checked(what, result, clock, watermarks, topic, options.Partitions);
+    }
+
+    private static async Task SetPausedAsync(RegionConnection connection, string topic, bool paused, CancellationToken cancellationToken)
+    {
+        var result = await connection.SetPausedAsync(Source, topic, paused, TopologyRollout.ApplyTimeout, cancellationToken);
+        if (result.Error is { } error) throw new MeshCommandException($"{(paused ? "pausing" : "resuming")} {Source} -> {Destination} for '{topic}': {error}", 1);
     }
 
     private async Task ProduceAsync(string what, string topic, CancellationToken cancellationToken)
