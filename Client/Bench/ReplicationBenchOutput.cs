@@ -27,7 +27,7 @@ public static class ReplicationBenchOutput
         table.AddRow("catch-up, silo started, records/s", Number(r.MeshRecordsPerSecond), Number(r.BaselineRecordsPerSecond), Verdict(r, "catchup_ratio"), ">= 0.85x pipe");
         table.AddRow("catch-up, silo running, records/s", Number(r.MeshWarmRecordsPerSecond), Number(r.BaselineRecordsPerSecond), Verdict(r, "warm_catchup_ratio"),
             ">= 0.85x pipe");
-        table.AddRow("catch-up, MB/s", Decimal(r.MeshMegabytesPerSecond, "0.0"), Decimal(r.BaselineMegabytesPerSecond, "0.0"), "", "");
+        table.AddRow("catch-up, silo started, MB/s", Decimal(r.MeshMegabytesPerSecond, "0.0"), Decimal(r.BaselineMegabytesPerSecond, "0.0"), "", "");
         table.AddRow("steady, records/s", Number(r.SteadyRecordsPerSecond), Number(r.SteadyRecordsPerSecond), "", "half the catch-up");
         table.AddRow("steady p50, ms", Decimal(r.MeshP50Ms, "0.0"), Decimal(r.BaselineP50Ms, "0.0"), "", "");
         table.AddRow("steady p99, ms", Decimal(r.MeshP99Ms, "0.0"), Decimal(r.BaselineP99Ms, "0.0"), Verdict(r, "p99_ratio"), "<= 2x pipe");

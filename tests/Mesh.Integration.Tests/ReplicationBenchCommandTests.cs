@@ -57,7 +57,8 @@ public sealed class ReplicationBenchCommandTests
             Assert.True(report.GetProperty("rss_idle_mib_10000_partitions").GetDouble() <= report.GetProperty("rss_mib_10000_partitions").GetDouble(),
                 $"the peak under load is below the idle figure\n{result}");
 
-            // Every measure's records, each found once: four backlogs (the pipe's, the mesh's cold and warm, the WAN one), two steady runs, one record per scale partition and the load.
+            // Every measure's records, each found once: four backlogs (the pipe's, the mesh's started and running silo's, the
+            // WAN one), two steady runs, one record per scale partition and the load.
             var steady = report.GetProperty("steady_records").GetInt32();
             Assert.Equal(ReplicationBenchRunner.Steady(report.GetProperty("mesh_records_per_s").GetDouble(), Records).Records, steady);
             var expected = 4L * Records + 2L * steady + ScalePartitions + ReplicationBenchRunner.ScaleLoad(ScalePartitions);
